@@ -1,0 +1,156 @@
+/**
+ * The one place that names Redis keys. Lua scripts receive a tag base in KEYS (e.g.
+ * `lingua:v1:{c3}:`) and build the rest with the same suffixes: the script loader
+ * generates a Lua table `K` from LUA_KEY_SUFFIXES below, so the names live only here.
+ *
+ * Partitioning (DESIGN.md): node cells `{c<N>}`, session shards `{s<N>}`, per-instance
+ * `{i:<id>}`, and a few global keys under `{g}`.
+ */
+import { fnv1a } from './hash';
+
+/** Suffixes appended to a tag base; shared with Lua as table `K`. */
+export const LUA_KEY_SUFFIXES = {
+  // cell {c<N>}
+  node: 'node:', // hash per node
+  nodeJobs: 'njobs:', // set per node: "<job>|<attempt>" reservations it holds
+  pool: 'pool:', // zset per "src:tgt": available nodes (free slot) -> load
+  poolAll: 'poolall:', // set per "src:tgt": every online node of the pool
+  pairs: 'pairs', // hash "src:tgt" -> online node count in this cell
+  hb: 'hb', // zset node -> last heartbeat ms (online nodes only)
+  resv: 'resv', // zset "<job>|<attempt>" -> lease expiry ms
+  resvNode: 'resvnode', // hash "<job>|<attempt>" -> node id
+  nodes: 'nodes', // set of every node id ever registered in the cell (for listing)
+  // shard {s<N>}
+  session: 'session:', // hash per session
+  job: 'job:', // hash per job
+  deadlines: 'deadlines', // zset job -> deadline ms (live jobs only)
+  results: 'results:', // stream per session: ordered result log for resume
+  events: 'events', // stream: job FSM transitions
+  jobCounts: 'jobcounts', // hash state -> count of jobs currently in it
+  // instance {i:<id>}
+  inbox: 'inbox', // stream of envelopes for connections owned by the instance
+  presence: 'presence', // string with PX TTL while the instance lives
+  dlq: 'dlq', // stream: dead letters moved out of this inbox
+} as const;
+
+export interface KeyspaceOptions {
+  prefix: string;
+  cells: number;
+  shards: number;
+}
+
+export class Keyspace {
+  readonly prefix: string;
+  readonly cells: number;
+  readonly shards: number;
+
+  constructor(opts: KeyspaceOptions) {
+    if (!Number.isInteger(opts.cells) || opts.cells < 1) throw new Error('cells must be an integer >= 1');
+    if (!Number.isInteger(opts.shards) || opts.shards < 1) throw new Error('shards must be an integer >= 1');
+    this.prefix = opts.prefix;
+    this.cells = opts.cells;
+    this.shards = opts.shards;
+  }
+
+  cellOf(nodeId: string): number {
+    return fnv1a(nodeId) % this.cells;
+  }
+
+  shardOf(sessionId: string): number {
+    return fnv1a(sessionId) % this.shards;
+  }
+
+  /** Tag base of a node cell, e.g. `lingua:v1:{c3}:`; Lua builds cell keys from it. */
+  cell(cell: number): string {
+    return `${this.prefix}{c${cell}}:`;
+  }
+
+  cellOfNode(nodeId: string): string {
+    return this.cell(this.cellOf(nodeId));
+  }
+
+  shard(shard: number): string {
+    return `${this.prefix}{s${shard}}:`;
+  }
+
+  shardOfSession(sessionId: string): string {
+    return this.shard(this.shardOf(sessionId));
+  }
+
+  instance(instanceId: string): string {
+    return `${this.prefix}{i:${instanceId}}:`;
+  }
+
+  // --- concrete keys (TS side) ---
+  node(nodeId: string): string {
+    return this.cellOfNode(nodeId) + LUA_KEY_SUFFIXES.node + nodeId;
+  }
+  pool(cell: number, src: string, tgt: string): string {
+    return this.cell(cell) + LUA_KEY_SUFFIXES.pool + `${src}:${tgt}`;
+  }
+  poolAll(cell: number, src: string, tgt: string): string {
+    return this.cell(cell) + LUA_KEY_SUFFIXES.poolAll + `${src}:${tgt}`;
+  }
+  cellPairs(cell: number): string {
+    return this.cell(cell) + LUA_KEY_SUFFIXES.pairs;
+  }
+  cellNodes(cell: number): string {
+    return this.cell(cell) + LUA_KEY_SUFFIXES.nodes;
+  }
+  heartbeats(cell: number): string {
+    return this.cell(cell) + LUA_KEY_SUFFIXES.hb;
+  }
+  reservations(cell: number): string {
+    return this.cell(cell) + LUA_KEY_SUFFIXES.resv;
+  }
+  session(sessionId: string): string {
+    return this.shardOfSession(sessionId) + LUA_KEY_SUFFIXES.session + sessionId;
+  }
+  results(sessionId: string): string {
+    return this.shardOfSession(sessionId) + LUA_KEY_SUFFIXES.results + sessionId;
+  }
+  deadlines(shard: number): string {
+    return this.shard(shard) + LUA_KEY_SUFFIXES.deadlines;
+  }
+  events(shard: number): string {
+    return this.shard(shard) + LUA_KEY_SUFFIXES.events;
+  }
+  jobCounts(shard: number): string {
+    return this.shard(shard) + LUA_KEY_SUFFIXES.jobCounts;
+  }
+  inbox(instanceId: string): string {
+    return this.instance(instanceId) + LUA_KEY_SUFFIXES.inbox;
+  }
+  presence(instanceId: string): string {
+    return this.instance(instanceId) + LUA_KEY_SUFFIXES.presence;
+  }
+  dlq(instanceId: string): string {
+    return this.instance(instanceId) + LUA_KEY_SUFFIXES.dlq;
+  }
+
+  // --- global keys {g} ---
+  /** zset instance -> last seen ms. */
+  instances(): string {
+    return `${this.prefix}{g}:instances`;
+  }
+  /** set of cell numbers that have (or had) nodes serving src:tgt; a hint, verified in-cell. */
+  pairCells(src: string, tgt: string): string {
+    return `${this.prefix}{g}:paircells:${src}:${tgt}`;
+  }
+  /** set of every "src:tgt" pair any node ever offered (for the cluster API). */
+  allPairs(): string {
+    return `${this.prefix}{g}:pairs`;
+  }
+  /** set of instance ids whose DLQ has entries. */
+  dlqIndex(): string {
+    return `${this.prefix}{g}:dlqs`;
+  }
+  /** lock key for draining a dead instance's inbox. */
+  drainLock(deadInstanceId: string): string {
+    return `${this.prefix}{g}:drainlock:${deadInstanceId}`;
+  }
+  /** bullmq prefix (bullmq adds its own `{queue}` hash tag). */
+  bullPrefix(): string {
+    return `${this.prefix}bull`;
+  }
+}
