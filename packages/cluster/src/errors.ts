@@ -13,6 +13,7 @@ export enum ScriptErrorCode {
   BAD_ARGUMENT = -8,
   LOCKED = -9,
   RESUME_REJECTED = -10,
+  SESSION_MOVED = -11,
 }
 
 export class LinguaScriptError extends Error {

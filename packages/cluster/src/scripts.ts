@@ -1,8 +1,8 @@
 /**
  * Lua script loader, BullMQ style: every file in `lua/` is `name-<numKeys>.lua`, with a
  * header documenting KEYS/ARGV/returns. `--@include "file"` lines pull shared helpers from
- * `lua/includes/` at load time, and a generated table `K` (key suffixes from keys.ts) is
- * prepended so key names live in one place. Scripts are registered once per connection with
+ * `lua/includes/` at load time, and generated tables `K` (key suffixes from keys.ts) and `FSM`
+ * (job-fsm.ts) are prepended so key names and transitions live in one place. Scripts are registered once per connection with
  * `defineCommand`, which runs EVALSHA and reloads on NOSCRIPT (survives Redis restarts).
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cluster, Redis } from 'ioredis';
 import { checkScriptResult } from './errors';
+import { fsmLuaTable } from './job-fsm';
 import { LUA_KEY_SUFFIXES } from './keys';
 
 export const LUA_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../lua');
@@ -28,9 +29,10 @@ function camel(s: string): string {
   return s.replace(/[-_]([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-function keysTable(): string {
+/** Generated prelude: key suffixes (table K) and the job FSM (table FSM), from their one TS home. */
+function prelude(): string {
   const entries = Object.entries(LUA_KEY_SUFFIXES).map(([k, v]) => `${k} = '${v}'`);
-  return `local K = { ${entries.join(', ')} }\n`;
+  return `local K = { ${entries.join(', ')} }\n${fsmLuaTable()}`;
 }
 
 function expandIncludes(source: string, dir: string, seen: Set<string>): string {
@@ -49,7 +51,7 @@ export function loadScripts(dir = LUA_DIR): LoadedScript[] {
     const m = /^(.+)-(\d+)\.lua$/.exec(file);
     if (!m) continue;
     const source = readFileSync(join(dir, file), 'utf8');
-    const lua = keysTable() + expandIncludes(source, dir, new Set());
+    const lua = prelude() + expandIncludes(source, dir, new Set());
     out.push({ name: camel(m[1]!), file, numberOfKeys: Number(m[2]), lua });
   }
   return out;
@@ -84,5 +86,15 @@ export async function runScript<T = unknown>(
   const fn = (redis as unknown as Record<string, (...a: ScriptArg[]) => Promise<unknown>>)[name];
   if (typeof fn !== 'function') throw new Error(`unknown Lua script ${name}`);
   const result = await fn.call(redis, ...keys, ...args);
-  return checkScriptResult(name, result) as T;
+  return checkScriptResult(name.replace(/Buffer$/, ''), result) as T;
+}
+
+/** Like runScript, but bulk replies come back as Buffers (binary result blobs). */
+export async function runScriptBuffer<T = unknown>(
+  redis: Redis | Cluster,
+  name: string,
+  keys: readonly string[],
+  args: readonly ScriptArg[],
+): Promise<T> {
+  return runScript<T>(redis, `${name}Buffer`, keys, args);
 }

@@ -1,0 +1,24 @@
+--[[
+  Moves one inbox entry to its instance's dead-letter stream with the reason, atomically
+  (both keys share the instance hash tag): XADD to the DLQ, then XACK + XDEL from the inbox.
+  Idempotent: an entry that is no longer in the inbox is not dead-lettered twice.
+
+  KEYS[1]  inbox stream   KEYS[2] dlq stream
+  ARGV[1]  consumer group   ARGV[2] entry id   ARGV[3] reason   ARGV[4] delivery count
+  ARGV[5]  now ms   ARGV[6] dlq max length
+
+  Returns: dlq entry id, or 0 when the entry was already gone
+]]
+local e = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
+if #e == 0 then
+  redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+  return 0
+end
+local fields = e[1][2]
+local args = { KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'reason', ARGV[3], 'origin', KEYS[1],
+  'origin_id', ARGV[2], 'deliveries', ARGV[4], 'ts', ARGV[5] }
+for i = 1, math.min(#fields, 64) do args[#args + 1] = fields[i] end
+local id = redis.call('XADD', unpack(args))
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+return id

@@ -1,0 +1,61 @@
+--[[
+  Creates the job for one finalized utterance, idempotent on (session, utterance index):
+  the job id is "<sid>.<index>", so a re-sent or repeated create returns the existing job.
+  When a node was already selected (ARGV[17] non-empty) the job is dispatched to it in the
+  same step (created -> dispatched, attempt 1), saving a round trip on the hot path.
+  Also advances the session's next_index / last_accepted_seq (used by resume).
+
+  KEYS[1]  shard tag base, e.g. "lingua:v1:{s5}:"
+  ARGV[1]  job id            ARGV[2]  session id       ARGV[3]  utterance index
+  ARGV[4]  tenant            ARGV[5]  src lang         ARGV[6]  tgt lang
+  ARGV[7]  audio format      ARGV[8]  sample rate      ARGV[9]  features (JSON)
+  ARGV[10] audio (bytes)     ARGV[11] last chunk seq   ARGV[12] finalize reason
+  ARGV[13] now ms            ARGV[14] overall deadline ms (end of all attempts)
+  ARGV[15] owner instance    ARGV[16] owner connection id
+  ARGV[17] node id or ''     ARGV[18] node's instance  ARGV[19] attempt deadline ms
+  ARGV[20] session ttl ms
+
+  Returns: { 'created' | 'exists', state, attempt }
+  Errors:  -4 NOT_FOUND (no such session)  -11 SESSION_MOVED (caller no longer owns it)
+]]
+--@include "job"
+local base = KEYS[1]
+local jobId, sid, idx = ARGV[1], ARGV[2], ARGV[3]
+local now = tonumber(ARGV[13])
+local sessKey = base .. K.session .. sid
+local jobKey = base .. K.job .. jobId
+
+local sess = redis.call('HMGET', sessKey, 'owner', 'conn', 'next_index', 'last_accepted_seq')
+if sess[1] == false then return -4 end
+
+local existing = redis.call('HMGET', jobKey, 'state', 'attempt')
+if existing[1] then return { 'exists', existing[1], tonumber(existing[2]) } end
+if sess[1] ~= ARGV[15] or sess[2] ~= ARGV[16] then return -11 end
+
+redis.call('HSET', jobKey, 'id', jobId, 'sid', sid, 'idx', idx, 'tenant', ARGV[4],
+  'src', ARGV[5], 'tgt', ARGV[6], 'fmt', ARGV[7], 'rate', ARGV[8], 'feat', ARGV[9],
+  'audio', ARGV[10], 'last_seq', ARGV[11], 'freason', ARGV[12],
+  'state', 'created', 'attempt', 0, 'node', '', 'ninst', '', 'tried', '',
+  'created', now, 'updated', now, 'overall', ARGV[14])
+redis.call('HINCRBY', base .. K.jobCounts, 'created', 1)
+redis.call('XADD', base .. K.events, 'MAXLEN', '~', EVENTS_MAXLEN, '*',
+  'job', jobId, 'from', '', 'to', 'created', 'attempt', '0', 'node', '', 'ts', ARGV[13], 'why', ARGV[12])
+
+local nextIdx = tonumber(idx) + 1
+if nextIdx > tonumber(sess[3] or '0') then redis.call('HSET', sessKey, 'next_index', nextIdx) end
+if tonumber(ARGV[11]) > tonumber(sess[4] or '-1') then
+  redis.call('HSET', sessKey, 'last_accepted_seq', ARGV[11])
+end
+redis.call('PEXPIRE', sessKey, ARGV[20])
+
+local node = ARGV[17]
+if node ~= '' then
+  redis.call('HSET', jobKey, 'attempt', 1, 'node', node, 'ninst', ARGV[18], 'tried', node,
+    'deadline', ARGV[19], 'dispatched_at', now)
+  redis.call('ZADD', base .. K.deadlines, ARGV[19], jobId)
+  jobTransition(base, jobKey, jobId, 'created', 'dispatched', 1, node, now, 'initial')
+  return { 'created', 'dispatched', 1 }
+end
+-- No node yet: the failover queue retries; the overall deadline is the safety net.
+redis.call('ZADD', base .. K.deadlines, ARGV[14], jobId)
+return { 'created', 'created', 0 }

@@ -1,0 +1,36 @@
+/** Messages that cross instances through the per-instance inbox streams (msgpack inside Redis). */
+import type { LoggedOutcome } from './jobs';
+
+/** A job for a node, everything needed to build the `job_assign` frame (audio stays binary). */
+export interface AssignPayload {
+  job_id: string;
+  attempt: number;
+  session_id: string;
+  utterance_index: number;
+  src_lang: string;
+  tgt_lang: string;
+  audio: Uint8Array;
+  audio_format: string;
+  sample_rate: number;
+  features: Record<string, unknown>;
+  deadline_ms: number;
+  /** ms timestamp when the utterance was finalized (dispatch latency metric) */
+  finalized_at: number;
+}
+
+export type Envelope =
+  | { t: 'assign'; nodeId: string; job: AssignPayload }
+  | { t: 'cancel'; nodeId: string; jobId: string; attempt: number; reason: string }
+  | { t: 'outcome'; sessionId: string; outcome: LoggedOutcome }
+  | { t: 'kick'; sessionId: string; conn: string }
+  | { t: 'probe'; from: string; ts: number };
+
+export type EnvelopeType = Envelope['t'];
+
+/** Thrown by an inbox handler when an entry can never be delivered: dead-letter it now. */
+export class DeadLetter extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'DeadLetter';
+  }
+}

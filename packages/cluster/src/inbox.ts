@@ -1,0 +1,266 @@
+/**
+ * Per-instance inbox: a Redis Stream read with XREADGROUP on a dedicated blocking connection.
+ * Entries are acknowledged (XACK + XDEL, lua/inbox-ack-1.lua) only after the handler finished
+ * delivering (the WebSocket send). Entries left pending (handler failed, process restarted)
+ * are re-claimed after `claimIdleMs`; after `maxDeliveries` they move to the instance's
+ * dead-letter stream with the reason (lua/inbox-dead-letter-2.lua). Same-instance messages
+ * skip the stream but go through the same handler.
+ */
+import type { Cluster, Redis } from 'ioredis';
+import { decode, encode } from './codec';
+import { DeadLetter, type Envelope } from './envelope';
+import type { Keyspace } from './keys';
+import { runScript } from './scripts';
+
+type RedisClient = Redis | Cluster;
+
+export interface InboxLogger {
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface InboxOptions {
+  redis: RedisClient;
+  /** dedicated connection for XREADGROUP BLOCK (never auto-pipelined, never shared) */
+  blocking: RedisClient;
+  ks: Keyspace;
+  instanceId: string;
+  handle: (env: Envelope) => Promise<void>;
+  log: InboxLogger;
+  group?: string;
+  batch?: number;
+  blockMs?: number;
+  claimIdleMs?: number;
+  claimIntervalMs?: number;
+  maxDeliveries?: number;
+  dlqMaxLen?: number;
+  probeIntervalMs?: number;
+  /** called for every entry moved to the DLQ */
+  onDeadLetter?: (reason: string, env: Envelope | null) => void;
+}
+
+export const INBOX_GROUP = 'lingua';
+
+export class InboxBus {
+  readonly instanceId: string;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly o: Required<Omit<InboxOptions, 'onDeadLetter'>> & Pick<InboxOptions, 'onDeadLetter'>;
+  /** ms timestamp of the last probe that made the full round trip through our own inbox */
+  lastProbeAt = 0;
+  readonly stats = { received: 0, delivered: 0, deadLettered: 0, reclaimed: 0, sentRemote: 0, sentLocal: 0 };
+
+  constructor(opts: InboxOptions) {
+    this.o = {
+      group: INBOX_GROUP,
+      batch: 256,
+      blockMs: 1000,
+      claimIdleMs: 5000,
+      claimIntervalMs: 2000,
+      maxDeliveries: 5,
+      dlqMaxLen: 100_000,
+      probeIntervalMs: 1000,
+      ...opts,
+    };
+    this.instanceId = opts.instanceId;
+  }
+
+  private get inboxKey(): string {
+    return this.o.ks.inbox(this.instanceId);
+  }
+
+  async start(): Promise<void> {
+    await ensureGroup(this.o.redis, this.inboxKey, this.o.group);
+    this.running = true;
+    this.loop = this.readLoop();
+    this.timers.push(
+      setInterval(
+        () => void this.reclaim().catch((err) => this.o.log.warn({ err }, 'inbox reclaim failed')),
+        this.o.claimIntervalMs,
+      ),
+      setInterval(() => void this.probe().catch(() => {}), this.o.probeIntervalMs),
+    );
+    for (const t of this.timers) t.unref();
+    void this.probe().catch(() => {});
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.o.blocking.disconnect();
+    await this.loop?.catch(() => {});
+  }
+
+  /** True while probes make the round trip through our own inbox. */
+  isConsuming(now = Date.now()): boolean {
+    return this.running && now - this.lastProbeAt < this.o.probeIntervalMs * 3 + 500;
+  }
+
+  /** Routes an envelope to an instance's inbox; our own instance skips the stream. */
+  async send(target: string, env: Envelope): Promise<void> {
+    if (target === this.instanceId && env.t !== 'probe') {
+      this.stats.sentLocal++;
+      try {
+        await this.o.handle(env);
+        return;
+      } catch (err) {
+        if (err instanceof DeadLetter) throw err;
+        // Local delivery failed: fall back to the stream, which retries and dead-letters.
+      }
+    }
+    this.stats.sentRemote++;
+    await this.o.redis.xadd(this.o.ks.inbox(target), '*', 'm', encode(env));
+  }
+
+  private async probe(): Promise<void> {
+    await this.o.redis.xadd(
+      this.inboxKey,
+      '*',
+      'm',
+      encode({ t: 'probe', from: this.instanceId, ts: Date.now() }),
+    );
+  }
+
+  private async readLoop(): Promise<void> {
+    // First our own pending entries (a restart with the same consumer name), then new ones.
+    let cursor = '0';
+    while (this.running) {
+      try {
+        const res = (await this.o.blocking.callBuffer(
+          'XREADGROUP',
+          'GROUP',
+          this.o.group,
+          this.instanceId,
+          'COUNT',
+          this.o.batch,
+          'BLOCK',
+          this.o.blockMs,
+          'STREAMS',
+          this.inboxKey,
+          cursor,
+        )) as [Buffer, [Buffer, Buffer[] | null][]][] | null;
+        const entries = res?.[0]?.[1] ?? [];
+        // Pending entries are paged by id; once none are left, switch to new entries.
+        if (cursor !== '>') cursor = entries.length ? entries[entries.length - 1]![0].toString() : '>';
+        if (entries.length) await this.process(entries);
+      } catch (err) {
+        if (!this.running) break;
+        if (String(err).includes('NOGROUP')) {
+          await ensureGroup(this.o.redis, this.inboxKey, this.o.group).catch(() => {});
+        } else {
+          this.o.log.warn({ err }, 'inbox read failed; retrying');
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    }
+  }
+
+  private async process(
+    entries: [Buffer, Buffer[] | null][],
+    deliveries?: Map<string, number>,
+  ): Promise<void> {
+    const acks: string[] = [];
+    await Promise.all(
+      entries.map(async ([idBuf, fields]) => {
+        const id = idBuf.toString();
+        this.stats.received++;
+        if (!fields) {
+          // deleted while pending: nothing to deliver
+          acks.push(id);
+          return;
+        }
+        let env: Envelope | null = null;
+        try {
+          const raw = fieldValue(fields, 'm');
+          if (!raw) throw new DeadLetter('malformed entry: no m field');
+          try {
+            env = decode<Envelope>(raw);
+          } catch {
+            throw new DeadLetter('undecodable envelope');
+          }
+          if (env.t === 'probe') {
+            if (env.from === this.instanceId) this.lastProbeAt = Math.max(this.lastProbeAt, env.ts);
+          } else {
+            await this.o.handle(env);
+            this.stats.delivered++;
+          }
+          acks.push(id);
+        } catch (err) {
+          if (err instanceof DeadLetter) {
+            await this.deadLetter(id, err.reason, deliveries?.get(id) ?? 1, env);
+          } else {
+            this.o.log.warn({ err, entry: id, type: env?.t }, 'inbox delivery failed; will retry');
+          }
+        }
+      }),
+    );
+    for (let i = 0; i < acks.length; i += 1000) {
+      await runScript(this.o.redis, 'inboxAck', [this.inboxKey], [this.o.group, ...acks.slice(i, i + 1000)]);
+    }
+  }
+
+  private async deadLetter(
+    id: string,
+    reason: string,
+    deliveries: number,
+    env: Envelope | null,
+  ): Promise<void> {
+    await runScript(
+      this.o.redis,
+      'inboxDeadLetter',
+      [this.inboxKey, this.o.ks.dlq(this.instanceId)],
+      [this.o.group, id, reason, deliveries, Date.now(), this.o.dlqMaxLen],
+    );
+    await this.o.redis.sadd(this.o.ks.dlqIndex(), this.instanceId);
+    this.stats.deadLettered++;
+    this.o.onDeadLetter?.(reason, env);
+  }
+
+  /** Re-claims entries idle past claimIdleMs; dead-letters those delivered too often. Bounded. */
+  async reclaim(): Promise<void> {
+    const pending = (await this.o.redis.xpending(
+      this.inboxKey,
+      this.o.group,
+      'IDLE',
+      this.o.claimIdleMs,
+      '-',
+      '+',
+      100,
+    )) as [string, string, number, number][];
+    if (!pending.length) return;
+    const retry: string[] = [];
+    const counts = new Map<string, number>();
+    for (const [id, , , count] of pending) {
+      counts.set(id, count + 1);
+      if (count >= this.o.maxDeliveries) {
+        await this.deadLetter(id, `delivery failed ${count} times`, count, null);
+      } else retry.push(id);
+    }
+    if (!retry.length) return;
+    const claimed = (await this.o.redis.callBuffer(
+      'XCLAIM',
+      this.inboxKey,
+      this.o.group,
+      this.instanceId,
+      this.o.claimIdleMs,
+      ...retry,
+    )) as [Buffer, Buffer[] | null][];
+    this.stats.reclaimed += claimed.length;
+    if (claimed.length) await this.process(claimed, counts);
+  }
+}
+
+export async function ensureGroup(redis: RedisClient, stream: string, group: string): Promise<void> {
+  try {
+    await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
+  } catch (err) {
+    if (!String(err).includes('BUSYGROUP')) throw err;
+  }
+}
+
+function fieldValue(fields: Buffer[], name: string): Buffer | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]!.toString() === name) return fields[i + 1];
+  return undefined;
+}

@@ -1,0 +1,236 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisServer, startRedis } from '../../../test/support/redis';
+import {
+  connectRedis,
+  type Envelope,
+  InboxBus,
+  isScriptError,
+  JobStore,
+  jobIdFor,
+  Keyspace,
+  type RedisClient,
+  ScriptErrorCode,
+  type StoredResult,
+} from '../src/index';
+
+let server: RedisServer;
+let redis: RedisClient;
+const ks = new Keyspace({ prefix: 'lingua:t:', cells: 2, shards: 4 });
+let store: JobStore;
+const NOW = 1_000_000;
+
+beforeAll(async () => {
+  server = await startRedis();
+  redis = connectRedis({ url: server.url, role: 'worker' });
+  store = new JobStore(redis, ks, {
+    maxAttempts: 3,
+    resultLogMaxLen: 1000,
+    resultLogTtlMs: 60_000,
+    jobTtlMs: 60_000,
+    sessionTtlMs: 60_000,
+  });
+});
+afterAll(async () => {
+  redis.disconnect();
+  await server.stop();
+});
+
+async function openSession(sid: string) {
+  await store.openSession({
+    sessionId: sid,
+    tenant: 't',
+    src: 'zh',
+    tgt: 'en',
+    audioFormat: 'pcm16',
+    sampleRate: 16000,
+    features: {},
+    owner: 'gw-1',
+    conn: 'c1',
+    resumeToken: 'tok',
+    now: NOW,
+  });
+}
+
+function job(sid: string, index: number, node?: string) {
+  return {
+    jobId: jobIdFor(sid, index),
+    sessionId: sid,
+    index,
+    tenant: 't',
+    src: 'zh',
+    tgt: 'en',
+    audioFormat: 'pcm16',
+    sampleRate: 16000,
+    features: {},
+    audio: new Uint8Array([1, 2, 3, 4]),
+    lastChunkSeq: index * 2 + 1,
+    reason: 'is_final',
+    now: NOW,
+    overallDeadline: NOW + 60_000,
+    owner: 'gw-1',
+    conn: 'c1',
+    node: node ? { nodeId: node, instance: 'gw-2', deadline: NOW + 10_000 } : undefined,
+  };
+}
+
+const result = (sid: string, index: number): StoredResult => ({
+  job_id: jobIdFor(sid, index),
+  utterance_index: index,
+  src_lang: 'zh',
+  tgt_lang: 'en',
+  text_asr: 'zh:abc',
+  text_translated: 'en:abc',
+  node_id: 'n1',
+  timings: { queue_ms: 1, node_ms: 2, total_ms: 3 },
+});
+
+describe('job scripts', () => {
+  it('creates idempotently, dispatches, completes once, logs the result', async () => {
+    await openSession('s1');
+    const a = await store.createJob(job('s1', 0, 'n1'));
+    expect(a).toEqual({ status: 'created', state: 'dispatched', attempt: 1 });
+    expect((await store.createJob(job('s1', 0, 'n1'))).status).toBe('exists');
+    const sess = await store.getSession('s1');
+    expect(sess?.next_index).toBe('1');
+    expect(sess?.last_accepted_seq).toBe('1');
+    expect(await store.progress(jobIdFor('s1', 0), 1, 'n1', 'accepted', NOW + 1)).toBe(true);
+    expect(await store.progress(jobIdFor('s1', 0), 1, 'n1', 'accepted', NOW + 1)).toBe(false);
+    const wrong = await store.complete(jobIdFor('s1', 0), 1, 'n9', result('s1', 0), NOW + 2).catch((e) => e);
+    expect(isScriptError(wrong, ScriptErrorCode.NODE_MISMATCH)).toBe(true);
+    const stale = await store.complete(jobIdFor('s1', 0), 2, 'n1', result('s1', 0), NOW + 2).catch((e) => e);
+    expect(isScriptError(stale, ScriptErrorCode.STALE_ATTEMPT)).toBe(true);
+    const done = await store.complete(jobIdFor('s1', 0), 1, 'n1', result('s1', 0), NOW + 2);
+    expect(done).toMatchObject({ status: 'ok', owner: 'gw-1', conn: 'c1', index: 0, sessionId: 's1' });
+    expect((await store.complete(jobIdFor('s1', 0), 1, 'n1', result('s1', 0), NOW + 3)).status).toBe('dup');
+    const log = await store.readResults('s1', -1);
+    expect(log).toHaveLength(1);
+    expect(log[0]).toMatchObject({ index: 0, kind: 'result', result: { text_asr: 'zh:abc' } });
+    expect((await store.getSession('s1'))?.last_node).toBe('n1');
+  });
+
+  it('refuses a create from a connection that no longer owns the session', async () => {
+    await openSession('s2');
+    const err = await store.createJob({ ...job('s2', 0), conn: 'other' }).catch((e) => e);
+    expect(isScriptError(err, ScriptErrorCode.SESSION_MOVED)).toBe(true);
+  });
+
+  it('retries failed attempts then fails terminally with one missing marker', async () => {
+    await openSession('s3');
+    const id = jobIdFor('s3', 0);
+    await store.createJob(job('s3', 0, 'n1'));
+    const r1 = await store.fail(id, 1, 'n1', 'timed_out', NOW + 10);
+    expect(r1).toEqual({ kind: 'retry', attempt: 1, tried: ['n1'], overallDeadline: NOW + 60_000 });
+    // a late result of attempt 1 is refused
+    const late = await store.complete(id, 1, 'n1', result('s3', 0), NOW + 11).catch((e) => e);
+    expect(isScriptError(late, ScriptErrorCode.ILLEGAL_TRANSITION)).toBe(true);
+    expect(await store.dispatch(id, 1, 'n2', 'gw-2', NOW + 12, NOW + 20_000)).toEqual({
+      status: 'dispatched',
+      attempt: 2,
+    });
+    expect((await store.dispatch(id, 1, 'n2', 'gw-2', NOW + 12, NOW + 20_000)).status).toBe('already');
+    const r2 = await store.fail(id, 2, 'n2', 'node_lost', NOW + 13);
+    expect(r2.kind).toBe('retry');
+    await store.dispatch(id, 2, 'n3', 'gw-2', NOW + 14, NOW + 20_000);
+    const r3 = await store.fail(id, 3, 'n3', 'failed', NOW + 15);
+    expect(r3).toMatchObject({ kind: 'failed', reason: 'failed', appended: true, index: 0 });
+    const log = await store.readResults('s3', -1);
+    expect(log).toEqual([{ index: 0, kind: 'missing', reason: 'failed', jobId: id }]);
+    const again = await store.fail(id, 3, 'n3', 'failed', NOW + 16).catch((e) => e);
+    expect(isScriptError(again, ScriptErrorCode.ILLEGAL_TRANSITION)).toBe(true);
+  });
+
+  it('declared-missing wins over a later result, and vice versa', async () => {
+    await openSession('s4');
+    await store.createJob(job('s4', 0, 'n1'));
+    await store.createJob(job('s4', 1, 'n1'));
+    const d = await store.declareMissing('s4', 0, 'timeout', NOW + 5);
+    expect(d).toMatchObject({ index: 0, kind: 'missing', reason: 'timeout' });
+    expect((await store.complete(jobIdFor('s4', 0), 1, 'n1', result('s4', 0), NOW + 6)).status).toBe('late');
+    await store.complete(jobIdFor('s4', 1), 1, 'n1', result('s4', 1), NOW + 6);
+    const d1 = await store.declareMissing('s4', 1, 'timeout', NOW + 7);
+    expect(d1).toMatchObject({ index: 1, kind: 'result' });
+    // a never-created index gets a stub
+    expect(await store.declareMissing('s4', 5, 'failed', NOW + 8)).toMatchObject({ kind: 'missing' });
+    const log = await store.readResults('s4', -1);
+    expect(log.map((o) => `${o.index}:${o.kind}`)).toEqual(['0:missing', '1:result', '5:missing']);
+  });
+
+  it('claims due jobs once and leases the claim', async () => {
+    await openSession('s5');
+    await store.createJob(job('s5', 0, 'n1'));
+    const shard = ks.shardOf('s5');
+    expect(await store.claimDue(shard, NOW + 5_000, 10, 1000)).toEqual([]);
+    const due = await store.claimDue(shard, NOW + 10_000, 10, 1000);
+    expect(due).toContainEqual({ jobId: jobIdFor('s5', 0), state: 'dispatched', attempt: 1, node: 'n1' });
+    const twice = await store.claimDue(shard, NOW + 10_000, 10, 1000);
+    expect(twice.find((d) => d.jobId === jobIdFor('s5', 0))).toBeUndefined();
+    const reclaimed = await store.claimDue(shard, NOW + 11_001, 10, 1000);
+    expect(reclaimed.find((d) => d.jobId === jobIdFor('s5', 0))).toBeDefined();
+  });
+
+  it('resume checks the token and re-binds the owner', async () => {
+    await openSession('s6');
+    const bad = await store.resumeSession('s6', 'nope', 'gw-3', 'c9', NOW).catch((e) => e);
+    expect(isScriptError(bad, ScriptErrorCode.RESUME_REJECTED)).toBe(true);
+    const missing = await store.resumeSession('nope', 'tok', 'gw-3', 'c9', NOW).catch((e) => e);
+    expect(isScriptError(missing, ScriptErrorCode.NOT_FOUND)).toBe(true);
+    const r = await store.resumeSession('s6', 'tok', 'gw-3', 'c9', NOW);
+    expect(r).toMatchObject({
+      oldOwner: 'gw-1',
+      oldConn: 'c1',
+      nextIndex: 0,
+      lastAcceptedSeq: -1,
+      src: 'zh',
+    });
+    expect(await store.detachSession('s6', 'c1', 'detach', NOW)).toBe(false);
+    expect(await store.detachSession('s6', 'c9', 'detach', NOW)).toBe(true);
+    expect((await store.getSession('s6'))?.owner).toBe('');
+  });
+});
+
+describe('inbox', () => {
+  it('delivers across instances, retries failures and dead-letters after max deliveries', async () => {
+    const got: Envelope[] = [];
+    let failFor = '';
+    const mk = (id: string) =>
+      new InboxBus({
+        redis,
+        blocking: connectRedis({ url: server.url, role: 'blocking' }),
+        ks,
+        instanceId: id,
+        log: { warn() {}, error() {} },
+        claimIdleMs: 50,
+        claimIntervalMs: 50,
+        maxDeliveries: 3,
+        blockMs: 100,
+        probeIntervalMs: 100,
+        handle: async (env) => {
+          if (env.t === 'kick' && env.sessionId === failFor) throw new Error('socket gone');
+          got.push(env);
+        },
+      });
+    const a = mk('gw-a');
+    const b = mk('gw-b');
+    await a.start();
+    await b.start();
+    await a.send('gw-b', { t: 'kick', sessionId: 'x', conn: 'c' });
+    failFor = 'bad';
+    await a.send('gw-b', { t: 'kick', sessionId: 'bad', conn: 'c' });
+    const until = async (cond: () => boolean | Promise<boolean>) => {
+      const end = Date.now() + 10_000;
+      while (!(await cond())) {
+        if (Date.now() > end) throw new Error('condition not met in 10 s');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await until(() => got.some((e) => e.t === 'kick' && e.sessionId === 'x'));
+    await until(async () => (await redis.xlen(ks.dlq('gw-b'))) === 1);
+    const [[, fields]] = (await redis.xrange(ks.dlq('gw-b'), '-', '+')) as [string, string[]][];
+    expect(fields).toContain('reason');
+    expect(fields[fields.indexOf('reason') + 1]).toMatch(/delivery failed 3 times/);
+    await until(() => b.isConsuming());
+    expect(await redis.xlen(ks.inbox('gw-b'))).toBeLessThanOrEqual(1); // only a probe may be in flight
+    await a.stop();
+    await b.stop();
+  });
+});
