@@ -92,7 +92,10 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
   if (process.env.LINGUA_TEST_REDIS === 'container') return startContainerRedis();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'lingua-redis-'));
-  const args = [...(opts.aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : []), ...(opts.extraArgs ?? [])];
+  const args = [
+    ...(opts.aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : []),
+    ...(opts.extraArgs ?? []),
+  ];
   let child: ChildProcess | undefined = spawnRedis(port, dir, args);
   await waitForPing(port);
   return {

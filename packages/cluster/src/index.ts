@@ -6,6 +6,8 @@ export * from './inbox';
 export * from './job-fsm';
 export * from './jobs';
 export * from './keys';
+export * from './node-registry';
 export * from './presence';
 export * from './redis';
 export * from './scripts';
+export * from './select-node';

@@ -103,6 +103,14 @@ export class Keyspace {
   reservations(cell: number): string {
     return this.cell(cell) + LUA_KEY_SUFFIXES.resv;
   }
+  /** hash "<job>|<attempt>" -> node id holding that reservation. */
+  reservationNodes(cell: number): string {
+    return this.cell(cell) + LUA_KEY_SUFFIXES.resvNode;
+  }
+  /** set of "<job>|<attempt>" reservations a node holds. */
+  nodeJobs(nodeId: string): string {
+    return this.cellOfNode(nodeId) + LUA_KEY_SUFFIXES.nodeJobs + nodeId;
+  }
   session(sessionId: string): string {
     return this.shardOfSession(sessionId) + LUA_KEY_SUFFIXES.session + sessionId;
   }

@@ -225,7 +225,8 @@ describe('inbox', () => {
     };
     await until(() => got.some((e) => e.t === 'kick' && e.sessionId === 'x'));
     await until(async () => (await redis.xlen(ks.dlq('gw-b'))) === 1);
-    const [[, fields]] = (await redis.xrange(ks.dlq('gw-b'), '-', '+')) as [string, string[]][];
+    const dlq = (await redis.xrange(ks.dlq('gw-b'), '-', '+')) as [string, string[]][];
+    const fields = dlq[0]![1];
     expect(fields).toContain('reason');
     expect(fields[fields.indexOf('reason') + 1]).toMatch(/delivery failed 3 times/);
     await until(() => b.isConsuming());

@@ -1,0 +1,193 @@
+/**
+ * Node-selection benchmark (npm run bench:select). Not a test: prints a markdown table.
+ *
+ * Starts its own redis-server, loads pools of 100, 10,000 and 100,000 nodes (each node
+ * zh,en x zh,en,ja -> 4 directed pools, 4 slots) and measures select+release of zh:en:
+ *   (a) throughput with many calls in flight: CONNS connections x INFLIGHT closed loops,
+ *       each loop = selectNode then releaseSlot (two scripts);
+ *   (b) latency of sequential round trips on one connection.
+ * The same two measurements run with EVALSHA of `return 1` (same client, same key routing)
+ * as the ceiling this Redis + client can reach. Script calls/s are compared 1:1.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import type { Redis } from 'ioredis';
+import { Keyspace } from '../packages/cluster/src/keys';
+import { registerNode } from '../packages/cluster/src/node-registry';
+import { connectRedis, type RedisClient } from '../packages/cluster/src/redis';
+import { releaseSlot, selectNode } from '../packages/cluster/src/select-node';
+import { startRedis } from '../test/support/redis';
+
+const SIZES = [100, 10_000, 100_000];
+const CONNS = 8;
+const INFLIGHT = 32; // closed loops per connection -> 256 calls in flight
+const THROUGHPUT_MS = 3000;
+const LATENCY_SAMPLES = 5000;
+const ROUNDS = 3; // each measurement repeated; the median is reported
+const LOAD_BATCH = 2000;
+const LEASE_MS = 60_000;
+
+type Noop = RedisClient & { benchNoop(key: string): Promise<number> };
+
+function withNoop(r: RedisClient): Noop {
+  r.defineCommand('benchNoop', { numberOfKeys: 1, lua: 'return 1' });
+  return r as Noop;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const nowMs = () => Date.now();
+const hr = () => Number(process.hrtime.bigint()) / 1e3; // microseconds
+
+/** Runs `loops` closed loops for `ms`; returns completed script calls per second. */
+async function throughput(loops: (() => Promise<number>)[], ms: number): Promise<number> {
+  let calls = 0;
+  let stop = false;
+  const t0 = performance.now();
+  await Promise.all(
+    loops.map(async (op) => {
+      while (!stop) {
+        const n = await op(); // not `calls += await op()`: that reads `calls` before awaiting
+        calls += n;
+        if (performance.now() - t0 >= ms) stop = true;
+      }
+    }),
+  );
+  return calls / ((performance.now() - t0) / 1000);
+}
+
+async function latency(op: () => Promise<void>, samples: number): Promise<number[]> {
+  for (let i = 0; i < 200; i++) await op(); // warm-up
+  const out: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const t = hr();
+    await op();
+    out.push(hr() - t);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+async function load(conns: RedisClient[], ks: Keyspace, n: number): Promise<number> {
+  const t0 = performance.now();
+  const capabilities = { services: ['asr', 'nmt', 'tts'], asrLangs: ['zh', 'en'], ttsLangs: ['zh', 'en', 'ja'], maxConcurrentJobs: 4 };
+  for (let i = 0; i < n; i += LOAD_BATCH) {
+    const batch: Promise<unknown>[] = [];
+    for (let j = i; j < Math.min(n, i + LOAD_BATCH); j++) {
+      // concurrent calls on an auto-pipelining connection: one pipelined write per batch
+      batch.push(registerNode(conns[j % conns.length]!, ks, { nodeId: `node-${j}`, instance: 'gw-bench', capabilities, now: nowMs() }));
+    }
+    await Promise.all(batch);
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+interface Row {
+  nodes: number;
+  loadS: number;
+  selectCalls: number;
+  rawCalls: number;
+  selP50: number;
+  selP99: number;
+  pairP50: number;
+  pairP99: number;
+  rawP50: number;
+  rawP99: number;
+}
+
+async function main(): Promise<void> {
+  const server = await startRedis();
+  const url = server.url;
+  const conns = Array.from({ length: CONNS }, (_, i) =>
+    withNoop(connectRedis({ url, role: 'request', name: `bench-${i}`, commandTimeoutMs: 60_000 })),
+  );
+  const seq = withNoop(connectRedis({ url, role: 'request', name: 'bench-seq', commandTimeoutMs: 60_000 }));
+  const ks = new Keyspace({ prefix: 'bench:', cells: 1, shards: 1 });
+  const cellKey = ks.cell(0);
+  const rows: Row[] = [];
+  let jobSeq = 0;
+
+  const selectRelease = (r: RedisClient) => async () => {
+    const jobId = `job-${jobSeq++}`;
+    const s = await selectNode(r, ks, { src: 'zh', tgt: 'en', jobId, attempt: 1, now: nowMs(), leaseMs: LEASE_MS });
+    await releaseSlot(r, ks, { nodeId: s.nodeId, jobId, attempt: 1 });
+    return 2;
+  };
+  const rawPair = (r: Noop) => async () => {
+    await r.benchNoop(cellKey);
+    await r.benchNoop(cellKey);
+    return 2;
+  };
+
+  try {
+    for (const n of SIZES) {
+      await (seq as Redis).flushall();
+      const loadS = await load(conns, ks, n);
+      const sel: number[] = [];
+      const raw: number[] = [];
+      const selLat: number[][] = [];
+      const pairLat: number[][] = [];
+      const rawLat: number[][] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const loops = (f: (c: Noop) => () => Promise<number>) =>
+          conns.flatMap((c) => Array.from({ length: INFLIGHT }, () => f(c)));
+        raw.push(await throughput(loops(rawPair), THROUGHPUT_MS));
+        sel.push(await throughput(loops(selectRelease), THROUGHPUT_MS));
+        rawLat.push(await latency(async () => void (await seq.benchNoop(cellKey)), LATENCY_SAMPLES));
+        const selOnly: number[] = [];
+        pairLat.push(
+          await latency(async () => {
+            const jobId = `lat-${jobSeq++}`;
+            const t = hr();
+            const s = await selectNode(seq, ks, { src: 'zh', tgt: 'en', jobId, attempt: 1, now: nowMs(), leaseMs: LEASE_MS });
+            selOnly.push(hr() - t);
+            await releaseSlot(seq, ks, { nodeId: s.nodeId, jobId, attempt: 1 });
+          }, LATENCY_SAMPLES),
+        );
+        selLat.push(selOnly.slice(200).sort((a, b) => a - b));
+      }
+      const info = await (seq as Redis).hget(ks.node('node-0'), 'running');
+      if (info !== '0') throw new Error(`bench left reservations behind (node-0 running=${info})`);
+      const m = (ls: number[][], p: number) => median(ls.map((l) => pct(l, p)));
+      rows.push({
+        nodes: n,
+        loadS,
+        selectCalls: median(sel),
+        rawCalls: median(raw),
+        selP50: m(selLat, 50),
+        selP99: m(selLat, 99),
+        pairP50: m(pairLat, 50),
+        pairP99: m(pairLat, 99),
+        rawP50: m(rawLat, 50),
+        rawP99: m(rawLat, 99),
+      });
+      process.stderr.write(`measured ${n} nodes\n`);
+    }
+    const redisVersion = (await (seq as Redis).info('server')).match(/redis_version:(\S+)/)?.[1] ?? '?';
+    print(rows, redisVersion);
+  } finally {
+    for (const c of [...conns, seq]) c.disconnect();
+    await server.stop();
+  }
+}
+
+function print(rows: Row[], redisVersion: string): void {
+  const f0 = (x: number) => Math.round(x).toLocaleString('en-US');
+  const us = (x: number) => `${Math.round(x)} µs`;
+  const base = rows[0]!;
+  const lines = [
+    `Machine: ${cpus().length} vCPU (nproc ${execFileSync('nproc').toString().trim()}), ${cpus()[0]?.model ?? '?'}; ` +
+      `redis ${redisVersion}; node ${process.version}`,
+    `Throughput: ${CONNS} connections x ${INFLIGHT} in flight, ${THROUGHPUT_MS / 1000} s per run; latency: ${LATENCY_SAMPLES} sequential ops on one connection; median of ${ROUNDS} runs.`,
+    '',
+    '| nodes in pool | load (register) | select+release script calls/s | raw EVALSHA calls/s | ratio | select p50 / p99 | select+release p50 / p99 | raw EVALSHA p50 / p99 | select p50 vs 100 nodes |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${f0(r.nodes)} | ${r.loadS.toFixed(1)} s | ${f0(r.selectCalls)} | ${f0(r.rawCalls)} | ${(100 * r.selectCalls / r.rawCalls).toFixed(0)}% | ` +
+        `${us(r.selP50)} / ${us(r.selP99)} | ${us(r.pairP50)} / ${us(r.pairP99)} | ${us(r.rawP50)} / ${us(r.rawP99)} | ${(r.selP50 / base.selP50).toFixed(2)}x |`,
+    ),
+  ];
+  console.log(lines.join('\n'));
+}
+
+await main();

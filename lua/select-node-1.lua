@@ -1,0 +1,79 @@
+--[[
+  select-node: picks a node for (src -> tgt) in this cell and reserves one of its slots,
+  atomically.
+
+  Choice: the affinity node while it is in the pool's available index (online, free slot)
+  and not excluded; else the least-loaded available node that is not excluded. The
+  available index holds only selectable nodes, so the scan window is ZRANGE 0..#excluded:
+  at most #excluded entries are skipped -> O(log N + k).
+  Reservation: running+1 and the node re-scored (or removed when full) in ALL its pools;
+  resv[rid] = now + lease, resvnode[rid] = node, njobs:<node> += rid, rid = "<job>|<attempt>".
+
+  Idempotent by (job id, attempt): if rid is already reserved in this cell, the node that
+  holds it is returned and nothing changes.
+
+  KEYS[1]  cell tag base
+  ARGV[1]  source language      ARGV[2]  target language
+  ARGV[3]  job id               ARGV[4]  attempt (integer)
+  ARGV[5]  affinity node id ('' = none)
+  ARGV[6]  excluded node ids, comma list ('' = none)
+  ARGV[7]  now (ms)             ARGV[8]  lease (ms): the reservation expires at now + lease
+                                         unless confirm-lease extends it
+
+  Returns  {node id, instance, reused}  reused = 1 when this (job, attempt) was already
+                                        reserved (re-send), else 0
+           -1 NO_POOL_FOR_LANG_PAIR  no node of this cell serves src:tgt
+           -2 NO_AVAILABLE_NODE      the pool exists but no free slot (or all excluded)
+           -8 BAD_ARGUMENT
+]]
+--@include "cell-pools"
+
+local base = KEYS[1]
+local pair = ARGV[1] .. ':' .. ARGV[2]
+local job_id, attempt = ARGV[3], tonumber(ARGV[4])
+local affinity = ARGV[5]
+local now, lease = tonumber(ARGV[7]), tonumber(ARGV[8])
+if not valid_id(job_id) or attempt == nil or now == nil or lease == nil then return -8 end
+local rid = job_id .. '|' .. ARGV[4]
+
+local held = redis.call('HGET', base .. K.resvNode, rid)
+if held then
+  return { held, redis.call('HGET', base .. K.node .. held, 'instance') or '', 1 }
+end
+
+if (tonumber(redis.call('HGET', base .. K.pairs, pair)) or 0) <= 0 then return -1 end
+
+local excluded = {}
+local n_excluded = 0
+local ex_list = split_csv(ARGV[6], MAX_EXCLUDE)
+if ex_list == nil then return -8 end
+for i = 1, #ex_list do
+  if not excluded[ex_list[i]] then
+    excluded[ex_list[i]] = true
+    n_excluded = n_excluded + 1
+  end
+end
+
+local pool_key = base .. K.pool .. pair
+local chosen
+if affinity ~= '' and not excluded[affinity] and redis.call('ZSCORE', pool_key, affinity) then
+  chosen = affinity
+else
+  local window = redis.call('ZRANGE', pool_key, 0, n_excluded)
+  for i = 1, #window do
+    if not excluded[window[i]] then
+      chosen = window[i]
+      break
+    end
+  end
+end
+if chosen == nil then return -2 end
+
+local nkey = base .. K.node .. chosen
+local running = redis.call('HINCRBY', nkey, 'running', 1)
+local f = redis.call('HMGET', nkey, 'max', 'pools', 'instance', 'state')
+set_available(base, chosen, split_csv(f[2]), f[4], running, tonumber(f[1]) or 0)
+redis.call('ZADD', base .. K.resv, now + lease, rid)
+redis.call('HSET', base .. K.resvNode, rid, chosen)
+redis.call('SADD', base .. K.nodeJobs .. chosen, rid)
+return { chosen, f[3] or '', 0 }

@@ -1,0 +1,30 @@
+--[[
+  set-draining: a draining node keeps its running jobs (stays in poolall/pairs and the hb
+  index, so it is still reaped if it dies) but leaves every available index, so it gets no
+  new job; release-slot does not put it back. ARGV[3] = '0' undoes it (back to online and
+  into the available indexes where it has a free slot). Re-registering also ends draining.
+
+  Idempotent: setting the state it already has returns 0.
+
+  KEYS[1]  cell tag base
+  ARGV[1]  node id
+  ARGV[2]  epoch of the caller's registration ('' = any)
+  ARGV[3]  '1' drain | '0' resume
+
+  Returns  1 changed | 0 already in that state
+           -3 NODE_MISMATCH  epoch given and not the current one
+           -7 NODE_OFFLINE   unknown or offline node
+]]
+--@include "cell-pools"
+
+local base = KEYS[1]
+local node_id = ARGV[1]
+local nkey = base .. K.node .. node_id
+local cur = redis.call('HMGET', nkey, 'state', 'epoch', 'pools', 'running', 'max')
+if cur[1] == false or cur[1] == 'offline' then return -7 end
+if ARGV[2] ~= '' and tonumber(cur[2]) ~= tonumber(ARGV[2]) then return -3 end
+local want = (ARGV[3] == '0') and 'online' or 'draining'
+if cur[1] == want then return 0 end
+redis.call('HSET', nkey, 'state', want)
+set_available(base, node_id, split_csv(cur[3]), want, tonumber(cur[4]) or 0, tonumber(cur[5]) or 0)
+return 1

@@ -1,0 +1,490 @@
+/**
+ * LinguaSession: one client session over `ws /ws/session` (PROTOCOL.md), resume-aware.
+ *
+ * Connection lifecycle: connect → session_init → session_init_ack → open. Any close the SDK did
+ * not ask for → reconnect with backoff to the NEXT url (so the session can resume on another
+ * gateway) with `resume: { session_id, resume_token, last_result_index }`; on the ack, audio not
+ * covered by `last_accepted_seq` is sent again with its original seq (see unacked.ts for the rule).
+ */
+import { type BackoffOptions, backoffDelay } from './backoff';
+import { toBase64 } from './base64';
+import { Emitter } from './emitter';
+import { abandonTransport, defaultTransportFactory, type Transport, type TransportFactory } from './transport';
+import { UnackedAudio, type UnackedItem } from './unacked';
+import type {
+  ClientMessage,
+  ErrorMessage,
+  MissingResult,
+  ServerToClientMessage,
+  SessionClosed,
+  SessionInit,
+  SessionInitAck,
+  TranslationResult,
+  UtteranceAccepted,
+} from './wire';
+
+export interface LinguaSessionOptions {
+  /** Gateway session endpoints, e.g. `ws://127.0.0.1:8080/ws/session`; each reconnect tries the next one. */
+  urls: string[];
+  srcLang: string;
+  tgtLang: string;
+  /** Default `pcm16`. */
+  audioFormat?: string;
+  /** Default 16000. */
+  sampleRate?: number;
+  features?: { tts?: boolean };
+  tenantId?: string;
+  /** Sent as `?token=` on every connection. */
+  token?: string;
+  reconnect?: BackoffOptions;
+  /** Bound on unacknowledged audio (raw bytes) kept for resume; default 8 MiB. */
+  maxBufferedBytes?: number;
+  /** Overrides `ack.config.heartbeat_interval_ms`. */
+  heartbeatIntervalMs?: number;
+  /** A connection that has no `session_init_ack` after this long is dropped and retried; default 10 s. */
+  connectTimeoutMs?: number;
+  /** How long `close()` waits for `session_closed`; default 5 s. */
+  closeTimeoutMs?: number;
+  /** Reconnect when no frame at all arrived for this long (checked at each heartbeat); 0 = off (default). */
+  serverTimeoutMs?: number;
+  transportFactory?: TransportFactory;
+}
+
+export type SessionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed';
+
+export interface SessionClosedInfo {
+  /**
+   * - `closed`: `close()` got `session_closed`
+   * - `close_timeout`: `close()` gave up waiting (or the connection dropped meanwhile)
+   * - `local`: `close()` while not connected
+   * - `server`: the server sent `session_closed` unasked
+   * - `error`: a fatal error (UNAUTHORIZED, RESUME_REJECTED, SESSION_NOT_FOUND, an init error, ...)
+   */
+  reason: 'closed' | 'close_timeout' | 'local' | 'server' | 'error';
+  lastResultIndex: number;
+  frame?: SessionClosed;
+  error?: LinguaSessionError;
+}
+
+export type SessionEvents = {
+  result: (result: TranslationResult) => void;
+  missing: (missing: MissingResult) => void;
+  accepted: (accepted: UtteranceAccepted) => void;
+  /** Every server `error` frame (and malformed server frames as code `BAD_SERVER_FRAME`). */
+  error: (error: ErrorMessage) => void;
+  reconnected: (ack: SessionInitAck) => void;
+  disconnected: (info: { code: number; reason: string }) => void;
+  closed: (info: SessionClosedInfo) => void;
+};
+
+export class LinguaSessionError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+    this.name = 'LinguaSessionError';
+  }
+}
+
+/** Errors after which the session cannot continue. */
+const FATAL_CODES: ReadonlySet<string> = new Set(['UNAUTHORIZED', 'RESUME_REJECTED', 'SESSION_NOT_FOUND']);
+/** Errors answering session_init that are worth retrying (elsewhere) instead of giving up. */
+const TRANSIENT_INIT_CODES: ReadonlySet<string> = new Set([
+  'RATE_LIMITED',
+  'BACKPRESSURE',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DRAINING',
+]);
+
+const DEFAULT_MAX_BUFFERED = 8 * 1024 * 1024;
+
+export class LinguaSession extends Emitter<SessionEvents> {
+  private readonly opts: LinguaSessionOptions;
+  private readonly factory: TransportFactory;
+  private readonly unacked: UnackedAudio;
+
+  private currentState: SessionState = 'idle';
+  private transport: Transport | null = null;
+  private acked = false;
+  private latestAck: SessionInitAck | null = null;
+  private id: string | undefined;
+  private token: string | undefined;
+
+  private seq = 0;
+  private lastResult = -1;
+  private lastAccepted = -1;
+  private duplicates = 0;
+  private lastFrameAt = 0;
+
+  private urlIndex = 0;
+  private attempt = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private connectTimer: ReturnType<typeof setTimeout> | undefined;
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  private closeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  private startPromise: Promise<SessionInitAck> | undefined;
+  private startWaiter: { resolve: (ack: SessionInitAck) => void; reject: (err: Error) => void } | undefined;
+  private closePromise: Promise<SessionClosed | null> | undefined;
+  private closeWaiter: ((frame: SessionClosed | null) => void) | undefined;
+  private closedFrame: SessionClosed | null = null;
+
+  constructor(opts: LinguaSessionOptions) {
+    super();
+    if (!Array.isArray(opts.urls) || opts.urls.length === 0) throw new TypeError('urls must be a non-empty array');
+    this.opts = { ...opts, urls: [...opts.urls] };
+    this.factory = opts.transportFactory ?? defaultTransportFactory;
+    this.unacked = new UnackedAudio(opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED);
+  }
+
+  get state(): SessionState {
+    return this.currentState;
+  }
+  get sessionId(): string | undefined {
+    return this.id;
+  }
+  get resumeToken(): string | undefined {
+    return this.token;
+  }
+  /** The most recent session_init_ack (first start or resume). */
+  get ack(): SessionInitAck | null {
+    return this.latestAck;
+  }
+  /** Highest utterance_index delivered as `result` or `missing`; -1 before any. */
+  get lastResultIndex(): number {
+    return this.lastResult;
+  }
+  /** Results/missing frames dropped because their index was not above lastResultIndex. */
+  get duplicateResults(): number {
+    return this.duplicates;
+  }
+  /** Seq the next `sendAudio` gets. */
+  get nextSeq(): number {
+    return this.seq;
+  }
+  /** Raw bytes of audio not yet covered by an `utterance_accepted`. */
+  get bufferedBytes(): number {
+    return this.unacked.bytes;
+  }
+  /** Chunks and whole utterances kept for resend. */
+  get bufferedItems(): readonly UnackedItem[] {
+    return this.unacked.list();
+  }
+
+  /** Connects and sends session_init; resolves with the first ack. Retries transport failures. */
+  start(): Promise<SessionInitAck> {
+    if (this.startPromise) return this.startPromise;
+    if (this.currentState !== 'idle') return Promise.reject(new LinguaSessionError('CLOSED', 'session is closed'));
+    this.startPromise = new Promise((resolve, reject) => {
+      this.startWaiter = { resolve, reject };
+    });
+    this.currentState = 'connecting';
+    this.connect();
+    return this.startPromise;
+  }
+
+  /**
+   * Queues one chunk of the audio stream and returns its seq (0, 1, 2, ...). Sent at once when
+   * connected, otherwise on the next (re)connect. Throws BufferFullError when the unacknowledged
+   * audio would exceed maxBufferedBytes (the chunk is then not taken and consumes no seq).
+   */
+  sendAudio(data: Uint8Array, opts: { isFinal?: boolean } = {}): number {
+    this.assertWritable();
+    this.unacked.reserve(data.byteLength);
+    const item: UnackedItem = {
+      kind: 'chunk',
+      seq: this.seq,
+      data: toBase64(data),
+      isFinal: opts.isFinal === true,
+      bytes: data.byteLength,
+    };
+    this.unacked.add(item);
+    this.seq++;
+    if (this.currentState === 'open') this.sendItem(item);
+    return item.seq;
+  }
+
+  /** Sends one whole utterance (finalized at once by the gateway); kept until accepted. */
+  sendUtterance(data: Uint8Array): void {
+    this.assertWritable();
+    const item: UnackedItem = {
+      kind: 'utterance',
+      afterSeq: this.seq - 1,
+      data: toBase64(data),
+      bytes: data.byteLength,
+    };
+    // Empty audio never becomes an utterance, so it would never be accepted: do not keep it.
+    if (data.byteLength > 0) this.unacked.add(item);
+    if (this.currentState === 'open') this.sendItem(item);
+  }
+
+  /** Sends session_close and waits for session_closed (null on timeout or when not connected). */
+  close(timeoutMs = this.opts.closeTimeoutMs ?? 5000): Promise<SessionClosed | null> {
+    if (this.currentState === 'closed') return Promise.resolve(this.closedFrame);
+    if (this.closePromise) return this.closePromise;
+    if (this.currentState !== 'open' || !this.transport) {
+      this.finish({ reason: 'local' });
+      return Promise.resolve(null);
+    }
+    this.currentState = 'closing';
+    this.closePromise = new Promise((resolve) => {
+      this.closeWaiter = resolve;
+    });
+    this.sendFrame({ type: 'session_close' });
+    this.closeTimer = setTimeout(() => this.finish({ reason: 'close_timeout' }), timeoutMs);
+    return this.closePromise;
+  }
+
+  // ---- connection ----
+
+  private connect(): void {
+    this.reconnectTimer = undefined;
+    const urls = this.opts.urls;
+    const url = withToken(urls[this.urlIndex % urls.length]!, this.opts.token);
+    let t: Transport;
+    try {
+      t = this.factory(url);
+    } catch (err) {
+      this.fail('BAD_URL', `cannot open ${url}: ${(err as Error).message}`);
+      return;
+    }
+    this.transport = t;
+    this.acked = false;
+    this.connectTimer = setTimeout(() => this.dropTransport(t, 'connect timeout'), this.opts.connectTimeoutMs ?? 10_000);
+    t.onopen = () => {
+      if (t === this.transport) this.sendFrame(this.initFrame());
+    };
+    t.onmessage = (text) => {
+      if (t === this.transport) this.onText(text);
+    };
+    t.onclose = (code, reason) => {
+      if (t === this.transport) this.onDisconnect(code, reason);
+    };
+  }
+
+  private initFrame(): SessionInit {
+    const o = this.opts;
+    const frame: SessionInit = {
+      type: 'session_init',
+      src_lang: o.srcLang,
+      tgt_lang: o.tgtLang,
+      audio_format: o.audioFormat ?? 'pcm16',
+      sample_rate: o.sampleRate ?? 16000,
+    };
+    if (o.features) frame.features = o.features;
+    if (o.tenantId !== undefined) frame.tenant_id = o.tenantId;
+    if (this.id !== undefined && this.token !== undefined) {
+      frame.resume = { session_id: this.id, resume_token: this.token, last_result_index: this.lastResult };
+    }
+    return frame;
+  }
+
+  /** Gives up on a connection that looks dead, without waiting for a close handshake. */
+  private dropTransport(t: Transport, reason: string): void {
+    if (t !== this.transport) return;
+    abandonTransport(t, 4000, reason);
+    this.onDisconnect(4000, reason);
+  }
+
+  private onDisconnect(code: number, reason: string): void {
+    this.transport = null;
+    this.acked = false;
+    this.clearConnectionTimers();
+    if (this.currentState === 'closing') {
+      this.finish({ reason: 'close_timeout' });
+      return;
+    }
+    if (this.currentState === 'closed') return;
+    if (this.currentState === 'open') this.currentState = 'reconnecting';
+    this.emit('disconnected', { code, reason });
+    if ((this.currentState as SessionState) === 'closed') return; // a listener closed the session
+    const delay = backoffDelay(this.attempt++, this.opts.reconnect);
+    this.urlIndex++;
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  // ---- frames ----
+
+  private onText(text: string): void {
+    let msg: ServerToClientMessage;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      this.emit('error', { type: 'error', code: 'BAD_SERVER_FRAME', message: 'server frame is not valid JSON' });
+      return;
+    }
+    if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string') {
+      this.emit('error', { type: 'error', code: 'BAD_SERVER_FRAME', message: 'server frame has no type' });
+      return;
+    }
+    this.lastFrameAt = Date.now();
+    switch (msg.type) {
+      case 'session_init_ack':
+        this.onAck(msg);
+        break;
+      case 'utterance_accepted':
+        this.onAccepted(msg);
+        break;
+      case 'translation_result':
+        if (this.admitResult(msg.utterance_index)) this.emit('result', msg);
+        break;
+      case 'missing_result':
+        if (this.admitResult(msg.utterance_index)) this.emit('missing', msg);
+        break;
+      case 'session_closed':
+        this.closedFrame = msg;
+        this.finish({ reason: this.currentState === 'closing' ? 'closed' : 'server', frame: msg });
+        break;
+      case 'error':
+        this.onError(msg);
+        break;
+      default:
+        // server_heartbeat, and message types added later: nothing to do.
+        break;
+    }
+  }
+
+  private onAck(ack: SessionInitAck): void {
+    if (this.acked || (this.currentState !== 'connecting' && this.currentState !== 'reconnecting')) return;
+    clearTimeout(this.connectTimer);
+    const resumed = this.id !== undefined;
+    this.acked = true;
+    this.attempt = 0;
+    this.latestAck = ack;
+    this.id = ack.session_id;
+    this.token = ack.resume_token;
+    this.lastAccepted = Math.max(this.lastAccepted, ack.next_utterance_index - 1);
+    this.currentState = 'open';
+    this.startHeartbeat(ack);
+
+    const resend = this.unacked.onResume(ack.last_accepted_seq);
+    const firstSeq = resend.find((it) => it.kind === 'chunk')?.seq ?? this.seq;
+    if (firstSeq > ack.last_accepted_seq + 1) {
+      // The gateway lost audio this client already saw accepted: it cannot be sent again.
+      this.emit('error', {
+        type: 'error',
+        code: 'AUDIO_GAP',
+        message: `gateway expects seq ${ack.last_accepted_seq + 1} but the oldest unacknowledged chunk is ${firstSeq}`,
+      });
+    }
+    for (const item of [...resend]) this.sendItem(item);
+
+    if (resumed) {
+      this.emit('reconnected', ack);
+    } else {
+      const waiter = this.startWaiter;
+      this.startWaiter = undefined;
+      waiter?.resolve(ack);
+    }
+  }
+
+  private onAccepted(msg: UtteranceAccepted): void {
+    // Replays and duplicates must not drop a second pending utterance.
+    if (msg.utterance_index <= this.lastAccepted) return;
+    this.lastAccepted = msg.utterance_index;
+    this.unacked.onAccepted(msg);
+    this.emit('accepted', msg);
+  }
+
+  private admitResult(index: number): boolean {
+    if (!(index > this.lastResult)) {
+      this.duplicates++;
+      return false;
+    }
+    this.lastResult = index;
+    return true;
+  }
+
+  private onError(msg: ErrorMessage): void {
+    this.emit('error', msg);
+    if (this.currentState === 'closed') return;
+    if (FATAL_CODES.has(msg.code) || (!this.acked && !TRANSIENT_INIT_CODES.has(msg.code))) {
+      this.fail(msg.code, msg.message);
+    } else if (!this.acked && this.transport) {
+      this.dropTransport(this.transport, `session_init refused: ${msg.code}`);
+    }
+  }
+
+  // ---- sending ----
+
+  private sendItem(item: UnackedItem): void {
+    if (item.kind === 'chunk') {
+      this.sendFrame({ type: 'audio_chunk', seq: item.seq, data: item.data, is_final: item.isFinal });
+    } else {
+      this.sendFrame({ type: 'utterance', data: item.data });
+    }
+  }
+
+  /** Best effort: anything that matters is kept in `unacked` and resent after a reconnect. */
+  private sendFrame(frame: ClientMessage): void {
+    try {
+      this.transport?.send(JSON.stringify(frame));
+    } catch {
+      // the close event follows
+    }
+  }
+
+  private startHeartbeat(ack: SessionInitAck): void {
+    clearInterval(this.heartbeatTimer);
+    const every = this.opts.heartbeatIntervalMs ?? ack.config?.heartbeat_interval_ms ?? 10_000;
+    const timeout = this.opts.serverTimeoutMs ?? 0;
+    this.heartbeatTimer = setInterval(() => {
+      const t = this.transport;
+      if (!t) return;
+      if (timeout > 0 && Date.now() - this.lastFrameAt > timeout) {
+        this.dropTransport(t, 'server timeout');
+        return;
+      }
+      this.sendFrame({ type: 'client_heartbeat', ts: Date.now() });
+    }, every);
+    // The socket keeps a Node process alive; the heartbeat alone should not.
+    (this.heartbeatTimer as { unref?: () => void }).unref?.();
+  }
+
+  // ---- shutdown ----
+
+  private assertWritable(): void {
+    if (this.currentState === 'closing' || this.currentState === 'closed') {
+      throw new LinguaSessionError('CLOSED', 'session is closed');
+    }
+  }
+
+  private fail(code: string, message: string): void {
+    this.finish({ reason: 'error', error: new LinguaSessionError(code, message) });
+  }
+
+  private finish(info: Omit<SessionClosedInfo, 'lastResultIndex'>): void {
+    if (this.currentState === 'closed') return;
+    this.currentState = 'closed';
+    this.clearConnectionTimers();
+    clearTimeout(this.reconnectTimer);
+    clearTimeout(this.closeTimer);
+    const t = this.transport;
+    this.transport = null;
+    if (t) abandonTransport(t, 1000, 'session closed');
+    this.unacked.clear();
+    const startWaiter = this.startWaiter;
+    this.startWaiter = undefined;
+    startWaiter?.reject(info.error ?? new LinguaSessionError('CLOSED', 'session closed before it started'));
+    const closeWaiter = this.closeWaiter;
+    this.closeWaiter = undefined;
+    closeWaiter?.(info.frame ?? null);
+    this.emit('closed', { ...info, lastResultIndex: this.lastResult });
+  }
+
+  private clearConnectionTimers(): void {
+    clearTimeout(this.connectTimer);
+    clearInterval(this.heartbeatTimer);
+    this.connectTimer = undefined;
+    this.heartbeatTimer = undefined;
+  }
+}
+
+function withToken(url: string, token: string | undefined): string {
+  if (token === undefined) return url;
+  const u = new URL(url);
+  u.searchParams.set('token', token);
+  return u.toString();
+}

@@ -1,0 +1,360 @@
+/**
+ * Node registry: typed wrappers over the node-cell Lua scripts (register, heartbeat,
+ * offline, draining, stale-node reaping) and plain readers for the cluster API.
+ *
+ * A node lives in one cell (`ks.cellOf(nodeId)`); every script runs inside that cell's
+ * hash tag. Pool membership rule (enforced in Lua, lua/includes/cell-common.lua): a node
+ * serves pairs only if its services include both 'asr' and 'nmt'; it then joins every
+ * directed pool asrLang:ttsLang with asrLang !== ttsLang. 'tts' is optional (speech output).
+ */
+import { LinguaScriptError, ScriptErrorCode } from './errors';
+import type { Keyspace } from './keys';
+import type { RedisClient } from './redis';
+import { runScript } from './scripts';
+
+export type NodeState = 'online' | 'draining' | 'offline';
+
+export interface NodeCapabilities {
+  /** e.g. ['asr', 'nmt', 'tts']; 'asr' and 'nmt' are required to join any pool */
+  services: string[];
+  asrLangs: string[];
+  /** target languages (named after the protocol's tts_langs) */
+  ttsLangs: string[];
+  maxConcurrentJobs: number;
+  /** free-form: hardware, version, platform; stored as JSON */
+  info?: Record<string, unknown>;
+}
+
+/** One slot reservation, "<jobId>|<attempt>" in Redis. */
+export interface HeldReservation {
+  jobId: string;
+  attempt: number;
+}
+
+export interface NodeRecord {
+  nodeId: string;
+  cell: number;
+  state: NodeState;
+  instance: string;
+  epoch: number;
+  maxConcurrentJobs: number;
+  /** slot reservations held (authoritative load) */
+  running: number;
+  services: string[];
+  asrLangs: string[];
+  ttsLangs: string[];
+  pools: string[];
+  info: Record<string, unknown>;
+  lastHeartbeat: number;
+  registeredAt: number;
+  /** running jobs the node itself reported in its last heartbeat */
+  reportedRunning: number;
+  cpu: number | null;
+  gpu: number | null;
+  mem: number | null;
+}
+
+const TOKEN_RE = /^[A-Za-z0-9_-]{1,32}$/;
+const ID_RE = /^[^,|\s]{1,128}$/;
+
+function bad(script: string, detail: string): never {
+  throw new LinguaScriptError(ScriptErrorCode.BAD_ARGUMENT, script, detail);
+}
+
+export function assertId(script: string, what: string, id: string): void {
+  if (!ID_RE.test(id)) bad(script, `${what} must be 1-128 chars without ',', '|' or spaces`);
+}
+
+function tokens(script: string, what: string, list: string[]): string {
+  if (list.length > 64) bad(script, `${what}: at most 64 entries`);
+  for (const t of list) if (!TOKEN_RE.test(t)) bad(script, `${what}: invalid entry ${JSON.stringify(t)}`);
+  return list.join(',');
+}
+
+function capsArgs(script: string, caps: NodeCapabilities): string[] {
+  const max = caps.maxConcurrentJobs;
+  if (!Number.isInteger(max) || max < 1 || max > 10_000) bad(script, 'maxConcurrentJobs must be 1..10000');
+  return [
+    String(max),
+    tokens(script, 'services', caps.services),
+    tokens(script, 'asrLangs', caps.asrLangs),
+    tokens(script, 'ttsLangs', caps.ttsLangs),
+    JSON.stringify(caps.info ?? {}),
+  ];
+}
+
+export function splitCsv(s: string | null | undefined): string[] {
+  return s ? s.split(',').filter(Boolean) : [];
+}
+
+/** "<jobId>|<attempt>" -> parts (job ids never contain '|'). */
+export function parseReservationId(rid: string): HeldReservation {
+  const i = rid.lastIndexOf('|');
+  return { jobId: rid.slice(0, i), attempt: Number(rid.slice(i + 1)) };
+}
+
+/**
+ * Records in the global `{g}` hints that `cell` serves these pairs. Hints are only added,
+ * never removed (removal could race a registration); select-node verifies in the cell.
+ */
+async function addPairHints(redis: RedisClient, ks: Keyspace, cell: number, pools: string[]): Promise<void> {
+  if (pools.length === 0) return;
+  const p = redis.pipeline(); // all keys share the {g} tag: one slot on a cluster
+  for (const pair of pools) {
+    const [src, tgt] = pair.split(':') as [string, string];
+    p.sadd(ks.pairCells(src, tgt), String(cell));
+  }
+  p.sadd(ks.allPairs(), ...pools);
+  const res = await p.exec();
+  const err = res?.find(([e]) => e)?.[0];
+  if (err) throw err;
+}
+
+export interface RegisterNodeParams {
+  nodeId: string;
+  instance: string;
+  capabilities: NodeCapabilities;
+  now: number;
+  /** unique per connection attempt: a re-sent registration then does not bump the epoch */
+  registrationId?: string;
+}
+
+export interface RegisterNodeResult {
+  epoch: number;
+  /** directed pools joined, "src:tgt", sorted */
+  pools: string[];
+  cell: number;
+}
+
+/** register-node-1.lua, then the global pair -> cell hints. */
+export async function registerNode(
+  redis: RedisClient,
+  ks: Keyspace,
+  params: RegisterNodeParams,
+): Promise<RegisterNodeResult> {
+  assertId('registerNode', 'nodeId', params.nodeId);
+  if (!params.instance) bad('registerNode', 'instance is required');
+  const cell = ks.cellOf(params.nodeId);
+  const caps = capsArgs('registerNode', params.capabilities);
+  const [epoch, poolsCsv] = await runScript<[number, string]>(
+    redis,
+    'registerNode',
+    [ks.cell(cell)],
+    [
+      params.nodeId,
+      params.instance,
+      params.registrationId ?? '',
+      params.now,
+      caps[0]!,
+      caps[1]!,
+      caps[2]!,
+      caps[3]!,
+      caps[4]!,
+    ],
+  );
+  const pools = splitCsv(poolsCsv);
+  await addPairHints(redis, ks, cell, pools);
+  return { epoch, pools, cell };
+}
+
+export interface NodeHeartbeatParams {
+  nodeId: string;
+  /** epoch returned by registerNode for this connection */
+  epoch: number;
+  instance: string;
+  now: number;
+  runningJobs: number;
+  cpu?: number;
+  gpu?: number;
+  mem?: number;
+  /** new capabilities: pools are re-assigned atomically when they changed */
+  capabilities?: NodeCapabilities;
+}
+
+export interface NodeHeartbeatResult {
+  pools: string[];
+  poolsChanged: boolean;
+}
+
+/** node-heartbeat-1.lua. Throws NODE_OFFLINE when the registration is not current. */
+export async function nodeHeartbeat(
+  redis: RedisClient,
+  ks: Keyspace,
+  params: NodeHeartbeatParams,
+): Promise<NodeHeartbeatResult> {
+  const cell = ks.cellOf(params.nodeId);
+  const caps = params.capabilities ? capsArgs('nodeHeartbeat', params.capabilities) : [];
+  const num = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '' : String(v));
+  const [poolsCsv, changed] = await runScript<[string, number]>(
+    redis,
+    'nodeHeartbeat',
+    [ks.cell(cell)],
+    [
+      params.nodeId,
+      params.epoch,
+      params.instance,
+      params.now,
+      params.runningJobs,
+      num(params.cpu),
+      num(params.gpu),
+      num(params.mem),
+      caps.length ? '1' : '0',
+      ...caps,
+    ],
+  );
+  const pools = splitCsv(poolsCsv);
+  if (changed === 1) await addPairHints(redis, ks, cell, pools);
+  return { pools, poolsChanged: changed === 1 };
+}
+
+export interface NodeOfflineParams {
+  nodeId: string;
+  /** epoch of the closing connection; omit to force (stale reaper, admin) */
+  epoch?: number;
+  now: number;
+}
+
+/**
+ * node-offline-1.lua: leaves every pool, drops the node's reservations and returns them
+ * for failover. Throws NODE_MISMATCH when `epoch` is not the current registration.
+ */
+export async function nodeOffline(
+  redis: RedisClient,
+  ks: Keyspace,
+  params: NodeOfflineParams,
+): Promise<HeldReservation[]> {
+  const rids = await runScript<string[]>(
+    redis,
+    'nodeOffline',
+    [ks.cellOfNode(params.nodeId)],
+    [params.nodeId, params.epoch ?? '', params.now],
+  );
+  return rids.map(parseReservationId);
+}
+
+export interface SetDrainingParams {
+  nodeId: string;
+  epoch?: number;
+  /** true (default) drains, false resumes */
+  draining?: boolean;
+}
+
+/** set-draining-1.lua: returns true when the state changed. */
+export async function setDraining(redis: RedisClient, ks: Keyspace, params: SetDrainingParams): Promise<boolean> {
+  const r = await runScript<number>(
+    redis,
+    'setDraining',
+    [ks.cellOfNode(params.nodeId)],
+    [params.nodeId, params.epoch ?? '', params.draining === false ? '0' : '1'],
+  );
+  return r === 1;
+}
+
+export interface StaleNode {
+  nodeId: string;
+  reservations: HeldReservation[];
+}
+
+/** reap-stale-nodes-1.lua: at most `limit` nodes of one cell with last heartbeat < now - timeout. */
+export async function reapStaleNodes(
+  redis: RedisClient,
+  ks: Keyspace,
+  params: { cell: number; now: number; timeoutMs: number; limit: number },
+): Promise<StaleNode[]> {
+  const rows = await runScript<[string, string[]][]>(
+    redis,
+    'reapStaleNodes',
+    [ks.cell(params.cell)],
+    [params.now, params.timeoutMs, params.limit],
+  );
+  return rows.map(([nodeId, rids]) => ({ nodeId, reservations: rids.map(parseReservationId) }));
+}
+
+// --- plain readers (no Lua): for the cluster API and dashboard ---
+
+function numOrNull(v: string | undefined): number | null {
+  if (v === undefined || v === '') return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+}
+
+function parseInfo(s: string | undefined): Record<string, unknown> {
+  try {
+    const v = s ? JSON.parse(s) : {};
+    return v && typeof v === 'object' && !Array.isArray(v) ? v : {};
+  } catch {
+    return {};
+  }
+}
+
+export function toNodeRecord(ks: Keyspace, h: Record<string, string>): NodeRecord | null {
+  if (!h.node_id) return null;
+  return {
+    nodeId: h.node_id,
+    cell: ks.cellOf(h.node_id),
+    state: (h.state ?? 'offline') as NodeState,
+    instance: h.instance ?? '',
+    epoch: Number(h.epoch ?? 0),
+    maxConcurrentJobs: Number(h.max ?? 0),
+    running: Number(h.running ?? 0),
+    services: splitCsv(h.services),
+    asrLangs: splitCsv(h.asr),
+    ttsLangs: splitCsv(h.tts),
+    pools: splitCsv(h.pools),
+    info: parseInfo(h.caps),
+    lastHeartbeat: Number(h.last_hb ?? 0),
+    registeredAt: Number(h.registered_at ?? 0),
+    reportedRunning: Number(h.reported_running ?? 0),
+    cpu: numOrNull(h.cpu),
+    gpu: numOrNull(h.gpu),
+    mem: numOrNull(h.mem),
+  };
+}
+
+export async function getNode(redis: RedisClient, ks: Keyspace, nodeId: string): Promise<NodeRecord | null> {
+  return toNodeRecord(ks, await redis.hgetall(ks.node(nodeId)));
+}
+
+/** Every node ever registered in a cell (offline ones included), sorted by id. */
+export async function listNodes(redis: RedisClient, ks: Keyspace, cell: number): Promise<NodeRecord[]> {
+  const ids = (await redis.smembers(ks.cellNodes(cell))).sort();
+  if (ids.length === 0) return [];
+  const p = redis.pipeline(); // same cell tag: one slot
+  for (const id of ids) p.hgetall(ks.node(id));
+  const res = (await p.exec()) ?? [];
+  const out: NodeRecord[] = [];
+  for (const [err, h] of res) {
+    if (err) throw err;
+    const rec = toNodeRecord(ks, h as Record<string, string>);
+    if (rec) out.push(rec);
+  }
+  return out;
+}
+
+export interface PoolMembers {
+  /** nodes with a free slot, least loaded first (load = running / max) */
+  available: { nodeId: string; load: number }[];
+  /** every online or draining node of the pool, sorted */
+  all: string[];
+}
+
+export async function poolMembers(
+  redis: RedisClient,
+  ks: Keyspace,
+  params: { cell: number; src: string; tgt: string },
+): Promise<PoolMembers> {
+  const { cell, src, tgt } = params;
+  const [avail, all] = await Promise.all([
+    redis.zrange(ks.pool(cell, src, tgt), 0, -1, 'WITHSCORES'),
+    redis.smembers(ks.poolAll(cell, src, tgt)),
+  ]);
+  const available: { nodeId: string; load: number }[] = [];
+  for (let i = 0; i + 1 < avail.length; i += 2) available.push({ nodeId: avail[i]!, load: Number(avail[i + 1]) });
+  return { available, all: all.sort() };
+}
+
+/** "src:tgt" -> number of online/draining nodes of that pool in the cell. */
+export async function cellPairs(redis: RedisClient, ks: Keyspace, cell: number): Promise<Record<string, number>> {
+  const h = await redis.hgetall(ks.cellPairs(cell));
+  return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number(v)]));
+}

@@ -1,0 +1,185 @@
+/**
+ * The gateway's configuration: one typed table of every setting, its env variable, default
+ * and bounds. `loadConfig` validates everything at start and reports every problem at once.
+ */
+import { hostname } from 'node:os';
+
+type Kind = 'int' | 'string' | 'bool';
+
+interface Spec<K extends Kind = Kind> {
+  env: string;
+  kind: K;
+  def: K extends 'int' ? number : K extends 'bool' ? boolean : string;
+  min?: number;
+  max?: number;
+  doc: string;
+}
+
+const int = (env: string, def: number, min: number, max: number, doc: string): Spec<'int'> => ({
+  env,
+  kind: 'int',
+  def,
+  min,
+  max,
+  doc,
+});
+const str = (env: string, def: string, doc: string): Spec<'string'> => ({ env, kind: 'string', def, doc });
+const bool = (env: string, def: boolean, doc: string): Spec<'bool'> => ({ env, kind: 'bool', def, doc });
+
+export const CONFIG_SPEC = {
+  instanceId: str('LINGUA_INSTANCE_ID', '', 'unique id of this gateway instance (default: gw-<host>-<pid>)'),
+  host: str('LINGUA_HOST', '0.0.0.0', 'address to listen on'),
+  port: int('LINGUA_PORT', 8080, 0, 65535, 'port for WebSocket and HTTP (0 = any free port)'),
+  redisUrl: str(
+    'LINGUA_REDIS_URL',
+    'redis://127.0.0.1:6379',
+    'redis://host:port or redis+cluster://h1:p1,h2:p2',
+  ),
+  keyPrefix: str('LINGUA_KEY_PREFIX', 'lingua:v1:', 'prefix of every Redis key'),
+  cells: int('LINGUA_CELLS', 1, 1, 1024, 'number of node cells (fixed per deployment)'),
+  shards: int('LINGUA_SHARDS', 1, 1, 1024, 'number of session shards (fixed per deployment)'),
+  authToken: str('LINGUA_AUTH_TOKEN', '', 'when set, sessions and nodes must present it'),
+  adminToken: str('LINGUA_ADMIN_TOKEN', '', 'when set, /api routes need Authorization: Bearer <token>'),
+  logLevel: str('LINGUA_LOG_LEVEL', 'info', 'pino log level'),
+  // finalize
+  pauseMs: int('LINGUA_PAUSE_MS', 3000, 50, 600_000, 'finalize after this much silence'),
+  maxDurationMs: int('LINGUA_MAX_DURATION_MS', 20_000, 100, 600_000, 'cut utterances longer than this'),
+  maxUtteranceBytes: int(
+    'LINGUA_MAX_UTTERANCE_BYTES',
+    2_000_000,
+    1024,
+    64_000_000,
+    'byte guard per utterance',
+  ),
+  maxReorder: int('LINGUA_MAX_REORDER', 32, 0, 4096, 'out-of-order audio chunks held per session'),
+  // connections
+  maxPayloadBytes: int('LINGUA_MAX_PAYLOAD_BYTES', 1_048_576, 1024, 64_000_000, 'largest accepted frame'),
+  maxBackpressureBytes: int(
+    'LINGUA_MAX_BACKPRESSURE_BYTES',
+    4_194_304,
+    65_536,
+    256_000_000,
+    'buffered bytes per socket',
+  ),
+  sessionQueueMax: int(
+    'LINGUA_SESSION_QUEUE_MAX',
+    256,
+    1,
+    100_000,
+    'pending frames per session before BACKPRESSURE',
+  ),
+  sessionIdleTimeoutMs: int(
+    'LINGUA_SESSION_IDLE_TIMEOUT_MS',
+    120_000,
+    1000,
+    86_400_000,
+    'close idle sessions',
+  ),
+  heartbeatIntervalMs: int('LINGUA_HEARTBEAT_INTERVAL_MS', 10_000, 100, 600_000, 'server_heartbeat period'),
+  sessionTtlMs: int(
+    'LINGUA_SESSION_TTL_MS',
+    3_600_000,
+    10_000,
+    604_800_000,
+    'session record / resume window',
+  ),
+  abuseLimit: int('LINGUA_ABUSE_LIMIT', 100, 1, 1_000_000, 'bad frames in a row before close 1008'),
+  // nodes and jobs
+  nodeHeartbeatMs: int('LINGUA_NODE_HEARTBEAT_MS', 5000, 50, 600_000, 'node heartbeat interval'),
+  nodeHeartbeatTimeoutMs: int('LINGUA_NODE_HEARTBEAT_TIMEOUT_MS', 15_000, 150, 3_600_000, 'offline after'),
+  jobTimeoutMs: int('LINGUA_JOB_TIMEOUT_MS', 30_000, 100, 3_600_000, 'deadline of one attempt'),
+  maxAttempts: int('LINGUA_MAX_ATTEMPTS', 3, 1, 20, 'attempts per job'),
+  jobOverallTimeoutMs: int(
+    'LINGUA_JOB_OVERALL_TIMEOUT_MS',
+    0,
+    0,
+    86_400_000,
+    '0 = jobTimeout × maxAttempts + 5 s',
+  ),
+  leaseMs: int('LINGUA_LEASE_MS', 5000, 100, 600_000, 'unconfirmed slot reservation lifetime'),
+  gapTimeoutMs: int('LINGUA_GAP_TIMEOUT_MS', 0, 0, 86_400_000, '0 = overall job timeout + 2 s'),
+  resultLogMaxLen: int('LINGUA_RESULT_LOG_MAX', 10_000, 10, 1_000_000, 'results kept per session for resume'),
+  jobTtlMs: int('LINGUA_JOB_TTL_MS', 3_600_000, 1000, 604_800_000, 'finished jobs kept for'),
+  // cross-instance
+  presenceTtlMs: int('LINGUA_PRESENCE_TTL_MS', 3000, 300, 600_000, 'instance presence TTL'),
+  inboxClaimIdleMs: int(
+    'LINGUA_INBOX_CLAIM_IDLE_MS',
+    3000,
+    50,
+    600_000,
+    're-claim inbox entries idle this long',
+  ),
+  inboxMaxDeliveries: int('LINGUA_INBOX_MAX_DELIVERIES', 5, 1, 1000, 'dead-letter after this many'),
+  // workers
+  workers: bool('LINGUA_WORKERS', true, 'run timeout/failover/sweep workers in this process'),
+  timeoutPollMs: int('LINGUA_TIMEOUT_POLL_MS', 200, 10, 60_000, 'deadline index poll period'),
+  sweepIntervalMs: int('LINGUA_SWEEP_INTERVAL_MS', 1000, 50, 600_000, 'sweep period'),
+  drainTimeoutMs: int('LINGUA_DRAIN_TIMEOUT_MS', 10_000, 0, 600_000, 'graceful shutdown bound'),
+} as const;
+
+type SpecTable = typeof CONFIG_SPEC;
+export type GatewayConfig = {
+  -readonly [K in keyof SpecTable]: SpecTable[K]['kind'] extends 'int'
+    ? number
+    : SpecTable[K]['kind'] extends 'bool'
+      ? boolean
+      : string;
+} & { jobOverallTimeoutMs: number; gapTimeoutMs: number };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads env (then explicit overrides), validates, derives defaults; throws ConfigError. */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<GatewayConfig> = {},
+): GatewayConfig {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(CONFIG_SPEC) as [string, Spec][]) {
+    const raw = env[spec.env];
+    let value: unknown = spec.def;
+    if (raw !== undefined && raw !== '') {
+      if (spec.kind === 'int') {
+        const n = Number(raw);
+        if (!Number.isInteger(n)) problems.push(`${spec.env}: expected an integer, got "${raw}"`);
+        else value = n;
+      } else if (spec.kind === 'bool') {
+        if (!/^(1|0|true|false|yes|no)$/i.test(raw))
+          problems.push(`${spec.env}: expected true/false, got "${raw}"`);
+        else value = /^(1|true|yes)$/i.test(raw);
+      } else value = raw;
+    }
+    if (key in overrides) value = (overrides as Record<string, unknown>)[key];
+    if (spec.kind === 'int' && typeof value === 'number') {
+      if ((spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max)) {
+        problems.push(`${spec.env}: ${value} is outside ${spec.min}..${spec.max} (${spec.doc})`);
+      }
+    }
+    out[key] = value;
+  }
+  const cfg = out as GatewayConfig;
+  if (!cfg.instanceId) cfg.instanceId = `gw-${hostname()}-${process.pid}`;
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(cfg.instanceId)) {
+    problems.push(`LINGUA_INSTANCE_ID: "${cfg.instanceId}" must be 1-64 chars of [A-Za-z0-9._-]`);
+  }
+  if (!/^rediss?:\/\/|^redis\+cluster:\/\//.test(cfg.redisUrl)) {
+    problems.push(
+      `LINGUA_REDIS_URL: "${cfg.redisUrl}" must start with redis://, rediss:// or redis+cluster://`,
+    );
+  }
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) {
+    problems.push(`LINGUA_LOG_LEVEL: "${cfg.logLevel}" is not a pino level`);
+  }
+  if (cfg.nodeHeartbeatTimeoutMs < cfg.nodeHeartbeatMs * 2) {
+    problems.push('LINGUA_NODE_HEARTBEAT_TIMEOUT_MS must be at least twice LINGUA_NODE_HEARTBEAT_MS');
+  }
+  if (!cfg.jobOverallTimeoutMs) cfg.jobOverallTimeoutMs = cfg.jobTimeoutMs * cfg.maxAttempts + 5000;
+  if (!cfg.gapTimeoutMs) cfg.gapTimeoutMs = cfg.jobOverallTimeoutMs + 2000;
+  if (problems.length) throw new ConfigError(problems);
+  return cfg;
+}

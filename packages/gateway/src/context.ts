@@ -1,0 +1,34 @@
+/** What every connection handler of one gateway instance shares. */
+import type { InboxBus, JobStore, Keyspace, RedisClient } from '@lingua/cluster';
+import type { JobLifecycle } from '@lingua/workers';
+import type { GatewayConfig } from './config';
+import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+import type { NodeConn } from './node-conn';
+import type { SessionActor } from './session-actor';
+
+export interface GatewayContext {
+  cfg: GatewayConfig;
+  log: Logger;
+  metrics: Metrics;
+  redis: RedisClient;
+  ks: Keyspace;
+  store: JobStore;
+  inbox: InboxBus;
+  jobs: JobLifecycle;
+  /** This instance's own sockets only (the socket table, not shared state): session id → actor. */
+  sessions: Map<string, SessionActor>;
+  /** This instance's own node sockets: node id → connection. */
+  nodes: Map<string, NodeConn>;
+  now: () => number;
+  /** set on SIGTERM: refuse new connections, hand sessions off */
+  draining: boolean;
+}
+
+/** A send/close pair over one WebSocket that is safe to call after the socket closed. */
+export interface Transport {
+  /** false when the socket is gone or over its backpressure limit (then it is closed). */
+  send(frame: object): boolean;
+  close(code: number, reason: string): void;
+  readonly closed: boolean;
+}

@@ -1,0 +1,44 @@
+/** Process entry point of one gateway instance: `tsx packages/gateway/src/main.ts`. */
+import { ConfigError, loadConfig } from './config';
+import { createLogger } from './logger';
+import { Gateway } from './server';
+
+async function main(): Promise<void> {
+  let cfg: ReturnType<typeof loadConfig>;
+  try {
+    cfg = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(cfg.instanceId, cfg.logLevel);
+  const gw = await Gateway.start(cfg, log);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'draining');
+    const force = setTimeout(() => {
+      log.error('drain timed out; exiting');
+      process.exit(1);
+    }, cfg.drainTimeoutMs + 2000);
+    force.unref();
+    gw.stop(true).then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error('gateway failed to start:', err?.message ?? err);
+  process.exit(1);
+});

@@ -1,0 +1,111 @@
+/** Prometheus metrics of one gateway instance (prom-client), named by Prometheus conventions. */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export function createMetrics(instanceId: string, native: boolean) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ instance_id: instanceId });
+  collectDefaultMetrics({ register: registry });
+  const m = {
+    registry,
+    connections: new Gauge({
+      name: 'lingua_connections',
+      help: 'Open WebSocket connections',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    framesRejected: new Counter({
+      name: 'lingua_frames_rejected_total',
+      help: 'Frames answered with an error',
+      labelNames: ['kind', 'code'],
+      registers: [registry],
+    }),
+    utterances: new Counter({
+      name: 'lingua_utterances_finalized_total',
+      help: 'Finalized utterances by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    jobsDispatched: new Counter({
+      name: 'lingua_jobs_dispatched_total',
+      help: 'Jobs sent to a node (attempts)',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    jobTransitions: new Counter({
+      name: 'lingua_job_transitions_total',
+      help: 'Job FSM transitions done by this instance',
+      labelNames: ['to'],
+      registers: [registry],
+    }),
+    resultsDelivered: new Counter({
+      name: 'lingua_results_delivered_total',
+      help: 'Results sent to sessions',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    lateResultsDropped: new Counter({
+      name: 'lingua_late_results_dropped_total',
+      help: 'Node results dropped (stale attempt, wrong node, duplicate, late)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    failovers: new Counter({
+      name: 'lingua_failovers_total',
+      help: 'Jobs handed to failover',
+      labelNames: ['cause'],
+      registers: [registry],
+    }),
+    failoverSeconds: new Histogram({
+      name: 'lingua_failover_seconds',
+      help: 'Failure detection to re-dispatch',
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    dlqEntries: new Counter({
+      name: 'lingua_dlq_entries_total',
+      help: 'Inbox entries dead-lettered',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    dispatchSeconds: new Histogram({
+      name: 'lingua_dispatch_seconds',
+      help: 'Finalize to job_assign sent to the node',
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    e2eSeconds: new Histogram({
+      name: 'lingua_e2e_seconds',
+      help: 'Finalize to result sent to the session',
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    selectSeconds: new Histogram({
+      name: 'lingua_select_node_seconds',
+      help: 'select_node script duration',
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    redisErrors: new Counter({
+      name: 'lingua_redis_errors_total',
+      help: 'Redis command failures',
+      labelNames: ['op'],
+      registers: [registry],
+    }),
+    inboxPending: new Gauge({
+      name: 'lingua_inbox_pending',
+      help: 'Entries pending in this instance inbox',
+      registers: [registry],
+    }),
+    uwsNative: new Gauge({
+      name: 'lingua_uws_native',
+      help: '1 when the native uWebSockets.js binary is in use',
+      registers: [registry],
+    }),
+  };
+  m.uwsNative.set(native ? 1 : 0);
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,289 @@
+/**
+ * One compute node's socket on this instance: registration (with the node's owner recorded
+ * in its cell), heartbeats, job delivery and the node's answers. The node's identity comes
+ * from this connection's registration, never from a field in a later frame.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  type AssignPayload,
+  isScriptError,
+  nodeHeartbeat,
+  nodeOffline,
+  registerNode,
+  ScriptErrorCode,
+  type StoredResult,
+  setDraining,
+} from '@lingua/cluster';
+import type { NodeMessage, NodeRegister } from '@lingua/protocol';
+import type { GatewayContext, Transport } from './context';
+import type { Logger } from './logger';
+
+interface InFlight {
+  sentAt: number;
+  finalizedAt: number;
+}
+
+export class NodeConn {
+  readonly conn = randomUUID();
+  nodeId: string | undefined;
+  private epoch = 0;
+  private registration: NodeRegister | undefined;
+  private registering: Promise<void> | undefined;
+  private closed = false;
+  private handedOff = false;
+  /** send times of this socket's jobs, for timings only (the job's truth is in Redis) */
+  private readonly inflight = new Map<string, InFlight>();
+  private log: Logger;
+
+  constructor(
+    private readonly ctx: GatewayContext,
+    private readonly transport: Transport,
+  ) {
+    this.log = ctx.log.child({ conn: this.conn });
+  }
+
+  receive(msg: NodeMessage): void {
+    this.handle(msg).catch((err) => {
+      this.ctx.metrics.redisErrors.inc({ op: `node_${msg.type}` });
+      this.log.warn({ err, node: this.nodeId, type: msg.type }, 'node frame failed');
+      this.error('INTERNAL', `${msg.type} could not be processed; retry`);
+    });
+  }
+
+  private error(code: string, message: string): void {
+    this.ctx.metrics.framesRejected.inc({ kind: 'node', code });
+    this.transport.send({ type: 'error', code, message });
+  }
+
+  private async handle(msg: NodeMessage): Promise<void> {
+    if (msg.type === 'node_register') return this.register(msg);
+    if (this.registering) await this.registering;
+    if (!this.nodeId) {
+      this.error('NODE_NOT_REGISTERED', `${msg.type}: send node_register first`);
+      return;
+    }
+    const now = this.ctx.now();
+    switch (msg.type) {
+      case 'node_heartbeat':
+        try {
+          await nodeHeartbeat(this.ctx.redis, this.ctx.ks, {
+            nodeId: this.nodeId,
+            epoch: this.epoch,
+            instance: this.ctx.cfg.instanceId,
+            now,
+            runningJobs: msg.running_jobs ?? 0,
+            cpu: msg.resource?.cpu,
+            gpu: msg.resource?.gpu,
+            mem: msg.resource?.mem,
+          });
+        } catch (err) {
+          if (!isScriptError(err, ScriptErrorCode.NODE_OFFLINE) || !this.registration) throw err;
+          // Declared offline while still connected (missed heartbeats): register again.
+          this.log.info({ node: this.nodeId }, 'node was offline; re-registering on heartbeat');
+          await this.register(this.registration, true);
+        }
+        return;
+      case 'job_accepted':
+      case 'job_progress': {
+        const to = msg.type === 'job_accepted' ? 'accepted' : 'running';
+        try {
+          await this.ctx.store.progress(msg.job_id, msg.attempt, this.nodeId, to, now);
+        } catch (err) {
+          if (!isScriptError(err)) throw err;
+          this.dropped(msg.job_id, msg.attempt, err.codeName);
+        }
+        return;
+      }
+      case 'job_result':
+        return this.result(msg);
+      case 'node_drain':
+        await setDraining(this.ctx.redis, this.ctx.ks, { nodeId: this.nodeId, epoch: this.epoch });
+        this.log.info({ node: this.nodeId }, 'node draining: no new jobs');
+        return;
+    }
+  }
+
+  private async register(msg: NodeRegister, again = false): Promise<void> {
+    if (this.nodeId && !again && msg.node_id !== this.nodeId) {
+      this.error('BAD_MESSAGE', 'node_register: this connection is already registered as another node');
+      return;
+    }
+    if (this.ctx.cfg.authToken && msg.token !== this.ctx.cfg.authToken) {
+      this.error('UNAUTHORIZED', 'node_register: invalid token');
+      this.transport.close(1008, 'unauthorized');
+      return;
+    }
+    if (this.ctx.draining) {
+      this.error('DRAINING', 'this instance is shutting down; connect to another one');
+      this.transport.close(1012, 'draining');
+      return;
+    }
+    const run = async () => {
+      const r = await registerNode(this.ctx.redis, this.ctx.ks, {
+        nodeId: msg.node_id,
+        instance: this.ctx.cfg.instanceId,
+        now: this.ctx.now(),
+        registrationId: this.conn,
+        capabilities: {
+          services: msg.services,
+          asrLangs: msg.asr_langs,
+          ttsLangs: msg.tts_langs,
+          maxConcurrentJobs: msg.max_concurrent_jobs,
+          info: {
+            hardware: msg.hardware ?? null,
+            version: msg.version ?? null,
+            platform: msg.platform ?? null,
+          },
+        },
+      });
+      if (this.closed) return;
+      const previous = this.ctx.nodes.get(msg.node_id);
+      if (previous && previous !== this) previous.replaced();
+      this.nodeId = msg.node_id;
+      this.epoch = r.epoch;
+      this.registration = msg;
+      this.log = this.ctx.log.child({ conn: this.conn, node: msg.node_id });
+      this.ctx.nodes.set(msg.node_id, this);
+      this.log.info({ pools: r.pools, epoch: r.epoch }, 'node registered');
+      this.transport.send({
+        type: 'node_register_ack',
+        node_id: msg.node_id,
+        instance_id: this.ctx.cfg.instanceId,
+        heartbeat_interval_ms: this.ctx.cfg.nodeHeartbeatMs,
+        pools: r.pools,
+      });
+    };
+    this.registering = run();
+    try {
+      await this.registering;
+    } catch (err) {
+      if (isScriptError(err, ScriptErrorCode.BAD_ARGUMENT)) {
+        this.error('BAD_MESSAGE', `node_register: ${err.message}`);
+        return;
+      }
+      throw err;
+    } finally {
+      this.registering = undefined;
+    }
+  }
+
+  private async result(msg: Extract<NodeMessage, { type: 'job_result' }>): Promise<void> {
+    const now = this.ctx.now();
+    const key = `${msg.job_id}|${msg.attempt}`;
+    const flight = this.inflight.get(key);
+    this.inflight.delete(key);
+    const jobs = this.ctx.jobs;
+    if (msg.success) {
+      const sentAt = flight?.sentAt ?? now;
+      const finalizedAt = flight?.finalizedAt ?? sentAt;
+      const result: StoredResult = {
+        job_id: msg.job_id,
+        utterance_index: -1,
+        src_lang: '',
+        tgt_lang: '',
+        text_asr: msg.text_asr ?? '',
+        text_translated: msg.text_translated ?? '',
+        node_id: this.nodeId!,
+        timings: {
+          queue_ms: Math.max(0, sentAt - finalizedAt),
+          node_ms: msg.processing_ms ?? Math.max(0, now - sentAt),
+          total_ms: Math.max(0, now - finalizedAt),
+        },
+      };
+      if (msg.tts_audio) {
+        result.tts_audio = Buffer.from(msg.tts_audio, 'base64');
+        result.tts_format = msg.tts_format ?? 'pcm16';
+      }
+      const job = await this.ctx.store.getJob(msg.job_id);
+      if (job) {
+        result.utterance_index = Number(job.idx);
+        result.src_lang = job.src ?? '';
+        result.tgt_lang = job.tgt ?? '';
+      }
+      const r = await jobs.onResult(this.nodeId!, msg.job_id, msg.attempt, result);
+      if (r === 'stale') this.dropped(msg.job_id, msg.attempt, 'not held');
+      return;
+    }
+    const retryable = msg.error?.retryable !== false;
+    const r = await jobs.onAttemptFailed(msg.job_id, msg.attempt, this.nodeId!, 'failed', retryable, now);
+    if (r === 'stale') this.dropped(msg.job_id, msg.attempt, 'not held');
+  }
+
+  private dropped(jobId: string, attempt: number, why: string): void {
+    this.ctx.metrics.lateResultsDropped.inc({ reason: why.toLowerCase().replace(/\s+/g, '_') });
+    this.log.info({ job: jobId, attempt, why }, 'dropped an answer for a job this node does not hold');
+    this.error('JOB_NOT_HELD', `job ${jobId} attempt ${attempt} is not held by this node (${why}); dropped`);
+  }
+
+  /** Sends a job to this node; false when the socket is gone (the caller fails it over). */
+  sendAssign(job: AssignPayload): boolean {
+    if (this.closed) return false;
+    const now = this.ctx.now();
+    const ok = this.transport.send({
+      type: 'job_assign',
+      job_id: job.job_id,
+      attempt: job.attempt,
+      session_id: job.session_id,
+      utterance_index: job.utterance_index,
+      src_lang: job.src_lang,
+      tgt_lang: job.tgt_lang,
+      audio: Buffer.from(job.audio).toString('base64'),
+      audio_format: job.audio_format,
+      sample_rate: job.sample_rate,
+      features: job.features,
+      deadline_ms: job.deadline_ms,
+    });
+    if (ok) this.inflight.set(`${job.job_id}|${job.attempt}`, { sentAt: now, finalizedAt: job.finalized_at });
+    if (this.inflight.size > 10_000) this.inflight.clear(); // timings only; never unbounded
+    return ok;
+  }
+
+  sendCancel(jobId: string, attempt: number, reason: string): void {
+    this.inflight.delete(`${jobId}|${attempt}`);
+    this.transport.send({ type: 'job_cancel', job_id: jobId, attempt, reason });
+  }
+
+  /** The same node registered on a newer socket of ours: this one stops serving. */
+  replaced(): void {
+    this.closed = true;
+    this.transport.close(4002, 'node registered on a newer connection');
+  }
+
+  /**
+   * Graceful shutdown of this instance: the node reconnects to another instance and keeps its
+   * reservations (its results still complete, they are checked by node id and attempt). A node
+   * that does not come back is taken offline by the heartbeat sweep and its jobs fail over.
+   */
+  drainAndClose(): void {
+    if (this.closed) return;
+    this.handedOff = true;
+    this.transport.send({
+      type: 'error',
+      code: 'DRAINING',
+      message: 'this instance is shutting down; reconnect',
+    });
+    this.transport.close(1012, 'instance draining; reconnect to another instance');
+  }
+
+  /** Socket closed: the node leaves its pools and its jobs fail over (unless it re-registered). */
+  async onSocketClosed(): Promise<void> {
+    const wasReplaced = this.closed;
+    this.closed = true;
+    const nodeId = this.nodeId;
+    if (!nodeId) return;
+    if (this.ctx.nodes.get(nodeId) === this) this.ctx.nodes.delete(nodeId);
+    if (wasReplaced || this.handedOff) return;
+    const now = this.ctx.now();
+    try {
+      const held = await nodeOffline(this.ctx.redis, this.ctx.ks, { nodeId, epoch: this.epoch, now });
+      this.log.info({ jobs: held.length }, 'node disconnected: offline');
+      for (const h of held) {
+        await this.ctx.jobs.onAttemptFailed(h.jobId, h.attempt, nodeId, 'node_lost', true, now);
+      }
+    } catch (err) {
+      if (isScriptError(err, ScriptErrorCode.NODE_MISMATCH)) return; // re-registered elsewhere
+      // Redis unreachable: the heartbeat sweep takes the node offline later.
+      this.log.warn({ err }, 'node offline failed; the heartbeat sweep will catch it');
+    }
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The inbox handler: delivers envelopes to this instance's own sockets. Whatever is addressed
+ * to a connection that is not here any more goes to the Rerouter (its new owner, failover, or
+ * the result log's replay on resume).
+ */
+import type { Envelope } from '@lingua/cluster';
+import type { Rerouter } from '@lingua/workers';
+import type { GatewayContext } from './context';
+
+export function createInboxHandler(
+  ctx: GatewayContext,
+  rerouter: Rerouter,
+): (env: Envelope) => Promise<void> {
+  const self = ctx.cfg.instanceId;
+  return async (env) => {
+    switch (env.t) {
+      case 'assign': {
+        const node = ctx.nodes.get(env.nodeId);
+        if (node?.sendAssign(env.job)) {
+          ctx.metrics.jobsDispatched.inc({ kind: env.job.attempt > 1 ? 'failover' : 'initial' });
+          ctx.metrics.dispatchSeconds.observe(Math.max(0, ctx.now() - env.job.finalized_at) / 1000);
+          return;
+        }
+        await rerouter.reroute(env, self);
+        return;
+      }
+      case 'cancel': {
+        const node = ctx.nodes.get(env.nodeId);
+        if (node) node.sendCancel(env.jobId, env.attempt, env.reason);
+        else await rerouter.reroute(env, self);
+        return;
+      }
+      case 'outcome': {
+        const actor = ctx.sessions.get(env.sessionId);
+        if (actor) {
+          actor.onOutcome(env.outcome);
+          if (env.outcome.kind === 'result') {
+            ctx.metrics.e2eSeconds.observe(env.outcome.result.timings.total_ms / 1000);
+          }
+          return;
+        }
+        await rerouter.reroute(env, self);
+        return;
+      }
+      case 'kick': {
+        const actor = ctx.sessions.get(env.sessionId);
+        if (actor && actor.conn === env.conn) actor.kick();
+        return;
+      }
+      case 'probe':
+        return;
+    }
+  };
+}

@@ -1,0 +1,459 @@
+/**
+ * One client session on this instance: the single writer for its audio stream. Frames are
+ * processed one at a time through a bounded queue (overflow → BACKPRESSURE). The pure parts
+ * are UtteranceSegmenter (finalize.ts) and ResultOrderer (result-order.ts); this module only
+ * wires them to Redis, the job lifecycle and the socket, driven by one timer.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  isScriptError,
+  jobIdFor,
+  LinguaScriptError,
+  type LoggedOutcome,
+  ScriptErrorCode,
+} from '@lingua/cluster';
+import type { ClientMessage, SessionInit } from '@lingua/protocol';
+import type { GatewayContext, Transport } from './context';
+import { type Finalized, UtteranceSegmenter } from './finalize';
+import type { Logger } from './logger';
+import { ResultOrderer } from './result-order';
+
+type State = 'new' | 'initializing' | 'open' | 'closing' | 'closed';
+
+export class SessionActor {
+  readonly conn = randomUUID();
+  sessionId: string | undefined;
+  private state: State = 'new';
+  private queue: Promise<void> = Promise.resolve();
+  private pending = 0;
+  private seg: UtteranceSegmenter | undefined;
+  private order: ResultOrderer<LoggedOutcome> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = 0;
+  private lastFrameAt: number;
+  private closeBy = 0;
+  private lastNode: string | undefined;
+  private info = {
+    tenant: 'default',
+    src: '',
+    tgt: '',
+    fmt: 'pcm16',
+    rate: 16000,
+    features: {} as Record<string, unknown>,
+  };
+  private log: Logger;
+
+  constructor(
+    private readonly ctx: GatewayContext,
+    private readonly transport: Transport,
+    private readonly auth: { tenant?: string },
+  ) {
+    this.log = ctx.log.child({ conn: this.conn });
+    this.lastFrameAt = ctx.now();
+  }
+
+  /** A validated frame from the socket. Bounded: a client that floods gets BACKPRESSURE. */
+  receive(msg: ClientMessage): void {
+    this.lastFrameAt = this.ctx.now();
+    if (this.pending >= this.ctx.cfg.sessionQueueMax) {
+      this.error('BACKPRESSURE', `more than ${this.ctx.cfg.sessionQueueMax} frames pending; slow down`);
+      return;
+    }
+    this.pending++;
+    this.queue = this.queue
+      .then(() => this.handle(msg))
+      .catch((err) => this.fail(err))
+      .finally(() => {
+        this.pending--;
+      });
+  }
+
+  private run(fn: () => Promise<void>): void {
+    this.queue = this.queue.then(fn).catch((err) => this.fail(err));
+  }
+
+  private fail(err: unknown): void {
+    if (err instanceof LinguaScriptError && err.code === ScriptErrorCode.SESSION_MOVED) {
+      this.transport.close(4001, 'session resumed on another connection');
+      return;
+    }
+    this.ctx.metrics.redisErrors.inc({ op: 'session' });
+    this.log.warn({ err, session: this.sessionId }, 'session frame failed');
+    this.error(isUnavailable(err) ? 'UNAVAILABLE' : 'INTERNAL', 'the request could not be completed; retry');
+  }
+
+  private error(code: string, message: string): void {
+    this.ctx.metrics.framesRejected.inc({ kind: 'session', code });
+    this.transport.send({ type: 'error', code, message });
+  }
+
+  private async handle(msg: ClientMessage): Promise<void> {
+    if (this.state === 'closed') return;
+    if (msg.type === 'session_init') return this.init(msg);
+    if (msg.type === 'client_heartbeat') {
+      this.transport.send({ type: 'server_heartbeat', ts: this.ctx.now() });
+      return;
+    }
+    if (this.state !== 'open' && this.state !== 'closing') {
+      this.error('NOT_INITIALIZED', 'send session_init first');
+      return;
+    }
+    if (this.state === 'closing') {
+      this.error('SESSION_CLOSED', 'session_close was received; no more audio is accepted');
+      return;
+    }
+    const now = this.ctx.now();
+    switch (msg.type) {
+      case 'audio_chunk': {
+        const out = this.seg!.onChunk(msg.seq, decodeB64(msg.data), msg.is_final === true, now);
+        if (out.status === 'gap_overflow') {
+          this.error('SEQ_GAP', `seq ${msg.seq} is too far ahead; resend from seq ${out.expectedSeq}`);
+        }
+        await this.accept(out.utterances);
+        break;
+      }
+      case 'utterance':
+        await this.accept(this.seg!.onUtterance(decodeB64(msg.data), now));
+        break;
+      case 'session_close':
+        this.state = 'closing';
+        await this.accept(this.seg!.onClose(now));
+        this.closeBy = now + this.ctx.cfg.gapTimeoutMs;
+        await this.maybeFinishClose();
+        break;
+    }
+    this.schedule();
+  }
+
+  private async init(msg: SessionInit): Promise<void> {
+    if (this.state !== 'new') {
+      this.error('BAD_MESSAGE', 'session_init: the session is already initialized');
+      return;
+    }
+    if (this.ctx.draining) {
+      this.error('DRAINING', 'this instance is shutting down; reconnect');
+      this.transport.close(1012, 'draining');
+      return;
+    }
+    this.state = 'initializing';
+    const now = this.ctx.now();
+    const { cfg, store } = this.ctx;
+    let nextIndex = 0;
+    let lastAcceptedSeq = -1;
+    let resumeToken: string;
+    let lastResultIndex = -1;
+    if (msg.resume) {
+      const r = msg.resume;
+      try {
+        const s = await store.resumeSession(r.session_id, r.resume_token, cfg.instanceId, this.conn, now);
+        this.sessionId = r.session_id;
+        resumeToken = r.resume_token;
+        nextIndex = s.nextIndex;
+        lastAcceptedSeq = s.lastAcceptedSeq;
+        lastResultIndex = r.last_result_index ?? -1;
+        this.info = {
+          tenant: s.tenant,
+          src: s.src,
+          tgt: s.tgt,
+          fmt: s.audioFormat,
+          rate: s.sampleRate,
+          features: s.features,
+        };
+        if (s.oldOwner) {
+          // The old socket (if any) must stop writing for this session.
+          await this.ctx.inbox
+            .send(s.oldOwner, { t: 'kick', sessionId: r.session_id, conn: s.oldConn })
+            .catch(() => {});
+        }
+      } catch (err) {
+        this.state = 'new';
+        if (isScriptError(err, ScriptErrorCode.NOT_FOUND)) {
+          this.error('SESSION_NOT_FOUND', `session ${r.session_id} does not exist or expired`);
+          return;
+        }
+        if (isScriptError(err, ScriptErrorCode.RESUME_REJECTED)) {
+          this.error('RESUME_REJECTED', 'resume_token does not match or the session is closed');
+          return;
+        }
+        throw err;
+      }
+    } else {
+      const pairOk = (await this.ctx.redis.scard(this.ctx.ks.pairCells(msg.src_lang, msg.tgt_lang))) > 0;
+      if (!pairOk) {
+        this.state = 'new';
+        this.error('NO_POOL_FOR_LANG_PAIR', `no node serves ${msg.src_lang}:${msg.tgt_lang}`);
+        return;
+      }
+      this.sessionId = randomUUID();
+      resumeToken = randomBytes(18).toString('base64url');
+      this.info = {
+        tenant: this.auth.tenant ?? msg.tenant_id ?? 'default',
+        src: msg.src_lang,
+        tgt: msg.tgt_lang,
+        fmt: msg.audio_format,
+        rate: msg.sample_rate,
+        features: (msg.features as Record<string, unknown> | undefined) ?? {},
+      };
+      await store.openSession({
+        sessionId: this.sessionId,
+        tenant: this.info.tenant,
+        src: this.info.src,
+        tgt: this.info.tgt,
+        audioFormat: this.info.fmt,
+        sampleRate: this.info.rate,
+        features: this.info.features,
+        owner: cfg.instanceId,
+        conn: this.conn,
+        resumeToken,
+        now,
+      });
+    }
+    const pcm = this.info.fmt === 'pcm16';
+    const declaredRate = Number((msg as { byte_rate?: unknown }).byte_rate);
+    const bytesPerMs = pcm ? (this.info.rate * 2) / 1000 : declaredRate > 0 ? declaredRate / 1000 : null;
+    this.seg = new UtteranceSegmenter(
+      {
+        pauseMs: cfg.pauseMs,
+        maxDurationMs: cfg.maxDurationMs,
+        maxUtteranceBytes: cfg.maxUtteranceBytes,
+        bytesPerMs,
+        frameBytes: pcm ? 2 : 1,
+        maxReorder: cfg.maxReorder,
+      },
+      { nextIndex, nextSeq: lastAcceptedSeq + 1 },
+    );
+    this.order = new ResultOrderer<LoggedOutcome>({
+      gapTimeoutMs: cfg.gapTimeoutMs,
+      nextIndex: lastResultIndex + 1,
+    });
+    this.log = this.log.child({ session: this.sessionId });
+    this.ctx.sessions.get(this.sessionId!)?.kick(); // an older socket of ours for the same session
+    this.ctx.sessions.set(this.sessionId!, this);
+    this.state = 'open';
+    this.transport.send({
+      type: 'session_init_ack',
+      session_id: this.sessionId,
+      resume_token: resumeToken,
+      instance_id: cfg.instanceId,
+      next_utterance_index: nextIndex,
+      last_accepted_seq: lastAcceptedSeq,
+      config: {
+        pause_ms: cfg.pauseMs,
+        max_duration_ms: cfg.maxDurationMs,
+        heartbeat_interval_ms: cfg.heartbeatIntervalMs,
+      },
+    });
+    if (msg.resume) {
+      // Replay every logged outcome after the client's last index, then live ones follow.
+      for (const o of await store.readResults(this.sessionId!, lastResultIndex)) this.deliver(o);
+    }
+    this.schedule();
+  }
+
+  /** Records each finalized utterance as a job (durable) before telling the client. */
+  private async accept(utterances: Finalized[]): Promise<void> {
+    for (const u of utterances) {
+      const jobId = jobIdFor(this.sessionId!, u.index);
+      this.ctx.metrics.utterances.inc({ reason: u.reason });
+      const r = await this.ctx.jobs.dispatchNew(
+        {
+          jobId,
+          sessionId: this.sessionId!,
+          index: u.index,
+          tenant: this.info.tenant,
+          src: this.info.src,
+          tgt: this.info.tgt,
+          audioFormat: this.info.fmt,
+          sampleRate: this.info.rate,
+          features: this.info.features,
+          audio: u.audio,
+          lastChunkSeq: u.lastChunkSeq,
+          reason: u.reason,
+          now: this.ctx.now(),
+          owner: this.ctx.cfg.instanceId,
+          conn: this.conn,
+        },
+        this.lastNode,
+        u.finalizedAt,
+      );
+      if (r.nodeId) this.lastNode = r.nodeId;
+      this.transport.send({
+        type: 'utterance_accepted',
+        utterance_index: u.index,
+        job_id: jobId,
+        reason: u.reason,
+        last_chunk_seq: u.lastChunkSeq,
+      });
+    }
+  }
+
+  /** An outcome routed to us through the inbox (or replayed from the result log). */
+  onOutcome(outcome: LoggedOutcome): void {
+    if (!this.order || this.state === 'closed') return;
+    this.deliver(outcome);
+    this.schedule();
+  }
+
+  private deliver(outcome: LoggedOutcome): void {
+    const out = this.order!.push(
+      { index: outcome.index, kind: outcome.kind, payload: outcome },
+      this.ctx.now(),
+    );
+    if (out.status === 'overflow') {
+      // Far ahead of a gap: settle the gaps now, then the item comes again via the log.
+      this.run(() => this.settleGaps(true));
+      return;
+    }
+    for (const item of out.deliver) this.sendOutcome(item.payload);
+    if (this.state === 'closing') this.run(() => this.maybeFinishClose());
+  }
+
+  private sendOutcome(o: LoggedOutcome): void {
+    if (o.kind === 'result') {
+      const r = o.result;
+      if (r.node_id) this.lastNode = r.node_id;
+      const frame: Record<string, unknown> = {
+        type: 'translation_result',
+        utterance_index: o.index,
+        job_id: r.job_id,
+        src_lang: r.src_lang,
+        tgt_lang: r.tgt_lang,
+        text_asr: r.text_asr,
+        text_translated: r.text_translated,
+        node_id: r.node_id,
+        timings: r.timings,
+      };
+      if (r.tts_audio) {
+        frame.tts_audio = Buffer.from(r.tts_audio).toString('base64');
+        frame.tts_format = r.tts_format ?? 'pcm16';
+      }
+      this.transport.send(frame);
+      this.ctx.metrics.resultsDelivered.inc({ kind: 'result' });
+    } else {
+      this.transport.send({
+        type: 'missing_result',
+        utterance_index: o.index,
+        job_id: o.jobId,
+        reason: o.reason,
+      });
+      this.ctx.metrics.resultsDelivered.inc({ kind: 'missing' });
+    }
+  }
+
+  /** Gaps past their timeout: persist a missing marker (first writer wins) and deliver the winner. */
+  private async settleGaps(force = false): Promise<void> {
+    if (!this.order) return;
+    const now = this.ctx.now();
+    const due = force ? this.order.tick(now + this.ctx.cfg.gapTimeoutMs) : this.order.tick(now);
+    for (const index of due.declareMissing) {
+      const winner = await this.ctx.store.declareMissing(this.sessionId!, index, 'timeout', now);
+      this.deliver(winner);
+    }
+    if (force) {
+      for (const o of await this.ctx.store.readResults(this.sessionId!, this.order.nextIndex - 1))
+        this.deliver(o);
+    }
+  }
+
+  private async maybeFinishClose(): Promise<void> {
+    if (this.state !== 'closing' || !this.seg || !this.order) return;
+    const now = this.ctx.now();
+    if (this.order.nextIndex < this.seg.nextIndex && now < this.closeBy) return;
+    // Past the bound: every index still open is declared missing explicitly.
+    for (let i = this.order.nextIndex; i < this.seg.nextIndex; i++) {
+      this.deliver(await this.ctx.store.declareMissing(this.sessionId!, i, 'timeout', now));
+    }
+    if (this.state !== 'closing') return;
+    this.state = 'closed';
+    await this.ctx.store.detachSession(this.sessionId!, this.conn, 'close', now);
+    this.transport.send({ type: 'session_closed', last_result_index: this.order.nextIndex - 1 });
+    this.transport.close(1000, 'session closed');
+  }
+
+  /** One timer for pause finalize, gap timeouts, close bound and idle timeout. */
+  private schedule(): void {
+    if (this.state === 'closed') return;
+    const now = this.ctx.now();
+    const candidates = [
+      this.seg?.nextDeadline() ?? null,
+      this.order?.nextDeadline() ?? null,
+      this.state === 'closing' ? this.closeBy : null,
+      this.lastFrameAt + this.ctx.cfg.sessionIdleTimeoutMs,
+    ].filter((t): t is number => t !== null);
+    const at = Math.max(now, Math.min(...candidates));
+    if (this.timer && this.timerAt === at) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.run(() => this.onTimer());
+    }, at - now);
+    this.timer.unref();
+  }
+
+  private async onTimer(): Promise<void> {
+    if (this.state === 'closed') return;
+    const now = this.ctx.now();
+    if (this.seg && this.state === 'open') await this.accept(this.seg.onTick(now));
+    await this.settleGaps();
+    if (this.state === 'closing') await this.maybeFinishClose();
+    if (this.state === 'open' && now - this.lastFrameAt >= this.ctx.cfg.sessionIdleTimeoutMs) {
+      this.log.info({ session: this.sessionId }, 'idle timeout: closing the session');
+      this.state = 'closing';
+      if (this.seg) await this.accept(this.seg.onClose(now));
+      this.closeBy = now + this.ctx.cfg.gapTimeoutMs;
+      await this.maybeFinishClose();
+    }
+    if (this.state === 'new' && now - this.lastFrameAt >= this.ctx.cfg.sessionIdleTimeoutMs) {
+      this.transport.close(1000, 'idle');
+    }
+    this.schedule();
+  }
+
+  /** Another connection took over this session (resume): stop writing to this socket. */
+  kick(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.transport.close(4001, 'session resumed on another connection');
+    this.dispose();
+  }
+
+  /** Graceful shutdown of this instance: the client resumes on another one (results wait in the log). */
+  handOff(): void {
+    if (this.state === 'closed') return;
+    this.transport.send({
+      type: 'error',
+      code: 'DRAINING',
+      message: 'this instance is shutting down; resume elsewhere',
+    });
+    this.transport.close(1012, 'instance draining; resume on another instance');
+  }
+
+  /** The socket closed. Audio not yet finalized is dropped: the client resends it on resume. */
+  onSocketClosed(): void {
+    const wasOpen = this.state === 'open' || this.state === 'closing';
+    this.dispose();
+    if (wasOpen && this.sessionId) {
+      this.ctx.store.detachSession(this.sessionId, this.conn, 'detach', this.ctx.now()).catch(() => {});
+    }
+    this.state = 'closed';
+  }
+
+  private dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.sessionId && this.ctx.sessions.get(this.sessionId) === this)
+      this.ctx.sessions.delete(this.sessionId);
+  }
+}
+
+function decodeB64(data: string): Uint8Array {
+  return Buffer.from(data, 'base64');
+}
+
+function isUnavailable(err: unknown): boolean {
+  const s = String(err);
+  return /Connection is closed|ECONNREFUSED|Command timed out|MaxRetriesPerRequest|enableOfflineQueue/.test(
+    s,
+  );
+}

@@ -1,0 +1,13 @@
+export * from './describe';
+export * from './encode';
+export * from './errors';
+export * from './frame';
+export * from './json-schema';
+export * from './parse';
+export * from './schemas/common';
+export * from './schemas/messages';
+export * from './schemas/node';
+export * from './schemas/session';
+export * from './schemas/shared';
+export type { MessageValidator } from './validate';
+export { compileDirection } from './validate';

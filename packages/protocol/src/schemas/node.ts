@@ -1,0 +1,152 @@
+/** Compute-node messages (`ws /ws/node`), PROTOCOL.md "Node" sections. */
+import { type Static, Type } from '@sinclair/typebox';
+import {
+  Attempt,
+  AudioFormat,
+  Base64,
+  ErrorCodeString,
+  FeaturesSchema,
+  Id,
+  LangCode,
+  NonNegInt,
+  NonNegNumber,
+  PoolName,
+  PositiveInt,
+  SampleRate,
+  ServiceSchema,
+} from './common';
+
+// ---- node → server ----
+
+export const GpuSchema = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 128 }),
+  memory_mb: NonNegInt(),
+});
+export type Gpu = Static<typeof GpuSchema>;
+
+/** Informational only (dashboard); every part is optional but typed when present. */
+export const HardwareSchema = Type.Object({
+  gpus: Type.Optional(Type.Array(GpuSchema, { maxItems: 64 })),
+  cpu_cores: Type.Optional(NonNegInt()),
+  memory_mb: Type.Optional(NonNegInt()),
+});
+export type Hardware = Static<typeof HardwareSchema>;
+
+export const NodeRegisterSchema = Type.Object({
+  type: Type.Literal('node_register'),
+  node_id: Id(),
+  /** Required only when the gateway is configured with node auth. */
+  token: Type.Optional(Type.String({ maxLength: 4096 })),
+  version: Type.Optional(Type.String({ maxLength: 64 })),
+  platform: Type.Optional(Type.String({ maxLength: 64 })),
+  hardware: Type.Optional(HardwareSchema),
+  services: Type.Array(ServiceSchema, { minItems: 1, uniqueItems: true }),
+  asr_langs: Type.Array(LangCode(), { maxItems: 256 }),
+  tts_langs: Type.Array(LangCode(), { maxItems: 256 }),
+  max_concurrent_jobs: Type.Integer({ minimum: 1, maximum: 1024 }),
+});
+export type NodeRegister = Static<typeof NodeRegisterSchema>;
+
+/** Utilization, conventionally 0..1; not capped so odd load metrics never fail a heartbeat. */
+export const ResourceSchema = Type.Object({
+  cpu: Type.Optional(NonNegNumber()),
+  gpu: Type.Optional(NonNegNumber()),
+  mem: Type.Optional(NonNegNumber()),
+});
+export type Resource = Static<typeof ResourceSchema>;
+
+export const NodeHeartbeatSchema = Type.Object({
+  type: Type.Literal('node_heartbeat'),
+  running_jobs: NonNegInt(),
+  resource: Type.Optional(ResourceSchema),
+});
+export type NodeHeartbeat = Static<typeof NodeHeartbeatSchema>;
+
+export const JobAcceptedSchema = Type.Object({
+  type: Type.Literal('job_accepted'),
+  job_id: Id(),
+  attempt: Attempt(),
+});
+export type JobAccepted = Static<typeof JobAcceptedSchema>;
+
+export const JobProgressSchema = Type.Object({
+  type: Type.Literal('job_progress'),
+  job_id: Id(),
+  attempt: Attempt(),
+  partial_text: Type.Optional(Type.String()),
+});
+export type JobProgress = Static<typeof JobProgressSchema>;
+
+export const JobErrorSchema = Type.Object({
+  code: ErrorCodeString(),
+  message: Type.String({ maxLength: 4096 }),
+  retryable: Type.Optional(Type.Boolean()),
+});
+export type JobError = Static<typeof JobErrorSchema>;
+
+export const JobResultSuccessSchema = Type.Object({
+  type: Type.Literal('job_result'),
+  job_id: Id(),
+  attempt: Attempt(),
+  success: Type.Literal(true),
+  text_asr: Type.String(),
+  text_translated: Type.String(),
+  tts_audio: Type.Optional(Base64()),
+  tts_format: Type.Optional(AudioFormat()),
+  processing_ms: Type.Optional(NonNegNumber()),
+});
+export type JobResultSuccess = Static<typeof JobResultSuccessSchema>;
+
+export const JobResultFailureSchema = Type.Object({
+  type: Type.Literal('job_result'),
+  job_id: Id(),
+  attempt: Attempt(),
+  success: Type.Literal(false),
+  error: JobErrorSchema,
+  processing_ms: Type.Optional(NonNegNumber()),
+});
+export type JobResultFailure = Static<typeof JobResultFailureSchema>;
+
+/** Discriminated on `success`; the parser picks the variant before explaining errors. */
+export const JobResultSchema = Type.Union([JobResultSuccessSchema, JobResultFailureSchema]);
+export type JobResult = Static<typeof JobResultSchema>;
+
+export const NodeDrainSchema = Type.Object({ type: Type.Literal('node_drain') });
+export type NodeDrain = Static<typeof NodeDrainSchema>;
+
+// ---- server → node ----
+
+export const NodeRegisterAckSchema = Type.Object({
+  type: Type.Literal('node_register_ack'),
+  node_id: Id(),
+  instance_id: Id(),
+  heartbeat_interval_ms: PositiveInt(),
+  pools: Type.Array(PoolName()),
+});
+export type NodeRegisterAck = Static<typeof NodeRegisterAckSchema>;
+
+export const JobAssignSchema = Type.Object({
+  type: Type.Literal('job_assign'),
+  job_id: Id(),
+  attempt: Attempt(),
+  session_id: Id(),
+  utterance_index: NonNegInt(),
+  src_lang: LangCode(),
+  tgt_lang: LangCode(),
+  audio: Base64(),
+  audio_format: AudioFormat(),
+  sample_rate: SampleRate(),
+  features: Type.Optional(FeaturesSchema),
+  /** Epoch milliseconds after which the server re-dispatches the job. */
+  deadline_ms: NonNegInt(),
+});
+export type JobAssign = Static<typeof JobAssignSchema>;
+
+export const JobCancelSchema = Type.Object({
+  type: Type.Literal('job_cancel'),
+  job_id: Id(),
+  attempt: Attempt(),
+  /** Open set, e.g. `timeout`, `session_closed`, `failover`. */
+  reason: Type.String({ minLength: 1, maxLength: 64 }),
+});
+export type JobCancel = Static<typeof JobCancelSchema>;

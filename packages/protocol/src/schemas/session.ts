@@ -1,0 +1,132 @@
+/** Session messages (`ws /ws/session`), PROTOCOL.md "Session" sections. */
+import { type Static, Type } from '@sinclair/typebox';
+import {
+  AudioFormat,
+  Base64,
+  FeaturesSchema,
+  FinalizeReasonSchema,
+  Id,
+  IndexOrNone,
+  LangCode,
+  MissingReasonSchema,
+  NonNegInt,
+  NonNegNumber,
+  Opaque,
+  PositiveInt,
+  SampleRate,
+} from './common';
+
+// ---- client → server ----
+
+export const ResumeSchema = Type.Object({
+  session_id: Id(),
+  resume_token: Opaque(),
+  /** Highest result index the client has; -1 when it has none. */
+  last_result_index: IndexOrNone(),
+});
+export type Resume = Static<typeof ResumeSchema>;
+
+export const SessionInitSchema = Type.Object({
+  type: Type.Literal('session_init'),
+  src_lang: LangCode(),
+  tgt_lang: LangCode(),
+  audio_format: AudioFormat(),
+  sample_rate: SampleRate(),
+  features: Type.Optional(FeaturesSchema),
+  tenant_id: Type.Optional(Id()),
+  resume: Type.Optional(ResumeSchema),
+});
+export type SessionInit = Static<typeof SessionInitSchema>;
+
+export const AudioChunkSchema = Type.Object({
+  type: Type.Literal('audio_chunk'),
+  seq: NonNegInt(),
+  data: Base64(),
+  /** Absent means false. */
+  is_final: Type.Optional(Type.Boolean()),
+});
+export type AudioChunk = Static<typeof AudioChunkSchema>;
+
+export const UtteranceMsgSchema = Type.Object({
+  type: Type.Literal('utterance'),
+  data: Base64(),
+});
+export type UtteranceMsg = Static<typeof UtteranceMsgSchema>;
+
+export const ClientHeartbeatSchema = Type.Object({
+  type: Type.Literal('client_heartbeat'),
+  ts: Type.Optional(NonNegNumber()),
+});
+export type ClientHeartbeat = Static<typeof ClientHeartbeatSchema>;
+
+export const SessionCloseSchema = Type.Object({ type: Type.Literal('session_close') });
+export type SessionClose = Static<typeof SessionCloseSchema>;
+
+// ---- server → client ----
+
+export const SessionConfigSchema = Type.Object({
+  pause_ms: PositiveInt(),
+  max_duration_ms: PositiveInt(),
+  heartbeat_interval_ms: PositiveInt(),
+});
+export type SessionConfig = Static<typeof SessionConfigSchema>;
+
+export const SessionInitAckSchema = Type.Object({
+  type: Type.Literal('session_init_ack'),
+  session_id: Id(),
+  resume_token: Opaque(),
+  instance_id: Id(),
+  next_utterance_index: NonNegInt(),
+  /** Client must resend every chunk with a greater seq; -1 when none was accepted. */
+  last_accepted_seq: IndexOrNone(),
+  config: SessionConfigSchema,
+});
+export type SessionInitAck = Static<typeof SessionInitAckSchema>;
+
+export const UtteranceAcceptedSchema = Type.Object({
+  type: Type.Literal('utterance_accepted'),
+  utterance_index: NonNegInt(),
+  job_id: Id(),
+  reason: FinalizeReasonSchema,
+  /** Seq of the last chunk in this utterance; absent for a whole `utterance` message. */
+  last_chunk_seq: Type.Optional(NonNegInt()),
+});
+export type UtteranceAccepted = Static<typeof UtteranceAcceptedSchema>;
+
+export const TimingsSchema = Type.Object({
+  queue_ms: NonNegNumber(),
+  node_ms: NonNegNumber(),
+  total_ms: NonNegNumber(),
+});
+export type Timings = Static<typeof TimingsSchema>;
+
+export const TranslationResultSchema = Type.Object({
+  type: Type.Literal('translation_result'),
+  utterance_index: NonNegInt(),
+  job_id: Id(),
+  src_lang: LangCode(),
+  tgt_lang: LangCode(),
+  text_asr: Type.String(),
+  text_translated: Type.String(),
+  /** Present when the session asked for `features.tts`. */
+  tts_audio: Type.Optional(Base64()),
+  tts_format: Type.Optional(AudioFormat()),
+  node_id: Id(),
+  timings: TimingsSchema,
+});
+export type TranslationResult = Static<typeof TranslationResultSchema>;
+
+export const MissingResultSchema = Type.Object({
+  type: Type.Literal('missing_result'),
+  utterance_index: NonNegInt(),
+  job_id: Id(),
+  reason: MissingReasonSchema,
+});
+export type MissingResult = Static<typeof MissingResultSchema>;
+
+export const SessionClosedSchema = Type.Object({
+  type: Type.Literal('session_closed'),
+  /** -1 when the session closed before any result. */
+  last_result_index: IndexOrNone(),
+});
+export type SessionClosed = Static<typeof SessionClosedSchema>;

@@ -1,0 +1,5 @@
+export * from './failover-queue';
+export * from './job-lifecycle';
+export * from './reroute';
+export * from './sweeps';
+export * from './timeout-worker';

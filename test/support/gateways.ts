@@ -1,0 +1,43 @@
+/**
+ * Starts real gateway instances (in-process, each its own uWS server on a free port) against
+ * one real Redis. Tests talk to them over real WebSockets.
+ */
+import { Gateway, type GatewayConfig, loadConfig } from '@lingua/gateway';
+import pino from 'pino';
+
+export interface TestCluster {
+  gateways: Gateway[];
+  urls(kind: 'session' | 'node'): string[];
+  stop(): Promise<void>;
+}
+
+export async function startGateways(
+  redisUrl: string,
+  count: number,
+  overrides: Partial<GatewayConfig> = {},
+): Promise<TestCluster> {
+  const prefix = overrides.keyPrefix ?? `lingua:test:${Math.random().toString(36).slice(2, 8)}:`;
+  const gateways: Gateway[] = [];
+  for (let i = 0; i < count; i++) {
+    const cfg = loadConfig(
+      {},
+      {
+        redisUrl,
+        keyPrefix: prefix,
+        port: 0,
+        host: '127.0.0.1',
+        instanceId: `gw-${i + 1}`,
+        logLevel: 'silent',
+        ...overrides,
+      },
+    );
+    gateways.push(await Gateway.start(cfg, pino({ level: process.env.LINGUA_TEST_LOG ?? 'silent' })));
+  }
+  return {
+    gateways,
+    urls: (kind) => gateways.map((g) => `ws://127.0.0.1:${g.port}/ws/${kind}`),
+    async stop() {
+      await Promise.allSettled(gateways.map((g) => g.stop(false)));
+    },
+  };
+}
