@@ -54,17 +54,46 @@ export class RawPeer {
   }
 }
 
-/** A node that answers every job like the simulated node (unless told to stay silent). */
-export async function rawNode(
-  url: string,
-  nodeId: string,
-  opts: { asr?: string[]; tts?: string[]; max?: number; silent?: boolean } = {},
-): Promise<RawPeer> {
-  const peer = await RawPeer.connect(url);
+export interface NodeBehaviour {
+  asr?: string[];
+  tts?: string[];
+  max?: number;
+  /** accept jobs but never answer */
+  silent?: boolean;
+  /** answer success:false (retryable) */
+  fail?: boolean;
+  /** send node_heartbeat every N ms (0 = never) */
+  heartbeatMs?: number;
+}
+
+export interface TestNode extends RawPeer {
+  behaviour: NodeBehaviour;
+  assigns: Record<string, unknown>[];
+  stopHeartbeat(): void;
+}
+
+/** A node that answers every job like the simulated node (behaviour switchable at run time). */
+export async function rawNode(url: string, nodeId: string, behaviour: NodeBehaviour = {}): Promise<TestNode> {
+  const peer = (await RawPeer.connect(url)) as TestNode;
+  peer.behaviour = behaviour;
+  peer.assigns = [];
   peer.ws.on('message', (data) => {
     const f = JSON.parse(data.toString());
-    if (f.type !== 'job_assign' || opts.silent) return;
+    if (f.type !== 'job_assign') return;
+    peer.assigns.push(f);
+    const b = peer.behaviour;
+    if (b.silent) return;
     peer.send({ type: 'job_accepted', job_id: f.job_id, attempt: f.attempt });
+    if (b.fail) {
+      peer.send({
+        type: 'job_result',
+        job_id: f.job_id,
+        attempt: f.attempt,
+        success: false,
+        error: { code: 'MODEL_NOT_AVAILABLE', message: 'test failure', retryable: true },
+      });
+      return;
+    }
     const out = simOutput(Buffer.from(f.audio, 'base64'), f.src_lang, f.tgt_lang);
     peer.send({
       type: 'job_result',
@@ -81,10 +110,18 @@ export async function rawNode(
     version: '1.0.0',
     platform: 'linux-x64',
     services: ['asr', 'nmt', 'tts'],
-    asr_langs: opts.asr ?? ['zh', 'en'],
-    tts_langs: opts.tts ?? ['zh', 'en'],
-    max_concurrent_jobs: opts.max ?? 4,
+    asr_langs: behaviour.asr ?? ['zh', 'en'],
+    tts_langs: behaviour.tts ?? ['zh', 'en'],
+    max_concurrent_jobs: behaviour.max ?? 4,
   });
   await peer.next('node_register_ack');
+  let timer: NodeJS.Timeout | undefined;
+  if (behaviour.heartbeatMs) {
+    timer = setInterval(() => {
+      if (peer.ws.readyState === peer.ws.OPEN) peer.send({ type: 'node_heartbeat', running_jobs: 0 });
+    }, behaviour.heartbeatMs);
+  }
+  peer.stopHeartbeat = () => clearInterval(timer);
+  peer.ws.on('close', () => clearInterval(timer));
   return peer;
 }

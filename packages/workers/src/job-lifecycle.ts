@@ -168,8 +168,7 @@ export class JobLifecycle {
         isScriptError(err, ScriptErrorCode.NOT_FOUND) ||
         isScriptError(err, ScriptErrorCode.ILLEGAL_TRANSITION)
       ) {
-        this.hooks.onDropped?.((err as { codeName: string }).codeName.toLowerCase());
-        return 'stale';
+        return 'stale'; // the caller (node connection) counts and answers JOB_NOT_HELD
       }
       throw err;
     }
