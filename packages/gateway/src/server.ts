@@ -9,6 +9,7 @@ import { FailoverQueue, JobLifecycle, Rerouter, Sweeps, TimeoutWorker } from '@l
 import { registerApiRoutes } from './api';
 import type { GatewayConfig } from './config';
 import type { GatewayContext, Transport } from './context';
+import { registerDashboardRoutes } from './dashboard-routes';
 import { getRoute, json } from './http';
 import { createLogger, type Logger } from './logger';
 import { createMetrics } from './metrics';
@@ -257,6 +258,7 @@ export class Gateway {
       type: this.ctx.metrics.registry.contentType,
     }));
     registerApiRoutes(this.app, this.ctx, cfg.adminToken || undefined);
+    registerDashboardRoutes(this.app, this.ctx, cfg.adminToken || undefined);
     this.app.any('/*', (res) => {
       res
         .writeStatus('404 Not Found')
