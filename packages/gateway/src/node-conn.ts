@@ -21,6 +21,9 @@ import type { Logger } from './logger';
 interface InFlight {
   sentAt: number;
   finalizedAt: number;
+  index: number;
+  src: string;
+  tgt: string;
 }
 
 export class NodeConn {
@@ -178,9 +181,9 @@ export class NodeConn {
       const finalizedAt = flight?.finalizedAt ?? sentAt;
       const result: StoredResult = {
         job_id: msg.job_id,
-        utterance_index: -1,
-        src_lang: '',
-        tgt_lang: '',
+        utterance_index: flight?.index ?? -1,
+        src_lang: flight?.src ?? '',
+        tgt_lang: flight?.tgt ?? '',
         text_asr: msg.text_asr ?? '',
         text_translated: msg.text_translated ?? '',
         node_id: this.nodeId!,
@@ -194,7 +197,8 @@ export class NodeConn {
         result.tts_audio = Buffer.from(msg.tts_audio, 'base64');
         result.tts_format = msg.tts_format ?? 'pcm16';
       }
-      const job = await this.ctx.store.getJob(msg.job_id);
+      // Only after a restart of this socket do we lack the job's facts locally.
+      const job = flight ? null : await this.ctx.store.getJob(msg.job_id);
       if (job) {
         result.utterance_index = Number(job.idx);
         result.src_lang = job.src ?? '';
@@ -233,7 +237,15 @@ export class NodeConn {
       features: job.features,
       deadline_ms: job.deadline_ms,
     });
-    if (ok) this.inflight.set(`${job.job_id}|${job.attempt}`, { sentAt: now, finalizedAt: job.finalized_at });
+    if (ok) {
+      this.inflight.set(`${job.job_id}|${job.attempt}`, {
+        sentAt: now,
+        finalizedAt: job.finalized_at,
+        index: job.utterance_index,
+        src: job.src_lang,
+        tgt: job.tgt_lang,
+      });
+    }
     if (this.inflight.size > 10_000) this.inflight.clear(); // timings only; never unbounded
     return ok;
   }

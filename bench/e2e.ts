@@ -1,0 +1,53 @@
+/**
+ * npm run bench:e2e — 3 gateway processes + one redis-server + 0-ms nodes, sessions and nodes
+ * on different instances. Prints completed jobs/s, dispatch latency (utterance finalized →
+ * job_assign at the node) and end-to-end latency at a fixed offered load, then a ramp.
+ * Not a test: numbers depend on the machine.
+ */
+import { cpus } from 'node:os';
+import { startRedis } from '../test/support/redis';
+import { LoadRig } from './lib/load';
+import { type GatewayProc, startGatewayProc, stopProc } from './lib/procs';
+import { fmt } from './lib/stats';
+
+const FIXED_RATE = Number(process.env.BENCH_RATE ?? 1000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const RAMP = (process.env.BENCH_RAMP ?? '2000,4000,6000,8000').split(',').map(Number).filter(Boolean);
+
+async function main() {
+  const redis = await startRedis({ extraArgs: ['--appendonly', 'no'] });
+  const gws: GatewayProc[] = [];
+  try {
+    for (let i = 1; i <= 3; i++) gws.push(await startGatewayProc(`gw-${i}`, redis.url));
+    const rig = new LoadRig({
+      ports: gws.map((g) => g.port),
+      sessionsPerInstance: 30,
+      nodesPerInstance: 2,
+      nodeSlots: 256,
+      utteranceBytes: 640,
+    });
+    await rig.connect();
+    await rig.run(500, 2); // warm-up: JIT, connections, scripts
+    const rows = [];
+    rows.push({ label: `fixed ${FIXED_RATE}/s`, ...(await rig.run(FIXED_RATE, SECONDS)) });
+    for (const rate of RAMP) rows.push({ label: `ramp ${rate}/s`, ...(await rig.run(rate, 5)) });
+    rig.close();
+    console.log(`\nLingua e2e — ${cpus().length} cores (${cpus()[0]?.model}), node ${process.version}`);
+    console.log('3 gateways, 6 nodes (0 ms), 90 sessions, 640-byte utterances; sessions and nodes on different instances\n');
+    console.log('| load | sent | completed | missing | jobs/s | dispatch p50 ms | dispatch p99 ms | e2e p50 ms | e2e p99 ms |');
+    console.log('|---|---|---|---|---|---|---|---|---|');
+    for (const r of rows) {
+      console.log(
+        `| ${r.label} | ${r.sent} | ${r.completed} | ${r.missing} | ${fmt(r.jobsPerSec, 0)} | ${fmt(r.dispatch.p50)} | ${fmt(r.dispatch.p99)} | ${fmt(r.e2e.p50)} | ${fmt(r.e2e.p99)} |`,
+      );
+    }
+  } finally {
+    await Promise.all(gws.map((g) => stopProc(g.child)));
+    await redis.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,193 @@
+/**
+ * Open-loop load against a running cluster: sessions send whole `utterance` frames at a fixed
+ * offered rate; 0-ms nodes answer like the simulated node. Sessions and nodes are pinned to
+ * different instances through language pairs: the nodes on instance k serve source language
+ * L[k]; a session on instance j speaks L[(j+1) % n]. Measures, in this one process's clock:
+ * dispatch latency (utterance sent → job_assign at the node) and end-to-end latency
+ * (utterance sent → translation_result at the session).
+ */
+import { createHash } from 'node:crypto';
+import WebSocket from 'ws';
+import { type Summary, summarize } from './stats';
+
+const LANGS = ['fr', 'de', 'es', 'it', 'pt', 'nl', 'sv', 'pl'];
+
+export interface LoadOptions {
+  /** gateway ports, one per instance */
+  ports: number[];
+  sessionsPerInstance: number;
+  nodesPerInstance: number;
+  nodeSlots: number;
+  utteranceBytes: number;
+}
+
+export interface LoadResult {
+  offered: number;
+  sent: number;
+  completed: number;
+  missing: number;
+  seconds: number;
+  jobsPerSec: number;
+  dispatch: Summary;
+  e2e: Summary;
+}
+
+interface Sess {
+  ws: WebSocket;
+  id: string;
+  next: number;
+  sentAt: Map<number, number>;
+}
+
+function open(url: string): Promise<WebSocket> {
+  return new Promise((res, rej) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    ws.once('open', () => res(ws));
+    ws.once('error', rej);
+  });
+}
+
+export class LoadRig {
+  private sessions: Sess[] = [];
+  private nodes: WebSocket[] = [];
+  private bySid = new Map<string, Sess>();
+  private dispatch: number[] = [];
+  private e2e: number[] = [];
+  private completed = 0;
+  private missing = 0;
+  private audio: Buffer;
+
+  constructor(private readonly o: LoadOptions) {
+    this.audio = Buffer.alloc(o.utteranceBytes, 7);
+  }
+
+  async connect(): Promise<void> {
+    const n = this.o.ports.length;
+    for (let k = 0; k < n; k++) {
+      for (let j = 0; j < this.o.nodesPerInstance; j++) {
+        const ws = await open(`ws://127.0.0.1:${this.o.ports[k]}/ws/node`);
+        ws.on('message', (data) => {
+          const f = JSON.parse(data.toString());
+          if (f.type !== 'job_assign') return;
+          const s = this.bySid.get(f.session_id);
+          const t = s?.sentAt.get(f.utterance_index);
+          if (t !== undefined) this.dispatch.push(performance.now() - t);
+          const h = createHash('sha256').update(Buffer.from(f.audio, 'base64')).digest('hex').slice(0, 16);
+          ws.send(
+            JSON.stringify({
+              type: 'job_result',
+              job_id: f.job_id,
+              attempt: f.attempt,
+              success: true,
+              text_asr: `${f.src_lang}:${h}`,
+              text_translated: `${f.tgt_lang}:${h}`,
+              processing_ms: 0,
+            }),
+          );
+        });
+        const acked = new Promise<void>((res) =>
+          ws.on('message', (d) => {
+            if (d.toString().includes('node_register_ack')) res();
+          }),
+        );
+        ws.send(
+          JSON.stringify({
+            type: 'node_register',
+            node_id: `bench-n${k}-${j}`,
+            services: ['asr', 'nmt'],
+            asr_langs: [LANGS[k]],
+            tts_langs: ['en'],
+            max_concurrent_jobs: this.o.nodeSlots,
+          }),
+        );
+        await acked;
+        this.nodes.push(ws);
+      }
+    }
+    for (let j = 0; j < n; j++) {
+      for (let i = 0; i < this.o.sessionsPerInstance; i++) {
+        const ws = await open(`ws://127.0.0.1:${this.o.ports[j]}/ws/session`);
+        const s: Sess = { ws, id: '', next: 0, sentAt: new Map() };
+        const ready = new Promise<void>((res) => {
+          ws.on('message', (data) => {
+            const f = JSON.parse(data.toString());
+            if (f.type === 'session_init_ack') {
+              s.id = f.session_id;
+              this.bySid.set(s.id, s);
+              res();
+            } else if (f.type === 'translation_result' || f.type === 'missing_result') {
+              const t = s.sentAt.get(f.utterance_index);
+              if (t !== undefined) {
+                s.sentAt.delete(f.utterance_index);
+                if (f.type === 'translation_result') {
+                  this.completed++;
+                  this.e2e.push(performance.now() - t);
+                } else this.missing++;
+              }
+            }
+          });
+        });
+        ws.send(
+          JSON.stringify({
+            type: 'session_init',
+            src_lang: LANGS[(j + 1) % n],
+            tgt_lang: 'en',
+            audio_format: 'pcm16',
+            sample_rate: 16000,
+          }),
+        );
+        await ready;
+        this.sessions.push(s);
+      }
+    }
+  }
+
+  /** Offers `rate` utterances/s for `seconds`, then waits (bounded) for the stragglers. */
+  async run(rate: number, seconds: number): Promise<LoadResult> {
+    this.dispatch = [];
+    this.e2e = [];
+    this.completed = 0;
+    this.missing = 0;
+    const frame = JSON.stringify({ type: 'utterance', data: this.audio.toString('base64') });
+    const tickMs = 5;
+    const total = Math.round(rate * seconds);
+    let sent = 0;
+    let rr = 0;
+    const start = performance.now();
+    await new Promise<void>((done) => {
+      const timer = setInterval(() => {
+        const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
+        while (sent < due) {
+          const s = this.sessions[rr++ % this.sessions.length]!;
+          s.sentAt.set(s.next++, performance.now());
+          s.ws.send(frame);
+          sent++;
+        }
+        if (sent >= total) {
+          clearInterval(timer);
+          done();
+        }
+      }, tickMs);
+    });
+    const drainEnd = performance.now() + 10_000;
+    while (this.completed + this.missing < sent && performance.now() < drainEnd) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const seconds2 = (performance.now() - start) / 1000;
+    return {
+      offered: rate,
+      sent,
+      completed: this.completed,
+      missing: this.missing,
+      seconds: seconds2,
+      jobsPerSec: this.completed / seconds2,
+      dispatch: summarize(this.dispatch),
+      e2e: summarize(this.e2e),
+    };
+  }
+
+  close(): void {
+    for (const s of this.sessions) s.ws.close();
+    for (const n of this.nodes) n.close();
+  }
+}
