@@ -79,7 +79,13 @@ export class SessionActor {
     }
     this.ctx.metrics.redisErrors.inc({ op: 'session' });
     this.log.warn({ err, session: this.sessionId }, 'session frame failed');
-    this.error(isUnavailable(err) ? 'UNAVAILABLE' : 'INTERNAL', 'the request could not be completed; retry');
+    this.error(isUnavailable(err) ? 'UNAVAILABLE' : 'INTERNAL', 'the request could not be completed; resume');
+    // Audio may have been cut into an utterance that is not recorded: close, so the client
+    // resumes (from the last accepted seq) and re-sends it once Redis answers again.
+    if (this.state === 'open' || this.state === 'closing') {
+      this.state = 'closed';
+      this.transport.close(1011, 'temporarily unavailable; resume');
+    }
   }
 
   private error(code: string, message: string): void {
