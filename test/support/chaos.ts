@@ -46,8 +46,19 @@ export class StreamingSessions {
     for (let i = 0; i < this.count; i++) {
       // Start each session on a different instance; reconnects rotate through the rest.
       const urls = [...this.urls.slice(i % this.urls.length), ...this.urls.slice(0, i % this.urls.length)];
-      const s = new LinguaSession({ urls, srcLang: this.src, tgtLang: this.tgt, reconnect: { initialMs: 50, maxMs: 500 } });
-      const t: SessionTally = { accepted: new Set(), results: new Map(), missing: new Map(), wrong: 0, duplicates: 0 };
+      const s = new LinguaSession({
+        urls,
+        srcLang: this.src,
+        tgtLang: this.tgt,
+        reconnect: { initialMs: 50, maxMs: 500 },
+      });
+      const t: SessionTally = {
+        accepted: new Set(),
+        results: new Map(),
+        missing: new Map(),
+        wrong: 0,
+        duplicates: 0,
+      };
       s.on('accepted', (a) => t.accepted.add(a.utterance_index));
       s.on('result', (r) => {
         t.results.set(r.utterance_index, (t.results.get(r.utterance_index) ?? 0) + 1);
@@ -97,7 +108,15 @@ export class StreamingSessions {
   }
 
   tally(): Tally {
-    const out: Tally = { accepted: 0, delivered: 0, missing: {}, lost: 0, duplicated: 0, wrong: 0, unaccepted: 0 };
+    const out: Tally = {
+      accepted: 0,
+      delivered: 0,
+      missing: {},
+      lost: 0,
+      duplicated: 0,
+      wrong: 0,
+      unaccepted: 0,
+    };
     this.tallies.forEach((t, i) => {
       out.accepted += t.accepted.size;
       out.unaccepted += Math.max(0, this.sent[i]! - t.accepted.size);

@@ -119,7 +119,16 @@ export class SessionActor {
         break;
       }
       case 'utterance':
-        await this.accept(this.seg!.onUtterance(decodeB64(msg.data), now));
+        if (msg.seq !== undefined) {
+          // Sequenced whole utterance (extension): exactly an audio_chunk with is_final.
+          const out = this.seg!.onChunk(msg.seq, decodeB64(msg.data), true, now);
+          if (out.status === 'gap_overflow') {
+            this.error('SEQ_GAP', `seq ${msg.seq} is too far ahead; resend from seq ${out.expectedSeq}`);
+          }
+          await this.accept(out.utterances);
+        } else {
+          await this.accept(this.seg!.onUtterance(decodeB64(msg.data), now));
+        }
         break;
       case 'session_close':
         this.state = 'closing';

@@ -52,6 +52,7 @@ export class Sweeps {
 
   async start(onError: (err: unknown) => void): Promise<void> {
     this.queue = new Queue(SWEEP_QUEUE, { connection: this.opts.connection, prefix: this.opts.prefix });
+    this.queue.on('error', onError);
     for (const name of SWEEPS) {
       await this.queue.upsertJobScheduler(
         name,

@@ -47,9 +47,15 @@ export const AudioChunkSchema = Type.Object({
 });
 export type AudioChunk = Static<typeof AudioChunkSchema>;
 
+/**
+ * Extension (optional `seq`): a whole utterance that takes the next number of the session's
+ * audio `seq` counter behaves exactly like an `audio_chunk` with `is_final: true`, so
+ * `last_accepted_seq` covers it on resume and a re-sent utterance is never doubled.
+ */
 export const UtteranceMsgSchema = Type.Object({
   type: Type.Literal('utterance'),
   data: Base64(),
+  seq: Type.Optional(NonNegInt()),
 });
 export type UtteranceMsg = Static<typeof UtteranceMsgSchema>;
 
