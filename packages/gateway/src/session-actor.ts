@@ -297,7 +297,8 @@ export class SessionActor {
         utterance_index: u.index,
         job_id: jobId,
         reason: u.reason,
-        last_chunk_seq: u.lastChunkSeq,
+        // absent when no sequenced audio was accepted yet (the schema has it >= 0)
+        ...(u.lastChunkSeq >= 0 ? { last_chunk_seq: u.lastChunkSeq } : {}),
       });
     }
   }
