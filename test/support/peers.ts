@@ -1,6 +1,13 @@
 /** Minimal raw WebSocket peers for gateway tests that must control every frame. */
 import { createHash } from 'node:crypto';
+import { parseServerToClientFrame, parseServerToNodeFrame } from '@lingua/protocol';
 import WebSocket from 'ws';
+
+/**
+ * Every frame a gateway sends to a RawPeer is checked against the protocol schemas; the test
+ * setup (test/support/setup.ts) fails any test during which a violation was recorded.
+ */
+export const contractViolations: string[] = [];
 
 export function simOutput(audio: Buffer, src: string, tgt: string) {
   const h = createHash('sha256').update(audio).digest('hex').slice(0, 16);
@@ -25,15 +32,23 @@ export async function until<T>(
 export class RawPeer {
   readonly frames: Record<string, unknown>[] = [];
   closed: { code: number; reason: string } | null = null;
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => this.frames.push(JSON.parse(data.toString())));
+  private constructor(
+    readonly ws: WebSocket,
+    kind: 'session' | 'node',
+  ) {
+    ws.on('message', (data) => {
+      const text = data.toString();
+      const parsed = kind === 'session' ? parseServerToClientFrame(text) : parseServerToNodeFrame(text);
+      if (!parsed.ok) contractViolations.push(`${kind}: ${parsed.message} in ${text.slice(0, 200)}`);
+      this.frames.push(JSON.parse(text));
+    });
     ws.on('close', (code, reason) => {
       this.closed = { code, reason: reason.toString() };
     });
   }
   static async connect(url: string): Promise<RawPeer> {
     const ws = new WebSocket(url);
-    const peer = new RawPeer(ws);
+    const peer = new RawPeer(ws, url.includes('/ws/node') ? 'node' : 'session');
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);

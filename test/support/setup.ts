@@ -1,0 +1,8 @@
+import { afterEach, expect } from 'vitest';
+import { contractViolations } from './peers';
+
+// Whatever a test did, every frame the gateway sent must have matched PROTOCOL.md.
+afterEach(() => {
+  const seen = contractViolations.splice(0);
+  expect(seen, 'frames sent by the gateway that violate the protocol').toEqual([]);
+});
