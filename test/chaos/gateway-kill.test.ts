@@ -1,9 +1,9 @@
+import { connectRedis, Keyspace, Presence } from '@lingua/cluster';
 import { createSimNode } from '@lingua/node-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewayProc, startGatewayProc, stopProc } from '../../bench/lib/procs';
 import { StreamingSessions } from '../support/chaos';
 import { until } from '../support/peers';
-import { connectRedis, Keyspace, Presence } from '@lingua/cluster';
 import { type RedisServer, startRedis } from '../support/redis';
 
 const ENV = {

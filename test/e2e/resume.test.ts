@@ -50,8 +50,14 @@ describe('resume', () => {
     session.sendAudio(chunk(3, 1));
     // Wait until gw-1 accepted utterance 2, then drop the socket server-side mid-stream.
     const actor = await until(() => cluster.gateways[0]!.ctx.sessions.get(ack.session_id), 'session on gw-1');
-    await until(() => (actor as unknown as { seg?: { nextIndex: number } }).seg!.nextIndex >= 3, 'utterance 2');
-    (actor as unknown as { transport: { close(c: number, r: string): void } }).transport.close(4000, 'test: drop');
+    await until(
+      () => (actor as unknown as { seg?: { nextIndex: number } }).seg!.nextIndex >= 3,
+      'utterance 2',
+    );
+    (actor as unknown as { transport: { close(c: number, r: string): void } }).transport.close(
+      4000,
+      'test: drop',
+    );
     await until(() => reconnected.length > 0, 'reconnect');
     expect(reconnected[0]).toBe('gw-2');
     sendUtterance(3, 2);

@@ -1,0 +1,36 @@
+export { BACKOFF_DEFAULTS, type BackoffOptions, backoffDelay } from './backoff';
+export { fromBase64, fromBase64Portable, toBase64, toBase64Portable } from './base64';
+export { Emitter, type EventMap } from './emitter';
+export {
+  type Hardware,
+  type JobContext,
+  type JobError,
+  type JobHandler,
+  type JobOutcome,
+  jobAudio,
+  LinguaNode,
+  LinguaNodeError,
+  type LinguaNodeOptions,
+  type NodeEvents,
+  type NodeState,
+  type Resource,
+  type Service,
+} from './node';
+export { mulberry32 } from './prng';
+export {
+  createSimHandler,
+  createSimNode,
+  type SimBehavior,
+  type SimNodeOptions,
+  type SimOutput,
+  simulatedOutput,
+} from './sim-node';
+export {
+  abandonTransport,
+  defaultTransportFactory,
+  type Transport,
+  type TransportFactory,
+  type WebSocketLike,
+  wrapWebSocket,
+} from './transport';
+export type * from './wire';

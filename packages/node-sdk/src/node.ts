@@ -1,0 +1,584 @@
+/**
+ * LinguaNode: a compute node over `ws /ws/node` (PROTOCOL.md).
+ *
+ * connect → node_register → node_register_ack → heartbeats + jobs. Every job_assign is answered
+ * with job_accepted at once; handlers run at most `maxConcurrentJobs` at a time (extra
+ * assignments wait locally, in arrival order). A cancelled job's signal is aborted and nothing
+ * is sent for it. A result that cannot be sent (socket down) is kept and sent after the next
+ * registration; whether it still counts is the gateway's decision (stale attempts are dropped).
+ */
+import { type BackoffOptions, backoffDelay } from './backoff';
+import { fromBase64 } from './base64';
+import { Emitter } from './emitter';
+import {
+  abandonTransport,
+  defaultTransportFactory,
+  type Transport,
+  type TransportFactory,
+} from './transport';
+import type {
+  ErrorMessage,
+  JobAssign,
+  JobCancel,
+  JobResult,
+  NodeHeartbeat,
+  NodeMessage,
+  NodeRegister,
+  NodeRegisterAck,
+  ServerToNodeMessage,
+} from './wire';
+
+export type Service = NodeRegister['services'][number];
+export type Hardware = NonNullable<NodeRegister['hardware']>;
+export type Resource = NonNullable<NodeHeartbeat['resource']>;
+export interface JobError {
+  code: string;
+  message: string;
+  retryable?: boolean;
+}
+
+export type JobOutcome =
+  | {
+      success: true;
+      text_asr: string;
+      text_translated: string;
+      tts_audio?: string;
+      tts_format?: string;
+      /** Filled with the measured handler time when absent. */
+      processing_ms?: number;
+    }
+  | { success: false; error: JobError; processing_ms?: number };
+
+export interface JobContext {
+  /** Aborted on job_cancel and on close(); the outcome of an aborted job is never sent. */
+  signal: AbortSignal;
+  /** Sends job_progress (best effort; dropped while disconnected or after cancel). */
+  progress(text: string): void;
+}
+
+export type JobHandler = (job: JobAssign, ctx: JobContext) => Promise<JobOutcome>;
+
+/** The decoded audio bytes of a job. */
+export function jobAudio(job: JobAssign): Uint8Array {
+  return fromBase64(job.audio);
+}
+
+export interface LinguaNodeOptions {
+  /** Gateway node endpoints, e.g. `ws://127.0.0.1:8080/ws/node`; reconnects go round-robin. */
+  urls: string[];
+  nodeId: string;
+  token?: string;
+  services: Service[];
+  asrLangs: string[];
+  ttsLangs: string[];
+  maxConcurrentJobs: number;
+  hardware?: Hardware;
+  version?: string;
+  platform?: string;
+  /** Overrides `node_register_ack.heartbeat_interval_ms`. */
+  heartbeatIntervalMs?: number;
+  reconnect?: BackoffOptions;
+  handler: JobHandler;
+  /** Load figures for each heartbeat. */
+  resource?: () => Resource | undefined;
+  /** A connection without node_register_ack after this long is dropped and retried; default 10 s. */
+  registerTimeoutMs?: number;
+  /** Results kept while disconnected; the oldest are dropped beyond this (default 1000). */
+  maxUnsentResults?: number;
+  transportFactory?: TransportFactory;
+}
+
+export type NodeState = 'idle' | 'connecting' | 'registered' | 'reconnecting' | 'closed';
+
+export type NodeEvents = {
+  /** Every successful registration, the first one included. */
+  registered: (ack: NodeRegisterAck) => void;
+  /** Registrations after a dropped connection. */
+  reconnected: (ack: NodeRegisterAck) => void;
+  disconnected: (info: { code: number; reason: string }) => void;
+  job: (job: JobAssign) => void;
+  cancel: (cancel: JobCancel) => void;
+  /** A finished job's result: `sent` false means it is kept for the next registration. */
+  result: (result: JobResult, sent: boolean) => void;
+  /** Server `error` frames (malformed server frames as code `BAD_SERVER_FRAME`). */
+  error: (error: ErrorMessage) => void;
+  closed: (info: { reason: 'closed' | 'error'; error?: LinguaNodeError }) => void;
+};
+
+export class LinguaNodeError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+    this.name = 'LinguaNodeError';
+  }
+}
+
+/** Errors answering node_register that are worth retrying instead of giving up. */
+const TRANSIENT_REGISTER_CODES: ReadonlySet<string> = new Set([
+  'RATE_LIMITED',
+  'BACKPRESSURE',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DRAINING',
+]);
+
+interface HeldJob {
+  key: string;
+  job: JobAssign;
+  abort: AbortController;
+  running: boolean;
+}
+
+const jobKey = (jobId: string, attempt: number) => `${jobId}#${attempt}`;
+
+export class LinguaNode extends Emitter<NodeEvents> {
+  private readonly opts: LinguaNodeOptions;
+  private readonly factory: TransportFactory;
+
+  private currentState: NodeState = 'idle';
+  private transport: Transport | null = null;
+  private ackd = false;
+  private everRegistered = false;
+  private latestAck: NodeRegisterAck | null = null;
+  private isDraining = false;
+
+  private readonly held = new Map<string, HeldJob>();
+  private waiting: HeldJob[] = [];
+  private active = 0;
+  private unsent: JobResult[] = [];
+
+  private urlIndex = 0;
+  private attempt = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private registerTimer: ReturnType<typeof setTimeout> | undefined;
+  private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+
+  private startPromise: Promise<NodeRegisterAck> | undefined;
+  private startWaiter: { resolve: (ack: NodeRegisterAck) => void; reject: (err: Error) => void } | undefined;
+  private idleWaiters: Array<() => void> = [];
+  private closePromise: Promise<void> | undefined;
+
+  constructor(opts: LinguaNodeOptions) {
+    super();
+    if (!Array.isArray(opts.urls) || opts.urls.length === 0)
+      throw new TypeError('urls must be a non-empty array');
+    if (!Number.isInteger(opts.maxConcurrentJobs) || opts.maxConcurrentJobs < 1) {
+      throw new RangeError('maxConcurrentJobs must be an integer >= 1');
+    }
+    this.opts = { ...opts, urls: [...opts.urls] };
+    this.factory = opts.transportFactory ?? defaultTransportFactory;
+  }
+
+  get state(): NodeState {
+    return this.currentState;
+  }
+  get nodeId(): string {
+    return this.opts.nodeId;
+  }
+  /** The most recent node_register_ack. */
+  get ack(): NodeRegisterAck | null {
+    return this.latestAck;
+  }
+  /** Jobs held (running + waiting for a slot); what heartbeats report as running_jobs. */
+  get heldJobs(): number {
+    return this.held.size;
+  }
+  /** Handlers currently running (never above maxConcurrentJobs). */
+  get runningJobs(): number {
+    return this.active;
+  }
+  /** Results waiting for a connection. */
+  get unsentResults(): number {
+    return this.unsent.length;
+  }
+  get draining(): boolean {
+    return this.isDraining;
+  }
+
+  /** Connects and registers; resolves with the first ack. Transport failures are retried forever. */
+  start(): Promise<NodeRegisterAck> {
+    if (this.startPromise) return this.startPromise;
+    if (this.currentState !== 'idle') return Promise.reject(new LinguaNodeError('CLOSED', 'node is closed'));
+    this.startPromise = new Promise((resolve, reject) => {
+      this.startWaiter = { resolve, reject };
+    });
+    // Failures also arrive as the 'closed' event; a caller that does not await start() must not
+    // get an unhandled rejection. Awaiting callers still see it.
+    this.startPromise.catch(() => {});
+    this.currentState = 'connecting';
+    this.connect();
+    return this.startPromise;
+  }
+
+  /**
+   * Sends node_drain (again after every re-registration) and resolves once no job is held and
+   * every result was sent (or the node closed).
+   */
+  drain(): Promise<void> {
+    this.isDraining = true;
+    if (this.ackd) this.sendFrame({ type: 'node_drain' });
+    const done = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    this.checkIdle();
+    return done;
+  }
+
+  /** Stops reconnecting, aborts running handlers (their results are not sent) and closes the socket. */
+  close(): Promise<void> {
+    if (this.closePromise) return this.closePromise;
+    this.closePromise = this.shutdown({ reason: 'closed' });
+    return this.closePromise;
+  }
+
+  // ---- connection ----
+
+  private connect(): void {
+    this.reconnectTimer = undefined;
+    const urls = this.opts.urls;
+    const url = urls[this.urlIndex % urls.length]!;
+    let t: Transport;
+    try {
+      t = this.factory(url);
+    } catch (err) {
+      void this.shutdown({
+        reason: 'error',
+        error: new LinguaNodeError('BAD_URL', `${url}: ${(err as Error).message}`),
+      });
+      return;
+    }
+    this.transport = t;
+    this.ackd = false;
+    this.registerTimer = setTimeout(
+      () => this.dropTransport(t, 'register timeout'),
+      this.opts.registerTimeoutMs ?? 10_000,
+    );
+    t.onopen = () => {
+      if (t === this.transport) this.sendFrame(this.registerFrame());
+    };
+    t.onmessage = (text) => {
+      if (t === this.transport) this.onText(text);
+    };
+    t.onclose = (code, reason) => {
+      if (t === this.transport) this.onDisconnect(code, reason);
+    };
+  }
+
+  private registerFrame(): NodeRegister {
+    const o = this.opts;
+    const frame: NodeRegister = {
+      type: 'node_register',
+      node_id: o.nodeId,
+      services: o.services,
+      asr_langs: o.asrLangs,
+      tts_langs: o.ttsLangs,
+      max_concurrent_jobs: o.maxConcurrentJobs,
+    };
+    if (o.token !== undefined) frame.token = o.token;
+    if (o.version !== undefined) frame.version = o.version;
+    if (o.platform !== undefined) frame.platform = o.platform;
+    if (o.hardware !== undefined) frame.hardware = o.hardware;
+    return frame;
+  }
+
+  private dropTransport(t: Transport, reason: string): void {
+    if (t !== this.transport) return;
+    abandonTransport(t, 4000, reason);
+    this.onDisconnect(4000, reason);
+  }
+
+  private onDisconnect(code: number, reason: string): void {
+    this.transport = null;
+    this.ackd = false;
+    this.clearConnectionTimers();
+    if (this.currentState === 'closed') return;
+    if (this.currentState === 'registered') this.currentState = 'reconnecting';
+    this.emit('disconnected', { code, reason });
+    if ((this.currentState as NodeState) === 'closed') return; // a listener closed the node
+    const delay = backoffDelay(this.attempt++, this.opts.reconnect);
+    this.urlIndex++;
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  // ---- frames ----
+
+  private onText(text: string): void {
+    let msg: ServerToNodeMessage;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      this.emit('error', {
+        type: 'error',
+        code: 'BAD_SERVER_FRAME',
+        message: 'server frame is not valid JSON',
+      });
+      return;
+    }
+    if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string') {
+      this.emit('error', { type: 'error', code: 'BAD_SERVER_FRAME', message: 'server frame has no type' });
+      return;
+    }
+    switch (msg.type) {
+      case 'node_register_ack':
+        this.onAck(msg);
+        break;
+      case 'job_assign':
+        this.onAssign(msg);
+        break;
+      case 'job_cancel':
+        this.onCancel(msg);
+        break;
+      case 'error':
+        this.onError(msg);
+        break;
+      default:
+        // server_heartbeat and message types added later.
+        break;
+    }
+  }
+
+  private onAck(ack: NodeRegisterAck): void {
+    if (this.ackd || this.currentState === 'closed') return;
+    clearTimeout(this.registerTimer);
+    const first = !this.everRegistered;
+    this.ackd = true;
+    this.everRegistered = true;
+    this.attempt = 0;
+    this.latestAck = ack;
+    this.currentState = 'registered';
+    this.startHeartbeat(ack);
+    if (this.isDraining) this.sendFrame({ type: 'node_drain' });
+    this.flushUnsent();
+    this.emit('registered', ack);
+    if (!first) this.emit('reconnected', ack);
+    const waiter = this.startWaiter;
+    this.startWaiter = undefined;
+    waiter?.resolve(ack);
+  }
+
+  private onError(msg: ErrorMessage): void {
+    this.emit('error', msg);
+    if (this.currentState === 'closed') return;
+    if (msg.code === 'UNAUTHORIZED' || (!this.ackd && !TRANSIENT_REGISTER_CODES.has(msg.code))) {
+      void this.shutdown({ reason: 'error', error: new LinguaNodeError(msg.code, msg.message) });
+    } else if (this.transport && (!this.ackd || msg.code === 'NODE_NOT_REGISTERED')) {
+      // Refused for now, or the gateway forgot this node: register again on a fresh connection.
+      this.dropTransport(this.transport, `re-register after ${msg.code}`);
+    }
+  }
+
+  private onAssign(job: JobAssign): void {
+    if (typeof job.job_id !== 'string' || !Number.isInteger(job.attempt)) {
+      this.emit('error', {
+        type: 'error',
+        code: 'BAD_SERVER_FRAME',
+        message: 'job_assign without job_id/attempt',
+      });
+      return;
+    }
+    if (this.currentState === 'closed') return;
+    const accepted = { type: 'job_accepted', job_id: job.job_id, attempt: job.attempt } as const;
+    const key = jobKey(job.job_id, job.attempt);
+    if (this.held.has(key)) {
+      // Redelivered assignment: confirm again, run once.
+      this.sendFrame(accepted);
+      return;
+    }
+    const h: HeldJob = { key, job, abort: new AbortController(), running: false };
+    this.held.set(key, h);
+    this.waiting.push(h);
+    this.sendFrame(accepted);
+    this.emit('job', job);
+    this.pump();
+  }
+
+  private onCancel(cancel: JobCancel): void {
+    const matches = (jobId: string, attempt: number) =>
+      jobId === cancel.job_id && (cancel.attempt === undefined || attempt === cancel.attempt);
+    for (const h of [...this.held.values()]) {
+      if (!matches(h.job.job_id, h.job.attempt)) continue;
+      h.abort.abort(abortError(`job cancelled: ${cancel.reason ?? 'cancel'}`));
+      if (!h.running) {
+        this.held.delete(h.key);
+        this.waiting = this.waiting.filter((w) => w !== h);
+      }
+    }
+    // A result still waiting for a connection is stale now.
+    this.unsent = this.unsent.filter((r) => !matches(r.job_id, r.attempt));
+    this.emit('cancel', cancel);
+    this.checkIdle();
+  }
+
+  // ---- jobs ----
+
+  private pump(): void {
+    while (this.active < this.opts.maxConcurrentJobs && this.waiting.length > 0) {
+      void this.run(this.waiting.shift()!);
+    }
+  }
+
+  private async run(h: HeldJob): Promise<void> {
+    h.running = true;
+    this.active++;
+    const { job, abort } = h;
+    const started = performance.now();
+    const ctx: JobContext = {
+      signal: abort.signal,
+      progress: (text) => {
+        if (!abort.signal.aborted && this.ackd) {
+          this.sendFrame({
+            type: 'job_progress',
+            job_id: job.job_id,
+            attempt: job.attempt,
+            partial_text: text,
+          });
+        }
+      },
+    };
+    let outcome: JobOutcome | undefined;
+    try {
+      outcome = await this.opts.handler(job, ctx);
+      if (!outcome || typeof outcome !== 'object') throw new Error('handler returned no outcome');
+    } catch (err) {
+      outcome = {
+        success: false,
+        error: { code: 'HANDLER_ERROR', message: (err as Error)?.message ?? String(err), retryable: true },
+      };
+    }
+    this.active--;
+    this.held.delete(h.key);
+    if (!abort.signal.aborted && this.currentState !== 'closed') {
+      this.deliver(resultFrame(job, outcome, performance.now() - started));
+    }
+    this.pump();
+    this.checkIdle();
+  }
+
+  private deliver(frame: JobResult): void {
+    const sent = this.ackd && this.sendFrame(frame);
+    if (!sent) {
+      this.unsent.push(frame);
+      const max = this.opts.maxUnsentResults ?? 1000;
+      if (this.unsent.length > max) this.unsent.splice(0, this.unsent.length - max);
+    }
+    this.emit('result', frame, sent);
+  }
+
+  private flushUnsent(): void {
+    const pending = this.unsent;
+    this.unsent = [];
+    for (let i = 0; i < pending.length; i++) {
+      if (!this.sendFrame(pending[i]!)) {
+        this.unsent = pending.slice(i).concat(this.unsent);
+        return;
+      }
+    }
+    this.checkIdle();
+  }
+
+  private checkIdle(): void {
+    if (this.idleWaiters.length === 0) return;
+    if (this.currentState !== 'closed' && (this.held.size > 0 || this.unsent.length > 0)) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  // ---- sending ----
+
+  private sendFrame(frame: NodeMessage): boolean {
+    const t = this.transport;
+    if (!t) return false;
+    try {
+      t.send(JSON.stringify(frame));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private startHeartbeat(ack: NodeRegisterAck): void {
+    clearInterval(this.heartbeatTimer);
+    const every = this.opts.heartbeatIntervalMs ?? ack.heartbeat_interval_ms ?? 5000;
+    this.heartbeatTimer = setInterval(() => {
+      const frame: NodeHeartbeat = { type: 'node_heartbeat', running_jobs: this.held.size };
+      const resource = this.opts.resource?.();
+      if (resource) frame.resource = resource;
+      this.sendFrame(frame);
+    }, every);
+    (this.heartbeatTimer as { unref?: () => void }).unref?.();
+  }
+
+  // ---- shutdown ----
+
+  private async shutdown(info: { reason: 'closed' | 'error'; error?: LinguaNodeError }): Promise<void> {
+    if (this.currentState === 'closed') return;
+    this.currentState = 'closed';
+    this.ackd = false;
+    this.clearConnectionTimers();
+    clearTimeout(this.reconnectTimer);
+    for (const h of this.held.values()) h.abort.abort(abortError('node closing'));
+    this.held.clear();
+    this.waiting = [];
+    this.unsent = [];
+    const t = this.transport;
+    this.transport = null;
+    if (t) await closeGracefully(t);
+    const waiter = this.startWaiter;
+    this.startWaiter = undefined;
+    waiter?.reject(info.error ?? new LinguaNodeError('CLOSED', 'node closed before it registered'));
+    this.checkIdle();
+    this.emit('closed', info);
+  }
+
+  private clearConnectionTimers(): void {
+    clearTimeout(this.registerTimer);
+    clearInterval(this.heartbeatTimer);
+    this.registerTimer = undefined;
+    this.heartbeatTimer = undefined;
+  }
+}
+
+function resultFrame(job: JobAssign, outcome: JobOutcome, elapsedMs: number): JobResult {
+  const processing_ms = outcome.processing_ms ?? Math.round(elapsedMs);
+  const ids = { type: 'job_result', job_id: job.job_id, attempt: job.attempt } as const;
+  if (!outcome.success) {
+    return { ...ids, success: false, error: { ...outcome.error }, processing_ms };
+  }
+  const frame: JobResult = {
+    ...ids,
+    success: true,
+    text_asr: outcome.text_asr,
+    text_translated: outcome.text_translated,
+    processing_ms,
+  };
+  if (outcome.tts_audio !== undefined) frame.tts_audio = outcome.tts_audio;
+  if (outcome.tts_format !== undefined) frame.tts_format = outcome.tts_format;
+  return frame;
+}
+
+function abortError(message: string): Error {
+  const err = new Error(message);
+  err.name = 'AbortError';
+  return err;
+}
+
+/** Normal close; resolves on the close event or after a short grace period. */
+function closeGracefully(t: Transport, graceMs = 2000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, graceMs);
+    function done() {
+      clearTimeout(timer);
+      t.onclose = null;
+      resolve();
+    }
+    t.onopen = null;
+    t.onmessage = null;
+    t.onclose = done;
+    try {
+      t.close(1000, 'node closing');
+    } catch {
+      done();
+    }
+  });
+}

@@ -1,0 +1,141 @@
+/**
+ * Runs one simulated node; what the local cluster and the drills spawn.
+ *
+ *   tsx packages/node-sdk/src/sim-main.ts --url ws://127.0.0.1:8080/ws/node --node-id n1 \
+ *     --asr zh,en --tts zh,en,ja --max-jobs 4 --latency 0 --failure-rate 0 [--silent]
+ *
+ * --url may repeat or be comma-separated (reconnects go round-robin). --latency is `50` or
+ * `20-80`. The token comes from --token or LINGUA_NODE_TOKEN. On SIGTERM/SIGINT the node
+ * drains (up to --grace-ms), closes and exits 0; a second signal exits at once.
+ * Logs are JSON lines on stdout.
+ */
+import { parseArgs } from 'node:util';
+import { createSimNode } from './sim-node';
+
+const USAGE = `usage: sim-main --url ws://host:port/ws/node [--node-id ID] [--token T] [--asr zh,en]
+  [--tts zh,en,ja] [--services asr,nmt,tts] [--max-jobs 4] [--latency MS|MIN-MAX]
+  [--failure-rate 0..1] [--silent] [--seed N] [--heartbeat-ms MS] [--grace-ms 3000]`;
+
+function log(msg: string, fields: Record<string, unknown> = {}): void {
+  process.stdout.write(`${JSON.stringify({ ts: new Date().toISOString(), msg, ...fields })}\n`);
+}
+
+function fail(message: string): never {
+  process.stderr.write(`sim-main: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function list(s: string): string[] {
+  return s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0);
+}
+
+function num(
+  name: string,
+  s: string | undefined,
+  min: number,
+  max = Number.POSITIVE_INFINITY,
+): number | undefined {
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (!Number.isFinite(n) || n < min || n > max)
+    fail(`--${name} must be a number in [${min}, ${max}], got ${s}`);
+  return n;
+}
+
+function latency(s: string): number | [number, number] {
+  const parts = s.split(/[-,]/).map((x) => num('latency', x, 0)!);
+  if (parts.length === 1) return parts[0]!;
+  if (parts.length !== 2 || parts[0]! > parts[1]!) fail(`--latency must be MS or MIN-MAX, got ${s}`);
+  return [parts[0]!, parts[1]!];
+}
+
+let args: ReturnType<typeof parse>;
+function parse() {
+  return parseArgs({
+    options: {
+      url: { type: 'string', multiple: true },
+      'node-id': { type: 'string' },
+      token: { type: 'string' },
+      asr: { type: 'string', default: 'zh,en' },
+      tts: { type: 'string', default: 'zh,en,ja' },
+      services: { type: 'string', default: 'asr,nmt,tts' },
+      'max-jobs': { type: 'string', default: '4' },
+      latency: { type: 'string', default: '0' },
+      'failure-rate': { type: 'string', default: '0' },
+      silent: { type: 'boolean', default: false },
+      seed: { type: 'string' },
+      'heartbeat-ms': { type: 'string' },
+      'grace-ms': { type: 'string', default: '3000' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  }).values;
+}
+try {
+  args = parse();
+} catch (err) {
+  fail((err as Error).message);
+}
+if (args.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+
+const urls = (args.url ?? ['ws://127.0.0.1:8080/ws/node']).flatMap(list);
+const nodeId = args['node-id'] ?? `sim-${process.pid}`;
+const services = list(args.services);
+for (const s of services) if (s !== 'asr' && s !== 'nmt' && s !== 'tts') fail(`unknown service ${s}`);
+const graceMs = num('grace-ms', args['grace-ms'], 0)!;
+
+const node = createSimNode({
+  urls,
+  nodeId,
+  token: args.token ?? process.env.LINGUA_NODE_TOKEN,
+  services: services as Array<'asr' | 'nmt' | 'tts'>,
+  asrLangs: list(args.asr),
+  ttsLangs: list(args.tts),
+  maxConcurrentJobs: num('max-jobs', args['max-jobs'], 1)!,
+  latencyMs: latency(args.latency),
+  failureRate: num('failure-rate', args['failure-rate'], 0, 1)!,
+  silent: args.silent,
+  seed: num('seed', args.seed, 0),
+  heartbeatIntervalMs: num('heartbeat-ms', args['heartbeat-ms'], 1),
+});
+
+node.on('registered', (ack) =>
+  log('registered', { node_id: nodeId, instance_id: ack.instance_id, pools: ack.pools }),
+);
+node.on('disconnected', ({ code, reason }) => log('disconnected', { node_id: nodeId, code, reason }));
+node.on('error', (e) => log('server error', { node_id: nodeId, code: e.code, message: e.message }));
+node.on('closed', ({ reason, error }) => {
+  if (reason === 'error') {
+    log('stopped', { node_id: nodeId, error: error?.message });
+    process.exit(1);
+  }
+});
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) process.exit(0);
+  stopping = true;
+  log('stopping', { node_id: nodeId, signal, held_jobs: node.heldJobs });
+  if (graceMs > 0 && node.state === 'registered') {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([node.drain(), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+    clearTimeout(timer);
+  }
+  await node.close();
+  log('stopped', { node_id: nodeId });
+  process.exit(0);
+}
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));
+
+log('starting', { node_id: nodeId, urls });
+node.start().catch(() => {
+  // reported by the 'closed' handler
+});

@@ -1,0 +1,120 @@
+/**
+ * The simulated compute node: deterministic fake ASR/NMT/TTS (PROTOCOL.md "The simulated
+ * node's deterministic output") with configurable latency, failures and silence.
+ */
+import { createHash } from 'node:crypto';
+import { toBase64 } from './base64';
+import { type JobHandler, type JobOutcome, jobAudio, LinguaNode, type LinguaNodeOptions } from './node';
+import { mulberry32 } from './prng';
+
+export interface SimOutput {
+  text_asr: string;
+  text_translated: string;
+  tts_audio?: string;
+  tts_format?: string;
+}
+
+/** What the simulated node answers for `audio` (the decoded bytes of job_assign.audio). */
+export function simulatedOutput(audio: Uint8Array, src: string, tgt: string, tts: boolean): SimOutput {
+  const digest = createHash('sha256').update(audio).digest();
+  const h = digest.toString('hex').slice(0, 16);
+  const out: SimOutput = { text_asr: `${src}:${h}`, text_translated: `${tgt}:${h}` };
+  if (tts) {
+    out.tts_audio = toBase64(new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength));
+    out.tts_format = 'pcm16';
+  }
+  return out;
+}
+
+export interface SimBehavior {
+  /** Delay before answering: a fixed number of ms or a uniform [min, max] range. Default 0. */
+  latencyMs?: number | [number, number];
+  /** Probability 0..1 of answering `success: false` with SIM_FAILURE (retryable). Default 0. */
+  failureRate?: number;
+  /** Accept jobs and never answer (they end only by job_cancel or close). */
+  silent?: boolean;
+  /** Seed for the failure/latency PRNG; random when absent. */
+  seed?: number;
+}
+
+/** The simulated node's job handler. Each job draws two numbers (failure, latency) in order. */
+export function createSimHandler(behavior: SimBehavior = {}): JobHandler {
+  const rng = mulberry32(behavior.seed ?? Math.floor(Math.random() * 2 ** 32));
+  const failureRate = behavior.failureRate ?? 0;
+  const [minMs, maxMs] = latencyRange(behavior.latencyMs);
+
+  return async (job, { signal }): Promise<JobOutcome> => {
+    const started = performance.now();
+    if (behavior.silent) return waitForAbort(signal);
+    const fail = rng() < failureRate;
+    const latency = minMs + (maxMs - minMs) * rng();
+    await sleep(latency, signal);
+    const processing_ms = Math.round(performance.now() - started);
+    if (fail) {
+      return {
+        success: false,
+        error: {
+          code: 'SIM_FAILURE',
+          message: `simulated failure for job ${job.job_id} attempt ${job.attempt}`,
+          retryable: true,
+        },
+        processing_ms,
+      };
+    }
+    const out = simulatedOutput(jobAudio(job), job.src_lang, job.tgt_lang, job.features?.tts === true);
+    return { success: true, ...out, processing_ms };
+  };
+}
+
+export type SimNodeOptions = Omit<
+  LinguaNodeOptions,
+  'handler' | 'services' | 'asrLangs' | 'ttsLangs' | 'maxConcurrentJobs'
+> &
+  Partial<Pick<LinguaNodeOptions, 'services' | 'asrLangs' | 'ttsLangs' | 'maxConcurrentJobs'>> &
+  SimBehavior;
+
+/** A LinguaNode answering like the simulated node; call `start()` on it. */
+export function createSimNode(opts: SimNodeOptions): LinguaNode {
+  const { latencyMs, failureRate, silent, seed, ...nodeOpts } = opts;
+  return new LinguaNode({
+    services: ['asr', 'nmt', 'tts'],
+    asrLangs: ['zh', 'en'],
+    ttsLangs: ['zh', 'en', 'ja'],
+    maxConcurrentJobs: 4,
+    version: '0.1.0-sim',
+    platform: `${process.platform}-${process.arch}`,
+    ...nodeOpts,
+    handler: createSimHandler({ latencyMs, failureRate, silent, seed }),
+  });
+}
+
+function latencyRange(latency: SimBehavior['latencyMs']): [number, number] {
+  if (latency === undefined) return [0, 0];
+  const [lo, hi] = typeof latency === 'number' ? [latency, latency] : latency;
+  if (!(lo >= 0) || !(hi >= lo))
+    throw new RangeError(`latencyMs must be >= 0 and min <= max, got ${latency}`);
+  return [lo, hi];
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function waitForAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}

@@ -1,0 +1,161 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { JobOutcome } from '../src/node';
+import { createSimHandler, simulatedOutput } from '../src/sim-node';
+import type { JobAssign } from '../src/wire';
+import { type FakeGateway, startFakeGateway, waitUntil } from './fake-gateway';
+
+function job(audio: Uint8Array, i: number, tts = false): JobAssign {
+  return {
+    type: 'job_assign',
+    job_id: `j${i}`,
+    attempt: 1,
+    session_id: 's',
+    utterance_index: i,
+    src_lang: 'zh',
+    tgt_lang: 'en',
+    audio: Buffer.from(audio).toString('base64'),
+    audio_format: 'pcm16',
+    sample_rate: 16000,
+    features: { tts },
+    deadline_ms: Date.now() + 10_000,
+  };
+}
+
+const ctx = () => ({ signal: new AbortController().signal, progress: () => {} });
+
+describe('simulatedOutput', () => {
+  it('follows PROTOCOL.md: first 16 hex chars of sha256, tts = base64 of the raw digest', () => {
+    for (const len of [0, 1, 31, 32, 4096]) {
+      const audio = new Uint8Array(randomBytes(len));
+      const digest = createHash('sha256').update(audio).digest();
+      const h = digest.toString('hex').slice(0, 16);
+      expect(simulatedOutput(audio, 'zh', 'en', false)).toEqual({
+        text_asr: `zh:${h}`,
+        text_translated: `en:${h}`,
+      });
+      expect(simulatedOutput(audio, 'en', 'ja', true)).toEqual({
+        text_asr: `en:${h}`,
+        text_translated: `ja:${h}`,
+        tts_audio: digest.toString('base64'),
+        tts_format: 'pcm16',
+      });
+    }
+  });
+
+  it('hashes only the view it is given (subarray of a larger buffer)', () => {
+    const big = new Uint8Array(randomBytes(100));
+    const view = big.subarray(10, 20);
+    expect(simulatedOutput(view, 'a', 'b', true)).toEqual(
+      simulatedOutput(new Uint8Array(view), 'a', 'b', true),
+    );
+  });
+});
+
+describe('createSimHandler', () => {
+  it('is deterministic for a seed: same failures in the same order', async () => {
+    const run = async (seed: number) => {
+      const h = createSimHandler({ seed, failureRate: 0.5 });
+      const out: boolean[] = [];
+      for (let i = 0; i < 40; i++) out.push((await h(job(new Uint8Array([i]), i), ctx())).success);
+      return out;
+    };
+    const a = await run(42);
+    expect(await run(42)).toEqual(a);
+    expect(a).toContain(true);
+    expect(a).toContain(false);
+  });
+
+  it('waits the configured latency and reports processing_ms', async () => {
+    const h = createSimHandler({ latencyMs: [30, 40], seed: 1 });
+    const t0 = performance.now();
+    const r = (await h(job(new Uint8Array([1]), 1), ctx())) as Extract<JobOutcome, { success: true }>;
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(29);
+    expect(r.success).toBe(true);
+    expect(r.processing_ms).toBeGreaterThanOrEqual(29);
+  });
+
+  it('rejects when the job is aborted during its latency', async () => {
+    const h = createSimHandler({ latencyMs: 60_000 });
+    const ac = new AbortController();
+    const p = h(job(new Uint8Array([1]), 1), { signal: ac.signal, progress: () => {} });
+    ac.abort(new Error('cancelled'));
+    await expect(p).rejects.toThrow('cancelled');
+  });
+
+  it('rejects bad latency ranges', () => {
+    expect(() => createSimHandler({ latencyMs: [50, 10] })).toThrow(RangeError);
+    expect(() => createSimHandler({ latencyMs: -1 })).toThrow(RangeError);
+  });
+});
+
+describe('sim-main', () => {
+  let gw: FakeGateway | undefined;
+  let child: ChildProcess | undefined;
+  afterEach(async () => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    await gw?.close();
+  });
+
+  it('registers from its flags, answers jobs, drains and exits 0 on SIGTERM', async () => {
+    gw = await startFakeGateway();
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const tsx = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
+    child = spawn(
+      tsx,
+      [
+        'packages/node-sdk/src/sim-main.ts',
+        '--url',
+        gw.url('/ws/node'),
+        '--node-id',
+        'n1',
+        '--asr',
+        'zh,en',
+        '--tts',
+        'zh,en,ja',
+        '--max-jobs',
+        '3',
+        '--latency',
+        '0',
+        '--failure-rate',
+        '0',
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    child.stdout!.on('data', (d) => {
+      stdout += d;
+    });
+    const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
+
+    const peer = await gw.peer(0, 30_000);
+    const reg = await peer.waitFor('node_register');
+    expect(reg).toMatchObject({
+      node_id: 'n1',
+      services: ['asr', 'nmt', 'tts'],
+      asr_langs: ['zh', 'en'],
+      tts_langs: ['zh', 'en', 'ja'],
+      max_concurrent_jobs: 3,
+    });
+    peer.send({
+      type: 'node_register_ack',
+      node_id: 'n1',
+      instance_id: 'gw-1',
+      heartbeat_interval_ms: 50,
+      pools: [],
+    });
+    await waitUntil(() => stdout.includes('"msg":"registered"'), 'registered log line');
+
+    const audio = new Uint8Array(randomBytes(640));
+    peer.send(job(audio, 1, true));
+    const r = await peer.waitFor('job_result');
+    expect(r).toMatchObject({ success: true, ...simulatedOutput(audio, 'zh', 'en', true) });
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    await peer.waitFor('node_drain');
+    expect(await peer.closed).toMatchObject({ code: 1000 });
+  });
+});
