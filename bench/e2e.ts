@@ -31,10 +31,21 @@ async function main() {
     const rows = [];
     rows.push({ label: `fixed ${FIXED_RATE}/s`, ...(await rig.run(FIXED_RATE, SECONDS)) });
     for (const rate of RAMP) rows.push({ label: `ramp ${rate}/s`, ...(await rig.run(rate, 5)) });
+    console.log(`session error frames: ${JSON.stringify(rig.errors)}; session sockets closed: ${rig.closes}`);
+    const { connectRedis, Keyspace } = await import('@lingua/cluster');
+    const r = connectRedis({ url: redis.url, role: 'worker' });
+    console.log(
+      `job states: ${JSON.stringify(await r.hgetall(new Keyspace({ prefix: 'lingua:v1:', cells: 1, shards: 1 }).jobCounts(0)))}`,
+    );
+    r.disconnect();
     rig.close();
     console.log(`\nLingua e2e — ${cpus().length} cores (${cpus()[0]?.model}), node ${process.version}`);
-    console.log('3 gateways, 6 nodes (0 ms), 90 sessions, 640-byte utterances; sessions and nodes on different instances\n');
-    console.log('| load | sent | completed | missing | jobs/s | dispatch p50 ms | dispatch p99 ms | e2e p50 ms | e2e p99 ms |');
+    console.log(
+      '3 gateways, 6 nodes (0 ms), 90 sessions, 640-byte utterances; sessions and nodes on different instances\n',
+    );
+    console.log(
+      '| load | sent | completed | missing | jobs/s | dispatch p50 ms | dispatch p99 ms | e2e p50 ms | e2e p99 ms |',
+    );
     console.log('|---|---|---|---|---|---|---|---|---|');
     for (const r of rows) {
       console.log(

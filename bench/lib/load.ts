@@ -54,6 +54,8 @@ export class LoadRig {
   private dispatch: number[] = [];
   private e2e: number[] = [];
   private completed = 0;
+  errors: Record<string, number> = {};
+  closes = 0;
   private missing = 0;
   private audio: Buffer;
 
@@ -108,6 +110,9 @@ export class LoadRig {
       for (let i = 0; i < this.o.sessionsPerInstance; i++) {
         const ws = await open(`ws://127.0.0.1:${this.o.ports[j]}/ws/session`);
         const s: Sess = { ws, id: '', next: 0, sentAt: new Map() };
+        ws.on('close', () => {
+          this.closes++;
+        });
         const ready = new Promise<void>((res) => {
           ws.on('message', (data) => {
             const f = JSON.parse(data.toString());
@@ -115,6 +120,8 @@ export class LoadRig {
               s.id = f.session_id;
               this.bySid.set(s.id, s);
               res();
+            } else if (f.type === 'error') {
+              this.errors[f.code] = (this.errors[f.code] ?? 0) + 1;
             } else if (f.type === 'translation_result' || f.type === 'missing_result') {
               const t = s.sentAt.get(f.utterance_index);
               if (t !== undefined) {
@@ -149,7 +156,7 @@ export class LoadRig {
     this.completed = 0;
     this.missing = 0;
     const frame = JSON.stringify({ type: 'utterance', data: this.audio.toString('base64') });
-    const tickMs = 5;
+    const tickMs = 1;
     const total = Math.round(rate * seconds);
     let sent = 0;
     let rr = 0;

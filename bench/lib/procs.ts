@@ -50,7 +50,11 @@ export async function startGatewayProc(
   return { id, port: p, child };
 }
 
-export function stopProc(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5000): Promise<void> {
+export function stopProc(
+  child: ChildProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+  timeoutMs = 5000,
+): Promise<void> {
   return new Promise((res) => {
     if (child.exitCode !== null || child.signalCode !== null) return res();
     const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
