@@ -10,3 +10,13 @@ export function encode(value: unknown): Buffer {
 export function decode<T = unknown>(buf: Buffer | Uint8Array): T {
   return packr.unpack(buf) as T;
 }
+
+/** Parses a JSON object stored in a hash field; anything else (absent, malformed, not an object) is {}. */
+export function parseJsonObject(s: string | undefined | null): Record<string, unknown> {
+  try {
+    const v = s ? JSON.parse(s) : {};
+    return v && typeof v === 'object' && !Array.isArray(v) ? v : {};
+  } catch {
+    return {};
+  }
+}

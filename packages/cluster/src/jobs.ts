@@ -3,7 +3,7 @@
  * lua/session-*.lua). Pure argument plumbing: the rules live in Lua and job-fsm.ts.
  */
 import type { Cluster, Redis } from 'ioredis';
-import { decode, encode } from './codec';
+import { decode, encode, parseJsonObject } from './codec';
 import type { JobState } from './job-fsm';
 import { parseJobId } from './job-fsm';
 import { type Keyspace, LUA_KEY_SUFFIXES } from './keys';
@@ -170,7 +170,7 @@ export class JobStore {
       tgt: r[6],
       audioFormat: r[7],
       sampleRate: Number(r[8]),
-      features: safeJson(r[9]),
+      features: parseJsonObject(r[9]),
     };
   }
 
@@ -418,13 +418,4 @@ function fieldMap(fields: Buffer[]): Record<string, Buffer> {
 function toOutcome(index: number, jobId: string, kind: string, blob: Buffer | undefined): LoggedOutcome {
   if (kind === 'r' && blob) return { index, kind: 'result', result: decode<StoredResult>(blob) };
   return { index, kind: 'missing', reason: (blob?.toString() || 'failed') as MissingReason, jobId };
-}
-
-function safeJson(s: string | undefined): Record<string, unknown> {
-  try {
-    const v = s ? JSON.parse(s) : {};
-    return v && typeof v === 'object' ? v : {};
-  } catch {
-    return {};
-  }
 }

@@ -14,6 +14,7 @@ import {
   type JobStore,
   type Keyspace,
   type LoggedOutcome,
+  parseJsonObject,
   type RedisClient,
   releaseSlot,
   ScriptErrorCode,
@@ -296,7 +297,7 @@ export class JobLifecycle {
         audio,
         audio_format: job.fmt ?? 'pcm16',
         sample_rate: Number(job.rate ?? 16000),
-        features: safeJson(job.feat),
+        features: parseJsonObject(job.feat),
         deadline_ms: deadline,
         finalized_at: Number(job.created ?? now),
       }),
@@ -326,14 +327,5 @@ export class JobLifecycle {
       // NODE_MISMATCH / already released: the reservation is not this attempt's any more.
       if (!isScriptError(err)) throw err;
     }
-  }
-}
-
-function safeJson(s: string | undefined): Record<string, unknown> {
-  try {
-    const v = s ? JSON.parse(s) : {};
-    return v && typeof v === 'object' ? v : {};
-  } catch {
-    return {};
   }
 }
