@@ -1,57 +1,86 @@
-/** The cluster API: read from Redis, so every instance answers the same. */
-import { listNodes, Presence } from '@lingua/cluster';
+/**
+ * The cluster API. Everything is read from Redis (packages/dashboard's ClusterReader), so every
+ * instance answers the same; `served_by` only says which instance answered.
+ *
+ *   GET /api/v1/cluster   instances (presence + load), nodes, pools (+ src×tgt matrix), job
+ *                         counts by state, DLQ, recent failovers
+ *   GET /api/v1/stats     job counters, last-minute rates and latency, timeline, per-instance
+ *   GET /api/v1/nodes     nodes with pools, load and state
+ *   GET /api/v1/jobs/:id  one job record
+ */
+import { ClusterReader, type ClusterView } from '@lingua/dashboard';
 import type { GatewayContext } from './context';
 import { getRoute, json } from './http';
 import type { TemplatedApp } from './uws';
 
-export async function clusterSnapshot(ctx: GatewayContext) {
-  const { redis, ks } = ctx;
-  const [instances, nodesByCell, pairs] = await Promise.all([
-    Presence.list(redis, ks),
-    Promise.all(Array.from({ length: ks.cells }, (_, c) => listNodes(redis, ks, c))),
-    redis.smembers(ks.allPairs()),
-  ]);
-  const nodes = nodesByCell.flat();
-  const jobCounts: Record<string, number> = {};
-  for (let s = 0; s < ks.shards; s++) {
-    for (const [state, n] of Object.entries(await redis.hgetall(ks.jobCounts(s)))) {
-      jobCounts[state] = (jobCounts[state] ?? 0) + Number(n);
-    }
+const readers = new WeakMap<GatewayContext, ClusterReader>();
+
+/** One reader per instance: its rolling window of job events is shared by API and feed. */
+export function clusterReader(ctx: GatewayContext): ClusterReader {
+  let r = readers.get(ctx);
+  if (!r) {
+    r = new ClusterReader(ctx.redis, ctx.ks);
+    readers.set(ctx, r);
   }
-  const pools: Record<string, { nodes: number; free_slots: number }> = {};
-  for (const pair of pairs.sort()) pools[pair] = { nodes: 0, free_slots: 0 };
-  for (const n of nodes) {
-    if (n.state === 'offline') continue;
-    for (const pair of n.pools) {
-      pools[pair] ??= { nodes: 0, free_slots: 0 };
-      pools[pair].nodes++;
-      if (n.state === 'online') pools[pair].free_slots += Math.max(0, n.maxConcurrentJobs - n.running);
-    }
+  return r;
+}
+
+export async function clusterSnapshot(ctx: GatewayContext): Promise<ClusterView & { served_by: string }> {
+  return { served_by: ctx.cfg.instanceId, ...(await clusterReader(ctx).cluster(ctx.now())) };
+}
+
+const COUNTERS = {
+  utterances: 'utterances',
+  jobs_dispatched: 'jobsDispatched',
+  results_delivered: 'resultsDelivered',
+  failovers: 'failovers',
+  dlq_entries: 'dlqEntries',
+  frames_rejected: 'framesRejected',
+  late_results_dropped: 'lateResultsDropped',
+  redis_errors: 'redisErrors',
+} as const;
+
+/**
+ * This instance's load and counters, for its presence meta (so /api/v1/cluster and
+ * /api/v1/stats on any instance show every instance's connection counts).
+ */
+export async function instanceLoad(ctx: GatewayContext): Promise<Record<string, unknown>> {
+  const counters: Record<string, number> = {};
+  for (const [name, key] of Object.entries(COUNTERS)) {
+    const m = await ctx.metrics[key].get();
+    counters[name] = m.values.reduce((n, v) => n + v.value, 0);
   }
-  const dlqInstances = await redis.smembers(ks.dlqIndex());
-  let dlqLength = 0;
-  for (const id of dlqInstances) dlqLength += await redis.xlen(ks.dlq(id));
+  const inboxPending = (await ctx.metrics.inboxPending.get()).values[0]?.value ?? 0;
   return {
-    instances: instances.map((i) => ({ id: i.id, alive: i.alive, last_seen: i.lastSeen, ...i.meta })),
-    nodes: nodes.map((n) => ({
-      node_id: n.nodeId,
-      state: n.state,
-      instance: n.instance,
-      pools: n.pools,
-      running: n.running,
-      max_concurrent_jobs: n.maxConcurrentJobs,
-      load: n.maxConcurrentJobs ? n.running / n.maxConcurrentJobs : 0,
-      last_heartbeat: n.lastHeartbeat,
-      cell: n.cell,
-    })),
-    pools,
-    jobs: jobCounts,
-    dlq_length: dlqLength,
+    sessions: ctx.sessions.size,
+    node_conns: ctx.nodes.size,
+    draining: ctx.draining,
+    inbox_pending: inboxPending,
+    inbox: snakeKeys(ctx.inbox.stats),
+    counters,
   };
+}
+
+function snakeKeys(o: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(o).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]),
+  );
 }
 
 export function registerApiRoutes(app: TemplatedApp, ctx: GatewayContext, adminToken?: string): void {
   getRoute(app, '/api/v1/cluster', async () => json(await clusterSnapshot(ctx)), adminToken);
+  getRoute(
+    app,
+    '/api/v1/stats',
+    async () => json({ served_by: ctx.cfg.instanceId, ...(await clusterReader(ctx).stats(ctx.now())) }),
+    adminToken,
+  );
+  getRoute(
+    app,
+    '/api/v1/nodes',
+    async () => json({ served_by: ctx.cfg.instanceId, nodes: await clusterReader(ctx).nodes() }),
+    adminToken,
+  );
   getRoute(
     app,
     '/api/v1/jobs/:id',

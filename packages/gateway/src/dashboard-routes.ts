@@ -1,11 +1,156 @@
-/** The cluster dashboard page and its live feed, served by every gateway. */
+/**
+ * The cluster dashboard page and its live feed, served by every gateway.
+ *
+ *   GET /dashboard         the page (static: no data, so no token; it passes `?token=` on as
+ *                          a bearer header to the feed)
+ *   GET /api/v1/events     Server-Sent Events: one `snapshot` event per second with
+ *                          { served_by, cluster, stats } (admin bearer token when configured)
+ *
+ * One snapshot is read per second per instance, only while someone listens, and shared by
+ * every listener. uWS rules: a response is never touched after onAborted or end, writes are
+ * corked, and a listener that cannot keep up skips snapshots until the socket drains.
+ */
+import { dashboardPage } from '@lingua/dashboard';
+import { clusterReader } from './api';
 import type { GatewayContext } from './context';
 import { getRoute } from './http';
-import type { TemplatedApp } from './uws';
+import type { HttpResponse, TemplatedApp } from './uws';
 
-export function registerDashboardRoutes(app: TemplatedApp, _ctx: GatewayContext, _adminToken?: string): void {
-  getRoute(app, '/dashboard', () => ({
-    body: '<!doctype html><title>Lingua</title><p>Dashboard coming soon.</p>',
-    type: 'text/html; charset=utf-8',
-  }));
+const TICK_MS = 1000;
+/** a listener whose socket stayed backed up this long is dropped */
+const STALL_MS = 30_000;
+
+interface Listener {
+  res: HttpResponse;
+  done: boolean;
+  stalledSince: number;
+}
+
+export class SnapshotFeed {
+  private readonly listeners = new Set<Listener>();
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+
+  constructor(private readonly ctx: GatewayContext) {}
+
+  get size(): number {
+    return this.listeners.size;
+  }
+
+  /** Takes over `res` (headers already checked): sends the stream headers and joins the tick. */
+  subscribe(res: HttpResponse): void {
+    const l: Listener = { res, done: false, stalledSince: 0 };
+    res.onAborted(() => {
+      l.done = true;
+      this.listeners.delete(l);
+    });
+    res.cork(() => {
+      res
+        .writeStatus('200 OK')
+        .writeHeader('content-type', 'text/event-stream; charset=utf-8')
+        .writeHeader('cache-control', 'no-store')
+        .writeHeader('x-accel-buffering', 'no')
+        .write('retry: 1000\n\n');
+    });
+    this.listeners.add(l);
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.tick(), TICK_MS);
+      this.timer.unref();
+    }
+    void this.tick();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ctx.draining) return this.closeAll();
+    if (this.listeners.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+      return;
+    }
+    if (this.busy) return;
+    this.busy = true;
+    let payload: string;
+    try {
+      const reader = clusterReader(this.ctx);
+      const cluster = await reader.cluster(this.ctx.now());
+      payload = JSON.stringify({
+        served_by: this.ctx.cfg.instanceId,
+        cluster,
+        stats: reader.statsFrom(cluster),
+      });
+    } catch (err) {
+      payload = JSON.stringify({
+        served_by: this.ctx.cfg.instanceId,
+        error: String((err as Error)?.message ?? err),
+      });
+    } finally {
+      this.busy = false;
+    }
+    this.broadcast(`event: snapshot\ndata: ${payload}\n\n`);
+  }
+
+  private broadcast(chunk: string): void {
+    const now = Date.now();
+    for (const l of this.listeners) {
+      if (l.done) continue;
+      if (l.stalledSince) {
+        if (now - l.stalledSince > STALL_MS) this.end(l);
+        continue;
+      }
+      let ok = true;
+      l.res.cork(() => {
+        ok = l.res.write(chunk);
+      });
+      if (!ok) {
+        l.stalledSince = now;
+        l.res.onWritable(() => {
+          l.stalledSince = 0;
+          return true;
+        });
+      }
+    }
+  }
+
+  private end(l: Listener): void {
+    this.listeners.delete(l);
+    if (l.done) return;
+    l.done = true;
+    l.res.cork(() => l.res.end());
+  }
+
+  /** Ends every stream (the instance is draining: the page reconnects to another one). */
+  closeAll(): void {
+    for (const l of [...this.listeners]) this.end(l);
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+export function registerDashboardRoutes(app: TemplatedApp, ctx: GatewayContext, adminToken?: string): void {
+  const page = () => ({ body: dashboardPage(), type: 'text/html; charset=utf-8' });
+  getRoute(app, '/dashboard', page);
+  getRoute(app, '/dashboard/', page);
+  const feed = new SnapshotFeed(ctx);
+  app.get('/api/v1/events', (res, req) => {
+    if (adminToken && req.getHeader('authorization') !== `Bearer ${adminToken}`) {
+      res.cork(() => {
+        res
+          .writeStatus('401 Unauthorized')
+          .writeHeader('content-type', 'application/json')
+          .end(
+            JSON.stringify({
+              error: { code: 'UNAUTHORIZED', message: 'Authorization: Bearer <admin token> required' },
+            }),
+          );
+      });
+      return;
+    }
+    if (ctx.draining) {
+      res.cork(() => {
+        res.writeStatus('503 Service Unavailable').end('draining');
+      });
+      return;
+    }
+    feed.subscribe(res);
+  });
 }

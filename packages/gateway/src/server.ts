@@ -6,7 +6,7 @@
 import { connectRedis, InboxBus, JobStore, Keyspace, Presence, type RedisClient } from '@lingua/cluster';
 import { parseClientFrame, parseNodeFrame } from '@lingua/protocol';
 import { FailoverQueue, JobLifecycle, Rerouter, Sweeps, TimeoutWorker } from '@lingua/workers';
-import { registerApiRoutes } from './api';
+import { instanceLoad, registerApiRoutes } from './api';
 import type { GatewayConfig } from './config';
 import type { GatewayContext, Transport } from './context';
 import { registerDashboardRoutes } from './dashboard-routes';
@@ -63,6 +63,8 @@ export class Gateway {
   private readonly sweeps: Sweeps;
   private readonly app: ReturnType<typeof uWS.App>;
   private redisOk = false;
+  /** static presence facts; instanceLoad() adds connection counts and counters each second */
+  private presenceMeta: Record<string, unknown> = {};
   private pingTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   readonly native: boolean;
@@ -177,9 +179,14 @@ export class Gateway {
         .xlen(this.ctx.ks.inbox(cfg.instanceId))
         .then((n) => this.ctx.metrics.inboxPending.set(n))
         .catch(() => {});
+      instanceLoad(this.ctx).then(
+        (load) => this.presence.setMeta({ ...this.presenceMeta, ...load }),
+        () => {},
+      );
     }, 1000);
     this.pingTimer.unref();
-    this.presence.setMeta({ port: cfg.port, native: this.native, started: Date.now() });
+    this.presenceMeta = { port: cfg.port, native: this.native, started: Date.now() };
+    this.presence.setMeta(this.presenceMeta);
     this.presence.start(onError);
     await this.presence.beat();
     await this.ctx.inbox.start();
@@ -196,7 +203,8 @@ export class Gateway {
         resolve();
       });
     });
-    this.presence.setMeta({ port: this.port, native: this.native, started: Date.now() });
+    this.presenceMeta = { ...this.presenceMeta, port: this.port };
+    this.presence.setMeta(this.presenceMeta);
     log.info(
       { port: this.port, uws: this.native ? 'native' : 'fallback', workers: cfg.workers },
       `gateway ${cfg.instanceId} listening on ${cfg.host}:${this.port} (uWebSockets.js ${this.native ? 'native binary' : 'ws fallback'})`,

@@ -1,0 +1,17 @@
+/** @lingua/cli as a library: the pieces behind the `lingua` command (src/main.ts). */
+export { Demo, type DemoOptions, type DemoStats, servedPairs } from './demo';
+export {
+  type DlqEntry,
+  deleteDlq,
+  dlqLength,
+  listDlq,
+  type ReplayOutcome,
+  replayDlq,
+  replayTarget,
+} from './dlq';
+export { formatLogLine } from './log-format';
+export { type RedisTarget, withRedis } from './redis-target';
+export { type LocalClusterState, readState, stateFile } from './state';
+export { readFromRedis, readFromUrl, renderStatus, type Snapshot } from './status';
+export { ago, table } from './table';
+export { LocalCluster, NODE_PROFILES, runUp, UP_DEFAULTS, type UpOptions } from './up';

@@ -1,0 +1,419 @@
+/**
+ * `lingua up`: a local multi-instance cluster in one command. A private redis-server (unless
+ * --redis), N gateway processes sharing one port (SO_REUSEPORT on Linux; consecutive ports
+ * elsewhere), M simulated nodes with a mix of language pairs. Waits until every gateway
+ * listens, the cluster API shows N alive instances and M online nodes, prints one block of
+ * URLs, and on Ctrl-C / SIGTERM stops nodes, then gateways, then Redis (SIGTERM to each
+ * process group, SIGKILL after a bound).
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ClusterView } from '@lingua/dashboard';
+import { Demo } from './demo';
+import { freePort, getJson, portIsFree, redisPing, sleep } from './net';
+import { clearState, type LocalClusterState, REPO_ROOT, writeState } from './state';
+import { type ManagedChild, Supervisor } from './supervisor';
+
+export interface UpOptions {
+  gateways: number;
+  nodes: number;
+  port: number;
+  host: string;
+  /** external Redis; a private redis-server is started when absent */
+  redis?: string;
+  cells: number;
+  shards: number;
+  prefix: string;
+  verbose: boolean;
+  adminToken?: string;
+  authToken?: string;
+  /** simulated node latency: "MS" or "MIN-MAX" */
+  nodeLatency: string;
+  maxJobs: number;
+  logLevel: string;
+  readyTimeoutMs: number;
+  stopTimeoutMs: number;
+  keepLogs: boolean;
+  /** demo sessions to run (0 = none) and their utterance interval */
+  demo: number;
+  demoIntervalMs: number;
+}
+
+export const UP_DEFAULTS: UpOptions = {
+  gateways: 3,
+  nodes: 2,
+  port: 8080,
+  host: '127.0.0.1',
+  cells: 1,
+  shards: 1,
+  prefix: 'lingua:v1:',
+  verbose: false,
+  nodeLatency: '30-120',
+  maxJobs: 4,
+  logLevel: 'info',
+  readyTimeoutMs: 60_000,
+  stopTimeoutMs: 10_000,
+  keepLogs: false,
+  demo: 0,
+  demoIntervalMs: 1000,
+};
+
+/** Language mixes of the simulated nodes, used in turn: node 1, node 2, ... */
+export const NODE_PROFILES = [
+  { asr: 'zh,en', tts: 'zh,en,ja' },
+  { asr: 'en,ja', tts: 'en,zh,ja' },
+  { asr: 'zh,ja', tts: 'zh,en,ja' },
+];
+
+const GATEWAY_MAIN = join(REPO_ROOT, 'packages/gateway/src/main.ts');
+const SIM_MAIN = join(REPO_ROOT, 'packages/node-sdk/src/sim-main.ts');
+
+/** Runs a TypeScript entry point with Node and tsx's loader (no wrapper process in between). */
+function tsNode(script: string, args: string[]): { command: string; args: string[] } {
+  return { command: process.execPath, args: ['--import', 'tsx', script, ...args] };
+}
+
+function say(msg: string): void {
+  process.stderr.write(`lingua up: ${msg}\n`);
+}
+
+class StartupError extends Error {}
+
+export class LocalCluster {
+  readonly runDir: string;
+  readonly logDir: string;
+  readonly sup: Supervisor;
+  redisUrl = '';
+  ports: number[] = [];
+  redisChild: ManagedChild | undefined;
+  gateways: ManagedChild[] = [];
+  nodes: ManagedChild[] = [];
+  private ready = false;
+  private demo: Demo | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(readonly opts: UpOptions) {
+    this.runDir = mkdtempSync(join(tmpdir(), 'lingua-up-'));
+    this.logDir = join(this.runDir, 'logs');
+    mkdirSync(this.logDir);
+    this.sup = new Supervisor(this.logDir, opts.verbose);
+  }
+
+  get connectHost(): string {
+    const h = this.opts.host;
+    return h === '0.0.0.0' || h === '::' || h === '' ? '127.0.0.1' : h;
+  }
+
+  get httpUrl(): string {
+    return `http://${this.connectHost}:${this.ports[0]}`;
+  }
+
+  wsUrls(kind: 'session' | 'node'): string[] {
+    return [...new Set(this.ports)].map((p) => `ws://${this.connectHost}:${p}/ws/${kind}`);
+  }
+
+  async start(): Promise<void> {
+    const o = this.opts;
+    // SO_REUSEPORT balances between processes only on Linux; elsewhere one port per gateway.
+    const shared = process.platform === 'linux';
+    this.ports = Array.from({ length: o.gateways }, (_, i) => (shared ? o.port : o.port + i));
+    for (const p of new Set(this.ports)) {
+      if (!(await portIsFree(p, o.host))) {
+        throw new StartupError(`port ${p} on ${o.host} is in use (another lingua up?); pick one with --port`);
+      }
+    }
+    if (o.redis) this.redisUrl = o.redis;
+    else await this.startRedis();
+    await this.startGateways();
+    await this.startNodes();
+    await this.waitClusterReady();
+    this.ready = true;
+    for (const c of this.sup.children) {
+      void c.exited.then((info) => {
+        if (this.stopping) return;
+        const why = info.signal ? `signal ${info.signal}` : `code ${info.code}`;
+        say(`${c.name} exited unexpectedly (${why}); log: ${c.logPath}`);
+        for (const line of c.tail().slice(-5)) say(`  ${c.name}| ${line}`);
+      });
+    }
+    if (o.demo > 0) {
+      this.demo = new Demo({
+        urls: this.wsUrls('session'),
+        pairs: ['zh:en', 'en:ja', 'ja:zh', 'en:zh'],
+        sessions: o.demo,
+        intervalMs: o.demoIntervalMs,
+        token: o.authToken,
+      });
+      await this.demo.start();
+    }
+  }
+
+  private failIfExited(children: ManagedChild[]): void {
+    for (const c of children) {
+      if (c.exitInfo) {
+        const tail = c
+          .tail()
+          .slice(-10)
+          .map((l) => `    ${l}`)
+          .join('\n');
+        throw new StartupError(
+          `${c.name} exited during start-up (code ${c.exitInfo.code}, signal ${c.exitInfo.signal}); log: ${c.logPath}${tail ? `\n${tail}` : ''}`,
+        );
+      }
+    }
+  }
+
+  private async until(
+    what: string,
+    cond: () => Promise<boolean> | boolean,
+    watch: ManagedChild[],
+  ): Promise<void> {
+    const deadline = Date.now() + this.opts.readyTimeoutMs;
+    for (;;) {
+      if (this.stopping) throw new StartupError('stopped during start-up');
+      this.failIfExited(watch);
+      if (await cond()) return;
+      if (Date.now() > deadline) {
+        throw new StartupError(
+          `timed out after ${this.opts.readyTimeoutMs} ms waiting for ${what}; logs: ${this.logDir}`,
+        );
+      }
+      await sleep(100);
+    }
+  }
+
+  private async startRedis(): Promise<void> {
+    const port = await freePort('127.0.0.1');
+    const dir = join(this.runDir, 'redis');
+    mkdirSync(dir);
+    // Private and disposable: AOF (fsync every second) so a redis restart drill keeps data.
+    this.redisChild = this.sup.spawn({
+      name: 'redis-server',
+      command: 'redis-server',
+      args: [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'everysec',
+        '--maxmemory-policy',
+        'noeviction',
+      ],
+    });
+    say(`starting redis-server on 127.0.0.1:${port}`);
+    await this.until('redis-server to answer PING', () => redisPing(port), [this.redisChild]).catch((err) => {
+      if (this.redisChild?.tail().some((l) => l.includes('ENOENT'))) {
+        throw new StartupError('redis-server not found on PATH: run `npm run setup` (or pass --redis URL)');
+      }
+      throw err;
+    });
+    this.redisUrl = `redis://127.0.0.1:${port}`;
+  }
+
+  private async startGateways(): Promise<void> {
+    const o = this.opts;
+    say(
+      `starting ${o.gateways} gateway${o.gateways > 1 ? 's' : ''} on ${o.host}:${[...new Set(this.ports)].join(',')}`,
+    );
+    const listening = new Set<string>();
+    this.gateways = this.ports.map((port, i) => {
+      const id = `gw-${i + 1}`;
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        LINGUA_INSTANCE_ID: id,
+        LINGUA_REDIS_URL: this.redisUrl,
+        LINGUA_PORT: String(port),
+        LINGUA_HOST: o.host,
+        LINGUA_KEY_PREFIX: o.prefix,
+        LINGUA_CELLS: String(o.cells),
+        LINGUA_SHARDS: String(o.shards),
+        LINGUA_LOG_LEVEL: process.env.LINGUA_LOG_LEVEL || o.logLevel,
+        LINGUA_ADMIN_TOKEN: o.adminToken ?? '',
+        LINGUA_AUTH_TOKEN: o.authToken ?? '',
+      };
+      const child = this.sup.spawn({ name: id, ...tsNode(GATEWAY_MAIN, []), env, cwd: REPO_ROOT });
+      child.watch((line) => {
+        if (line.includes(`gateway ${id} listening on`)) listening.add(id);
+      });
+      return child;
+    });
+    await this.until('every gateway to listen', () => listening.size === this.gateways.length, this.gateways);
+  }
+
+  private async startNodes(): Promise<void> {
+    const o = this.opts;
+    if (o.nodes === 0) return;
+    say(`starting ${o.nodes} simulated node${o.nodes > 1 ? 's' : ''}`);
+    const urls = this.wsUrls('node').join(',');
+    this.nodes = Array.from({ length: o.nodes }, (_, i) => {
+      const p = NODE_PROFILES[i % NODE_PROFILES.length]!;
+      const args = [
+        '--url',
+        urls,
+        '--node-id',
+        `sim-${i + 1}`,
+        '--asr',
+        p.asr,
+        '--tts',
+        p.tts,
+        '--max-jobs',
+        String(o.maxJobs),
+        '--latency',
+        o.nodeLatency,
+        '--grace-ms',
+        '1000',
+      ];
+      const env = { ...process.env, LINGUA_NODE_TOKEN: o.authToken ?? process.env.LINGUA_NODE_TOKEN ?? '' };
+      return this.sup.spawn({ name: `sim-${i + 1}`, ...tsNode(SIM_MAIN, args), env, cwd: REPO_ROOT });
+    });
+  }
+
+  private async waitClusterReady(): Promise<void> {
+    const o = this.opts;
+    const gwIds = this.gateways.map((g) => g.name);
+    const nodeIds = this.nodes.map((n) => n.name);
+    let last = '';
+    await this.until(
+      `${gwIds.length} alive instances and ${nodeIds.length} online nodes`,
+      async () => {
+        try {
+          for (const p of new Set(this.ports)) {
+            const r = await fetch(`http://${this.connectHost}:${p}/ready`, {
+              signal: AbortSignal.timeout(2000),
+            });
+            if (r.status !== 200) return false;
+          }
+          const c = await getJson<ClusterView>(`${this.httpUrl}/api/v1/cluster`, o.adminToken);
+          const alive = new Set(c.instances.filter((i) => i.alive).map((i) => i.id));
+          const online = new Set(c.nodes.filter((n) => n.state === 'online').map((n) => n.node_id));
+          last = `${gwIds.filter((id) => alive.has(id)).length}/${gwIds.length} instances, ${nodeIds.filter((id) => online.has(id)).length}/${nodeIds.length} nodes`;
+          return gwIds.every((id) => alive.has(id)) && nodeIds.every((id) => online.has(id));
+        } catch {
+          return false;
+        }
+      },
+      this.sup.children,
+    ).catch((err) => {
+      throw last ? new StartupError(`${(err as Error).message} (last seen: ${last})`) : err;
+    });
+  }
+
+  state(): LocalClusterState {
+    const pids: Record<string, number> = {};
+    for (const c of this.sup.children) if (c.pid) pids[c.name] = c.pid;
+    return {
+      pid: process.pid,
+      started: Date.now(),
+      host: this.connectHost,
+      ports: this.ports,
+      httpUrl: this.httpUrl,
+      redisUrl: this.redisUrl,
+      prefix: this.opts.prefix,
+      cells: this.opts.cells,
+      shards: this.opts.shards,
+      pids,
+      logDir: this.logDir,
+    };
+  }
+
+  /** The one block printed once the cluster is ready. */
+  banner(): string {
+    const o = this.opts;
+    const http = [...new Set(this.ports)].map((p) => `http://${this.connectHost}:${p}`);
+    const tokenQ = o.adminToken ? '?token=<admin token>' : '';
+    const procs = this.sup.children.map((c) => `${c.name}=${c.pid}`).join(' ');
+    const shared = new Set(this.ports).size === 1 && this.ports.length > 1 ? ' (one port, SO_REUSEPORT)' : '';
+    const lines = [
+      '',
+      `Lingua local cluster is up: ${o.gateways} gateway${o.gateways > 1 ? 's' : ''}${shared}, ` +
+        `${o.nodes} simulated node${o.nodes === 1 ? '' : 's'}, ${o.redis ? 'external Redis' : 'private redis-server'}`,
+      '',
+      `  sessions   ${this.wsUrls('session').join('  ')}`,
+      `  nodes      ${this.wsUrls('node').join('  ')}`,
+      `  dashboard  ${http[0]}/dashboard${tokenQ}`,
+      `  metrics    ${http.map((h) => `${h}/metrics`).join('  ')}`,
+      `  cluster    ${http[0]}/api/v1/cluster   (also /api/v1/stats, /api/v1/nodes)`,
+      `  redis      ${this.redisUrl}   (key prefix ${o.prefix})`,
+      `  logs       ${this.logDir}${o.verbose ? '' : '   (--verbose streams them)'}`,
+      `  processes  ${procs}`,
+      '',
+      '  status     npm run lingua -- status',
+      `  traffic    ${o.demo > 0 ? `${o.demo} demo sessions running` : 'npm run lingua -- demo   (streams test utterances: watch the dashboard)'}`,
+      `  stop       Ctrl-C (or kill -TERM ${process.pid})`,
+      '',
+    ];
+    return lines.join('\n');
+  }
+
+  /** Stops everything: nodes, then gateways, then Redis; bounded; idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.sup.children.length === 0) {
+        await this.sup.stopPhases([], 0);
+        rmSync(this.runDir, { recursive: true, force: true });
+        return;
+      }
+      say('stopping…');
+      await this.demo?.stop().catch(() => {});
+      const phases = [this.nodes, this.gateways, this.redisChild ? [this.redisChild] : []];
+      const killed = await this.sup.stopPhases(phases, this.opts.stopTimeoutMs);
+      if (killed.length) say(`killed after ${this.opts.stopTimeoutMs} ms: ${killed.join(', ')}`);
+      clearState();
+      const keep = this.opts.keepLogs || !this.ready;
+      if (keep) say(`logs kept in ${this.logDir}`);
+      else rmSync(this.runDir, { recursive: true, force: true });
+      say(`stopped ${this.sup.children.length} processes`);
+    })();
+    return this.stopping;
+  }
+
+  /** Second Ctrl-C: no more waiting. */
+  forceKill(): void {
+    this.sup.killAllSync();
+  }
+}
+
+/** The `lingua up` command: returns the process exit code once stopped. */
+export async function runUp(opts: UpOptions): Promise<number> {
+  const cluster = new LocalCluster(opts);
+  let stopRequested: (() => void) | undefined;
+  const stopSignal = new Promise<void>((r) => {
+    stopRequested = r;
+  });
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      say(`${sig} again: killing everything now`);
+      cluster.forceKill();
+      process.exit(130);
+    }
+    stopRequested?.();
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+  try {
+    await Promise.race([
+      cluster.start(),
+      stopSignal.then(() => {
+        throw new StartupError('interrupted during start-up');
+      }),
+    ]);
+  } catch (err) {
+    say(err instanceof StartupError ? err.message : `start-up failed: ${(err as Error)?.stack ?? err}`);
+    await cluster.stop();
+    return 1;
+  }
+  writeState(cluster.state());
+  process.stdout.write(`${cluster.banner()}\n`);
+  await stopSignal;
+  await cluster.stop();
+  return 0;
+}
