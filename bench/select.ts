@@ -8,6 +8,7 @@
  *   (b) latency of sequential round trips on one connection.
  * The same two measurements run with EVALSHA of `return 1` (same client, same key routing)
  * as the ceiling this Redis + client can reach. Script calls/s are compared 1:1.
+ * Arguments are passed to redis-server (e.g. `-- --zset-max-listpack-entries 0`).
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -18,7 +19,14 @@ import { connectRedis, type RedisClient } from '../packages/cluster/src/redis';
 import { releaseSlot, selectNode } from '../packages/cluster/src/select-node';
 import { startRedis } from '../test/support/redis';
 
-const SIZES = [100, 10_000, 100_000];
+/** Node counts of the zh:en pool; the default node offers zh,en x zh,en,ja = 4 directed pools
+ * (each select/release re-scores the node in all of them). The last row isolates that cost. */
+const SCENARIOS = [
+  { nodes: 100, ttsLangs: ['zh', 'en', 'ja'], asrLangs: ['zh', 'en'] },
+  { nodes: 10_000, ttsLangs: ['zh', 'en', 'ja'], asrLangs: ['zh', 'en'] },
+  { nodes: 100_000, ttsLangs: ['zh', 'en', 'ja'], asrLangs: ['zh', 'en'] },
+  { nodes: 100_000, ttsLangs: ['en'], asrLangs: ['zh'] },
+];
 const CONNS = 8;
 const INFLIGHT = 32; // closed loops per connection -> 256 calls in flight
 const THROUGHPUT_MS = 3000;
@@ -35,7 +43,8 @@ function withNoop(r: RedisClient): Noop {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const nowMs = () => Date.now();
 const hr = () => Number(process.hrtime.bigint()) / 1e3; // microseconds
 
@@ -67,14 +76,33 @@ async function latency(op: () => Promise<void>, samples: number): Promise<number
   return out.sort((a, b) => a - b);
 }
 
-async function load(conns: RedisClient[], ks: Keyspace, n: number): Promise<number> {
+/** Server-side µs per EVALSHA since the last CONFIG RESETSTAT. */
+async function evalshaUsec(r: RedisClient): Promise<number> {
+  const m = (await (r as Redis).info('commandstats')).match(/cmdstat_evalsha:.*usec_per_call=([\d.]+)/);
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+async function load(conns: RedisClient[], ks: Keyspace, sc: (typeof SCENARIOS)[number]): Promise<number> {
+  const n = sc.nodes;
   const t0 = performance.now();
-  const capabilities = { services: ['asr', 'nmt', 'tts'], asrLangs: ['zh', 'en'], ttsLangs: ['zh', 'en', 'ja'], maxConcurrentJobs: 4 };
+  const capabilities = {
+    services: ['asr', 'nmt', 'tts'],
+    asrLangs: sc.asrLangs,
+    ttsLangs: sc.ttsLangs,
+    maxConcurrentJobs: 4,
+  };
   for (let i = 0; i < n; i += LOAD_BATCH) {
     const batch: Promise<unknown>[] = [];
     for (let j = i; j < Math.min(n, i + LOAD_BATCH); j++) {
       // concurrent calls on an auto-pipelining connection: one pipelined write per batch
-      batch.push(registerNode(conns[j % conns.length]!, ks, { nodeId: `node-${j}`, instance: 'gw-bench', capabilities, now: nowMs() }));
+      batch.push(
+        registerNode(conns[j % conns.length]!, ks, {
+          nodeId: `node-${j}`,
+          instance: 'gw-bench',
+          capabilities,
+          now: nowMs(),
+        }),
+      );
     }
     await Promise.all(batch);
   }
@@ -83,9 +111,14 @@ async function load(conns: RedisClient[], ks: Keyspace, n: number): Promise<numb
 
 interface Row {
   nodes: number;
+  /** directed pools per node */
+  pools: number;
   loadS: number;
   selectCalls: number;
   rawCalls: number;
+  /** Redis-side µs per EVALSHA (INFO commandstats) during the throughput runs */
+  selUs: number;
+  rawUs: number;
   selP50: number;
   selP99: number;
   pairP50: number;
@@ -95,7 +128,10 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  const server = await startRedis();
+  // Extra redis-server flags from the command line, e.g.
+  //   npm run bench:select -- --zset-max-listpack-entries 0
+  const redisArgs = process.argv.slice(2);
+  const server = await startRedis({ extraArgs: redisArgs });
   const url = server.url;
   const conns = Array.from({ length: CONNS }, (_, i) =>
     withNoop(connectRedis({ url, role: 'request', name: `bench-${i}`, commandTimeoutMs: 60_000 })),
@@ -108,7 +144,14 @@ async function main(): Promise<void> {
 
   const selectRelease = (r: RedisClient) => async () => {
     const jobId = `job-${jobSeq++}`;
-    const s = await selectNode(r, ks, { src: 'zh', tgt: 'en', jobId, attempt: 1, now: nowMs(), leaseMs: LEASE_MS });
+    const s = await selectNode(r, ks, {
+      src: 'zh',
+      tgt: 'en',
+      jobId,
+      attempt: 1,
+      now: nowMs(),
+      leaseMs: LEASE_MS,
+    });
     await releaseSlot(r, ks, { nodeId: s.nodeId, jobId, attempt: 1 });
     return 2;
   };
@@ -119,26 +162,42 @@ async function main(): Promise<void> {
   };
 
   try {
-    for (const n of SIZES) {
+    for (const sc of SCENARIOS) {
+      const n = sc.nodes;
+      const pools =
+        sc.asrLangs.length * sc.ttsLangs.length - sc.asrLangs.filter((l) => sc.ttsLangs.includes(l)).length;
       await (seq as Redis).flushall();
-      const loadS = await load(conns, ks, n);
+      const loadS = await load(conns, ks, sc);
       const sel: number[] = [];
       const raw: number[] = [];
+      const selUs: number[] = [];
+      const rawUs: number[] = [];
       const selLat: number[][] = [];
       const pairLat: number[][] = [];
       const rawLat: number[][] = [];
       for (let round = 0; round < ROUNDS; round++) {
         const loops = (f: (c: Noop) => () => Promise<number>) =>
           conns.flatMap((c) => Array.from({ length: INFLIGHT }, () => f(c)));
+        await (seq as Redis).config('RESETSTAT');
         raw.push(await throughput(loops(rawPair), THROUGHPUT_MS));
+        rawUs.push(await evalshaUsec(seq));
+        await (seq as Redis).config('RESETSTAT');
         sel.push(await throughput(loops(selectRelease), THROUGHPUT_MS));
+        selUs.push(await evalshaUsec(seq));
         rawLat.push(await latency(async () => void (await seq.benchNoop(cellKey)), LATENCY_SAMPLES));
         const selOnly: number[] = [];
         pairLat.push(
           await latency(async () => {
             const jobId = `lat-${jobSeq++}`;
             const t = hr();
-            const s = await selectNode(seq, ks, { src: 'zh', tgt: 'en', jobId, attempt: 1, now: nowMs(), leaseMs: LEASE_MS });
+            const s = await selectNode(seq, ks, {
+              src: 'zh',
+              tgt: 'en',
+              jobId,
+              attempt: 1,
+              now: nowMs(),
+              leaseMs: LEASE_MS,
+            });
             selOnly.push(hr() - t);
             await releaseSlot(seq, ks, { nodeId: s.nodeId, jobId, attempt: 1 });
           }, LATENCY_SAMPLES),
@@ -150,9 +209,12 @@ async function main(): Promise<void> {
       const m = (ls: number[][], p: number) => median(ls.map((l) => pct(l, p)));
       rows.push({
         nodes: n,
+        pools,
         loadS,
         selectCalls: median(sel),
         rawCalls: median(raw),
+        selUs: median(selUs),
+        rawUs: median(rawUs),
         selP50: m(selLat, 50),
         selP99: m(selLat, 99),
         pairP50: m(pairLat, 50),
@@ -160,31 +222,40 @@ async function main(): Promise<void> {
         rawP50: m(rawLat, 50),
         rawP99: m(rawLat, 99),
       });
-      process.stderr.write(`measured ${n} nodes\n`);
+      process.stderr.write(`measured ${n} nodes x ${pools} pools\n`);
     }
     const redisVersion = (await (seq as Redis).info('server')).match(/redis_version:(\S+)/)?.[1] ?? '?';
-    print(rows, redisVersion);
+    print(rows, redisVersion, redisArgs);
   } finally {
     for (const c of [...conns, seq]) c.disconnect();
     await server.stop();
   }
 }
 
-function print(rows: Row[], redisVersion: string): void {
+function print(rows: Row[], redisVersion: string, redisArgs: string[]): void {
   const f0 = (x: number) => Math.round(x).toLocaleString('en-US');
   const us = (x: number) => `${Math.round(x)} µs`;
   const base = rows[0]!;
   const lines = [
-    `Machine: ${cpus().length} vCPU (nproc ${execFileSync('nproc').toString().trim()}), ${cpus()[0]?.model ?? '?'}; ` +
-      `redis ${redisVersion}; node ${process.version}`,
-    `Throughput: ${CONNS} connections x ${INFLIGHT} in flight, ${THROUGHPUT_MS / 1000} s per run; latency: ${LATENCY_SAMPLES} sequential ops on one connection; median of ${ROUNDS} runs.`,
+    `Machine: nproc ${execFileSync('nproc').toString().trim()}, ${cpus()[0]?.model ?? '?'}; ` +
+      `redis ${redisVersion}${redisArgs.length ? ` (${redisArgs.join(' ')})` : ' (default config)'}; node ${process.version}. Pool zh:en; 4 slots per node.`,
+    `Throughput: ${CONNS} connections x ${INFLIGHT} closed loops in flight, ${THROUGHPUT_MS / 1000} s per run. ` +
+      `Latency: ${LATENCY_SAMPLES} sequential operations on one connection. Median of ${ROUNDS} runs.`,
     '',
-    '| nodes in pool | load (register) | select+release script calls/s | raw EVALSHA calls/s | ratio | select p50 / p99 | select+release p50 / p99 | raw EVALSHA p50 / p99 | select p50 vs 100 nodes |',
-    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| nodes in pool | pools per node | load (register) | select+release script calls/s | raw EVALSHA calls/s | ratio | Redis µs per call: select+release / raw |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${f0(r.nodes)} | ${r.loadS.toFixed(1)} s | ${f0(r.selectCalls)} | ${f0(r.rawCalls)} | ${(100 * r.selectCalls / r.rawCalls).toFixed(0)}% | ` +
-        `${us(r.selP50)} / ${us(r.selP99)} | ${us(r.pairP50)} / ${us(r.pairP99)} | ${us(r.rawP50)} / ${us(r.rawP99)} | ${(r.selP50 / base.selP50).toFixed(2)}x |`,
+        `| ${f0(r.nodes)} | ${r.pools} | ${r.loadS.toFixed(1)} s | ${f0(r.selectCalls)} | ${f0(r.rawCalls)} | ` +
+        `${((100 * r.selectCalls) / r.rawCalls).toFixed(0)}% | ${r.selUs.toFixed(1)} / ${r.rawUs.toFixed(1)} |`,
+    ),
+    '',
+    '| nodes in pool | pools per node | select p50 / p99 | select+release p50 / p99 | raw EVALSHA p50 / p99 | select p50 vs 100 nodes |',
+    '|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${f0(r.nodes)} | ${r.pools} | ${us(r.selP50)} / ${us(r.selP99)} | ${us(r.pairP50)} / ${us(r.pairP99)} | ` +
+        `${us(r.rawP50)} / ${us(r.rawP99)} | ${(r.selP50 / base.selP50).toFixed(2)}x |`,
     ),
   ];
   console.log(lines.join('\n'));

@@ -24,6 +24,7 @@
                             registration (the gateway asks the node to re-register)
            -8 BAD_ARGUMENT
 ]]
+--@include "cell-caps"
 --@include "cell-pools"
 
 local base = KEYS[1]
@@ -36,14 +37,8 @@ if not valid_id(node_id) or epoch == nil or now == nil then return -8 end
 local new_caps = ARGV[9] == '1'
 local max, pools
 if new_caps then
-  max = tonumber(ARGV[10])
-  if max == nil or max < 1 or max > MAX_SLOTS or max ~= math.floor(max) then return -8 end
-  local services = parse_tokens(ARGV[11])
-  local asr = parse_tokens(ARGV[12])
-  local tts = parse_tokens(ARGV[13])
-  if services == nil or asr == nil or tts == nil then return -8 end
-  pools = compute_pools(services, asr, tts)
-  if pools == nil then return -8 end
+  max, pools = parse_caps(10)
+  if max == nil then return -8 end
 end
 
 local nkey = base .. K.node .. node_id
@@ -52,12 +47,14 @@ if cur[1] == false or cur[1] == 'offline' or tonumber(cur[2]) ~= epoch or cur[3]
   return -7
 end
 
+-- One HSET for the hot path (every node heartbeats every few seconds).
+local fields = { 'reported_running', tonumber(ARGV[5]) or 0, 'cpu', ARGV[6] or '', 'gpu', ARGV[7] or '', 'mem', ARGV[8] or '' }
 if now > (tonumber(cur[4]) or 0) then
-  redis.call('HSET', nkey, 'last_hb', now)
+  fields[#fields + 1] = 'last_hb'
+  fields[#fields + 1] = now
   redis.call('ZADD', base .. K.hb, now, node_id)
 end
-redis.call('HSET', nkey, 'reported_running', tonumber(ARGV[5]) or 0,
-  'cpu', ARGV[6] or '', 'gpu', ARGV[7] or '', 'mem', ARGV[8] or '')
+redis.call('HSET', nkey, unpack(fields))
 
 local pools_csv = cur[5] or ''
 local changed = 0

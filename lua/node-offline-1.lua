@@ -16,7 +16,7 @@
            -3 NODE_MISMATCH  epoch given and not the current one
            -8 BAD_ARGUMENT
 ]]
---@include "cell-slots"
+--@include "cell-offline"
 
 local base = KEYS[1]
 local node_id = ARGV[1]

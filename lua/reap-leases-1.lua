@@ -12,7 +12,7 @@
   Returns  {"<job>|<attempt>|<node>", ...}  reservations released by this call
            -8 BAD_ARGUMENT
 ]]
---@include "cell-slots"
+--@include "cell-release"
 
 local base = KEYS[1]
 local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])

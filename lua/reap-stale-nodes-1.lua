@@ -13,7 +13,7 @@
            reservations they held
            -8 BAD_ARGUMENT
 ]]
---@include "cell-slots"
+--@include "cell-offline"
 
 local base = KEYS[1]
 local now, timeout, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])

@@ -25,22 +25,15 @@
            -7 NODE_OFFLINE  re-send of a registration whose connection already went offline
            -8 BAD_ARGUMENT  invalid id, number or list
 ]]
+--@include "cell-caps"
 --@include "cell-pools"
 
 local base = KEYS[1]
 local node_id, instance, reg_id = ARGV[1], ARGV[2], ARGV[3]
 local now = tonumber(ARGV[4])
-local max = tonumber(ARGV[5])
-if not valid_id(node_id) or instance == '' or now == nil or max == nil
-  or max < 1 or max > MAX_SLOTS or max ~= math.floor(max) then
-  return -8
-end
-local services = parse_tokens(ARGV[6])
-local asr = parse_tokens(ARGV[7])
-local tts = parse_tokens(ARGV[8])
-if services == nil or asr == nil or tts == nil then return -8 end
-local pools = compute_pools(services, asr, tts)
-if pools == nil then return -8 end
+if not valid_id(node_id) or instance == '' or now == nil then return -8 end
+local max, pools = parse_caps(5)
+if max == nil then return -8 end
 
 local nkey = base .. K.node .. node_id
 local old = redis.call('HMGET', nkey, 'state', 'epoch', 'pools', 'reg_id')

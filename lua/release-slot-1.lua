@@ -12,7 +12,7 @@
   Returns  1 released | 0 already released
            -3 NODE_MISMATCH  a different node holds this (job, attempt)
 ]]
---@include "cell-slots"
+--@include "cell-release"
 
 local base = KEYS[1]
 local node_id = ARGV[1]

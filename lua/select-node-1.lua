@@ -16,7 +16,7 @@
   ARGV[1]  source language      ARGV[2]  target language
   ARGV[3]  job id               ARGV[4]  attempt (integer)
   ARGV[5]  affinity node id ('' = none)
-  ARGV[6]  excluded node ids, comma list ('' = none)
+  ARGV[6]  excluded node ids, comma list ('' = none; at most 256)
   ARGV[7]  now (ms)             ARGV[8]  lease (ms): the reservation expires at now + lease
                                          unless confirm-lease extends it
 
@@ -26,7 +26,9 @@
            -2 NO_AVAILABLE_NODE      the pool exists but no free slot (or all excluded)
            -8 BAD_ARGUMENT
 ]]
---@include "cell-pools"
+--@include "cell-avail"
+
+local MAX_EXCLUDE = 256
 
 local base = KEYS[1]
 local pair = ARGV[1] .. ':' .. ARGV[2]
@@ -40,8 +42,6 @@ local held = redis.call('HGET', base .. K.resvNode, rid)
 if held then
   return { held, redis.call('HGET', base .. K.node .. held, 'instance') or '', 1 }
 end
-
-if (tonumber(redis.call('HGET', base .. K.pairs, pair)) or 0) <= 0 then return -1 end
 
 local excluded = {}
 local n_excluded = 0
@@ -67,13 +67,18 @@ else
     end
   end
 end
-if chosen == nil then return -2 end
+if chosen == nil then
+  -- Only on failure: tell "nobody serves the pair here" from "nobody free".
+  if (tonumber(redis.call('HGET', base .. K.pairs, pair)) or 0) <= 0 then return -1 end
+  return -2
+end
 
 local nkey = base .. K.node .. chosen
-local running = redis.call('HINCRBY', nkey, 'running', 1)
-local f = redis.call('HMGET', nkey, 'max', 'pools', 'instance', 'state')
-set_available(base, chosen, split_csv(f[2]), f[4], running, tonumber(f[1]) or 0)
+local f = redis.call('HMGET', nkey, 'running', 'max', 'pools', 'instance', 'state')
+local running = (tonumber(f[1]) or 0) + 1
+redis.call('HSET', nkey, 'running', running)
+set_available(base, chosen, split_csv(f[3]), f[5], running, tonumber(f[2]) or 0)
 redis.call('ZADD', base .. K.resv, now + lease, rid)
 redis.call('HSET', base .. K.resvNode, rid, chosen)
 redis.call('SADD', base .. K.nodeJobs .. chosen, rid)
-return { chosen, f[3] or '', 0 }
+return { chosen, f[4] or '', 0 }

@@ -15,7 +15,7 @@
            -3 NODE_MISMATCH  epoch given and not the current one
            -7 NODE_OFFLINE   unknown or offline node
 ]]
---@include "cell-pools"
+--@include "cell-avail"
 
 local base = KEYS[1]
 local node_id = ARGV[1]

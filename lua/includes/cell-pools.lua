@@ -1,10 +1,10 @@
--- cell-pools: pool membership and the AVAILABLE index of a node cell.
---   pool:<pair>     zset  online nodes with a free slot -> running/max (least loaded first)
+-- cell-pools: pool membership of a node cell.
 --   poolall:<pair>  set   every online/draining node of the pool
 --   pairs           hash  pair -> number of nodes in poolall:<pair> (absent when none)
---@include "cell-common"
+--   pool:<pair>     zset  the available index (cell-avail)
+--@include "cell-avail"
 
--- Joins the pool's membership set (not the available index; see set_available).
+-- Joins the pool's membership set (the available index is set by set_available).
 local function pool_join(base, node_id, pair)
   if redis.call('SADD', base .. K.poolAll .. pair, node_id) == 1 then
     redis.call('HINCRBY', base .. K.pairs, pair, 1)
@@ -17,21 +17,6 @@ local function pool_leave(base, node_id, pair)
   if redis.call('SREM', base .. K.poolAll .. pair, node_id) == 1 then
     if redis.call('HINCRBY', base .. K.pairs, pair, -1) <= 0 then
       redis.call('HDEL', base .. K.pairs, pair)
-    end
-  end
-end
-
--- Puts the node into (with score running/max) or takes it out of the available index of
--- every pool in `pools`, depending on state and free slots.
-local function set_available(base, node_id, pools, state, running, max)
-  if state == 'online' and max > 0 and running < max then
-    local score = running / max
-    for i = 1, #pools do
-      redis.call('ZADD', base .. K.pool .. pools[i], score, node_id)
-    end
-  else
-    for i = 1, #pools do
-      redis.call('ZREM', base .. K.pool .. pools[i], node_id)
     end
   end
 end

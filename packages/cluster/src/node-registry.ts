@@ -240,7 +240,11 @@ export interface SetDrainingParams {
 }
 
 /** set-draining-1.lua: returns true when the state changed. */
-export async function setDraining(redis: RedisClient, ks: Keyspace, params: SetDrainingParams): Promise<boolean> {
+export async function setDraining(
+  redis: RedisClient,
+  ks: Keyspace,
+  params: SetDrainingParams,
+): Promise<boolean> {
   const r = await runScript<number>(
     redis,
     'setDraining',
@@ -349,12 +353,17 @@ export async function poolMembers(
     redis.smembers(ks.poolAll(cell, src, tgt)),
   ]);
   const available: { nodeId: string; load: number }[] = [];
-  for (let i = 0; i + 1 < avail.length; i += 2) available.push({ nodeId: avail[i]!, load: Number(avail[i + 1]) });
+  for (let i = 0; i + 1 < avail.length; i += 2)
+    available.push({ nodeId: avail[i]!, load: Number(avail[i + 1]) });
   return { available, all: all.sort() };
 }
 
 /** "src:tgt" -> number of online/draining nodes of that pool in the cell. */
-export async function cellPairs(redis: RedisClient, ks: Keyspace, cell: number): Promise<Record<string, number>> {
+export async function cellPairs(
+  redis: RedisClient,
+  ks: Keyspace,
+  cell: number,
+): Promise<Record<string, number>> {
   const h = await redis.hgetall(ks.cellPairs(cell));
   return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number(v)]));
 }

@@ -78,7 +78,11 @@ export async function selectNodeInCell(
  * reaches the same cell first (the order is deterministic per jobId); a reservation left
  * behind elsewhere is reclaimed by its lease.
  */
-export async function selectNode(redis: RedisClient, ks: Keyspace, params: SelectNodeParams): Promise<SelectedNode> {
+export async function selectNode(
+  redis: RedisClient,
+  ks: Keyspace,
+  params: SelectNodeParams,
+): Promise<SelectedNode> {
   assertId('selectNode', 'jobId', params.jobId);
   for (const id of params.exclude ?? []) assertId('selectNode', 'exclude', id);
   const tried = new Set<number>();
@@ -91,7 +95,8 @@ export async function selectNode(redis: RedisClient, ks: Keyspace, params: Selec
     sawPool ||= r.sawPool;
   }
   // One cell: no hint lookup needed (saves a round trip on a single Redis).
-  const hinted = ks.cells === 1 ? [0] : (await redis.smembers(ks.pairCells(params.src, params.tgt))).map(Number);
+  const hinted =
+    ks.cells === 1 ? [0] : (await redis.smembers(ks.pairCells(params.src, params.tgt))).map(Number);
   for (const cell of candidateCells(hinted, params.jobId)) {
     if (tried.has(cell) || cell >= ks.cells) continue;
     tried.add(cell);
@@ -150,7 +155,11 @@ export async function confirmLease(
 }
 
 /** release-slot-1.lua: true when released now, false when already released. Throws NODE_MISMATCH. */
-export async function releaseSlot(redis: RedisClient, ks: Keyspace, params: ReservationRef): Promise<boolean> {
+export async function releaseSlot(
+  redis: RedisClient,
+  ks: Keyspace,
+  params: ReservationRef,
+): Promise<boolean> {
   const r = await runScript<number>(
     redis,
     'releaseSlot',
@@ -170,7 +179,12 @@ export async function reapLeases(
   ks: Keyspace,
   params: { cell: number; now: number; limit: number },
 ): Promise<ReapedLease[]> {
-  const items = await runScript<string[]>(redis, 'reapLeases', [ks.cell(params.cell)], [params.now, params.limit]);
+  const items = await runScript<string[]>(
+    redis,
+    'reapLeases',
+    [ks.cell(params.cell)],
+    [params.now, params.limit],
+  );
   return items.map((item) => {
     const i = item.lastIndexOf('|');
     return { ...parseReservationId(item.slice(0, i)), nodeId: item.slice(i + 1) };

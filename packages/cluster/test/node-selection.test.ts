@@ -18,6 +18,7 @@ import {
   setDraining,
 } from '../src/node-registry';
 import { connectRedis, type RedisClient } from '../src/redis';
+import { runScript } from '../src/scripts';
 import { confirmLease, reapLeases, releaseSlot, type SelectedNode, selectNode } from '../src/select-node';
 
 const T0 = 1_732_000_000_000;
@@ -41,7 +42,12 @@ async function startCluster(): Promise<Backend> {
   return { url, cells: 16, shards: 16, stop: () => c.stop() };
 }
 
-function caps(asrLangs: string[], ttsLangs: string[], max = 4, services = ['asr', 'nmt', 'tts']): NodeCapabilities {
+function caps(
+  asrLangs: string[],
+  ttsLangs: string[],
+  max = 4,
+  services = ['asr', 'nmt', 'tts'],
+): NodeCapabilities {
   return { services, asrLangs, ttsLangs, maxConcurrentJobs: max, info: { hardware: { gpus: 1 } } };
 }
 
@@ -118,12 +124,21 @@ describe.each([
     }
     expect((await redis.smembers(ks.allPairs())).sort()).toEqual(r.pools);
     // en:en does not exist anywhere.
-    expect(await poolMembers(redis, ks, { cell: r.cell, src: 'en', tgt: 'en' })).toEqual({ available: [], all: [] });
+    expect(await poolMembers(redis, ks, { cell: r.cell, src: 'en', tgt: 'en' })).toEqual({
+      available: [],
+      all: [],
+    });
     await expect(select(ks, 'j-enen', { src: 'en', tgt: 'en' })).rejects.toMatchObject({
       code: ScriptErrorCode.NO_POOL_FOR_LANG_PAIR,
     });
     const node = await getNode(redis, ks, 'node-a');
-    expect(node).toMatchObject({ state: 'online', epoch: 1, instance: 'gw-1', running: 0, maxConcurrentJobs: 4 });
+    expect(node).toMatchObject({
+      state: 'online',
+      epoch: 1,
+      instance: 'gw-1',
+      running: 0,
+      maxConcurrentJobs: 4,
+    });
     expect(node?.info).toEqual({ hardware: { gpus: 1 } });
     expect(await redis.zscore(ks.heartbeats(r.cell), 'node-a')).toBe(String(T0));
   });
@@ -155,7 +170,11 @@ describe.each([
       code: ScriptErrorCode.NO_POOL_FOR_LANG_PAIR,
     });
     // The reservation survived the re-registration and still counts.
-    expect(await getNode(redis, ks, 'node-b')).toMatchObject({ running: 1, instance: 'gw-2', state: 'online' });
+    expect(await getNode(redis, ks, 'node-b')).toMatchObject({
+      running: 1,
+      instance: 'gw-2',
+      state: 'online',
+    });
     expect((await poolMembers(redis, ks, { cell: r2.cell, src: 'zh', tgt: 'en' })).available).toEqual([
       { nodeId: 'node-b', load: 0.25 },
     ]);
@@ -192,6 +211,37 @@ describe.each([
     expect(await getNode(redis, ks, 'n')).toBeNull();
   });
 
+  it('scripts validate their own arguments (callers other than these wrappers)', async () => {
+    const ks = freshKs();
+    const cell = ks.cell(0);
+    const reg = (max: string, asr: string) =>
+      runScript(redis, 'registerNode', [cell], ['lua-n', 'gw-1', '', T0, max, 'asr,nmt', asr, 'en', '{}']);
+    await expect(reg('0', 'zh')).rejects.toMatchObject({ code: ScriptErrorCode.BAD_ARGUMENT });
+    await expect(reg('2.5', 'zh')).rejects.toMatchObject({ code: ScriptErrorCode.BAD_ARGUMENT });
+    await expect(reg('4', 'zh:x')).rejects.toMatchObject({ code: ScriptErrorCode.BAD_ARGUMENT });
+    await expect(reg('4', Array.from({ length: 65 }, (_, i) => `l${i}`).join(','))).rejects.toMatchObject({
+      code: ScriptErrorCode.BAD_ARGUMENT,
+    });
+    expect(await redis.exists(`${cell}node:lua-n`)).toBe(0);
+    await expect(
+      runScript(redis, 'selectNode', [cell], ['zh', 'en', 'job|x', 1, '', '', T0, LEASE]),
+    ).rejects.toMatchObject({ code: ScriptErrorCode.BAD_ARGUMENT });
+    await expect(runScript(redis, 'reapLeases', [cell], [T0, 0])).rejects.toMatchObject({
+      code: ScriptErrorCode.BAD_ARGUMENT,
+    });
+    // A heartbeat with invalid new capabilities changes nothing, not even last_hb.
+    await reg('4', 'zh');
+    await expect(
+      runScript(
+        redis,
+        'nodeHeartbeat',
+        [cell],
+        ['lua-n', 1, 'gw-1', T0 + 5, 0, '', '', '', '1', '0', 'asr,nmt', 'zh', 'en', '{}'],
+      ),
+    ).rejects.toMatchObject({ code: ScriptErrorCode.BAD_ARGUMENT });
+    expect(await redis.hget(`${cell}node:lua-n`, 'last_hb')).toBe(String(T0));
+  });
+
   it('heartbeat updates liveness, re-assigns pools on new caps, refuses stale epochs', async () => {
     const ks = freshKs();
     const r = await register(ks, 'node-h', caps(['zh'], ['en'], 2));
@@ -215,7 +265,13 @@ describe.each([
     });
     expect(await redis.zscore(ks.heartbeats(r.cell), 'node-h')).toBe(String(T0 + 5000));
     // A late re-send of an older heartbeat does not move last_hb back.
-    await nodeHeartbeat(redis, ks, { nodeId: 'node-h', epoch: r.epoch, instance: 'gw-1', now: T0 + 10, runningJobs: 0 });
+    await nodeHeartbeat(redis, ks, {
+      nodeId: 'node-h',
+      epoch: r.epoch,
+      instance: 'gw-1',
+      now: T0 + 10,
+      runningJobs: 0,
+    });
     expect((await getNode(redis, ks, 'node-h'))?.lastHeartbeat).toBe(T0 + 5000);
 
     // New capabilities: pools re-assigned atomically, max lowered.
@@ -242,8 +298,12 @@ describe.each([
     ]);
 
     const stale = { nodeId: 'node-h', epoch: r.epoch + 1, instance: 'gw-1', now: T0 + 7000, runningJobs: 0 };
-    await expect(nodeHeartbeat(redis, ks, stale)).rejects.toMatchObject({ code: ScriptErrorCode.NODE_OFFLINE });
-    await expect(nodeHeartbeat(redis, ks, { ...stale, epoch: r.epoch, instance: 'gw-9' })).rejects.toMatchObject({
+    await expect(nodeHeartbeat(redis, ks, stale)).rejects.toMatchObject({
+      code: ScriptErrorCode.NODE_OFFLINE,
+    });
+    await expect(
+      nodeHeartbeat(redis, ks, { ...stale, epoch: r.epoch, instance: 'gw-9' }),
+    ).rejects.toMatchObject({
       code: ScriptErrorCode.NODE_OFFLINE,
     });
     await nodeOffline(redis, ks, { nodeId: 'node-h', now: T0 + 8000 });
@@ -311,9 +371,28 @@ describe.each([
     const b = await select(ks, 'job-i');
     expect(b).toEqual({ ...a, reused: true });
     expect(a.reused).toBe(false);
+    // Re-sends racing each other on different connections still reserve once.
+    const racers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => {
+        const conn = connectRedis({ url: backend.url, role: 'request', name: `race-${i}` });
+        extra.push(conn);
+        return selectNode(conn, ks, {
+          src: 'zh',
+          tgt: 'en',
+          jobId: 'job-race',
+          attempt: 1,
+          now: T0,
+          leaseMs: LEASE,
+        });
+      }),
+    );
+    expect(new Set(racers.map((x) => x.nodeId)).size).toBe(1);
+    expect(racers.filter((x) => !x.reused)).toHaveLength(1);
+    await releaseSlot(redis, ks, { nodeId: racers[0]!.nodeId, jobId: 'job-race', attempt: 1 });
     const a2 = await select(ks, 'job-i', { attempt: 2, exclude: [a.nodeId] });
     expect(a2.nodeId).not.toBe(a.nodeId);
-    const total = (await getNode(redis, ks, 'idem-1'))!.running + (await getNode(redis, ks, 'idem-2'))!.running;
+    const total =
+      (await getNode(redis, ks, 'idem-1'))!.running + (await getNode(redis, ks, 'idem-2'))!.running;
     expect(total).toBe(2);
   });
 
@@ -329,14 +408,23 @@ describe.each([
       Array.from({ length: 2000 }, async (_, i) => {
         const conn = conns[i % conns.length]!;
         try {
-          return await selectNode(conn, ks, { src: 'zh', tgt: 'en', jobId: `ob-job-${i}`, attempt: 1, now: T0, leaseMs: LEASE });
+          return await selectNode(conn, ks, {
+            src: 'zh',
+            tgt: 'en',
+            jobId: `ob-job-${i}`,
+            attempt: 1,
+            now: T0,
+            leaseMs: LEASE,
+          });
         } catch (err) {
           if (isScriptError(err, ScriptErrorCode.NO_AVAILABLE_NODE)) return 'none' as const;
           throw err;
         }
       }),
     );
-    const won = outcomes.map((o, i) => [o, i] as const).filter((x): x is [SelectedNode, number] => x[0] !== 'none');
+    const won = outcomes
+      .map((o, i) => [o, i] as const)
+      .filter((x): x is [SelectedNode, number] => x[0] !== 'none');
     expect(won).toHaveLength(200);
     expect(outcomes.filter((o) => o === 'none')).toHaveLength(1800);
     const perNode = new Map<string, number>();
@@ -380,9 +468,19 @@ describe.each([
     const cell = r.cell;
     await select(ks, 'unconfirmed');
     await select(ks, 'confirmed');
-    await confirmLease(redis, ks, { nodeId: 'lease-n', jobId: 'confirmed', attempt: 1, expiresAt: T0 + 60_000 });
+    await confirmLease(redis, ks, {
+      nodeId: 'lease-n',
+      jobId: 'confirmed',
+      attempt: 1,
+      expiresAt: T0 + 60_000,
+    });
     // Confirming again (re-send) or with an older expiry never shortens it.
-    await confirmLease(redis, ks, { nodeId: 'lease-n', jobId: 'confirmed', attempt: 1, expiresAt: T0 + 30_000 });
+    await confirmLease(redis, ks, {
+      nodeId: 'lease-n',
+      jobId: 'confirmed',
+      attempt: 1,
+      expiresAt: T0 + 30_000,
+    });
     expect(await redis.zscore(ks.reservations(cell), 'confirmed|1')).toBe(String(T0 + 60_000));
 
     expect(await reapLeases(redis, ks, { cell, now: T0 + LEASE - 1, limit: 100 })).toEqual([]);
@@ -419,9 +517,11 @@ describe.each([
     for (const id of ids) await register(ks, id, caps(['zh'], ['en'], 4));
     const s = await select(ks, 'job-r', { affinityNodeId: ids[0] });
     const wrong = ids[1]!;
-    await expect(releaseSlot(redis, ks, { nodeId: wrong, jobId: 'job-r', attempt: 1 })).rejects.toMatchObject({
-      code: ScriptErrorCode.NODE_MISMATCH,
-    });
+    await expect(releaseSlot(redis, ks, { nodeId: wrong, jobId: 'job-r', attempt: 1 })).rejects.toMatchObject(
+      {
+        code: ScriptErrorCode.NODE_MISMATCH,
+      },
+    );
     await expect(
       confirmLease(redis, ks, { nodeId: wrong, jobId: 'job-r', attempt: 1, expiresAt: T0 + 1 }),
     ).rejects.toMatchObject({ code: ScriptErrorCode.NODE_MISMATCH });
@@ -436,7 +536,9 @@ describe.each([
     await select(ks, 'off-1');
     await select(ks, 'off-2', { attempt: 3 });
     // An old socket (previous epoch) closing must not take the current registration down.
-    await expect(nodeOffline(redis, ks, { nodeId: 'off-n', epoch: r.epoch - 1, now: T0 })).rejects.toMatchObject({
+    await expect(
+      nodeOffline(redis, ks, { nodeId: 'off-n', epoch: r.epoch - 1, now: T0 }),
+    ).rejects.toMatchObject({
       code: ScriptErrorCode.NODE_MISMATCH,
     });
     const held = await nodeOffline(redis, ks, { nodeId: 'off-n', epoch: r.epoch, now: T0 + 1 });
@@ -475,7 +577,13 @@ describe.each([
     for (const id of ids) await register(ks, id, caps(['zh'], ['en'], 4), T0);
     const fresh = ids[3]!;
     const e = (await getNode(redis, ks, fresh))!.epoch;
-    await nodeHeartbeat(redis, ks, { nodeId: fresh, epoch: e, instance: 'gw-1', now: T0 + 9000, runningJobs: 0 });
+    await nodeHeartbeat(redis, ks, {
+      nodeId: fresh,
+      epoch: e,
+      instance: 'gw-1',
+      now: T0 + 9000,
+      runningJobs: 0,
+    });
     const s = await select(ks, 'stale-job', { affinityNodeId: ids[0] });
     expect(s.nodeId).toBe(ids[0]);
 
@@ -485,8 +593,12 @@ describe.each([
     expect(second).toHaveLength(1);
     const reaped = [...first, ...second].sort((a, b) => a.nodeId.localeCompare(b.nodeId));
     expect(reaped.map((x) => x.nodeId)).toEqual(ids.slice(0, 3).sort());
-    expect(reaped.find((x) => x.nodeId === ids[0])!.reservations).toEqual([{ jobId: 'stale-job', attempt: 1 }]);
-    expect(await reapStaleNodes(redis, ks, { cell: 3, now: T0 + 10_000, timeoutMs: 5000, limit: 2 })).toEqual([]);
+    expect(reaped.find((x) => x.nodeId === ids[0])!.reservations).toEqual([
+      { jobId: 'stale-job', attempt: 1 },
+    ]);
+    expect(await reapStaleNodes(redis, ks, { cell: 3, now: T0 + 10_000, timeoutMs: 5000, limit: 2 })).toEqual(
+      [],
+    );
     expect((await getNode(redis, ks, fresh))!.state).toBe('online');
     expect(await poolMembers(redis, ks, { cell: 3, src: 'zh', tgt: 'en' })).toEqual({
       available: [{ nodeId: fresh, load: 0 }],
@@ -511,7 +623,13 @@ describe.each([
       code: ScriptErrorCode.NODE_MISMATCH,
     });
     // Heartbeats still count while draining; resume puts it back.
-    await nodeHeartbeat(redis, ks, { nodeId: 'drain-n', epoch: r.epoch, instance: 'gw-1', now: T0 + 1, runningJobs: 0 });
+    await nodeHeartbeat(redis, ks, {
+      nodeId: 'drain-n',
+      epoch: r.epoch,
+      instance: 'gw-1',
+      now: T0 + 1,
+      runningJobs: 0,
+    });
     expect(await setDraining(redis, ks, { nodeId: 'drain-n', draining: false })).toBe(true);
     expect((await select(ks, 'd3')).nodeId).toBe('drain-n');
     await nodeOffline(redis, ks, { nodeId: 'drain-n', now: T0 + 2 });
@@ -534,41 +652,48 @@ describe.each([
     });
   });
 
-  it.runIf(kind === 'cluster')('cluster layout: cell and shard keys share a slot; cells spread over masters', async () => {
-    const ks = freshKs();
-    const cluster = redis as import('ioredis').Cluster;
-    const master = cluster.nodes('master')[0]!;
-    const slotOf = async (key: string) => Number(await master.call('CLUSTER', 'KEYSLOT', key));
-    const cellKeys = [
-      ks.cell(5),
-      ks.pool(5, 'zh', 'en'),
-      ks.poolAll(5, 'en', 'ja'),
-      ks.cellPairs(5),
-      ks.heartbeats(5),
-      ks.reservations(5),
-      ks.reservationNodes(5),
-      ks.cellNodes(5),
-    ];
-    const nodeInCell5 = idsInCell(ks, 5, 1, 'slot')[0]!;
-    cellKeys.push(ks.node(nodeInCell5), ks.nodeJobs(nodeInCell5));
-    const cellSlots = new Set(await Promise.all(cellKeys.map(slotOf)));
-    expect(cellSlots.size).toBe(1);
-    const sid = 'session-xyz';
-    const shardSlots = new Set(
-      await Promise.all(
-        [ks.session(sid), ks.results(sid), ks.deadlines(ks.shardOf(sid)), ks.events(ks.shardOf(sid))].map(slotOf),
-      ),
-    );
-    expect(shardSlots.size).toBe(1);
+  it.runIf(kind === 'cluster')(
+    'cluster layout: cell and shard keys share a slot; cells spread over masters',
+    async () => {
+      const ks = freshKs();
+      const cluster = redis as import('ioredis').Cluster;
+      const master = cluster.nodes('master')[0]!;
+      const slotOf = async (key: string) => Number(await master.call('CLUSTER', 'KEYSLOT', key));
+      const cellKeys = [
+        ks.cell(5),
+        ks.pool(5, 'zh', 'en'),
+        ks.poolAll(5, 'en', 'ja'),
+        ks.cellPairs(5),
+        ks.heartbeats(5),
+        ks.reservations(5),
+        ks.reservationNodes(5),
+        ks.cellNodes(5),
+      ];
+      const nodeInCell5 = idsInCell(ks, 5, 1, 'slot')[0]!;
+      cellKeys.push(ks.node(nodeInCell5), ks.nodeJobs(nodeInCell5));
+      const cellSlots = new Set(await Promise.all(cellKeys.map(slotOf)));
+      expect(cellSlots.size).toBe(1);
+      const sid = 'session-xyz';
+      const shardSlots = new Set(
+        await Promise.all(
+          [ks.session(sid), ks.results(sid), ks.deadlines(ks.shardOf(sid)), ks.events(ks.shardOf(sid))].map(
+            slotOf,
+          ),
+        ),
+      );
+      expect(shardSlots.size).toBe(1);
 
-    // Map slots to masters and count distinct masters over the 16 cells.
-    const ranges = (await master.call('CLUSTER', 'SLOTS')) as [number, number, [string, number, string]][];
-    const masterOf = (slot: number) => {
-      const r = ranges.find(([lo, hi]) => slot >= lo && slot <= hi);
-      return r ? `${r[2][0]}:${r[2][1]}` : 'none';
-    };
-    const cellMasters = await Promise.all(Array.from({ length: 16 }, async (_, c) => masterOf(await slotOf(ks.cell(c)))));
-    expect(cellMasters).not.toContain('none');
-    expect(new Set(cellMasters).size).toBeGreaterThanOrEqual(2);
-  });
+      // Map slots to masters and count distinct masters over the 16 cells.
+      const ranges = (await master.call('CLUSTER', 'SLOTS')) as [number, number, [string, number, string]][];
+      const masterOf = (slot: number) => {
+        const r = ranges.find(([lo, hi]) => slot >= lo && slot <= hi);
+        return r ? `${r[2][0]}:${r[2][1]}` : 'none';
+      };
+      const cellMasters = await Promise.all(
+        Array.from({ length: 16 }, async (_, c) => masterOf(await slotOf(ks.cell(c)))),
+      );
+      expect(cellMasters).not.toContain('none');
+      expect(new Set(cellMasters).size).toBeGreaterThanOrEqual(2);
+    },
+  );
 });
