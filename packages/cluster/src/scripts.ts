@@ -29,10 +29,13 @@ function camel(s: string): string {
   return s.replace(/[-_]([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** Generated prelude: key suffixes (table K) and the job FSM (table FSM), from their one TS home. */
-function prelude(): string {
+/**
+ * Generated prelude: key suffixes (table K) and, for scripts that use it, the job FSM (table
+ * FSM), from their one TS home. A script pays for building these tables on every call.
+ */
+function prelude(body: string): string {
   const entries = Object.entries(LUA_KEY_SUFFIXES).map(([k, v]) => `${k} = '${v}'`);
-  return `local K = { ${entries.join(', ')} }\n${fsmLuaTable()}`;
+  return `local K = { ${entries.join(', ')} }\n${/\bFSM\b/.test(body) ? fsmLuaTable() : ''}`;
 }
 
 function expandIncludes(source: string, dir: string, seen: Set<string>): string {
@@ -51,7 +54,8 @@ export function loadScripts(dir = LUA_DIR): LoadedScript[] {
     const m = /^(.+)-(\d+)\.lua$/.exec(file);
     if (!m) continue;
     const source = readFileSync(join(dir, file), 'utf8');
-    const lua = prelude() + expandIncludes(source, dir, new Set());
+    const body = expandIncludes(source, dir, new Set());
+    const lua = prelude(body) + body;
     out.push({ name: camel(m[1]!), file, numberOfKeys: Number(m[2]), lua });
   }
   return out;
