@@ -3,13 +3,20 @@
  *
  * Connection lifecycle: connect → session_init → session_init_ack → open. Any close the SDK did
  * not ask for → reconnect with backoff to the NEXT url (so the session can resume on another
- * gateway) with `resume: { session_id, resume_token, last_result_index }`; on the ack, audio not
- * covered by `last_accepted_seq` is sent again with its original seq (see unacked.ts for the rule).
+ * gateway) with `resume: { session_id, resume_token, last_result_index }`. Chunks and whole
+ * utterances share one seq counter, so on the ack exactly the items with seq > `last_accepted_seq`
+ * are sent again, in their original order with their original seq (see unacked.ts).
  */
-import { type BackoffOptions, backoffDelay } from './backoff';
-import { toBase64 } from './base64';
-import { Emitter } from './emitter';
-import { abandonTransport, defaultTransportFactory, type Transport, type TransportFactory } from './transport';
+import {
+  abandonTransport,
+  type BackoffOptions,
+  backoffDelay,
+  Emitter,
+  type Transport,
+  type TransportFactory,
+  toBase64,
+} from '@lingua/protocol/sdk';
+import { defaultTransportFactory } from './transport';
 import { UnackedAudio, type UnackedItem } from './unacked';
 import type {
   ClientMessage,
@@ -133,7 +140,8 @@ export class LinguaSession extends Emitter<SessionEvents> {
 
   constructor(opts: LinguaSessionOptions) {
     super();
-    if (!Array.isArray(opts.urls) || opts.urls.length === 0) throw new TypeError('urls must be a non-empty array');
+    if (!Array.isArray(opts.urls) || opts.urls.length === 0)
+      throw new TypeError('urls must be a non-empty array');
     this.opts = { ...opts, urls: [...opts.urls] };
     this.factory = opts.transportFactory ?? defaultTransportFactory;
     this.unacked = new UnackedAudio(opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED);
@@ -160,7 +168,7 @@ export class LinguaSession extends Emitter<SessionEvents> {
   get duplicateResults(): number {
     return this.duplicates;
   }
-  /** Seq the next `sendAudio` gets. */
+  /** Seq the next `sendAudio` or `sendUtterance` gets. */
   get nextSeq(): number {
     return this.seq;
   }
@@ -176,10 +184,14 @@ export class LinguaSession extends Emitter<SessionEvents> {
   /** Connects and sends session_init; resolves with the first ack. Retries transport failures. */
   start(): Promise<SessionInitAck> {
     if (this.startPromise) return this.startPromise;
-    if (this.currentState !== 'idle') return Promise.reject(new LinguaSessionError('CLOSED', 'session is closed'));
+    if (this.currentState !== 'idle')
+      return Promise.reject(new LinguaSessionError('CLOSED', 'session is closed'));
     this.startPromise = new Promise((resolve, reject) => {
       this.startWaiter = { resolve, reject };
     });
+    // Failures also arrive as the 'closed' event; a caller that does not await start() must not
+    // get an unhandled rejection. Awaiting callers still see it.
+    this.startPromise.catch(() => {});
     this.currentState = 'connecting';
     this.connect();
     return this.startPromise;
@@ -191,33 +203,17 @@ export class LinguaSession extends Emitter<SessionEvents> {
    * audio would exceed maxBufferedBytes (the chunk is then not taken and consumes no seq).
    */
   sendAudio(data: Uint8Array, opts: { isFinal?: boolean } = {}): number {
-    this.assertWritable();
-    this.unacked.reserve(data.byteLength);
-    const item: UnackedItem = {
-      kind: 'chunk',
-      seq: this.seq,
-      data: toBase64(data),
-      isFinal: opts.isFinal === true,
-      bytes: data.byteLength,
-    };
-    this.unacked.add(item);
-    this.seq++;
-    if (this.currentState === 'open') this.sendItem(item);
-    return item.seq;
+    return this.enqueue(data, opts.isFinal === true, false);
   }
 
-  /** Sends one whole utterance (finalized at once by the gateway); kept until accepted. */
-  sendUtterance(data: Uint8Array): void {
-    this.assertWritable();
-    const item: UnackedItem = {
-      kind: 'utterance',
-      afterSeq: this.seq - 1,
-      data: toBase64(data),
-      bytes: data.byteLength,
-    };
-    // Empty audio never becomes an utterance, so it would never be accepted: do not keep it.
-    if (data.byteLength > 0) this.unacked.add(item);
-    if (this.currentState === 'open') this.sendItem(item);
+  /**
+   * Sends one whole utterance (finalized at once by the gateway) and returns its seq. It takes
+   * the next `seq` (protocol extension: an `utterance` with `seq` is an `audio_chunk` with
+   * `is_final`), so it is kept and resent exactly like chunks: after a resume only when
+   * `last_accepted_seq` says it was not accepted, never doubled. Throws BufferFullError like sendAudio.
+   */
+  sendUtterance(data: Uint8Array): number {
+    return this.enqueue(data, true, true);
   }
 
   /** Sends session_close and waits for session_closed (null on timeout or when not connected). */
@@ -252,7 +248,10 @@ export class LinguaSession extends Emitter<SessionEvents> {
     }
     this.transport = t;
     this.acked = false;
-    this.connectTimer = setTimeout(() => this.dropTransport(t, 'connect timeout'), this.opts.connectTimeoutMs ?? 10_000);
+    this.connectTimer = setTimeout(
+      () => this.dropTransport(t, 'connect timeout'),
+      this.opts.connectTimeoutMs ?? 10_000,
+    );
     t.onopen = () => {
       if (t === this.transport) this.sendFrame(this.initFrame());
     };
@@ -312,7 +311,11 @@ export class LinguaSession extends Emitter<SessionEvents> {
     try {
       msg = JSON.parse(text);
     } catch {
-      this.emit('error', { type: 'error', code: 'BAD_SERVER_FRAME', message: 'server frame is not valid JSON' });
+      this.emit('error', {
+        type: 'error',
+        code: 'BAD_SERVER_FRAME',
+        message: 'server frame is not valid JSON',
+      });
       return;
     }
     if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string') {
@@ -360,13 +363,13 @@ export class LinguaSession extends Emitter<SessionEvents> {
     this.startHeartbeat(ack);
 
     const resend = this.unacked.onResume(ack.last_accepted_seq);
-    const firstSeq = resend.find((it) => it.kind === 'chunk')?.seq ?? this.seq;
+    const firstSeq = resend[0]?.seq ?? this.seq;
     if (firstSeq > ack.last_accepted_seq + 1) {
       // The gateway lost audio this client already saw accepted: it cannot be sent again.
       this.emit('error', {
         type: 'error',
         code: 'AUDIO_GAP',
-        message: `gateway expects seq ${ack.last_accepted_seq + 1} but the oldest unacknowledged chunk is ${firstSeq}`,
+        message: `gateway expects seq ${ack.last_accepted_seq + 1} but the oldest unacknowledged item is ${firstSeq}`,
       });
     }
     for (const item of [...resend]) this.sendItem(item);
@@ -381,7 +384,7 @@ export class LinguaSession extends Emitter<SessionEvents> {
   }
 
   private onAccepted(msg: UtteranceAccepted): void {
-    // Replays and duplicates must not drop a second pending utterance.
+    // A replayed frame (e.g. after a resume) is not emitted twice; releasing audio is idempotent.
     if (msg.utterance_index <= this.lastAccepted) return;
     this.lastAccepted = msg.utterance_index;
     this.unacked.onAccepted(msg);
@@ -409,12 +412,27 @@ export class LinguaSession extends Emitter<SessionEvents> {
 
   // ---- sending ----
 
+  /** Keeps the item for resend (or throws BufferFullError, taking no seq) and sends it when open. */
+  private enqueue(data: Uint8Array, isFinal: boolean, whole: boolean): number {
+    this.assertWritable();
+    this.unacked.reserve(data.byteLength);
+    const item: UnackedItem = {
+      kind: 'chunk',
+      seq: this.seq,
+      data: toBase64(data),
+      isFinal,
+      bytes: data.byteLength,
+    };
+    if (whole) item.whole = true;
+    this.unacked.add(item);
+    this.seq++;
+    if (this.currentState === 'open') this.sendItem(item);
+    return item.seq;
+  }
+
   private sendItem(item: UnackedItem): void {
-    if (item.kind === 'chunk') {
-      this.sendFrame({ type: 'audio_chunk', seq: item.seq, data: item.data, is_final: item.isFinal });
-    } else {
-      this.sendFrame({ type: 'utterance', data: item.data });
-    }
+    if (item.whole) this.sendFrame({ type: 'utterance', seq: item.seq, data: item.data });
+    else this.sendFrame({ type: 'audio_chunk', seq: item.seq, data: item.data, is_final: item.isFinal });
   }
 
   /** Best effort: anything that matters is kept in `unacked` and resent after a reconnect. */

@@ -2,27 +2,25 @@
  * Audio the gateway has not yet confirmed as part of a finalized utterance: what the client
  * must send again after a resume. Pure bookkeeping, no I/O.
  *
- * Chunks: a chunk is covered once an `utterance_accepted` (any reason) carries
- * `last_chunk_seq >= seq`; on a resume ack, chunks with `seq <= last_accepted_seq` are covered.
- *
- * Whole `utterance` messages carry no seq, so each is tagged with `afterSeq`, the last chunk
- * seq sent before it. The gateway processes frames in order, and a non-empty utterance always
- * finalizes with reason `is_final` and `last_chunk_seq` = the last applied seq (= its afterSeq;
- * the field may also be absent). The rule, in order:
- *  1. `is_final` without `last_chunk_seq`: the oldest pending utterance is covered.
- *  2. `is_final` with `last_chunk_seq = L`: walk the pending items oldest first; the first one
- *     that can finalize with L decides: an `is_final` chunk with seq L (then that chunk caused
- *     it, no utterance is dropped) or an utterance with afterSeq L (that utterance is covered).
- *  3. Any frame with `last_chunk_seq = L`: utterances with afterSeq < L are covered too, because
- *     chunk afterSeq+1 was sent after them and has been applied. A resume ack with
- *     last_accepted_seq = A covers utterances with afterSeq < A the same way.
- * Whatever is still ambiguous stays pending and is resent: a resume may then duplicate an
- * utterance (a new index, translated twice) but never loses one.
+ * Every item carries a seq from the session's one audio counter: chunks, and whole utterances
+ * too (an `utterance` with `seq` is an `audio_chunk` with `is_final`, a protocol extension). So
+ * one rule covers both: an item is covered once an `utterance_accepted` (any reason) carries
+ * `last_chunk_seq >= seq`, or a resume ack carries `last_accepted_seq >= seq`. What remains is
+ * re-sent in the original order with its original seq: an accepted utterance is never re-sent
+ * (no duplicate index), an unaccepted one always is (none lost).
  */
 
-export type UnackedItem =
-  | { kind: 'chunk'; seq: number; data: string; isFinal: boolean; bytes: number }
-  | { kind: 'utterance'; afterSeq: number; data: string; bytes: number };
+/** One `audio_chunk`, or with `whole` one `utterance` message (then `isFinal` is true). */
+export interface UnackedItem {
+  kind: 'chunk';
+  seq: number;
+  /** base64 */
+  data: string;
+  isFinal: boolean;
+  /** Raw (decoded) bytes. */
+  bytes: number;
+  whole?: boolean;
+}
 
 export interface AcceptedInfo {
   reason: string;
@@ -75,19 +73,9 @@ export class UnackedAudio {
     this.total += item.bytes;
   }
 
+  /** Any reason: the frame's utterance ends at `last_chunk_seq`, so everything up to it is in. */
   onAccepted(frame: AcceptedInfo): void {
-    const L = frame.last_chunk_seq;
-    if (frame.reason === 'is_final') {
-      if (L === undefined) {
-        this.removeAt(this.items.findIndex((it) => it.kind === 'utterance'));
-      } else {
-        const i = this.items.findIndex(
-          (it) => (it.kind === 'chunk' && it.isFinal && it.seq === L) || (it.kind === 'utterance' && it.afterSeq === L),
-        );
-        if (i >= 0 && this.items[i]!.kind === 'utterance') this.removeAt(i);
-      }
-    }
-    if (L !== undefined) this.coverThrough(L);
+    if (frame.last_chunk_seq !== undefined) this.coverThrough(frame.last_chunk_seq);
   }
 
   /** Prunes what a resume ack covers and returns what must be sent again, in the original order. */
@@ -101,20 +89,12 @@ export class UnackedAudio {
     this.total = 0;
   }
 
-  /** Chunks with seq <= seq and utterances sent before chunk `seq` are covered. */
   private coverThrough(seq: number): void {
     const keep: UnackedItem[] = [];
     for (const it of this.items) {
-      const covered = it.kind === 'chunk' ? it.seq <= seq : it.afterSeq < seq;
-      if (covered) this.total -= it.bytes;
+      if (it.seq <= seq) this.total -= it.bytes;
       else keep.push(it);
     }
     this.items = keep;
-  }
-
-  private removeAt(i: number): void {
-    if (i < 0) return;
-    this.total -= this.items[i]!.bytes;
-    this.items.splice(i, 1);
   }
 }

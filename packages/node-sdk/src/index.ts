@@ -1,6 +1,16 @@
-export { BACKOFF_DEFAULTS, type BackoffOptions, backoffDelay } from './backoff';
-export { fromBase64, fromBase64Portable, toBase64, toBase64Portable } from './base64';
-export { Emitter, type EventMap } from './emitter';
+export {
+  BACKOFF_DEFAULTS,
+  type BackoffOptions,
+  backoffDelay,
+  Emitter,
+  type EventMap,
+  fromBase64,
+  fromBase64Portable,
+  toBase64,
+  toBase64Portable,
+  type WebSocketConstructor,
+  webSocketTransportFactory,
+} from '@lingua/protocol/sdk';
 export {
   type Hardware,
   type JobContext,

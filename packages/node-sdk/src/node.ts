@@ -7,15 +7,16 @@
  * is sent for it. A result that cannot be sent (socket down) is kept and sent after the next
  * registration; whether it still counts is the gateway's decision (stale attempts are dropped).
  */
-import { type BackoffOptions, backoffDelay } from './backoff';
-import { fromBase64 } from './base64';
-import { Emitter } from './emitter';
 import {
   abandonTransport,
-  defaultTransportFactory,
+  type BackoffOptions,
+  backoffDelay,
+  Emitter,
+  fromBase64,
   type Transport,
   type TransportFactory,
-} from './transport';
+} from '@lingua/protocol/sdk';
+import { defaultTransportFactory } from './transport';
 import type {
   ErrorMessage,
   JobAssign,

@@ -8,13 +8,19 @@
  * `20-80`. The token comes from --token or LINGUA_NODE_TOKEN. On SIGTERM/SIGINT the node
  * drains (up to --grace-ms), closes and exits 0; a second signal exits at once.
  * Logs are JSON lines on stdout.
+ *
+ * Failure drills: --silent-after MS (or SIGUSR2 at any moment) makes the node go silent while
+ * its socket stays open; --silent-scope all (a hung process: no heartbeats, no frames at all)
+ * or jobs (heartbeats continue, results never come). See SilenceSwitch in sim-node.ts.
  */
 import { parseArgs } from 'node:util';
-import { createSimNode } from './sim-node';
+import { createSimNode, type SilenceScope, SilenceSwitch } from './sim-node';
 
 const USAGE = `usage: sim-main --url ws://host:port/ws/node [--node-id ID] [--token T] [--asr zh,en]
   [--tts zh,en,ja] [--services asr,nmt,tts] [--max-jobs 4] [--latency MS|MIN-MAX]
-  [--failure-rate 0..1] [--silent] [--seed N] [--heartbeat-ms MS] [--grace-ms 3000]`;
+  [--failure-rate 0..1] [--silent] [--seed N] [--heartbeat-ms MS] [--grace-ms 3000]
+  [--silent-after MS] [--silent-scope all|jobs]
+SIGUSR2 makes the node go silent at once (socket kept open), like --silent-after.`;
 
 function log(msg: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(`${JSON.stringify({ ts: new Date().toISOString(), msg, ...fields })}\n`);
@@ -69,6 +75,8 @@ function parse() {
       seed: { type: 'string' },
       'heartbeat-ms': { type: 'string' },
       'grace-ms': { type: 'string', default: '3000' },
+      'silent-after': { type: 'string' },
+      'silent-scope': { type: 'string', default: 'all' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -90,6 +98,10 @@ const nodeId = args['node-id'] ?? `sim-${process.pid}`;
 const services = list(args.services);
 for (const s of services) if (s !== 'asr' && s !== 'nmt' && s !== 'tts') fail(`unknown service ${s}`);
 const graceMs = num('grace-ms', args['grace-ms'], 0)!;
+const silentAfterMs = num('silent-after', args['silent-after'], 0);
+const scope = args['silent-scope'];
+if (scope !== 'all' && scope !== 'jobs') fail(`--silent-scope must be all or jobs, got ${scope}`);
+const silence = new SilenceSwitch(scope as SilenceScope);
 
 const node = createSimNode({
   urls,
@@ -104,7 +116,16 @@ const node = createSimNode({
   silent: args.silent,
   seed: num('seed', args.seed, 0),
   heartbeatIntervalMs: num('heartbeat-ms', args['heartbeat-ms'], 1),
+  silence,
 });
+
+function goSilent(trigger: string): void {
+  if (silence.silent) return;
+  silence.silence();
+  log('silent', { node_id: nodeId, scope: silence.scope, trigger, held_jobs: node.heldJobs });
+}
+if (silentAfterMs !== undefined) setTimeout(() => goSilent('silent-after'), silentAfterMs);
+process.on('SIGUSR2', () => goSilent('SIGUSR2'));
 
 node.on('registered', (ack) =>
   log('registered', { node_id: nodeId, instance_id: ack.instance_id, pools: ack.pools }),

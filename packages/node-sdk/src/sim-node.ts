@@ -3,9 +3,10 @@
  * node's deterministic output") with configurable latency, failures and silence.
  */
 import { createHash } from 'node:crypto';
-import { toBase64 } from './base64';
+import { toBase64 } from '@lingua/protocol/sdk';
 import { type JobHandler, type JobOutcome, jobAudio, LinguaNode, type LinguaNodeOptions } from './node';
 import { mulberry32 } from './prng';
+import { defaultTransportFactory, type Transport, type TransportFactory } from './transport';
 
 export interface SimOutput {
   text_asr: string;
@@ -66,16 +67,102 @@ export function createSimHandler(behavior: SimBehavior = {}): JobHandler {
   };
 }
 
+/**
+ * What a node that goes silent stops doing:
+ * - `all`: a hung process. Nothing is sent any more (no heartbeats, job_accepted, results) and
+ *   nothing received is acted on, yet the socket stays open: only the heartbeat timeout notices.
+ * - `jobs`: a wedged model worker. Heartbeats (and job_accepted) continue, results and progress
+ *   are never sent: the node looks healthy and only the job timeout notices.
+ */
+export type SilenceScope = 'all' | 'jobs';
+
+/**
+ * A switch that makes a simulated node go silent on the wire at a chosen moment while its
+ * socket stays open (failure drills). Flip it with `silence()`; it cannot be turned back.
+ */
+export class SilenceSwitch {
+  private since: number | null = null;
+
+  constructor(readonly scope: SilenceScope = 'all') {}
+
+  get silent(): boolean {
+    return this.since !== null;
+  }
+  /** Epoch ms the node went silent, or null. */
+  get silentSince(): number | null {
+    return this.since;
+  }
+
+  silence(now = Date.now()): void {
+    this.since ??= now;
+  }
+
+  /** Whether an outgoing frame is swallowed now. */
+  drops(text: string): boolean {
+    if (this.since === null) return false;
+    if (this.scope === 'all') return true;
+    let type: unknown;
+    try {
+      type = (JSON.parse(text) as { type?: unknown }).type;
+    } catch {
+      return false;
+    }
+    return type === 'job_result' || type === 'job_progress';
+  }
+
+  /** Wraps a transport factory: sends pass through the switch, receives stop under scope `all`. */
+  wrap(factory: TransportFactory): TransportFactory {
+    return (url) => {
+      const inner = factory(url);
+      let onmessage: Transport['onmessage'] = null;
+      const deaf = () => this.silent && this.scope === 'all';
+      return {
+        send: (text) => {
+          if (!this.drops(text)) inner.send(text);
+        },
+        close: (code, reason) => inner.close(code, reason),
+        get onopen() {
+          return inner.onopen;
+        },
+        set onopen(fn) {
+          inner.onopen = fn;
+        },
+        get onclose() {
+          return inner.onclose;
+        },
+        set onclose(fn) {
+          inner.onclose = fn;
+        },
+        get onmessage() {
+          return onmessage;
+        },
+        set onmessage(fn) {
+          onmessage = fn;
+          inner.onmessage = fn
+            ? (text) => {
+                if (!deaf()) fn(text);
+              }
+            : null;
+        },
+      };
+    };
+  }
+}
+
 export type SimNodeOptions = Omit<
   LinguaNodeOptions,
   'handler' | 'services' | 'asrLangs' | 'ttsLangs' | 'maxConcurrentJobs'
 > &
   Partial<Pick<LinguaNodeOptions, 'services' | 'asrLangs' | 'ttsLangs' | 'maxConcurrentJobs'>> &
-  SimBehavior;
+  SimBehavior & {
+    /** Lets the caller make the node go silent later (see SilenceSwitch). */
+    silence?: SilenceSwitch;
+  };
 
 /** A LinguaNode answering like the simulated node; call `start()` on it. */
 export function createSimNode(opts: SimNodeOptions): LinguaNode {
-  const { latencyMs, failureRate, silent, seed, ...nodeOpts } = opts;
+  const { latencyMs, failureRate, silent, seed, silence, ...nodeOpts } = opts;
+  if (silence) nodeOpts.transportFactory = silence.wrap(nodeOpts.transportFactory ?? defaultTransportFactory);
   return new LinguaNode({
     services: ['asr', 'nmt', 'tts'],
     asrLangs: ['zh', 'en'],

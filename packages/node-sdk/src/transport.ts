@@ -1,89 +1,18 @@
 /**
- * The smallest socket surface the SDK needs, so tests and unusual runtimes can inject their own.
- * The default factory uses the global WebSocket (browsers, Node >= 22) and falls back to `ws`.
+ * The SDK's transports. Everything but the default factory lives in `@lingua/protocol/sdk`,
+ * which must stay free of `ws`; here the default gets `ws` as its fallback for Node < 22.
  * (Under a browser bundler `ws` resolves to a stub that is never called, because the global exists.)
  */
+import { type TransportFactory, webSocketTransportFactory } from '@lingua/protocol/sdk';
 import NodeWebSocket from 'ws';
 
-export interface Transport {
-  /** Sends one text frame. Throws when the socket is not open (the caller keeps what it must resend). */
-  send(text: string): void;
-  close(code?: number, reason?: string): void;
-  onopen: (() => void) | null;
-  onmessage: ((text: string) => void) | null;
-  /** Fires once per transport, also when the connection attempt fails. */
-  onclose: ((code: number, reason: string) => void) | null;
-}
+export {
+  abandonTransport,
+  type Transport,
+  type TransportFactory,
+  type WebSocketLike,
+  wrapWebSocket,
+} from '@lingua/protocol/sdk';
 
-export type TransportFactory = (url: string) => Transport;
-
-/** What both the WHATWG WebSocket and `ws` provide. */
-export interface WebSocketLike {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  terminate?: () => void;
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
-}
-
-const OPEN = 1;
-
-/** Adapts a WebSocket-like object; text frames only (binary frames are not part of the protocol). */
-export function wrapWebSocket(sock: WebSocketLike): Transport {
-  let closed = false;
-  const t: Transport = {
-    onopen: null,
-    onmessage: null,
-    onclose: null,
-    send(text) {
-      if (sock.readyState !== OPEN) throw new Error('WebSocket is not open');
-      sock.send(text);
-    },
-    close(code = 1000, reason = '') {
-      // A non-normal close is how the SDK abandons a dead peer: do not wait for a close handshake.
-      if (code !== 1000 && typeof sock.terminate === 'function') {
-        sock.terminate();
-        return;
-      }
-      try {
-        sock.close(code, reason);
-      } catch {
-        // Browsers only accept 1000 and 3000-4999.
-        sock.close();
-      }
-    },
-  };
-  sock.onopen = () => t.onopen?.();
-  sock.onmessage = (ev) => {
-    if (typeof ev.data === 'string') t.onmessage?.(ev.data);
-  };
-  sock.onclose = (ev) => {
-    if (closed) return;
-    closed = true;
-    t.onclose?.(ev.code, ev.reason);
-  };
-  // Errors are always followed by a close event; without a handler `ws` would throw.
-  sock.onerror = () => {};
-  return t;
-}
-
-export const defaultTransportFactory: TransportFactory = (url) => {
-  const Global = (globalThis as { WebSocket?: new (url: string) => unknown }).WebSocket;
-  if (typeof Global === 'function') return wrapWebSocket(new Global(url) as WebSocketLike);
-  return wrapWebSocket(new NodeWebSocket(url) as unknown as WebSocketLike);
-};
-
-/** Stops listening to a transport and closes it; its late events are ignored. */
-export function abandonTransport(t: Transport, code = 4000, reason = ''): void {
-  t.onopen = null;
-  t.onmessage = null;
-  t.onclose = null;
-  try {
-    t.close(code, reason);
-  } catch {
-    // already closed
-  }
-}
+/** The global WebSocket (browsers, Node >= 22), else `ws`. */
+export const defaultTransportFactory: TransportFactory = webSocketTransportFactory(NodeWebSocket);

@@ -1,0 +1,16 @@
+/**
+ * `@lingua/protocol/sdk`: the runtime pieces both SDKs share. Browser-safe and dependency-free
+ * (no `ws`, no Node built-ins, no TypeBox), so a browser bundle of the client SDK stays small.
+ */
+export { BACKOFF_DEFAULTS, type BackoffOptions, backoffDelay } from './backoff';
+export { fromBase64, fromBase64Portable, toBase64, toBase64Portable } from './base64';
+export { Emitter, type EventMap } from './emitter';
+export {
+  abandonTransport,
+  type Transport,
+  type TransportFactory,
+  type WebSocketConstructor,
+  type WebSocketLike,
+  webSocketTransportFactory,
+  wrapWebSocket,
+} from './transport';
