@@ -94,4 +94,40 @@ describe('resume', () => {
     await a.close();
     await node.close();
   });
+
+  it('resuming while the old socket is still open elsewhere closes the old one (4001)', async () => {
+    const node = createSimNode({ urls: [cluster.urls('node')[0]!], nodeId: 'sim-3' });
+    await node.start();
+    const { RawPeer } = await import('../support/peers');
+    const old = await RawPeer.connect(cluster.urls('session')[0]!);
+    old.send({
+      type: 'session_init',
+      src_lang: 'zh',
+      tgt_lang: 'en',
+      audio_format: 'pcm16',
+      sample_rate: 16000,
+    });
+    const [ack] = await old.next('session_init_ack');
+    old.send({ type: 'utterance', seq: 0, data: Buffer.from('before the move').toString('base64') });
+    await old.next('translation_result');
+    const fresh = await RawPeer.connect(cluster.urls('session')[1]!);
+    fresh.send({
+      type: 'session_init',
+      src_lang: 'zh',
+      tgt_lang: 'en',
+      audio_format: 'pcm16',
+      sample_rate: 16000,
+      resume: { session_id: ack!.session_id, resume_token: ack!.resume_token, last_result_index: 0 },
+    });
+    const [ack2] = await fresh.next('session_init_ack');
+    expect(ack2).toMatchObject({ instance_id: 'gw-2', next_utterance_index: 1, last_accepted_seq: 0 });
+    await until(() => old.closed, 'old socket closed');
+    expect(old.closed?.code).toBe(4001);
+    fresh.send({ type: 'utterance', seq: 1, data: Buffer.from('after the move').toString('base64') });
+    const [r] = await fresh.next('translation_result');
+    expect(r).toMatchObject({ utterance_index: 1 });
+    expect(fresh.ofType('translation_result')).toHaveLength(1); // index 0 was not replayed
+    fresh.close();
+    await node.close();
+  });
 });
