@@ -27,6 +27,9 @@ if ARGV[3] ~= '' and j[3] ~= ARGV[3] then return -3 end
 local sid, idx, overall = j[4], j[5], tonumber(j[7])
 
 local waiting = state == 'created' or state == 'retrying'
+-- A named node's attempt can only fail while it is live: a second report of the same failure
+-- (socket close and a re-routed assignment, say) must not end a job that is already retrying.
+if ARGV[3] ~= '' and not isLive(state) then return -6 end
 if isLive(state) then
   local mid = cause
   if mid == 'no_node' then mid = 'failed' end

@@ -9,6 +9,7 @@ export {
   replayDlq,
   replayTarget,
 } from './dlq';
+export { type DrillReport, registerDrillCommand, runDrill } from './drill';
 export { formatLogLine } from './log-format';
 export { type RedisTarget, withRedis } from './redis-target';
 export { type LocalClusterState, readState, stateFile } from './state';

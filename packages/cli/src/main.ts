@@ -14,6 +14,7 @@ import type { ClusterView } from '@lingua/dashboard';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Demo, servedPairs } from './demo';
 import { deleteDlq, listDlq, replayDlq } from './dlq';
+import { registerDrillCommand } from './drill';
 import { getJson, sleep } from './net';
 import { withRedis } from './redis-target';
 import { readState } from './state';
@@ -309,6 +310,8 @@ program
     );
     process.exit(0);
   });
+
+registerDrillCommand(program);
 
 program.parseAsync(process.argv).catch((err) => {
   process.stderr.write(`lingua: ${(err as Error)?.message ?? err}\n`);

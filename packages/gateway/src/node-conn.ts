@@ -262,13 +262,24 @@ export class NodeConn {
   }
 
   /**
-   * Graceful shutdown of this instance: the node reconnects to another instance and keeps its
-   * reservations (its results still complete, they are checked by node id and attempt). A node
-   * that does not come back is taken offline by the heartbeat sweep and its jobs fail over.
+   * Graceful shutdown of this instance: the node stops getting new jobs at once (draining in
+   * its cell), its socket stays open while jobs it holds here finish (bounded by `graceMs`) so
+   * their results are not lost, then it is told to reconnect elsewhere. Its reservations are
+   * kept: results that arrive on its next connection still complete (checked by node id and
+   * attempt). A node that does not come back is taken offline by the heartbeat sweep.
    */
-  drainAndClose(): void {
+  async drainAndClose(graceMs: number): Promise<void> {
     if (this.closed) return;
     this.handedOff = true;
+    if (this.nodeId) {
+      await setDraining(this.ctx.redis, this.ctx.ks, { nodeId: this.nodeId, epoch: this.epoch }).catch(
+        () => {},
+      );
+    }
+    const end = this.ctx.now() + graceMs;
+    while (!this.closed && this.inflight.size > 0 && this.ctx.now() < end) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     this.transport.send({
       type: 'error',
       code: 'DRAINING',

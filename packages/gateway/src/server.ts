@@ -343,7 +343,9 @@ export class Gateway {
     this.listenSocket = null;
     if (graceful) {
       for (const actor of [...this.ctx.sessions.values()]) actor.handOff();
-      for (const node of [...this.ctx.nodes.values()]) await node.drainAndClose();
+      // Nodes: no new jobs, results of running ones still accepted for a bounded grace.
+      const graceMs = Math.min(this.cfg.drainTimeoutMs / 2, this.cfg.jobTimeoutMs);
+      await Promise.all([...this.ctx.nodes.values()].map((node) => node.drainAndClose(graceMs)));
     }
     this.timeouts.stop();
     await Promise.allSettled([this.sweeps.close(), this.failover.close()]);

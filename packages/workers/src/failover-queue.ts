@@ -49,7 +49,8 @@ export class FailoverQueue implements FailoverSink {
   }
 
   startWorker(lifecycle: JobLifecycle, onError: (err: unknown) => void): void {
-    const maxBackoff = this.opts.maxBackoffMs ?? 1000;
+    // Short cap: a job waiting for a free slot should notice one soon after it frees.
+    const maxBackoff = this.opts.maxBackoffMs ?? 250;
     this.worker = new Worker<FailoverData>(
       FAILOVER_QUEUE,
       async (job: Job<FailoverData>) => {

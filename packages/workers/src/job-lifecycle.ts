@@ -303,7 +303,9 @@ export class JobLifecycle {
       }),
     ]);
     this.hooks.onDispatch?.('failover', Number(job.created ?? now));
-    this.hooks.onFailover?.('dispatched' as FailCause, detectedAt);
+    // Only a real failover (an attempt had failed) counts: a first dispatch that waited for a
+    // free slot is queueing, not failover.
+    if (expectedAttempt > 0) this.hooks.onFailover?.('dispatched' as FailCause, detectedAt);
     return 'dispatched';
   }
 
