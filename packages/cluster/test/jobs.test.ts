@@ -139,6 +139,18 @@ describe('job scripts', () => {
     expect(isScriptError(again, ScriptErrorCode.ILLEGAL_TRANSITION)).toBe(true);
   });
 
+  it('a second failure report for the same attempt does not end a retrying job', async () => {
+    await openSession('s7');
+    const id = jobIdFor('s7', 0);
+    await store.createJob(job('s7', 0, 'n1'));
+    expect((await store.fail(id, 1, 'n1', 'node_lost', NOW + 1)).kind).toBe('retry');
+    // e.g. the socket-close path and a re-routed assignment both report the lost node
+    const again = await store.fail(id, 1, 'n1', 'node_lost', NOW + 2).catch((e) => e);
+    expect(isScriptError(again, ScriptErrorCode.ILLEGAL_TRANSITION)).toBe(true);
+    expect((await store.getJob(id))?.state).toBe('retrying');
+    expect(await store.readResults('s7', -1)).toEqual([]);
+  });
+
   it('declared-missing wins over a later result, and vice versa', async () => {
     await openSession('s4');
     await store.createJob(job('s4', 0, 'n1'));
