@@ -1,0 +1,45 @@
+/**
+ * The message both hop benchmarks carry: Lingua's `job_assign` (node-conn.ts sendAssign) for
+ * one utterance of 640 bytes of audio, plus `sent_at` (the sender's wall clock, see pace.ts)
+ * so the receiving client can time the hop.
+ */
+import type { AssignPayload } from '@lingua/cluster';
+
+export const SESSION_ID = '3f0c9a52-8d2e-4c4b-9f0e-2a6f1b7d9c10';
+
+/** The envelope payload Lingua's inbox carries (audio stays binary inside Redis). */
+export function assignPayload(i: number, audio: Uint8Array, sentAt: number): AssignPayload {
+  return {
+    job_id: `${SESSION_ID}.${i}`,
+    attempt: 1,
+    session_id: SESSION_ID,
+    utterance_index: i,
+    src_lang: 'fr',
+    tgt_lang: 'en',
+    audio,
+    audio_format: 'pcm16',
+    sample_rate: 16000,
+    features: {},
+    deadline_ms: Math.round(sentAt) + 30_000,
+    finalized_at: sentAt,
+  };
+}
+
+/** The JSON frame a node receives for that payload (what the gateway builds in sendAssign). */
+export function assignFrame(job: AssignPayload): Record<string, unknown> {
+  return {
+    type: 'job_assign',
+    job_id: job.job_id,
+    attempt: job.attempt,
+    session_id: job.session_id,
+    utterance_index: job.utterance_index,
+    src_lang: job.src_lang,
+    tgt_lang: job.tgt_lang,
+    audio: Buffer.from(job.audio).toString('base64'),
+    audio_format: job.audio_format,
+    sample_rate: job.sample_rate,
+    features: job.features,
+    deadline_ms: job.deadline_ms,
+    sent_at: job.finalized_at,
+  };
+}
