@@ -1,10 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type FakeGateway,
+  type Frame,
+  type Peer,
+  startFakeGateway,
+  waitUntil,
+} from '../../../test/support/fake-gateway';
 import { LinguaSession, type LinguaSessionOptions } from '../src/session';
 import type { Transport } from '../src/transport';
 import { BufferFullError } from '../src/unacked';
 import type { MissingResult, TranslationResult } from '../src/wire';
-import { type FakeGateway, type Frame, type Peer, startFakeGateway, waitUntil } from './fake-gateway';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {

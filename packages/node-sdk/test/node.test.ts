@@ -1,8 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type JobHandler, LinguaNode, type LinguaNodeOptions } from '../src/node';
-import { createSimNode } from '../src/sim-node';
-import type { JobAssign } from '../src/wire';
 import {
   deferred,
   type FakeGateway,
@@ -10,7 +7,10 @@ import {
   type Peer,
   startFakeGateway,
   waitUntil,
-} from './fake-gateway';
+} from '../../../test/support/fake-gateway';
+import { type JobHandler, LinguaNode, type LinguaNodeOptions } from '../src/node';
+import { createSimNode } from '../src/sim-node';
+import type { JobAssign } from '../src/wire';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

@@ -2,10 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type FakeGateway, startFakeGateway, waitUntil } from '../../../test/support/fake-gateway';
 import type { JobOutcome } from '../src/node';
 import { createSimHandler, simulatedOutput } from '../src/sim-node';
 import type { JobAssign } from '../src/wire';
-import { type FakeGateway, startFakeGateway, waitUntil } from './fake-gateway';
 
 function job(audio: Uint8Array, i: number, tts = false): JobAssign {
   return {
