@@ -33,7 +33,16 @@ import { cleanupAll, defer, installSignalHandlers } from './lib/cleanup';
 import { type IdleRow, idleMemory, openFilesLimit, WARM_SESSIONS } from './lib/idle';
 import { linguaE2e } from './lib/lingua-e2e';
 import { ROOT } from './lib/procs';
-import { at, commonLoad, parseRates, type Step, saturated, sustained } from './lib/ramp';
+import {
+  at,
+  BUSY_OTHERS_PCT,
+  commonLoad,
+  othersCpu,
+  parseRates,
+  type Step,
+  saturated,
+  sustained,
+} from './lib/ramp';
 import { type RawResult, rawLimits } from './lib/raw';
 import { int, machine, num, replaceSection, table, times } from './lib/report';
 
@@ -44,11 +53,13 @@ const E2E_RATES = parseRates(
   process.env.BENCH_E2E_RATES,
   QUICK
     ? [1000, 2000, 4000, 6000, 8000]
-    : [500, 1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000, 16000],
+    : [500, 1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000, 12000, 16000, 20000, 24000],
 );
 const HOP_RATES = parseRates(
   process.env.BENCH_HOP_RATES,
-  QUICK ? [2000, 10000, 30000, 60000] : [2000, 5000, 10000, 15000, 20000, 30000, 40000, 60000, 80000, 100000],
+  QUICK
+    ? [2000, 10000, 30000, 60000]
+    : [2000, 5000, 10000, 15000, 20000, 30000, 40000, 50000, 60000, 80000, 100000],
 );
 const IDLE_SESSIONS = parseRates(process.env.BENCH_IDLE_SESSIONS, QUICK ? [1000] : [1000, 10000]);
 const RAW_SECONDS = QUICK ? 1 : 3;
@@ -151,6 +162,12 @@ function cpuPerMsg(s: Step | undefined, groups: string[]): number | undefined {
   return ((pct / 100) * 1e6) / s.perSec;
 }
 
+/** Marks a comparison whose steps ran while other processes took over half a core. */
+function busyNote(...steps: (Step | undefined)[]): string {
+  const worst = Math.max(0, ...steps.map(othersCpu));
+  return worst > BUSY_OTHERS_PCT ? ` (noisy: other processes took ${int(worst)}% CPU)` : '';
+}
+
 function summary(r: Results): { md: string; facts: string[] } {
   const L = r.lingua ?? [];
   const B = r.bullmq ?? [];
@@ -191,7 +208,7 @@ function summary(r: Results): { md: string; facts: string[] } {
       int(bs?.perSec),
       times(ratio(ls?.perSec, bs?.perSec)),
       '≥ 1.5×',
-      verdict(ratio(ls?.perSec, bs?.perSec), 1.5),
+      verdict(ratio(ls?.perSec, bs?.perSec), 1.5) + busyNote(ls, bs),
     ],
     [
       `E2E p99 ms at ${int(e2eLoad)} jobs/s offered`,
@@ -199,7 +216,7 @@ function summary(r: Results): { md: string; facts: string[] } {
       num(be?.lat.p99),
       times(ratio(le?.lat.p99, be?.lat.p99)),
       'lower',
-      lowerVerdict(le?.lat.p99, be?.lat.p99),
+      lowerVerdict(le?.lat.p99, be?.lat.p99) + busyNote(le, be),
     ],
     [
       `E2E p99 ms at ${int(e2eMid)} jobs/s offered (about half of Lingua's sustained load)`,
@@ -207,7 +224,7 @@ function summary(r: Results): { md: string; facts: string[] } {
       num(bm?.lat.p99),
       times(ratio(lm?.lat.p99, bm?.lat.p99)),
       'lower',
-      lowerVerdict(lm?.lat.p99, bm?.lat.p99),
+      lowerVerdict(lm?.lat.p99, bm?.lat.p99) + busyNote(lm, bm),
     ],
     [
       `E2E p50 ms at ${int(e2eLoad)} jobs/s offered`,
@@ -223,7 +240,7 @@ function summary(r: Results): { md: string; facts: string[] } {
       int(ss?.perSec),
       times(ratio(is?.perSec, ss?.perSec)),
       '≥ 2×',
-      verdict(ratio(is?.perSec, ss?.perSec), 2),
+      verdict(ratio(is?.perSec, ss?.perSec), 2) + busyNote(is, ss),
     ],
     [
       `Hop p99 ms added at ${int(hopLow)} msgs/s (sender → client)`,
@@ -231,7 +248,8 @@ function summary(r: Results): { md: string; facts: string[] } {
       num(hopLow ? at(S, hopLow)?.lat.p99 : undefined),
       times(ratio(hopLow ? at(I, hopLow)?.lat.p99 : undefined, hopLow ? at(S, hopLow)?.lat.p99 : undefined)),
       'Lingua ≤ 2 ms',
-      boundVerdict(hopLow ? at(I, hopLow)?.lat.p99 : undefined, 2),
+      boundVerdict(hopLow ? at(I, hopLow)?.lat.p99 : undefined, 2) +
+        busyNote(hopLow ? at(I, hopLow) : undefined, hopLow ? at(S, hopLow) : undefined),
     ],
     [
       `Hop p99 ms added at ${int(hopHigh)} msgs/s (sender → client)`,
@@ -241,7 +259,8 @@ function summary(r: Results): { md: string; facts: string[] } {
         ratio(hopHigh ? at(I, hopHigh)?.lat.p99 : undefined, hopHigh ? at(S, hopHigh)?.lat.p99 : undefined),
       ),
       'Lingua ≤ 2 ms',
-      boundVerdict(hopHigh ? at(I, hopHigh)?.lat.p99 : undefined, 2),
+      boundVerdict(hopHigh ? at(I, hopHigh)?.lat.p99 : undefined, 2) +
+        busyNote(hopHigh ? at(I, hopHigh) : undefined, hopHigh ? at(S, hopHigh) : undefined),
     ],
     [
       `Stream-only hop p99 ms at ${int(rawLow)} msgs/s: Lingua inbox vs raw XADD → XREAD (the machine's floor)`,
@@ -469,8 +488,8 @@ function render(r: Results, machineLine: string, command: string): { console: st
   if (r.raw) {
     parts.push(
       `### Raw limits of this Redis from one client process (8 connections × 64 in flight, auto-pipelined)\n\n${table(
-        ['operation', 'ops/s', 'Redis CPU %', 'client CPU %'],
-        r.raw.map((x) => [x.name, int(x.opsPerSec), int(x.redisCpu), int(x.benchCpu)]),
+        ['operation', 'ops/s', 'Redis CPU %', 'client CPU %', 'others CPU %'],
+        r.raw.map((x) => [x.name, int(x.opsPerSec), int(x.redisCpu), int(x.benchCpu), int(x.othersCpu)]),
       )}`,
     );
   }

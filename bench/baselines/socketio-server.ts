@@ -27,7 +27,6 @@ const ipc = serveParent({
       io.to(targets[i % targets.length]!).emit('job_assign', msg);
     });
   },
-  connected: () => io.engine.clientsCount,
 });
 
 http.listen(0, '127.0.0.1', () => ipc.ready({ port: (http.address() as AddressInfo).port }));

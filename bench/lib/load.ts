@@ -103,6 +103,12 @@ export class LoadRig {
           }),
         );
         await acked;
+        // Heartbeat like a real node, or the sweep takes it offline after the timeout.
+        const hb = setInterval(
+          () => ws.send(JSON.stringify({ type: 'node_heartbeat', running_jobs: 0 })),
+          2000,
+        );
+        ws.on('close', () => clearInterval(hb));
         this.nodes.push(ws);
       }
     }

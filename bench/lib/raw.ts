@@ -12,6 +12,8 @@ export interface RawResult {
   /** Redis CPU % during the run (100 = one core): tells client-bound from server-bound */
   redisCpu: number;
   benchCpu: number;
+  /** CPU % taken by processes outside the bench (other users' jobs) */
+  othersCpu: number;
 }
 
 type NoopRedis = Redis & { benchNoop(): Promise<number> };
@@ -52,12 +54,25 @@ export async function rawLimits(
       clearTimeout(timer);
       const secs = (performance.now() - t0) / 1000;
       const u = await probe.stop();
-      return { name, opsPerSec: ops / secs, redisCpu: u.cpu.redis!, benchCpu: u.cpu.bench! };
+      return {
+        name,
+        opsPerSec: ops / secs,
+        redisCpu: u.cpu.redis!,
+        benchCpu: u.cpu.bench!,
+        othersCpu: u.cpu.others!,
+      };
+    };
+    // Re-measured once when other processes took more than half a core (shared machine).
+    const quiet = async (name: string, op: (r: NoopRedis, i: number) => Promise<unknown>) => {
+      const first = await run(name, op);
+      if (first.othersCpu <= 50) return first;
+      const again = await run(name, op);
+      return again.othersCpu < first.othersCpu ? again : first;
     };
     const out: RawResult[] = [];
-    out.push(await run('EVALSHA return 1', (r) => r.benchNoop()));
+    out.push(await quiet('EVALSHA return 1', (r) => r.benchNoop()));
     out.push(
-      await run(`XADD ${opts.xaddBytes} B (MAXLEN ~10000)`, (r, i) =>
+      await quiet(`XADD ${opts.xaddBytes} B (MAXLEN ~10000)`, (r, i) =>
         r.xadd(`bench:raw:xadd:${i}`, 'MAXLEN', '~', 10000, '*', 'm', payload),
       ),
     );

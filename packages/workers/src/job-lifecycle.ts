@@ -173,13 +173,17 @@ export class JobLifecycle {
       }
       throw err;
     }
-    await this.release(nodeId, jobId, attempt);
     if (r.status !== 'ok') {
+      await this.release(nodeId, jobId, attempt);
       this.hooks.onDropped?.(r.status);
       return r.status;
     }
     this.hooks.onTransition?.('completed');
-    await this.deliver(r.owner, r.sessionId, { index: r.index, kind: 'result', result });
+    // Independent (cell vs. session owner's inbox): one round trip instead of two.
+    await Promise.all([
+      this.release(nodeId, jobId, attempt),
+      this.deliver(r.owner, r.sessionId, { index: r.index, kind: 'result', result }),
+    ]);
     return 'ok';
   }
 
