@@ -4,6 +4,7 @@
  * so the receiving client can time the hop.
  */
 import type { AssignPayload } from '@lingua/cluster';
+import { jobAssignFrame } from '@lingua/gateway';
 
 export const SESSION_ID = '3f0c9a52-8d2e-4c4b-9f0e-2a6f1b7d9c10';
 
@@ -25,21 +26,7 @@ export function assignPayload(i: number, audio: Uint8Array, sentAt: number): Ass
   };
 }
 
-/** The JSON frame a node receives for that payload (what the gateway builds in sendAssign). */
+/** The JSON frame a node receives for that payload (the gateway's own builder) + `sent_at`. */
 export function assignFrame(job: AssignPayload): Record<string, unknown> {
-  return {
-    type: 'job_assign',
-    job_id: job.job_id,
-    attempt: job.attempt,
-    session_id: job.session_id,
-    utterance_index: job.utterance_index,
-    src_lang: job.src_lang,
-    tgt_lang: job.tgt_lang,
-    audio: Buffer.from(job.audio).toString('base64'),
-    audio_format: job.audio_format,
-    sample_rate: job.sample_rate,
-    features: job.features,
-    deadline_ms: job.deadline_ms,
-    sent_at: job.finalized_at,
-  };
+  return { ...jobAssignFrame(job), sent_at: job.finalized_at };
 }

@@ -223,20 +223,7 @@ export class NodeConn {
   sendAssign(job: AssignPayload): boolean {
     if (this.closed) return false;
     const now = this.ctx.now();
-    const ok = this.transport.send({
-      type: 'job_assign',
-      job_id: job.job_id,
-      attempt: job.attempt,
-      session_id: job.session_id,
-      utterance_index: job.utterance_index,
-      src_lang: job.src_lang,
-      tgt_lang: job.tgt_lang,
-      audio: Buffer.from(job.audio).toString('base64'),
-      audio_format: job.audio_format,
-      sample_rate: job.sample_rate,
-      features: job.features,
-      deadline_ms: job.deadline_ms,
-    });
+    const ok = this.transport.send(jobAssignFrame(job));
     if (ok) {
       this.inflight.set(`${job.job_id}|${job.attempt}`, {
         sentAt: now,
@@ -309,4 +296,22 @@ export class NodeConn {
       this.log.warn({ err }, 'node offline failed; the heartbeat sweep will catch it');
     }
   }
+}
+
+/** The `job_assign` frame for an assignment (audio travels binary in Redis, base64 on the wire). */
+export function jobAssignFrame(job: AssignPayload): Record<string, unknown> {
+  return {
+    type: 'job_assign',
+    job_id: job.job_id,
+    attempt: job.attempt,
+    session_id: job.session_id,
+    utterance_index: job.utterance_index,
+    src_lang: job.src_lang,
+    tgt_lang: job.tgt_lang,
+    audio: Buffer.from(job.audio).toString('base64'),
+    audio_format: job.audio_format,
+    sample_rate: job.sample_rate,
+    features: job.features,
+    deadline_ms: job.deadline_ms,
+  };
 }
