@@ -11,6 +11,7 @@ import {
   abandonTransport,
   type BackoffOptions,
   backoffDelay,
+  decodeServerFrame,
   Emitter,
   type Transport,
   type TransportFactory,
@@ -307,21 +308,12 @@ export class LinguaSession extends Emitter<SessionEvents> {
   // ---- frames ----
 
   private onText(text: string): void {
-    let msg: ServerToClientMessage;
-    try {
-      msg = JSON.parse(text);
-    } catch {
-      this.emit('error', {
-        type: 'error',
-        code: 'BAD_SERVER_FRAME',
-        message: 'server frame is not valid JSON',
-      });
+    const decoded = decodeServerFrame<ServerToClientMessage>(text);
+    if ('error' in decoded) {
+      this.emit('error', decoded.error);
       return;
     }
-    if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string') {
-      this.emit('error', { type: 'error', code: 'BAD_SERVER_FRAME', message: 'server frame has no type' });
-      return;
-    }
+    const msg = decoded.msg;
     this.lastFrameAt = Date.now();
     switch (msg.type) {
       case 'session_init_ack':

@@ -11,6 +11,7 @@ import {
   abandonTransport,
   type BackoffOptions,
   backoffDelay,
+  decodeServerFrame,
   Emitter,
   fromBase64,
   type Transport,
@@ -304,21 +305,12 @@ export class LinguaNode extends Emitter<NodeEvents> {
   // ---- frames ----
 
   private onText(text: string): void {
-    let msg: ServerToNodeMessage;
-    try {
-      msg = JSON.parse(text);
-    } catch {
-      this.emit('error', {
-        type: 'error',
-        code: 'BAD_SERVER_FRAME',
-        message: 'server frame is not valid JSON',
-      });
+    const decoded = decodeServerFrame<ServerToNodeMessage>(text);
+    if ('error' in decoded) {
+      this.emit('error', decoded.error);
       return;
     }
-    if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string') {
-      this.emit('error', { type: 'error', code: 'BAD_SERVER_FRAME', message: 'server frame has no type' });
-      return;
-    }
+    const msg = decoded.msg;
     switch (msg.type) {
       case 'node_register_ack':
         this.onAck(msg);

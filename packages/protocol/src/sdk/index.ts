@@ -5,6 +5,7 @@
 export { BACKOFF_DEFAULTS, type BackoffOptions, backoffDelay } from './backoff';
 export { fromBase64, fromBase64Portable, toBase64, toBase64Portable } from './base64';
 export { Emitter, type EventMap } from './emitter';
+export { type BadServerFrame, decodeServerFrame } from './server-frame';
 export {
   abandonTransport,
   type Transport,
