@@ -395,17 +395,25 @@ export class JobStore {
     return out;
   }
 
-  async getJob(jobId: string): Promise<Record<string, string> | null> {
-    const key = this.jobKey(jobId);
-    const h = await this.redis.hgetall(key);
-    if (!Object.keys(h).length) return null;
-    delete h.audio;
-    delete h.oblob;
-    return h;
+  /**
+   * One job, read in one round trip: its fields as text and its audio (binary) apart. The
+   * result blob is left out; the audio is present only until the job is done.
+   */
+  async getJobRecord(
+    jobId: string,
+  ): Promise<{ fields: Record<string, string>; audio: Buffer | null } | null> {
+    const raw = (await this.redis.hgetallBuffer(this.jobKey(jobId))) as Record<string, Buffer>;
+    const fields: Record<string, string> = {};
+    let audio: Buffer | null = null;
+    for (const [k, v] of Object.entries(raw)) {
+      if (k === 'audio') audio = v;
+      else if (k !== 'oblob') fields[k] = v.toString();
+    }
+    return Object.keys(fields).length ? { fields, audio } : null;
   }
 
-  async getJobAudio(jobId: string): Promise<Buffer | null> {
-    return this.redis.hgetBuffer(this.jobKey(jobId), 'audio');
+  async getJob(jobId: string): Promise<Record<string, string> | null> {
+    return (await this.getJobRecord(jobId))?.fields ?? null;
   }
 }
 

@@ -234,8 +234,9 @@ export class JobLifecycle {
    * backoff); past the overall deadline the job fails with `no_node` / `timeout`.
    */
   async redispatch(jobId: string, expectedAttempt: number, detectedAt: number): Promise<RedispatchOutcome> {
-    const job = await this.store.getJob(jobId);
-    if (!job) return 'stale';
+    const record = await this.store.getJobRecord(jobId);
+    if (!record) return 'stale';
+    const job = record.fields;
     if ((job.state !== 'created' && job.state !== 'retrying') || Number(job.attempt) !== expectedAttempt) {
       return 'stale';
     }
@@ -283,7 +284,7 @@ export class JobLifecycle {
       throw err;
     }
     this.hooks.onTransition?.('dispatched');
-    const audio = (await this.store.getJobAudio(jobId)) ?? Buffer.alloc(0);
+    const audio = record.audio ?? Buffer.alloc(0);
     await Promise.all([
       confirmLease(this.redis, this.ks, {
         nodeId: node.nodeId,

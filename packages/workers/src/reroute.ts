@@ -30,8 +30,7 @@ export class Rerouter {
   async reroute(env: Envelope, from: string): Promise<RerouteResult> {
     switch (env.t) {
       case 'assign': {
-        const owner = await this.redis.hget(this.ks.node(env.nodeId), 'instance');
-        const state = await this.redis.hget(this.ks.node(env.nodeId), 'state');
+        const [owner, state] = await this.redis.hmget(this.ks.node(env.nodeId), 'instance', 'state');
         if (
           owner &&
           owner !== from &&
