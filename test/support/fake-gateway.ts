@@ -1,5 +1,5 @@
 /**
- * A minimal peer that plays the gateway's side of PROTOCOL.md over a real WebSocket server,
+ * A minimal peer that plays the gateway's side of docs/protocol.md over a real WebSocket server,
  * so the SDK is tested against real sockets. Tests drive it frame by frame.
  */
 import type { AddressInfo } from 'node:net';

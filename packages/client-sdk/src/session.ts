@@ -1,5 +1,5 @@
 /**
- * LinguaSession: one client session over `ws /ws/session` (PROTOCOL.md), resume-aware.
+ * LinguaSession: one client session over `ws /ws/session` (docs/protocol.md), resume-aware.
  *
  * Connection lifecycle: connect → session_init → session_init_ack → open. Any close the SDK did
  * not ask for → reconnect with backoff to the NEXT url (so the session can resume on another

@@ -1,5 +1,5 @@
 /**
- * Session frames of PROTOCOL.md v1 (`ws /ws/session`), field names exactly as on the wire.
+ * Session frames of docs/protocol.md v1 (`ws /ws/session`), field names exactly as on the wire.
  * Type-only re-exports of `@lingua/protocol`, so no validator code lands in an SDK bundle.
  */
 export type {

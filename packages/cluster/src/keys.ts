@@ -3,7 +3,7 @@
  * `lingua:v1:{c3}:`) and build the rest with the same suffixes: the script loader
  * generates a Lua table `K` from LUA_KEY_SUFFIXES below, so the names live only here.
  *
- * Partitioning (DESIGN.md): node cells `{c<N>}`, session shards `{s<N>}`, per-instance
+ * Partitioning (docs/architecture.md): node cells `{c<N>}`, session shards `{s<N>}`, per-instance
  * `{i:<id>}`, and a few global keys under `{g}`.
  */
 import { fnv1a } from './hash';

@@ -2,7 +2,7 @@
  * Redis connection factory. One URL form for both deployments:
  *   redis://host:port[/db]                 a single Redis (or a Sentinel-fronted primary)
  *   redis+cluster://h1:p1,h2:p2,...        Redis Cluster seed nodes
- * Roles follow DESIGN.md's Redis rules: request paths fail fast, workers and blocking
+ * Roles follow docs/architecture.md's Redis rules: request paths fail fast, workers and blocking
  * readers wait forever, blocking readers get their own connection.
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';

@@ -1,5 +1,5 @@
 /**
- * LinguaNode: a compute node over `ws /ws/node` (PROTOCOL.md).
+ * LinguaNode: a compute node over `ws /ws/node` (docs/protocol.md).
  *
  * connect → node_register → node_register_ack → heartbeats + jobs. Every job_assign is answered
  * with job_accepted at once; handlers run at most `maxConcurrentJobs` at a time (extra

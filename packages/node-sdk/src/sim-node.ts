@@ -1,5 +1,5 @@
 /**
- * The simulated compute node: deterministic fake ASR/NMT/TTS (PROTOCOL.md "The simulated
+ * The simulated compute node: deterministic fake ASR/NMT/TTS (docs/protocol.md "The simulated
  * node's deterministic output") with configurable latency, failures and silence.
  */
 import { createHash } from 'node:crypto';

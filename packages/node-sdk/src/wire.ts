@@ -1,5 +1,5 @@
 /**
- * Node frames of PROTOCOL.md v1 (`ws /ws/node`), field names exactly as on the wire.
+ * Node frames of docs/protocol.md v1 (`ws /ws/node`), field names exactly as on the wire.
  * Type-only re-exports of `@lingua/protocol`, so no validator code lands in an SDK bundle.
  */
 export type {

@@ -27,7 +27,7 @@ function job(audio: Uint8Array, i: number, tts = false): JobAssign {
 const ctx = () => ({ signal: new AbortController().signal, progress: () => {} });
 
 describe('simulatedOutput', () => {
-  it('follows PROTOCOL.md: first 16 hex chars of sha256, tts = base64 of the raw digest', () => {
+  it('follows docs/protocol.md: first 16 hex chars of sha256, tts = base64 of the raw digest', () => {
     for (const len of [0, 1, 31, 32, 4096]) {
       const audio = new Uint8Array(randomBytes(len));
       const digest = createHash('sha256').update(audio).digest();

@@ -1,10 +1,10 @@
 /**
  * Error codes carried by `error` frames (and by `job_result.error` when the gateway
- * synthesizes one). PROTOCOL.md lets the project add codes, so receivers must treat the
+ * synthesizes one). docs/protocol.md lets the project add codes, so receivers must treat the
  * `code` field as an open string; this table is what *we* emit.
  */
 export const ErrorCode = {
-  // PROTOCOL.md v1
+  // docs/protocol.md v1
   BAD_MESSAGE: 'BAD_MESSAGE',
   UNAUTHORIZED: 'UNAUTHORIZED',
   NOT_INITIALIZED: 'NOT_INITIALIZED',
@@ -16,7 +16,7 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   BACKPRESSURE: 'BACKPRESSURE',
   INTERNAL: 'INTERNAL',
-  /** Used by the PROTOCOL.md `error` example; means the pool exists but has no nodes (empty pool). */
+  /** Used by the docs/protocol.md `error` example; means the pool exists but has no nodes (empty pool). */
   NO_NODE_FOR_LANG_PAIR: 'NO_NODE_FOR_LANG_PAIR',
   // project additions
   /** An `audio_chunk` arrived with a `seq` other than last_accepted_seq + 1. */

@@ -100,3 +100,17 @@ describe('JSON Schema writer', () => {
     expect(readdirSync(out).length).toBe(allTypes.length + 1);
   });
 });
+
+describe('committed schema/', () => {
+  it('matches the schemas generated from the code (run `npm run schema` after a protocol change)', () => {
+    const committed = fileURLToPath(new URL('../../../schema', import.meta.url));
+    const fresh = tempDir();
+    writeSchemas(fresh);
+    const want = readdirSync(fresh).sort();
+    expect(readdirSync(committed).sort()).toEqual(want);
+    for (const name of want)
+      expect(readFileSync(join(committed, name), 'utf8'), `schema/${name} is stale`).toBe(
+        readFileSync(join(fresh, name), 'utf8'),
+      );
+  });
+});

@@ -69,7 +69,7 @@ export const Attempt = () => Type.Integer({ minimum: 1, maximum: MAX_SAFE });
 /** Durations and timestamps that may be fractional (client clocks, measured ms). */
 export const NonNegNumber = () => Type.Number({ minimum: 0 });
 
-/** Error codes on the wire are an open set (PROTOCOL.md: "the project may add codes"). */
+/** Error codes on the wire are an open set (docs/protocol.md: "the project may add codes"). */
 export const ErrorCodeString = () => Type.String({ minLength: 1, maxLength: 64 });
 
 /** Pool name `src:tgt`, e.g. `zh:en`. */

@@ -1,4 +1,4 @@
-/** Compute-node messages (`ws /ws/node`), PROTOCOL.md "Node" sections. */
+/** Compute-node messages (`ws /ws/node`), docs/protocol.md "Node" sections. */
 import { type Static, Type } from '@sinclair/typebox';
 import {
   Attempt,

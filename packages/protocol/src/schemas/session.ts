@@ -1,4 +1,4 @@
-/** Session messages (`ws /ws/session`), PROTOCOL.md "Session" sections. */
+/** Session messages (`ws /ws/session`), docs/protocol.md "Session" sections. */
 import { type Static, Type } from '@sinclair/typebox';
 import {
   AudioFormat,

@@ -1,6 +1,6 @@
 /**
  * Dependency-free base64 for Node (Buffer) and browsers (btoa/atob). Standard alphabet with
- * padding, as PROTOCOL.md uses for `data`, `audio` and `tts_audio`.
+ * padding, as docs/protocol.md uses for `data`, `audio` and `tts_audio`.
  */
 interface NodeBufferStatic {
   from(data: ArrayBufferLike, byteOffset: number, length: number): { toString(encoding: 'base64'): string };

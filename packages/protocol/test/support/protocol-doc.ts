@@ -1,23 +1,18 @@
 /**
- * Reads the binding contract (PROTOCOL.md) at test time and extracts its examples, so the
+ * Reads the wire contract (docs/protocol.md) at test time and extracts its examples, so the
  * tests prove the documented frames parse rather than hand-copied ones.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../../..');
 
-export const PROTOCOL_CANDIDATES = [
-  resolve(repo, '../shared/PROTOCOL.md'),
-  resolve(repo, 'docs/PROTOCOL.md'),
-];
+export const PROTOCOL_DOC = resolve(repo, 'docs/protocol.md');
 
 export function readProtocolDoc(): string {
-  const path = PROTOCOL_CANDIDATES.find((p) => existsSync(p));
-  if (!path) throw new Error(`PROTOCOL.md not found in ${PROTOCOL_CANDIDATES.join(', ')}`);
-  return readFileSync(path, 'utf8');
+  return readFileSync(PROTOCOL_DOC, 'utf8');
 }
 
 export type Direction = 'client' | 'server_to_client' | 'node' | 'server_to_node';
@@ -66,7 +61,7 @@ export function splitTopLevelObjects(text: string): string[] {
       if (depth++ === 0) start = i;
     } else if (c === '}' && --depth === 0) out.push(text.slice(start, i + 1));
   }
-  if (depth !== 0) throw new Error('unbalanced braces in a PROTOCOL.md example');
+  if (depth !== 0) throw new Error('unbalanced braces in a docs/protocol.md example');
   return out;
 }
 
