@@ -136,6 +136,28 @@ export class Keyspace {
     return this.instance(instanceId) + LUA_KEY_SUFFIXES.dlq;
   }
 
+  // --- per-tenant keys {t:<tenant>}: quotas; every one has a TTL (docs/security.md) ---
+  /** Tag base of a tenant. The tenant is encoded so no character of it can change the slot. */
+  tenant(tenant: string): string {
+    return `${this.prefix}{t:${encodeURIComponent(tenant)}}:`;
+  }
+  /** zset session id -> lease expiry ms: the tenant's live sessions (concurrency quota). */
+  tenantSessions(tenant: string): string {
+    return `${this.tenant(tenant)}sessions`;
+  }
+  /** hash session id -> owning connection id, beside tenantSessions. */
+  tenantSessionConns(tenant: string): string {
+    return `${this.tenant(tenant)}sessconn`;
+  }
+  /** hash (tokens, ts): the tenant's utterance token bucket. */
+  tenantRate(tenant: string): string {
+    return `${this.tenant(tenant)}rate`;
+  }
+  /** hash (tokens, ts, rid): one session's utterance token bucket, in its tenant's slot. */
+  sessionRate(tenant: string, sessionId: string): string {
+    return `${this.tenant(tenant)}rate:${sessionId}`;
+  }
+
   // --- global keys {g} ---
   /** zset instance -> last seen ms. */
   instances(): string {

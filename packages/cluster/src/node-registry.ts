@@ -94,17 +94,19 @@ export function parseReservationId(rid: string): HeldReservation {
 }
 
 /**
- * Records in the global `{g}` hints that `cell` serves these pairs. Hints are only added,
- * never removed (removal could race a registration); select-node verifies in the cell.
+ * Records in the global `{g}` hints that `cell` serves these pairs; select-node verifies in
+ * the cell. Hints of pairs nobody serves any more are removed by pruneEmptyPairHints
+ * (node-forget.ts), in an order that cannot lose a concurrent registration's hint.
  */
 async function addPairHints(redis: RedisClient, ks: Keyspace, cell: number, pools: string[]): Promise<void> {
   if (pools.length === 0) return;
   const p = redis.pipeline(); // all keys share the {g} tag: one slot on a cluster
+  // The pair list first: pruneEmptyPairHints finds paircells keys through it.
+  p.sadd(ks.allPairs(), ...pools);
   for (const pair of pools) {
     const [src, tgt] = pair.split(':') as [string, string];
     p.sadd(ks.pairCells(src, tgt), String(cell));
   }
-  p.sadd(ks.allPairs(), ...pools);
   const res = await p.exec();
   const err = res?.find(([e]) => e)?.[0];
   if (err) throw err;

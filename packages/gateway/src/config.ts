@@ -52,6 +52,13 @@ export const CONFIG_SPEC = {
     'byte guard per utterance',
   ),
   maxReorder: int('LINGUA_MAX_REORDER', 32, 0, 4096, 'out-of-order audio chunks held per session'),
+  maxReorderBytes: int(
+    'LINGUA_MAX_REORDER_BYTES',
+    1_048_576,
+    0,
+    256_000_000,
+    'bytes of out-of-order audio held per session',
+  ),
   // connections
   maxPayloadBytes: int('LINGUA_MAX_PAYLOAD_BYTES', 1_048_576, 1024, 64_000_000, 'largest accepted frame'),
   maxBackpressureBytes: int(
@@ -100,6 +107,59 @@ export const CONFIG_SPEC = {
   gapTimeoutMs: int('LINGUA_GAP_TIMEOUT_MS', 0, 0, 86_400_000, '0 = overall job timeout + 2 s'),
   resultLogMaxLen: int('LINGUA_RESULT_LOG_MAX', 10_000, 10, 1_000_000, 'results kept per session for resume'),
   jobTtlMs: int('LINGUA_JOB_TTL_MS', 3_600_000, 1000, 604_800_000, 'finished jobs kept for'),
+  // quotas and bounds (docs/security.md, "Quotas and bounds")
+  tenantMaxSessions: int(
+    'LINGUA_TENANT_MAX_SESSIONS',
+    500,
+    0,
+    10_000_000,
+    'concurrent sessions per tenant, cluster-wide (a token max_sessions claim overrides; 0 = no limit)',
+  ),
+  sessionLeaseMs: int(
+    'LINGUA_SESSION_LEASE_MS',
+    30_000,
+    1000,
+    600_000,
+    'a session counts toward its tenant quota this long after its gateway last refreshed it',
+  ),
+  sessionUtteranceRate: int(
+    'LINGUA_SESSION_UTTERANCE_RATE',
+    20,
+    0,
+    1_000_000,
+    'utterances per second per session (token bucket; 0 = no limit)',
+  ),
+  sessionUtteranceBurst: int('LINGUA_SESSION_UTTERANCE_BURST', 40, 1, 1_000_000, 'session bucket size'),
+  tenantUtteranceRate: int(
+    'LINGUA_TENANT_UTTERANCE_RATE',
+    1000,
+    0,
+    10_000_000,
+    'utterances per second per tenant, cluster-wide (token bucket; 0 = no limit)',
+  ),
+  tenantUtteranceBurst: int('LINGUA_TENANT_UTTERANCE_BURST', 2000, 1, 10_000_000, 'tenant bucket size'),
+  maxHardwareBytes: int(
+    'LINGUA_MAX_HARDWARE_BYTES',
+    4096,
+    2,
+    1_000_000,
+    'node_register.hardware as JSON, at most this many bytes',
+  ),
+  maxNodePools: int(
+    'LINGUA_MAX_NODE_POOLS',
+    64,
+    1,
+    256,
+    'directed pools (asr_langs x tts_langs) one node may join',
+  ),
+  maxTtsBytes: int('LINGUA_MAX_TTS_BYTES', 1_048_576, 0, 64_000_000, 'decoded tts_audio of one result'),
+  nodeForgetMs: int(
+    'LINGUA_NODE_FORGET_MS',
+    3_600_000,
+    1000,
+    2_592_000_000,
+    'an offline node is forgotten (its record deleted) after this long',
+  ),
   // cross-instance
   presenceTtlMs: int('LINGUA_PRESENCE_TTL_MS', 3000, 300, 600_000, 'instance presence TTL'),
   inboxClaimIdleMs: int(

@@ -5,6 +5,7 @@ import type { GatewayConfig } from './config';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
 import type { NodeConn } from './node-conn';
+import type { Quotas } from './quotas';
 import type { SessionActor } from './session-actor';
 
 export interface GatewayContext {
@@ -16,6 +17,8 @@ export interface GatewayContext {
   store: JobStore;
   inbox: InboxBus;
   jobs: JobLifecycle;
+  /** cluster-wide session and utterance quotas (quotas.ts) */
+  quotas: Quotas;
   /** This instance's own sockets only (the socket table, not shared state): session id → actor. */
   sessions: Map<string, SessionActor>;
   /** This instance's own node sockets: node id → connection. */

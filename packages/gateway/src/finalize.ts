@@ -26,9 +26,26 @@ export interface FinalizeConfig {
   frameBytes: number;
   /** At most this many chunks ahead of the expected seq are held while a gap is open. */
   maxReorder: number;
+  /** ... and at most this many bytes of them (32 chunks × the largest frame was ~25 MB). */
+  maxReorderBytes: number;
+  /** Floor of a `max_duration` cut in ms of audio (default MIN_CUT_MS). */
+  minCutMs: number;
 }
 
-export const FINALIZE_DEFAULTS = { pauseMs: 3000, maxDurationMs: 20_000, maxReorder: 32 } as const;
+/**
+ * A `max_duration` cut is never shorter than this much audio, whatever `maxDurationMs` says:
+ * the cut length follows the client's declared rate, and a tiny rate once made one 40 KB chunk
+ * into 1,000 jobs. With this floor one frame makes at most frameBytes / (1 s of audio) cuts.
+ */
+export const MIN_CUT_MS = 1000;
+
+export const FINALIZE_DEFAULTS = {
+  pauseMs: 3000,
+  maxDurationMs: 20_000,
+  maxReorder: 32,
+  maxReorderBytes: 1_048_576,
+  minCutMs: MIN_CUT_MS,
+} as const;
 
 /** Config as callers pass it: the fields in `FINALIZE_DEFAULTS` are optional. */
 export type FinalizeConfigInput = Omit<FinalizeConfig, keyof typeof FINALIZE_DEFAULTS> &
@@ -78,6 +95,20 @@ interface HeldChunk {
 
 type LimitReason = 'max_duration' | 'max_length';
 
+/** Opaque state snapshot of an UtteranceSegmenter (see `checkpoint`). */
+export interface SegmenterCheckpoint {
+  readonly index: number;
+  readonly expected: number;
+  readonly accepted: number;
+  readonly held: Map<number, HeldChunk> | null;
+  readonly heldBytes: number;
+  readonly parts: Uint8Array[];
+  readonly partsLength: number;
+  readonly bytes: number;
+  readonly firstChunkAt: number;
+  readonly lastAudioAt: number;
+}
+
 export class UtteranceSegmenter {
   private readonly cfg: FinalizeConfig;
   /** Byte size an utterance may reach, aligned down to frameBytes: min of both limits. */
@@ -87,7 +118,8 @@ export class UtteranceSegmenter {
   private index: number;
   private expected: number;
   private accepted: number;
-  private readonly held = new Map<number, HeldChunk>();
+  private held = new Map<number, HeldChunk>();
+  private heldBytes = 0;
 
   private parts: Uint8Array[] = [];
   private bytes = 0;
@@ -105,9 +137,13 @@ export class UtteranceSegmenter {
     if (!Number.isInteger(cfg.maxReorder) || cfg.maxReorder < 0) {
       throw new RangeError('maxReorder must be an integer >= 0');
     }
+    if (!(cfg.maxReorderBytes >= 0)) throw new RangeError('maxReorderBytes must be >= 0');
+    if (!(cfg.minCutMs >= 0)) throw new RangeError('minCutMs must be >= 0');
     const lengthLimit = alignDown(cfg.maxUtteranceBytes, frameBytes);
     const durationLimit =
-      bytesPerMs === null ? Number.POSITIVE_INFINITY : alignDown(cfg.maxDurationMs * bytesPerMs, frameBytes);
+      bytesPerMs === null
+        ? Number.POSITIVE_INFINITY
+        : alignDown(Math.max(cfg.maxDurationMs, cfg.minCutMs) * bytesPerMs, frameBytes);
     if (!(lengthLimit >= frameBytes)) throw new RangeError('maxUtteranceBytes must be >= frameBytes');
     if (!(durationLimit >= frameBytes))
       throw new RangeError('maxDurationMs * bytesPerMs must be >= frameBytes');
@@ -152,6 +188,47 @@ export class UtteranceSegmenter {
     return this.held.size;
   }
 
+  /** Bytes of the chunks held ahead of a seq gap (bounded by maxReorderBytes). */
+  get heldChunkBytes(): number {
+    return this.heldBytes;
+  }
+
+  /**
+   * Remembers the state so that `rollback` can undo the calls made after it: the session
+   * actor feeds a frame, sees how many utterances it finalized, and refuses it (rate limit)
+   * without any trace in the seq bookkeeping. O(1) unless chunks are held ahead of a gap.
+   */
+  checkpoint(): SegmenterCheckpoint {
+    return {
+      index: this.index,
+      expected: this.expected,
+      accepted: this.accepted,
+      held: this.held.size > 0 ? new Map(this.held) : null,
+      heldBytes: this.heldBytes,
+      parts: this.parts,
+      partsLength: this.parts.length,
+      bytes: this.bytes,
+      firstChunkAt: this.firstChunkAt,
+      lastAudioAt: this.lastAudioAt,
+    };
+  }
+
+  /** Back to the state of `c` (the latest checkpoint; utterances finalized since are void). */
+  rollback(c: SegmenterCheckpoint): void {
+    this.index = c.index;
+    this.expected = c.expected;
+    this.accepted = c.accepted;
+    this.held = c.held ?? new Map();
+    this.heldBytes = c.heldBytes;
+    // finalize() swaps in a new array and only ever pushes onto the current one, so the
+    // remembered array plus its old length is exactly the old buffer.
+    this.parts = c.parts;
+    this.parts.length = c.partsLength;
+    this.bytes = c.bytes;
+    this.firstChunkAt = c.firstChunkAt;
+    this.lastAudioAt = c.lastAudioAt;
+  }
+
   /**
    * One `audio_chunk`. Every entry point first finalizes an overdue pause, so a late tick
    * gives the same utterances as an on-time one. The segmenter keeps references to `data`
@@ -164,8 +241,11 @@ export class UtteranceSegmenter {
 
     if (seq < this.expected || this.held.has(seq)) return this.outcome('duplicate', out);
     if (seq > this.expected) {
-      if (this.held.size >= this.cfg.maxReorder) return this.outcome('gap_overflow', out);
+      if (this.held.size >= this.cfg.maxReorder || this.heldBytes + data.length > this.cfg.maxReorderBytes) {
+        return this.outcome('gap_overflow', out);
+      }
       this.held.set(seq, { data, isFinal, receivedAt: now });
+      this.heldBytes += data.length;
       // Audio is still arriving, so the current utterance is not paused.
       if (data.length > 0) this.lastAudioAt = Math.max(this.lastAudioAt, now);
       return this.outcome('buffered', out);
@@ -174,6 +254,7 @@ export class UtteranceSegmenter {
     this.apply(data, isFinal, now, now, out);
     for (let next = this.held.get(this.expected); next; next = this.held.get(this.expected)) {
       this.held.delete(this.expected);
+      this.heldBytes -= next.data.length;
       this.apply(next.data, next.isFinal, next.receivedAt, now, out);
     }
     return this.outcome('accepted', out);
@@ -208,6 +289,7 @@ export class UtteranceSegmenter {
     this.finalizeOverduePause(now, out);
     if (this.bytes > 0) out.push(this.finalize('session_close', this.expected - 1, now));
     this.held.clear();
+    this.heldBytes = 0;
     return out;
   }
 

@@ -87,6 +87,12 @@ export function createMetrics(instanceId: string, native: boolean) {
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
+    quotaRefusals: new Counter({
+      name: 'lingua_quota_refusals_total',
+      help: 'Requests refused by a quota or bound (docs/security.md)',
+      labelNames: ['quota'],
+      registers: [registry],
+    }),
     redisErrors: new Counter({
       name: 'lingua_redis_errors_total',
       help: 'Redis command failures',

@@ -16,6 +16,7 @@ import {
 } from '@lingua/cluster';
 import type { NodeMessage, NodeRegister } from '@lingua/protocol';
 import type { GatewayContext, Transport } from './context';
+import { checkJobResult, checkNodeRegister, type LimitProblem, storedHardware } from './limits';
 import type { Logger } from './logger';
 
 interface InFlight {
@@ -53,9 +54,14 @@ export class NodeConn {
     });
   }
 
-  private error(code: string, message: string): void {
+  private error(code: string, message: string, field?: string): void {
     this.ctx.metrics.framesRejected.inc({ kind: 'node', code });
-    this.transport.send({ type: 'error', code, message });
+    this.transport.send({ type: 'error', code, message, ...(field ? { field } : {}) });
+  }
+
+  private refuse(p: LimitProblem, quota: string): void {
+    this.ctx.metrics.quotaRefusals.inc({ quota });
+    this.error(p.code, p.message, p.field);
   }
 
   private async handle(msg: NodeMessage): Promise<void> {
@@ -121,6 +127,11 @@ export class NodeConn {
       this.transport.close(1012, 'draining');
       return;
     }
+    const tooBig = checkNodeRegister(msg, this.ctx.cfg);
+    if (tooBig) {
+      this.refuse(tooBig, `node_${tooBig.field}`);
+      return;
+    }
     const run = async () => {
       const r = await registerNode(this.ctx.redis, this.ctx.ks, {
         nodeId: msg.node_id,
@@ -133,7 +144,7 @@ export class NodeConn {
           ttsLangs: msg.tts_langs,
           maxConcurrentJobs: msg.max_concurrent_jobs,
           info: {
-            hardware: msg.hardware ?? null,
+            hardware: storedHardware(msg.hardware),
             version: msg.version ?? null,
             platform: msg.platform ?? null,
           },
@@ -172,6 +183,21 @@ export class NodeConn {
 
   private async result(msg: Extract<NodeMessage, { type: 'job_result' }>): Promise<void> {
     const now = this.ctx.now();
+    const tooBig = checkJobResult(msg, this.ctx.cfg);
+    if (tooBig) {
+      this.refuse(tooBig, `result_${tooBig.field}`);
+      // Refused, not lost: the attempt fails over now instead of waiting for its deadline.
+      const r = await this.ctx.jobs.onAttemptFailed(
+        msg.job_id,
+        msg.attempt,
+        this.nodeId!,
+        'failed',
+        true,
+        now,
+      );
+      if (r === 'stale') this.dropped(msg.job_id, msg.attempt, 'not held');
+      return;
+    }
     const key = `${msg.job_id}|${msg.attempt}`;
     const flight = this.inflight.get(key);
     this.inflight.delete(key);

@@ -14,6 +14,7 @@ import { getRoute, json } from './http';
 import { createLogger, type Logger } from './logger';
 import { createMetrics } from './metrics';
 import { NodeConn } from './node-conn';
+import { Quotas } from './quotas';
 import { createInboxHandler } from './router';
 import { SessionActor } from './session-actor';
 import { type us_listen_socket, uWS, uwsIsNative, type WebSocket } from './uws';
@@ -132,6 +133,7 @@ export class Gateway {
       store,
       inbox,
       jobs,
+      quotas: new Quotas(conns.redis, ks, cfg, log, metrics),
       sessions: new Map(),
       nodes: new Map(),
       now: Date.now,
@@ -148,6 +150,7 @@ export class Gateway {
       prefix: bullPrefix,
       intervalMs: cfg.sweepIntervalMs,
       nodeHeartbeatTimeoutMs: cfg.nodeHeartbeatTimeoutMs,
+      nodeForgetMs: cfg.nodeForgetMs,
       instanceId: cfg.instanceId,
     });
     this.presence = new Presence(conns.redis, ks, cfg.instanceId, cfg.presenceTtlMs);
@@ -190,6 +193,7 @@ export class Gateway {
     this.presence.start(onError);
     await this.presence.beat();
     await this.ctx.inbox.start();
+    this.ctx.quotas.start();
     if (cfg.workers) {
       this.failover.startWorker(this.ctx.jobs, onError);
       this.timeouts.start();
@@ -348,6 +352,7 @@ export class Gateway {
       await Promise.all([...this.ctx.nodes.values()].map((node) => node.drainAndClose(graceMs)));
     }
     this.timeouts.stop();
+    this.ctx.quotas.stop();
     await Promise.allSettled([this.sweeps.close(), this.failover.close()]);
     await this.ctx.inbox.stop();
     await this.presence.stop(graceful).catch(() => {});

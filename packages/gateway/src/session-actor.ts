@@ -11,10 +11,11 @@ import {
   LinguaScriptError,
   type LoggedOutcome,
   ScriptErrorCode,
+  type TakeResult,
 } from '@lingua/cluster';
 import type { ClientMessage, SessionInit } from '@lingua/protocol';
 import type { GatewayContext, Transport } from './context';
-import { type Finalized, UtteranceSegmenter } from './finalize';
+import { type ChunkOutcome, type Finalized, UtteranceSegmenter } from './finalize';
 import type { Logger } from './logger';
 import { ResultOrderer } from './result-order';
 
@@ -33,6 +34,8 @@ export class SessionActor {
   private lastFrameAt: number;
   private closeBy = 0;
   private lastNode: string | undefined;
+  /** numbers this connection's token takes (a re-sent take is then harmless) */
+  private takes = 0;
   private info = {
     tenant: 'default',
     src: '',
@@ -46,7 +49,11 @@ export class SessionActor {
   constructor(
     private readonly ctx: GatewayContext,
     private readonly transport: Transport,
-    private readonly auth: { tenant?: string },
+    /**
+     * From the connection's credentials: the tenant, and the session token's `max_sessions`
+     * claim (else LINGUA_TENANT_MAX_SESSIONS applies).
+     */
+    private readonly auth: { tenant?: string; maxSessions?: number },
   ) {
     this.log = ctx.log.child({ conn: this.conn });
     this.lastFrameAt = ctx.now();
@@ -88,9 +95,13 @@ export class SessionActor {
     }
   }
 
-  private error(code: string, message: string): void {
+  private error(
+    code: string,
+    message: string,
+    extra: { field?: string; retry_after_ms?: number } = {},
+  ): void {
     this.ctx.metrics.framesRejected.inc({ kind: 'session', code });
-    this.transport.send({ type: 'error', code, message });
+    this.transport.send({ type: 'error', code, message, ...extra });
   }
 
   private async handle(msg: ClientMessage): Promise<void> {
@@ -110,34 +121,86 @@ export class SessionActor {
     }
     const now = this.ctx.now();
     switch (msg.type) {
-      case 'audio_chunk': {
-        const out = this.seg!.onChunk(msg.seq, decodeB64(msg.data), msg.is_final === true, now);
-        if (out.status === 'gap_overflow') {
-          this.error('SEQ_GAP', `seq ${msg.seq} is too far ahead; resend from seq ${out.expectedSeq}`);
+      case 'audio_chunk':
+        await this.feed(msg.seq, () =>
+          this.seg!.onChunk(msg.seq, decodeB64(msg.data), msg.is_final === true, now),
+        );
+        break;
+      case 'utterance': {
+        const seq = msg.seq;
+        if (seq !== undefined) {
+          // Sequenced whole utterance (extension): exactly an audio_chunk with is_final.
+          await this.feed(seq, () => this.seg!.onChunk(seq, decodeB64(msg.data), true, now));
+        } else {
+          await this.feed(undefined, () => ({
+            status: 'accepted',
+            expectedSeq: this.seg!.expectedSeq,
+            utterances: this.seg!.onUtterance(decodeB64(msg.data), now),
+          }));
         }
-        await this.accept(out.utterances);
         break;
       }
-      case 'utterance':
-        if (msg.seq !== undefined) {
-          // Sequenced whole utterance (extension): exactly an audio_chunk with is_final.
-          const out = this.seg!.onChunk(msg.seq, decodeB64(msg.data), true, now);
-          if (out.status === 'gap_overflow') {
-            this.error('SEQ_GAP', `seq ${msg.seq} is too far ahead; resend from seq ${out.expectedSeq}`);
-          }
-          await this.accept(out.utterances);
-        } else {
-          await this.accept(this.seg!.onUtterance(decodeB64(msg.data), now));
-        }
-        break;
       case 'session_close':
         this.state = 'closing';
-        await this.accept(this.seg!.onClose(now));
+        await this.accept(this.seg!.onClose(now), true);
         this.closeBy = now + this.ctx.cfg.gapTimeoutMs;
         await this.maybeFinishClose();
         break;
     }
     this.schedule();
+  }
+
+  /**
+   * Feeds one audio frame to the segmenter. When the utterances it finalizes are over the
+   * session's or the tenant's rate, the frame is refused as if it never arrived (the segmenter
+   * is rolled back, so seq bookkeeping, resume and last_accepted_seq stay exact) and the client
+   * is told which limit, which seq to resend and when.
+   */
+  private async feed(seq: number | undefined, step: () => ChunkOutcome): Promise<void> {
+    const seg = this.seg!;
+    const mark = seg.checkpoint();
+    const out = step();
+    if (out.utterances.length > 0) {
+      let r: TakeResult;
+      try {
+        r = await this.ctx.quotas.takeUtterances(
+          this.info.tenant,
+          this.sessionId!,
+          out.utterances.length,
+          false,
+          `${this.conn}:${++this.takes}`,
+        );
+      } catch (err) {
+        seg.rollback(mark);
+        throw err;
+      }
+      if (!r.ok) {
+        seg.rollback(mark);
+        this.rateLimited(seq, out.utterances.length, r);
+        return;
+      }
+    }
+    if (out.status === 'gap_overflow') {
+      this.error('SEQ_GAP', `seq ${seq} is too far ahead; resend from seq ${out.expectedSeq}`);
+    }
+    await this.accept(out.utterances);
+  }
+
+  private rateLimited(seq: number | undefined, n: number, r: Extract<TakeResult, { ok: false }>): void {
+    const cfg = this.ctx.cfg;
+    const limit =
+      r.scope === 'session'
+        ? `${cfg.sessionUtteranceRate} utterances/s per session (burst ${cfg.sessionUtteranceBurst}, LINGUA_SESSION_UTTERANCE_RATE)`
+        : `${cfg.tenantUtteranceRate} utterances/s for tenant "${this.info.tenant}" (burst ${cfg.tenantUtteranceBurst}, LINGUA_TENANT_UTTERANCE_RATE)`;
+    const what =
+      seq === undefined
+        ? 'the utterance was not accepted; send it again'
+        : `seq ${seq} was not accepted (nothing of it was kept); resend from seq ${this.seg!.expectedSeq}`;
+    this.error(
+      'RATE_LIMITED',
+      `rate limit of ${limit} reached by ${n} utterance(s): ${what} in ${r.retryAfterMs} ms`,
+      { ...(seq === undefined ? {} : { field: 'seq' }), retry_after_ms: r.retryAfterMs },
+    );
   }
 
   private async init(msg: SessionInit): Promise<void> {
@@ -180,6 +243,13 @@ export class SessionActor {
             .send(s.oldOwner, { t: 'kick', sessionId: r.session_id, conn: s.oldConn })
             .catch(() => {});
         }
+        // A resumed session counts once: still in the quota (old connection) → admitted.
+        if (!(await this.admit(s.tenant, r.session_id))) {
+          await store.detachSession(r.session_id, this.conn, 'detach', this.ctx.now());
+          this.sessionId = undefined;
+          this.state = 'new';
+          return;
+        }
       } catch (err) {
         this.state = 'new';
         if (isScriptError(err, ScriptErrorCode.NOT_FOUND)) {
@@ -199,7 +269,7 @@ export class SessionActor {
         this.error('NO_POOL_FOR_LANG_PAIR', `no node serves ${msg.src_lang}:${msg.tgt_lang}`);
         return;
       }
-      this.sessionId = randomUUID();
+      const sessionId = randomUUID();
       resumeToken = randomBytes(18).toString('base64url');
       this.info = {
         tenant: this.auth.tenant ?? msg.tenant_id ?? 'default',
@@ -209,19 +279,31 @@ export class SessionActor {
         rate: msg.sample_rate,
         features: (msg.features as Record<string, unknown> | undefined) ?? {},
       };
-      await store.openSession({
-        sessionId: this.sessionId,
-        tenant: this.info.tenant,
-        src: this.info.src,
-        tgt: this.info.tgt,
-        audioFormat: this.info.fmt,
-        sampleRate: this.info.rate,
-        features: this.info.features,
-        owner: cfg.instanceId,
-        conn: this.conn,
-        resumeToken,
-        now,
-      });
+      if (!(await this.admit(this.info.tenant, sessionId))) {
+        this.state = 'new';
+        return;
+      }
+      this.sessionId = sessionId;
+      await store
+        .openSession({
+          sessionId: this.sessionId,
+          tenant: this.info.tenant,
+          src: this.info.src,
+          tgt: this.info.tgt,
+          audioFormat: this.info.fmt,
+          sampleRate: this.info.rate,
+          features: this.info.features,
+          owner: cfg.instanceId,
+          conn: this.conn,
+          resumeToken,
+          now,
+        })
+        .catch(async (err) => {
+          await this.ctx.quotas.releaseSession(sessionId, this.conn).catch(() => {});
+          this.sessionId = undefined;
+          this.state = 'new';
+          throw err;
+        });
     }
     const pcm = this.info.fmt === 'pcm16';
     const declaredRate = Number((msg as { byte_rate?: unknown }).byte_rate);
@@ -234,6 +316,7 @@ export class SessionActor {
         bytesPerMs,
         frameBytes: pcm ? 2 : 1,
         maxReorder: cfg.maxReorder,
+        maxReorderBytes: cfg.maxReorderBytes,
       },
       { nextIndex, nextSeq: lastAcceptedSeq + 1 },
     );
@@ -265,8 +348,34 @@ export class SessionActor {
     this.schedule();
   }
 
-  /** Records each finalized utterance as a job (durable) before telling the client. */
-  private async accept(utterances: Finalized[]): Promise<void> {
+  /** Into the tenant's session quota; tells the client when it is full. */
+  private async admit(tenant: string, sessionId: string): Promise<boolean> {
+    const q = await this.ctx.quotas.admitSession(tenant, sessionId, this.conn, this.auth.maxSessions);
+    if (q.ok) return true;
+    this.error(
+      'RATE_LIMITED',
+      `tenant "${tenant}" has ${q.live} concurrent sessions, its limit is ${q.max} ` +
+        "(LINGUA_TENANT_MAX_SESSIONS or the token's max_sessions): close a session or retry later",
+      { retry_after_ms: this.ctx.cfg.sessionLeaseMs },
+    );
+    return false;
+  }
+
+  /**
+   * Records each finalized utterance as a job (durable) before telling the client. `forced`:
+   * finalized by the server (pause, close, idle), not by a frame it could refuse: the tokens
+   * are debited anyway so these count toward the rate too.
+   */
+  private async accept(utterances: Finalized[], forced = false): Promise<void> {
+    if (forced && utterances.length > 0) {
+      await this.ctx.quotas.takeUtterances(
+        this.info.tenant,
+        this.sessionId!,
+        utterances.length,
+        true,
+        `${this.conn}:${++this.takes}`,
+      );
+    }
     for (const u of utterances) {
       const jobId = jobIdFor(this.sessionId!, u.index);
       this.ctx.metrics.utterances.inc({ reason: u.reason });
@@ -382,6 +491,7 @@ export class SessionActor {
     if (this.state !== 'closing') return;
     this.state = 'closed';
     await this.ctx.store.detachSession(this.sessionId!, this.conn, 'close', now);
+    await this.ctx.quotas.releaseSession(this.sessionId!, this.conn);
     this.transport.send({ type: 'session_closed', last_result_index: this.order.nextIndex - 1 });
     this.transport.close(1000, 'session closed');
   }
@@ -410,13 +520,13 @@ export class SessionActor {
   private async onTimer(): Promise<void> {
     if (this.state === 'closed') return;
     const now = this.ctx.now();
-    if (this.seg && this.state === 'open') await this.accept(this.seg.onTick(now));
+    if (this.seg && this.state === 'open') await this.accept(this.seg.onTick(now), true);
     await this.settleGaps();
     if (this.state === 'closing') await this.maybeFinishClose();
     if (this.state === 'open' && now - this.lastFrameAt >= this.ctx.cfg.sessionIdleTimeoutMs) {
       this.log.info({ session: this.sessionId }, 'idle timeout: closing the session');
       this.state = 'closing';
-      if (this.seg) await this.accept(this.seg.onClose(now));
+      if (this.seg) await this.accept(this.seg.onClose(now), true);
       this.closeBy = now + this.ctx.cfg.gapTimeoutMs;
       await this.maybeFinishClose();
     }
@@ -452,6 +562,8 @@ export class SessionActor {
     if (wasOpen && this.sessionId) {
       this.ctx.store.detachSession(this.sessionId, this.conn, 'detach', this.ctx.now()).catch(() => {});
     }
+    // Leaves the tenant quota (a no-op when another connection resumed it meanwhile).
+    if (this.sessionId) this.ctx.quotas.releaseSession(this.sessionId, this.conn).catch(() => {});
     this.state = 'closed';
   }
 

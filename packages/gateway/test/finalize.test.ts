@@ -44,7 +44,8 @@ function shape(u: Finalized) {
   return `${u.index} ${u.reason} ${u.lastChunkSeq} ${Buffer.from(u.audio).toString('hex')}`;
 }
 
-// Small numbers: 1 byte per ms, limits in the tens/hundreds of bytes.
+// Small numbers: 1 byte per ms, limits in the tens/hundreds of bytes (no 1 s cut floor here;
+// the floor has its own tests below).
 const base: FinalizeConfigInput = {
   pauseMs: 3000,
   maxDurationMs: 100,
@@ -52,6 +53,7 @@ const base: FinalizeConfigInput = {
   bytesPerMs: 1,
   frameBytes: 2,
   maxReorder: 4,
+  minCutMs: 0,
 };
 
 function seg(over: Partial<FinalizeConfigInput> = {}, start = {}) {
@@ -489,5 +491,121 @@ describe('UtteranceSegmenter: reordering is invisible (property)', () => {
       );
       expect(broken).toEqual([]);
     }
+  });
+});
+
+describe('UtteranceSegmenter: bounds against hostile input (docs/security.md)', () => {
+  it('a max_duration cut is never shorter than 1 s of audio, whatever maxDurationMs says', () => {
+    // pcm16 at 8 kHz = 16 bytes/ms; maxDurationMs 100 would cut every 1600 bytes.
+    const g = new UtteranceSegmenter({
+      maxDurationMs: 100,
+      maxUtteranceBytes: 10_000_000,
+      bytesPerMs: 16,
+      frameBytes: 2,
+    });
+    const out = g.onChunk(0, new Uint8Array(40_000), false, 0);
+    expect(out.utterances.map((u) => [u.audio.length, u.reason])).toEqual([
+      [16_000, 'max_duration'],
+      [16_000, 'max_duration'],
+    ]);
+    expect(g.bufferedBytes).toBe(8000);
+  });
+
+  it('finding 4: the rate a client declares cannot turn one 40 KB chunk into 1,000 jobs', () => {
+    // sample_rate 1 is refused by the schema now (8000..192000); the floor holds even for the
+    // smallest byte rate the schema allows (1000 bytes/s => 1 s = 1000 bytes).
+    const g = new UtteranceSegmenter({ maxUtteranceBytes: 2_000_000, bytesPerMs: 1, frameBytes: 1 });
+    const out = g.onChunk(0, new Uint8Array(40_000), true, 0);
+    expect(out.utterances.length).toBe(2); // 20 s cuts of 20000 bytes, not 1,000
+  });
+
+  it('finding 5: the reorder buffer is bounded in bytes as well as in chunks', () => {
+    const g = seg({ maxReorder: 32, maxReorderBytes: 1000 });
+    expect(g.onChunk(1, new Uint8Array(600), false, 0).status).toBe('buffered');
+    expect(g.onChunk(2, new Uint8Array(400), false, 0).status).toBe('buffered');
+    expect(g.heldChunkBytes).toBe(1000);
+    expect(g.onChunk(3, new Uint8Array(2), false, 0)).toMatchObject({
+      status: 'gap_overflow',
+      expectedSeq: 0,
+    });
+    expect(g.heldChunks).toBe(2);
+    // Filling the gap releases the held bytes.
+    expect(g.onChunk(0, new Uint8Array(2), false, 0).status).toBe('accepted');
+    expect(g.heldChunkBytes).toBe(0);
+    expect(g.onChunk(3, new Uint8Array(2), false, 0).status).toBe('accepted');
+  });
+
+  it('a single chunk larger than the byte bound is never held', () => {
+    const g = seg({ maxReorderBytes: 100 });
+    expect(g.onChunk(1, new Uint8Array(101), false, 0).status).toBe('gap_overflow');
+    expect(g.heldChunkBytes).toBe(0);
+  });
+
+  it('rollback() undoes a frame completely: the same frame later gives the same utterances', () => {
+    const g = seg();
+    g.onChunk(0, new Uint8Array([1, 2]), false, 0);
+    g.onChunk(2, new Uint8Array([5, 6]), true, 0);
+    const before = [
+      g.expectedSeq,
+      g.nextIndex,
+      g.heldChunks,
+      g.heldChunkBytes,
+      g.bufferedBytes,
+      g.lastAcceptedSeq,
+    ];
+    const mark = g.checkpoint();
+    const out = g.onChunk(1, new Uint8Array([3, 4]), false, 0);
+    expect(out.utterances.map((u) => [...u.audio])).toEqual([[1, 2, 3, 4, 5, 6]]);
+    g.rollback(mark);
+    expect([
+      g.expectedSeq,
+      g.nextIndex,
+      g.heldChunks,
+      g.heldChunkBytes,
+      g.bufferedBytes,
+      g.lastAcceptedSeq,
+    ]).toEqual(before);
+    const again = g.onChunk(1, new Uint8Array([3, 4]), false, 0);
+    expect(again.utterances.map((u) => [u.index, u.lastChunkSeq, [...u.audio]])).toEqual([
+      [0, 2, [1, 2, 3, 4, 5, 6]],
+    ]);
+  });
+
+  it('checkpoint/rollback (property): any refused frame leaves no trace', () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const rnd = mulberry32(seed);
+      const ops = Array.from({ length: 60 }, (_, i) => ({
+        seq: Math.max(0, i + Math.floor(rnd() * 5) - 2),
+        len: Math.floor(rnd() * 300),
+        fin: rnd() < 0.2,
+        refuse: rnd() < 0.4,
+        now: i * 100 + (rnd() < 0.1 ? 5000 : 0),
+      }));
+      // a: applies only the frames that are not refused; b: applies every frame, rolling back the refused ones.
+      const a = seg({ maxReorder: 8 });
+      const b = seg({ maxReorder: 8 });
+      const stream = new Stream();
+      const outA: string[] = [];
+      const outB: string[] = [];
+      for (const op of ops) {
+        const data = stream.take(op.len);
+        const mark = b.checkpoint();
+        const rb = b.onChunk(op.seq, data, op.fin, op.now);
+        if (op.refuse) {
+          b.rollback(mark);
+          continue;
+        }
+        outB.push(...rb.utterances.map(shape));
+        outA.push(...a.onChunk(op.seq, data, op.fin, op.now).utterances.map(shape));
+      }
+      outA.push(...a.onClose(1e9).map(shape));
+      outB.push(...b.onClose(1e9).map(shape));
+      expect(outB).toEqual(outA);
+    }
+  });
+
+  it('rejects a negative byte bound or cut floor', () => {
+    expect(() => seg({ maxReorderBytes: -1 })).toThrow(RangeError);
+    expect(() => seg({ minCutMs: -1 })).toThrow(RangeError);
   });
 });

@@ -5,13 +5,17 @@
  *  - reap-leases: slot reservations never confirmed (caller died mid-dispatch) → released
  *  - drain-instances: an instance whose presence expired → its inbox re-routed by one
  *    survivor under a lock, undecodable entries dead-lettered; then it leaves the registry
+ *  - forget-nodes: nodes offline longer than LINGUA_NODE_FORGET_MS are deleted, and pair
+ *    hints no cell serves any more are removed (state outsiders create stays bounded)
  */
 import {
   decode,
   type Envelope,
+  forgetOfflineNodes,
   INBOX_GROUP,
   type Keyspace,
   Presence,
+  pruneEmptyPairHints,
   type RedisClient,
   reapLeases,
   reapStaleNodes,
@@ -22,7 +26,7 @@ import type { JobLifecycle, LifecycleLogger } from './job-lifecycle';
 import type { Rerouter } from './reroute';
 
 export const SWEEP_QUEUE = 'sweeps';
-export const SWEEPS = ['reap-nodes', 'reap-leases', 'drain-instances'] as const;
+export const SWEEPS = ['reap-nodes', 'reap-leases', 'drain-instances', 'forget-nodes'] as const;
 export type SweepName = (typeof SWEEPS)[number];
 
 export interface SweepsOptions {
@@ -30,6 +34,8 @@ export interface SweepsOptions {
   prefix: string;
   intervalMs: number;
   nodeHeartbeatTimeoutMs: number;
+  /** offline nodes are forgotten after this long (default 1 h) */
+  nodeForgetMs?: number;
   instanceId: string;
   batch?: number;
   onNodeOffline?: (nodeId: string, jobs: number) => void;
@@ -81,7 +87,25 @@ export class Sweeps {
         return this.reapLeases();
       case 'drain-instances':
         return this.drainDeadInstances();
+      case 'forget-nodes':
+        return this.forgetNodes();
     }
+  }
+
+  async forgetNodes(): Promise<number> {
+    let n = 0;
+    for (let cell = 0; cell < this.ks.cells; cell++) {
+      const ids = await forgetOfflineNodes(this.redis, this.ks, {
+        cell,
+        now: this.now(),
+        forgetMs: this.opts.nodeForgetMs ?? 3_600_000,
+      });
+      n += ids.length;
+      if (ids.length) this.log.info({ cell, nodes: ids.length }, 'forgot nodes offline for too long');
+    }
+    const pairs = await pruneEmptyPairHints(this.redis, this.ks);
+    if (pairs.length) this.log.info({ pairs: pairs.length }, 'removed hints of pairs nobody serves');
+    return n;
   }
 
   async reapNodes(): Promise<number> {

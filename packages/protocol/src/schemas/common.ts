@@ -55,7 +55,25 @@ export const Opaque = (maxLength = 1024) => Type.String({ minLength: 1, maxLengt
 /** Open set of audio format names (`pcm16`, `opus`, ...): unknown ones pass through. */
 export const AudioFormat = () => Type.String({ minLength: 1, maxLength: 32 });
 
-export const SampleRate = () => Type.Integer({ minimum: 1, maximum: 384_000 });
+/**
+ * Real audio sample rates (v1.2: was 1..384000). Duration is computed from it, so an absurd
+ * rate turned one chunk into a thousand utterances (docs/security.md, "Quotas and bounds").
+ */
+export const SAMPLE_RATE_MIN = 8000;
+export const SAMPLE_RATE_MAX = 192_000;
+export const SampleRate = () => Type.Integer({ minimum: SAMPLE_RATE_MIN, maximum: SAMPLE_RATE_MAX });
+
+/** Declared byte rate of a non-pcm16 stream, bytes/s (v1.2): 8 kbit/s .. 192 kHz × 8 bytes. */
+export const BYTE_RATE_MIN = 1000;
+export const BYTE_RATE_MAX = 1_536_000;
+export const ByteRate = () => Type.Number({ minimum: BYTE_RATE_MIN, maximum: BYTE_RATE_MAX });
+
+/** Longest ASR / translated / partial text, in UTF-16 units (v1.2; a transcript, not a blob). */
+export const MAX_TEXT_CHARS = 16_384;
+export const ResultText = () => Type.String({ maxLength: MAX_TEXT_CHARS });
+
+/** Languages a node may list per direction (v1.2: was 256; the registry always refused > 64). */
+export const MAX_NODE_LANGS = 64;
 
 export const NonNegInt = () => Type.Integer({ minimum: 0, maximum: MAX_SAFE });
 

@@ -8,10 +8,12 @@ import {
   FeaturesSchema,
   Id,
   LangCode,
+  MAX_NODE_LANGS,
   NonNegInt,
   NonNegNumber,
   PoolName,
   PositiveInt,
+  ResultText,
   SampleRate,
   ServiceSchema,
 } from './common';
@@ -41,8 +43,8 @@ export const NodeRegisterSchema = Type.Object({
   platform: Type.Optional(Type.String({ maxLength: 64 })),
   hardware: Type.Optional(HardwareSchema),
   services: Type.Array(ServiceSchema, { minItems: 1, uniqueItems: true }),
-  asr_langs: Type.Array(LangCode(), { maxItems: 256 }),
-  tts_langs: Type.Array(LangCode(), { maxItems: 256 }),
+  asr_langs: Type.Array(LangCode(), { maxItems: MAX_NODE_LANGS }),
+  tts_langs: Type.Array(LangCode(), { maxItems: MAX_NODE_LANGS }),
   max_concurrent_jobs: Type.Integer({ minimum: 1, maximum: 1024 }),
 });
 export type NodeRegister = Static<typeof NodeRegisterSchema>;
@@ -73,7 +75,7 @@ export const JobProgressSchema = Type.Object({
   type: Type.Literal('job_progress'),
   job_id: Id(),
   attempt: Attempt(),
-  partial_text: Type.Optional(Type.String()),
+  partial_text: Type.Optional(ResultText()),
 });
 export type JobProgress = Static<typeof JobProgressSchema>;
 
@@ -89,8 +91,8 @@ export const JobResultSuccessSchema = Type.Object({
   job_id: Id(),
   attempt: Attempt(),
   success: Type.Literal(true),
-  text_asr: Type.String(),
-  text_translated: Type.String(),
+  text_asr: ResultText(),
+  text_translated: ResultText(),
   tts_audio: Type.Optional(Base64()),
   tts_format: Type.Optional(AudioFormat()),
   processing_ms: Type.Optional(NonNegNumber()),

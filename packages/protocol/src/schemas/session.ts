@@ -3,6 +3,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import {
   AudioFormat,
   Base64,
+  ByteRate,
   FeaturesSchema,
   FinalizeReasonSchema,
   Id,
@@ -13,6 +14,7 @@ import {
   NonNegNumber,
   Opaque,
   PositiveInt,
+  ResultText,
   SampleRate,
 } from './common';
 
@@ -35,6 +37,8 @@ export const SessionInitSchema = Type.Object({
   features: Type.Optional(FeaturesSchema),
   tenant_id: Type.Optional(Id()),
   resume: Type.Optional(ResumeSchema),
+  /** v1.1, typed and bounded in v1.2: bytes/s of a non-pcm16 stream, for max_duration. */
+  byte_rate: Type.Optional(ByteRate()),
 });
 export type SessionInit = Static<typeof SessionInitSchema>;
 
@@ -112,8 +116,8 @@ export const TranslationResultSchema = Type.Object({
   job_id: Id(),
   src_lang: LangCode(),
   tgt_lang: LangCode(),
-  text_asr: Type.String(),
-  text_translated: Type.String(),
+  text_asr: ResultText(),
+  text_translated: ResultText(),
   /** Present when the session asked for `features.tts`. */
   tts_audio: Type.Optional(Base64()),
   tts_format: Type.Optional(AudioFormat()),

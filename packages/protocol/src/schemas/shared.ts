@@ -1,6 +1,6 @@
 /** Server → client and server → node messages that both directions share. */
 import { type Static, Type } from '@sinclair/typebox';
-import { ErrorCodeString, NonNegNumber } from './common';
+import { ErrorCodeString, NonNegInt, NonNegNumber } from './common';
 
 export const ErrorMessageSchema = Type.Object({
   type: Type.Literal('error'),
@@ -9,6 +9,8 @@ export const ErrorMessageSchema = Type.Object({
   message: Type.String({ maxLength: 4096 }),
   /** Project addition: the offending field of a BAD_MESSAGE, e.g. `seq` or `resume.session_id`. */
   field: Type.Optional(Type.String({ maxLength: 256 })),
+  /** v1.2: with RATE_LIMITED, when the refused request may succeed again (ms from now). */
+  retry_after_ms: Type.Optional(NonNegInt()),
 });
 export type ErrorMessage = Static<typeof ErrorMessageSchema>;
 
