@@ -7,13 +7,13 @@ let redis: RedisServer;
 let cluster: TestCluster;
 let node: RawPeer;
 
-// 16 kHz pcm16: 32 bytes per ms. max duration 100 ms = 3200 bytes.
+// 16 kHz pcm16: 32 bytes per ms. max duration 1000 ms (the floor of a cut) = 32000 bytes.
 beforeAll(async () => {
   redis = await startRedis();
   cluster = await startGateways(redis.url, 1, {
     pauseMs: 150,
-    maxDurationMs: 100,
-    maxUtteranceBytes: 4000,
+    maxDurationMs: 1000,
+    maxUtteranceBytes: 40_000,
     maxPayloadBytes: 64 * 1024,
   });
   node = await rawNode(cluster.urls('node')[0]!, 'node-f', { max: 8 });
@@ -54,9 +54,9 @@ describe('finalize reasons end to end', () => {
 
   it('max_duration: cut at the chunk boundary, the rest starts the next utterance', async () => {
     const s = await session();
-    s.send(chunk(0, 1600, 1)); // 50 ms
-    s.send(chunk(1, 1600, 2)); // 100 ms total: at the limit
-    s.send(chunk(2, 1600, 3)); // would exceed → cut before it
+    s.send(chunk(0, 16_000, 1)); // 500 ms
+    s.send(chunk(1, 16_000, 2)); // 1000 ms total: at the limit
+    s.send(chunk(2, 16_000, 3)); // would exceed → cut before it
     s.send(chunk(3, 0, 0, true));
     const acc = await s.next('utterance_accepted', 2);
     expect(acc.map((a) => [a.reason, a.last_chunk_seq])).toEqual([
@@ -64,14 +64,14 @@ describe('finalize reasons end to end', () => {
       ['is_final', 3],
     ]);
     const res = await s.next('translation_result', 2);
-    expect(res[1]).toMatchObject(simOutput(Buffer.alloc(1600, 3), 'zh', 'en'));
+    expect(res[1]).toMatchObject(simOutput(Buffer.alloc(16_000, 3), 'zh', 'en'));
     s.close();
   });
 
   it('max_length: the byte guard applies when duration is unknown (opus)', async () => {
     const s = await session('opus');
-    s.send(chunk(0, 2500, 1));
-    s.send(chunk(1, 2500, 2)); // 5000 > 4000 bytes → cut before it
+    s.send(chunk(0, 25_000, 1));
+    s.send(chunk(1, 25_000, 2)); // 50000 > 40000 bytes → cut before it
     s.send(chunk(2, 0, 0, true));
     const acc = await s.next('utterance_accepted', 2);
     expect(acc.map((a) => a.reason)).toEqual(['max_length', 'is_final']);

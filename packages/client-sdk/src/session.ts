@@ -132,6 +132,9 @@ export class LinguaSession extends Emitter<SessionEvents> {
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private closeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** RATE_LIMITED: one pending re-send of the unaccepted audio (see onError) */
+  private resendTimer: ReturnType<typeof setTimeout> | undefined;
+  private resendDue = 0;
 
   private startPromise: Promise<SessionInitAck> | undefined;
   private startWaiter: { resolve: (ack: SessionInitAck) => void; reject: (err: Error) => void } | undefined;
@@ -395,11 +398,30 @@ export class LinguaSession extends Emitter<SessionEvents> {
   private onError(msg: ErrorMessage): void {
     this.emit('error', msg);
     if (this.currentState === 'closed') return;
+    if (this.acked && msg.code === 'RATE_LIMITED') {
+      // The gateway refused audio as if it never arrived (protocol v1.2): send what it has
+      // not accepted again once the limit allows (duplicates of applied audio are dropped).
+      this.scheduleResend(msg.retry_after_ms ?? 1000);
+      return;
+    }
     if (FATAL_CODES.has(msg.code) || (!this.acked && !TRANSIENT_INIT_CODES.has(msg.code))) {
       this.fail(msg.code, msg.message);
     } else if (!this.acked && this.transport) {
       this.dropTransport(this.transport, `session_init refused: ${msg.code}`);
     }
+  }
+
+  private scheduleResend(delayMs: number): void {
+    const due = Date.now() + delayMs;
+    if (this.resendTimer !== undefined && this.resendDue >= due) return;
+    clearTimeout(this.resendTimer);
+    this.resendDue = due;
+    this.resendTimer = setTimeout(() => {
+      this.resendTimer = undefined;
+      if (this.currentState !== 'open') return; // a reconnect re-sends on its own
+      for (const item of [...this.unacked.list()]) this.sendItem(item);
+    }, delayMs);
+    (this.resendTimer as { unref?: () => void }).unref?.();
   }
 
   // ---- sending ----
@@ -487,6 +509,8 @@ export class LinguaSession extends Emitter<SessionEvents> {
   private clearConnectionTimers(): void {
     clearTimeout(this.connectTimer);
     clearInterval(this.heartbeatTimer);
+    clearTimeout(this.resendTimer);
+    this.resendTimer = undefined;
     this.connectTimer = undefined;
     this.heartbeatTimer = undefined;
   }
