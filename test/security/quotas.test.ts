@@ -299,7 +299,7 @@ describe('quotas on a 2-gateway cluster', () => {
     resend();
     const results = await p.next('translation_result', 6);
     expect(results.map((x) => x.utterance_index)).toEqual([0, 1, 2, 3, 4, 5]);
-    results.forEach((x, i) => expect(x).toMatchObject(simOutput(audio(i), 'zh', 'en')));
+    for (const [i, x] of results.entries()) expect(x).toMatchObject(simOutput(audio(i), 'zh', 'en'));
     ack2.p.close();
   });
 
