@@ -29,7 +29,10 @@ redis.call('HSET', jobKey, 'done_at', now)
 redis.call('HDEL', jobKey, 'audio')
 redis.call('ZREM', base .. K.deadlines, jobId)
 redis.call('PEXPIRE', jobKey, ARGV[8])
-redis.call('HSET', base .. K.session .. sid, 'last_node', ARGV[3])
+-- Only an existing session (an expired one must not come back without its TTL).
+if redis.call('EXISTS', base .. K.session .. sid) == 1 then
+  redis.call('HSET', base .. K.session .. sid, 'last_node', ARGV[3])
+end
 if appendOutcome(base, jobKey, sid, idx, 'r', ARGV[5], ARGV[6], ARGV[7]) then
   return { 'ok', owner, conn, tonumber(idx), sid }
 end
