@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateways, type TestCluster } from '../support/gateways';
-import { RawPeer, rawNode, simOutput, type TestNode, until } from '../support/peers';
+import { RawPeer, rawNode, simOutput, type TestNode } from '../support/peers';
 import { type RedisServer, startRedis } from '../support/redis';
 
 let redis: RedisServer;

@@ -72,8 +72,10 @@ export async function pruneEmptyPairHints(
     const parts = splitPair(pair);
     const cells = served.get(pair);
     if (!cells) {
-      await redis.srem(ks.allPairs(), pair);
-      if (parts) await redis.del(ks.pairCells(parts[0], parts[1]));
+      const m = redis.multi(); // both {g}: one slot; atomic against addPairHints' MULTI
+      m.srem(ks.allPairs(), pair);
+      if (parts) m.del(ks.pairCells(parts[0], parts[1]));
+      await m.exec();
       removedPairs.push(pair);
     } else if (parts && ks.cells > 1) {
       const stale = (await redis.smembers(ks.pairCells(parts[0], parts[1]))).filter(
@@ -86,8 +88,10 @@ export async function pruneEmptyPairHints(
     for (const [pair, cells] of await servedPairs(redis, ks)) {
       const parts = splitPair(pair);
       if (!parts) continue;
-      await redis.sadd(ks.allPairs(), pair);
-      await redis.sadd(ks.pairCells(parts[0], parts[1]), ...[...cells].map(String));
+      const m = redis.multi();
+      m.sadd(ks.allPairs(), pair);
+      m.sadd(ks.pairCells(parts[0], parts[1]), ...[...cells].map(String));
+      await m.exec();
     }
   }
   return removedPairs;

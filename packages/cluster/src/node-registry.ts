@@ -100,8 +100,10 @@ export function parseReservationId(rid: string): HeldReservation {
  */
 async function addPairHints(redis: RedisClient, ks: Keyspace, cell: number, pools: string[]): Promise<void> {
   if (pools.length === 0) return;
-  const p = redis.pipeline(); // all keys share the {g} tag: one slot on a cluster
-  // The pair list first: pruneEmptyPairHints finds paircells keys through it.
+  // One MULTI (all keys share the {g} tag: one slot on a cluster): the pair list and the
+  // paircells keys appear together, so pruneEmptyPairHints (which finds paircells keys through
+  // the list, and removes both in one MULTI too) can never leave one without the other.
+  const p = redis.multi();
   p.sadd(ks.allPairs(), ...pools);
   for (const pair of pools) {
     const [src, tgt] = pair.split(':') as [string, string];

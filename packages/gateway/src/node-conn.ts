@@ -9,6 +9,7 @@ import {
   isScriptError,
   nodeHeartbeat,
   nodeOffline,
+  parseJobId,
   registerNode,
   ScriptErrorCode,
   type StoredResult,
@@ -72,6 +73,11 @@ export class NodeConn {
       return;
     }
     const now = this.ctx.now();
+    if ('job_id' in msg && !parseJobId(msg.job_id)) {
+      // Not a job id this cluster ever issues (<session>.<index>): a clear answer, no lookup.
+      this.error('JOB_NOT_HELD', `${msg.type}: job ${msg.job_id} is not a job of this cluster`, 'job_id');
+      return;
+    }
     switch (msg.type) {
       case 'node_heartbeat':
         try {
@@ -106,7 +112,20 @@ export class NodeConn {
       case 'job_result':
         return this.result(msg);
       case 'node_drain':
-        await setDraining(this.ctx.redis, this.ctx.ks, { nodeId: this.nodeId, epoch: this.epoch });
+        try {
+          await setDraining(this.ctx.redis, this.ctx.ks, { nodeId: this.nodeId, epoch: this.epoch });
+        } catch (err) {
+          if (
+            !isScriptError(err, ScriptErrorCode.NODE_OFFLINE) &&
+            !isScriptError(err, ScriptErrorCode.NODE_MISMATCH)
+          )
+            throw err;
+          this.error(
+            'NODE_NOT_REGISTERED',
+            'node_drain: this registration is no longer current; register again',
+          );
+          return;
+        }
         this.log.info({ node: this.nodeId }, 'node draining: no new jobs');
         return;
     }

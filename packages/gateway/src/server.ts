@@ -364,7 +364,13 @@ export class Gateway {
 
 function tokenFrom(query: string, authorization: string): string | undefined {
   const m = /(?:^|&)token=([^&]*)/.exec(query);
-  if (m) return decodeURIComponent(m[1]!);
+  if (m) {
+    try {
+      return decodeURIComponent(m[1]!);
+    } catch {
+      return undefined; // a malformed escape is a wrong token, not a reason to exit (issue 9, finding 1)
+    }
+  }
   if (authorization.startsWith('Bearer ')) return authorization.slice(7);
   return undefined;
 }
