@@ -263,11 +263,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     // Every job ends (overall deadline), then offline fuzz nodes are forgotten (1 s here).
     const r = cluster.redis!;
     await settle(60_000, async () => (await r.zcard(cluster.ks.deadlines(0))) === 0);
-    await settle(
-      cluster,
-      30_000,
-      async () => (await checkBoundedState(r, cluster.ks)).violations.length === 0,
-    );
+    await settle(30_000, async () => (await checkBoundedState(r, cluster.ks)).violations.length === 0);
     keys = await checkBoundedState(r, cluster.ks);
     healthy = (await Promise.all(cluster.gateways.map((g) => cluster.readyStatus(g.port)))).every(
       (s) => s === 200,
