@@ -4,7 +4,7 @@
  * creates, the size of TTS audio. Pure: each check returns the problem (naming the field) or
  * null. Schema-level bounds (lengths, counts, rates) are in @lingua/protocol.
  */
-import type { Hardware, JobResult, NodeRegister } from '@lingua/protocol';
+import type { Features, Hardware, JobResult, NodeRegister } from '@lingua/protocol';
 
 export interface LimitProblem {
   code: 'PAYLOAD_TOO_LARGE';
@@ -67,6 +67,15 @@ export function storedHardware(hw: Hardware | undefined): Hardware | null {
   if (hw.cpu_cores !== undefined) out.cpu_cores = hw.cpu_cores;
   if (hw.memory_mb !== undefined) out.memory_mb = hw.memory_mb;
   return out;
+}
+
+/**
+ * What is stored of a session's `features` (on the session and on every job): only the switches
+ * the protocol defines. Unknown ones are ignored anyway, and storing them verbatim let one
+ * session_init put up to a frame's worth of junk (or 100k levels of nesting) into every job.
+ */
+export function storedFeatures(f: Features | undefined): Features {
+  return f?.tts === undefined ? {} : { tts: f.tts };
 }
 
 /** Decoded size of a (valid) base64 string. */

@@ -16,6 +16,7 @@ import {
 import type { ClientMessage, SessionInit } from '@lingua/protocol';
 import type { GatewayContext, Transport } from './context';
 import { type ChunkOutcome, type Finalized, UtteranceSegmenter } from './finalize';
+import { storedFeatures } from './limits';
 import type { Logger } from './logger';
 import { ResultOrderer } from './result-order';
 
@@ -277,7 +278,7 @@ export class SessionActor {
         tgt: msg.tgt_lang,
         fmt: msg.audio_format,
         rate: msg.sample_rate,
-        features: (msg.features as Record<string, unknown> | undefined) ?? {},
+        features: storedFeatures(msg.features),
       };
       if (!(await this.admit(this.info.tenant, sessionId))) {
         this.state = 'new';
