@@ -6,6 +6,7 @@
  */
 import { cpus } from 'node:os';
 import { startRedis } from '../test/support/redis';
+import { BENCH_NO_QUOTAS } from './lib/lingua-e2e';
 import { LoadRig } from './lib/load';
 import { type GatewayProc, startGatewayProc, stopProc } from './lib/procs';
 import { fmt } from './lib/stats';
@@ -18,7 +19,7 @@ async function main() {
   const redis = await startRedis({ extraArgs: ['--appendonly', 'no'] });
   const gws: GatewayProc[] = [];
   try {
-    for (let i = 1; i <= 3; i++) gws.push(await startGatewayProc(`gw-${i}`, redis.url));
+    for (let i = 1; i <= 3; i++) gws.push(await startGatewayProc(`gw-${i}`, redis.url, BENCH_NO_QUOTAS));
     const rig = new LoadRig({
       ports: gws.map((g) => g.port),
       sessionsPerInstance: 30,

@@ -23,15 +23,27 @@ export interface LinguaE2eOptions {
 }
 
 /**
+ * The tenant quotas are off in benches: every bench session is one tenant, 90 sessions offer up
+ * to 8,000 utterances/s and the idle bench holds 10,000 sessions; the benches measure the
+ * scheduler, not the limits (docs/security.md, "Quotas and bounds").
+ */
+export const BENCH_NO_QUOTAS = {
+  LINGUA_TENANT_MAX_SESSIONS: '0',
+  LINGUA_SESSION_UTTERANCE_RATE: '0',
+  LINGUA_TENANT_UTTERANCE_RATE: '0',
+};
+
+/**
  * Env for bench gateways: quiet logs, a short drain so stopping them is quick, and a node
  * heartbeat timeout of an hour: LoadRig's nodes never send node_heartbeat, so with the
  * default 15 s the sweep declares them offline mid-ramp and every later job waits for a
- * node that never comes back (the "collapse" seen in early runs).
+ * node that never comes back (the "collapse" seen in early runs). Quotas off (BENCH_NO_QUOTAS).
  */
 export const BENCH_GATEWAY_ENV = {
   LINGUA_LOG_LEVEL: process.env.LINGUA_LOG_LEVEL ?? 'error',
   LINGUA_DRAIN_TIMEOUT_MS: '1000',
   LINGUA_NODE_HEARTBEAT_TIMEOUT_MS: '3600000',
+  ...BENCH_NO_QUOTAS,
 };
 
 /** Starts `n` gateway processes in parallel; each is registered for cleanup as soon as it is up. */
