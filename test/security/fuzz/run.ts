@@ -41,6 +41,8 @@ export interface HonestStats {
   lost: number;
   reconnects: number;
   rate_limited: number;
+  /** utterance sent → its result (ms): what the honest user waited while the fuzz ran */
+  latency_ms: { p50: number; p99: number; max: number };
 }
 
 export interface FuzzReport {
@@ -80,6 +82,8 @@ function startHonest(urls: string[], token: string | undefined, everyMs: number)
     ...(token ? { token } : {}),
   });
   const audios: Uint8Array[] = [];
+  const sentAt: number[] = [];
+  const latencies: number[] = [];
   const stats: HonestStats = {
     sent: 0,
     results: 0,
@@ -89,9 +93,12 @@ function startHonest(urls: string[], token: string | undefined, everyMs: number)
     lost: 0,
     reconnects: 0,
     rate_limited: 0,
+    latency_ms: { p50: 0, p99: 0, max: 0 },
   };
   session.on('result', (r) => {
     stats.results++;
+    const at = sentAt[r.utterance_index];
+    if (at !== undefined) latencies.push(Date.now() - at);
     const audio = audios[r.utterance_index];
     const h = audio ? sha16(audio) : '';
     if (audio && r.text_asr === `${HONEST_PAIR.src}:${h}` && r.text_translated === `${HONEST_PAIR.tgt}:${h}`)
@@ -116,6 +123,7 @@ function startHonest(urls: string[], token: string | undefined, everyMs: number)
         a[0] = stats.sent & 0xff;
         a[1] = (stats.sent >> 8) & 0xff;
         audios.push(a);
+        sentAt.push(Date.now());
         stats.sent++;
         session.sendUtterance(a);
       }, everyMs);
@@ -128,6 +136,9 @@ function startHonest(urls: string[], token: string | undefined, everyMs: number)
         await new Promise((r) => setTimeout(r, 50));
       }
       stats.lost = stats.sent - stats.results - stats.missing;
+      const sorted = [...latencies].sort((a, b) => a - b);
+      const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
+      stats.latency_ms = { p50: q(0.5), p99: q(0.99), max: sorted.at(-1) ?? 0 };
       await Promise.race([session.close(), new Promise((r) => setTimeout(r, 5000))]).catch(() => {});
     },
   };
@@ -177,7 +188,12 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     env: {
       LINGUA_LOG_LEVEL: 'warn',
       LINGUA_NODE_FORGET_MS: '1000',
-      LINGUA_JOB_TIMEOUT_MS: '2000',
+      // Failure detection relaxed from the drill's (the fuzz tests robustness, not failover
+      // speed): a loaded machine must not take the simulated nodes offline mid-run.
+      LINGUA_PRESENCE_TTL_MS: '3000',
+      LINGUA_NODE_HEARTBEAT_MS: '1000',
+      LINGUA_NODE_HEARTBEAT_TIMEOUT_MS: '5000',
+      LINGUA_JOB_TIMEOUT_MS: '3000',
       // open unless the environment brings credentials (the auth work makes open explicit)
       ...(authFromEnv ? {} : { LINGUA_INSECURE: 'true' }),
     },
@@ -331,7 +347,7 @@ export function summary(r: FuzzReport): string {
     )
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}), outside the allow-list: ${r.keys.without_ttl_outside_allow_list}`,
-    `  honest session: ${r.honest.correct}/${r.honest.sent} correct, ${r.honest.wrong} wrong, ${r.honest.missing} missing, ${r.honest.lost} lost, ${r.honest.reconnects} reconnects`,
+    `  honest session: ${r.honest.correct}/${r.honest.sent} correct, ${r.honest.wrong} wrong, ${r.honest.missing} missing, ${r.honest.lost} lost, ${r.honest.reconnects} reconnects; latency p50 ${r.honest.latency_ms.p50} ms, p99 ${r.honest.latency_ms.p99} ms, max ${r.honest.latency_ms.max} ms`,
     `  time: ${(r.duration_ms.total / 1000).toFixed(1)} s (fuzz ${(r.duration_ms.fuzz / 1000).toFixed(1)} s, settle ${(r.duration_ms.settle / 1000).toFixed(1)} s)`,
     `  machine: ${r.machine}`,
     ...r.failures.map((f) => `  FAIL: ${f}`),
