@@ -56,12 +56,12 @@ describe('finalize reasons end to end', () => {
     const s = await session();
     s.send(chunk(0, 16_000, 1)); // 500 ms
     s.send(chunk(1, 16_000, 2)); // 1000 ms total: at the limit
-    s.send(chunk(2, 16_000, 3)); // would exceed → cut before it
-    s.send(chunk(3, 0, 0, true));
+    // would exceed → cut before it; is_final on it, so no pause (150 ms) can interfere
+    s.send(chunk(2, 16_000, 3, true));
     const acc = await s.next('utterance_accepted', 2);
     expect(acc.map((a) => [a.reason, a.last_chunk_seq])).toEqual([
       ['max_duration', 1],
-      ['is_final', 3],
+      ['is_final', 2],
     ]);
     const res = await s.next('translation_result', 2);
     expect(res[1]).toMatchObject(simOutput(Buffer.alloc(16_000, 3), 'zh', 'en'));
@@ -71,8 +71,7 @@ describe('finalize reasons end to end', () => {
   it('max_length: the byte guard applies when duration is unknown (opus)', async () => {
     const s = await session('opus');
     s.send(chunk(0, 25_000, 1));
-    s.send(chunk(1, 25_000, 2)); // 50000 > 40000 bytes → cut before it
-    s.send(chunk(2, 0, 0, true));
+    s.send(chunk(1, 25_000, 2, true)); // 50000 > 40000 bytes → cut before it
     const acc = await s.next('utterance_accepted', 2);
     expect(acc.map((a) => a.reason)).toEqual(['max_length', 'is_final']);
     s.close();

@@ -69,7 +69,7 @@ export class Sweeps {
     this.worker = new Worker(SWEEP_QUEUE, async (job: Job) => this.run(job.name as SweepName), {
       connection: this.opts.connection,
       prefix: this.opts.prefix,
-      concurrency: 3,
+      concurrency: SWEEPS.length, // one slow sweep never delays the others
     });
     this.worker.on('error', onError);
   }
