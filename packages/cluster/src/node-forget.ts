@@ -67,32 +67,38 @@ export async function pruneEmptyPairHints(
   const served = await servedPairs(redis, ks);
   const hinted = (await redis.sscan(ks.allPairs(), '0', 'COUNT', limit))[1];
   const removedPairs: string[] = [];
-  let removedCells = 0;
+  // One MULTI for every removal (all keys share {g}: one slot), atomic against addPairHints'.
+  const removal = redis.multi();
+  let removals = 0;
   for (const pair of hinted) {
     const parts = splitPair(pair);
     const cells = served.get(pair);
     if (!cells) {
-      const m = redis.multi(); // both {g}: one slot; atomic against addPairHints' MULTI
-      m.srem(ks.allPairs(), pair);
-      if (parts) m.del(ks.pairCells(parts[0], parts[1]));
-      await m.exec();
+      removal.srem(ks.allPairs(), pair);
+      if (parts) removal.del(ks.pairCells(parts[0], parts[1]));
       removedPairs.push(pair);
+      removals++;
     } else if (parts && ks.cells > 1) {
       const stale = (await redis.smembers(ks.pairCells(parts[0], parts[1]))).filter(
         (c) => !cells.has(Number(c)),
       );
-      if (stale.length) removedCells += await redis.srem(ks.pairCells(parts[0], parts[1]), ...stale);
+      if (stale.length) {
+        removal.srem(ks.pairCells(parts[0], parts[1]), ...stale);
+        removals++;
+      }
     }
   }
-  if (removedPairs.length || removedCells) {
-    for (const [pair, cells] of await servedPairs(redis, ks)) {
-      const parts = splitPair(pair);
-      if (!parts) continue;
-      const m = redis.multi();
-      m.sadd(ks.allPairs(), pair);
-      m.sadd(ks.pairCells(parts[0], parts[1]), ...[...cells].map(String));
-      await m.exec();
-    }
+  if (removals === 0) return removedPairs; // a MULTI never exec'd sends nothing
+  await removal.exec();
+  const readd = redis.multi();
+  let readds = 0;
+  for (const [pair, cells] of await servedPairs(redis, ks)) {
+    const parts = splitPair(pair);
+    if (!parts) continue;
+    readd.sadd(ks.allPairs(), pair);
+    readd.sadd(ks.pairCells(parts[0], parts[1]), ...[...cells].map(String));
+    readds++;
   }
+  if (readds) await readd.exec();
   return removedPairs;
 }
