@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateways, type TestCluster } from '../support/gateways';
-import { RawPeer, rawNode, simOutput, type TestNode } from '../support/peers';
+import { RawPeer, rawNode, simOutput, type TestNode, until } from '../support/peers';
 import { type RedisServer, startRedis } from '../support/redis';
 
 let redis: RedisServer;
@@ -109,9 +109,13 @@ describe('finding 4: amplification', () => {
     // While the flood is handled, an honest session of another tenant gets its result.
     const { result, ms, audio } = await honestRoundTrip(honest, 0, 42);
     expect(result).toMatchObject(simOutput(audio, 'zh', 'en'));
-    expect(ms).toBeLessThan(5000); // generous: the unbounded version took ~25 s
-    attacker.send({ type: 'client_heartbeat', ts: 1 });
-    await attacker.next('server_heartbeat'); // every flood frame handled
+    expect(ms).toBeLessThan(15_000); // generous (a loaded 2-core machine): unbounded, it took ~25 s
+    // Every flood frame answered (a probe could itself meet a full queue: count answers instead).
+    await until(
+      () => attacker.ofType('utterance_accepted').length + attacker.ofType('error').length >= 300,
+      'an answer to every flood frame',
+      60_000,
+    );
     const elapsedS = (Date.now() - t0) / 1000;
     const accepted = attacker.ofType('utterance_accepted').length;
     const limited = attacker.ofType('error').filter((e) => e.code === 'RATE_LIMITED');
