@@ -16,7 +16,7 @@ beforeAll(async () => {
     maxUtteranceBytes: 40_000,
     maxPayloadBytes: 64 * 1024,
   });
-  node = await rawNode(cluster.urls('node')[0]!, 'node-f', { max: 8 });
+  node = await rawNode(cluster.urls('node')[0]!, 'node-f', { max: 8, heartbeatMs: 1000 });
 });
 afterAll(async () => {
   node?.close();
