@@ -4,19 +4,19 @@
   claimed again; the follow-up job-fail removes or resets it. Each due job is handed to one
   claimer at a time cluster-wide. Bounded by ARGV[2].
 
-  KEYS[1]  shard tag base
+  KEYS[1]  deadline index   deadlines   (job hashes derive from its members, same hash tag)
   ARGV[1]  now ms   ARGV[2] max jobs to claim   ARGV[3] claim lease ms
 
   Returns: flat list { jobId, state, attempt, node, jobId, ... } ('' fields for missing jobs)
 ]]
-local base = KEYS[1]
-local dkey = base .. K.deadlines
+local base = tagBase(KEYS[1])
+local dkey = KEYS[1]
 local now = tonumber(ARGV[1])
 local due = redis.call('ZRANGE', dkey, '-inf', now, 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]))
 local out = {}
 for i = 1, #due do
   local jobId = due[i]
-  local j = redis.call('HMGET', base .. K.job .. jobId, 'state', 'attempt', 'node')
+  local j = redis.call('HMGET', base .. K.job .. jobId, F.state, F.attempt, F.node)
   if j[1] == false then
     redis.call('ZREM', dkey, jobId)
   else

@@ -10,6 +10,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { decode, encode } from './codec';
 import { DeadLetter, type Envelope } from './envelope';
 import type { Keyspace } from './keys';
+import { SCRIPTS } from './script-defs.gen';
 import { runScript } from './scripts';
 
 type RedisClient = Redis | Cluster;
@@ -197,7 +198,12 @@ export class InboxBus {
       }),
     );
     for (let i = 0; i < acks.length; i += 1000) {
-      await runScript(this.o.redis, 'inboxAck', [this.inboxKey], [this.o.group, ...acks.slice(i, i + 1000)]);
+      await runScript(
+        this.o.redis,
+        SCRIPTS.inboxAck,
+        [this.inboxKey],
+        [this.o.group, ...acks.slice(i, i + 1000)],
+      );
     }
   }
 
@@ -209,7 +215,7 @@ export class InboxBus {
   ): Promise<void> {
     await runScript(
       this.o.redis,
-      'inboxDeadLetter',
+      SCRIPTS.inboxDeadLetter,
       [this.inboxKey, this.o.ks.dlq(this.instanceId)],
       [this.o.group, id, reason, deliveries, Date.now(), this.o.dlqMaxLen],
     );

@@ -5,8 +5,10 @@
 import type { Cluster, Redis } from 'ioredis';
 import { decode, encode, parseJsonObject } from './codec';
 import type { JobState } from './job-fsm';
-import { parseJobId } from './job-fsm';
-import { type Keyspace, LUA_KEY_SUFFIXES } from './keys';
+import { jobIdFor, parseJobId } from './job-fsm';
+import { JOB_FIELDS } from './job-model';
+import type { Keyspace } from './keys';
+import { SCRIPTS } from './script-defs.gen';
 import { runScript, runScriptBuffer } from './scripts';
 
 type RedisClient = Redis | Cluster;
@@ -113,21 +115,34 @@ export class JobStore {
     readonly cfg: JobStoreConfig,
   ) {}
 
-  private shardOfJob(jobId: string): string {
+  private sessionOfJob(jobId: string): string {
     const parsed = parseJobId(jobId);
     if (!parsed) throw new Error(`malformed job id ${jobId}`);
-    return this.ks.shardOfSession(parsed.sessionId);
+    return parsed.sessionId;
   }
 
   jobKey(jobId: string): string {
-    return this.shardOfJob(jobId) + LUA_KEY_SUFFIXES.job + jobId;
+    return this.ks.job(jobId);
+  }
+
+  /** The keys every FSM step of a job declares: job, deadlines, events, jobcounts. */
+  private fsmKeys(jobId: string): [string, string, string, string] {
+    const shard = this.ks.shardOf(this.sessionOfJob(jobId));
+    return [this.ks.job(jobId), this.ks.deadlines(shard), this.ks.events(shard), this.ks.jobCounts(shard)];
+  }
+
+  /** fsmKeys plus the session hash and its result log (steps that may decide an outcome). */
+  private outcomeKeys(jobId: string): [string, string, string, string, string, string] {
+    const sid = this.sessionOfJob(jobId);
+    const [job, deadlines, events, counts] = this.fsmKeys(jobId);
+    return [job, this.ks.session(sid), deadlines, events, counts, this.ks.results(sid)];
   }
 
   async openSession(s: SessionRecordInit): Promise<'created' | 'exists'> {
     return runScript(
       this.redis,
-      'sessionOpen',
-      [this.ks.shardOfSession(s.sessionId)],
+      SCRIPTS.sessionOpen,
+      [this.ks.session(s.sessionId)],
       [
         s.sessionId,
         s.tenant,
@@ -156,8 +171,8 @@ export class JobStore {
       [string, string, number, number, string, string, string, string, string, string]
     >(
       this.redis,
-      'sessionResume',
-      [this.ks.shardOfSession(sessionId)],
+      SCRIPTS.sessionResume,
+      [this.ks.session(sessionId)],
       [sessionId, token, owner, conn, now, this.cfg.sessionTtlMs],
     );
     return {
@@ -182,8 +197,8 @@ export class JobStore {
   ): Promise<boolean> {
     const r = await runScript<number>(
       this.redis,
-      'sessionDetach',
-      [this.ks.shardOfSession(sessionId)],
+      SCRIPTS.sessionDetach,
+      [this.ks.session(sessionId)],
       [sessionId, conn, mode, now, this.cfg.sessionTtlMs],
     );
     return r === 1;
@@ -197,10 +212,17 @@ export class JobStore {
   async createJob(
     j: CreateJobInit,
   ): Promise<{ status: 'created' | 'exists'; state: JobState; attempt: number }> {
+    const shard = this.ks.shardOf(j.sessionId);
     const r = await runScript<[string, JobState, number]>(
       this.redis,
-      'jobCreate',
-      [this.ks.shardOfSession(j.sessionId)],
+      SCRIPTS.jobCreate,
+      [
+        this.ks.session(j.sessionId),
+        this.ks.job(j.jobId),
+        this.ks.deadlines(shard),
+        this.ks.events(shard),
+        this.ks.jobCounts(shard),
+      ],
       [
         j.jobId,
         j.sessionId,
@@ -235,12 +257,14 @@ export class JobStore {
     now: number,
     deadline: number,
   ): Promise<{ status: 'dispatched' | 'already'; attempt: number }> {
-    const r = await runScript<[string, number]>(
-      this.redis,
-      'jobDispatch',
-      [this.shardOfJob(jobId)],
-      [jobId, expectedAttempt, nodeId, nodeInstance, now, deadline],
-    );
+    const r = await runScript<[string, number]>(this.redis, SCRIPTS.jobDispatch, this.fsmKeys(jobId), [
+      jobId,
+      expectedAttempt,
+      nodeId,
+      nodeInstance,
+      now,
+      deadline,
+    ]);
     return { status: r[0] as 'dispatched' | 'already', attempt: Number(r[1]) };
   }
 
@@ -251,12 +275,13 @@ export class JobStore {
     to: 'accepted' | 'running',
     now: number,
   ): Promise<boolean> {
-    const r = await runScript<number>(
-      this.redis,
-      'jobProgress',
-      [this.shardOfJob(jobId)],
-      [jobId, attempt, nodeId, to, now],
-    );
+    const r = await runScript<number>(this.redis, SCRIPTS.jobProgress, this.fsmKeys(jobId), [
+      jobId,
+      attempt,
+      nodeId,
+      to,
+      now,
+    ]);
     return r === 1;
   }
 
@@ -269,8 +294,8 @@ export class JobStore {
   ): Promise<OwnerRef & { status: 'ok' | 'late' | 'dup' }> {
     const r = await runScript<[string, string, string, number, string]>(
       this.redis,
-      'jobComplete',
-      [this.shardOfJob(jobId)],
+      SCRIPTS.jobComplete,
+      this.outcomeKeys(jobId),
       [
         jobId,
         attempt,
@@ -299,23 +324,18 @@ export class JobStore {
     now: number,
     retryable = true,
   ): Promise<FailOutcome> {
-    const r = await runScript<(string | number)[]>(
-      this.redis,
-      'jobFail',
-      [this.shardOfJob(jobId)],
-      [
-        jobId,
-        attempt,
-        nodeId,
-        cause,
-        now,
-        this.cfg.maxAttempts,
-        retryable ? 1 : 0,
-        this.cfg.resultLogMaxLen,
-        this.cfg.resultLogTtlMs,
-        this.cfg.jobTtlMs,
-      ],
-    );
+    const r = await runScript<(string | number)[]>(this.redis, SCRIPTS.jobFail, this.outcomeKeys(jobId), [
+      jobId,
+      attempt,
+      nodeId,
+      cause,
+      now,
+      this.cfg.maxAttempts,
+      retryable ? 1 : 0,
+      this.cfg.resultLogMaxLen,
+      this.cfg.resultLogTtlMs,
+      this.cfg.jobTtlMs,
+    ]);
     if (r[0] === 'retry') {
       return {
         kind: 'retry',
@@ -344,11 +364,11 @@ export class JobStore {
     reason: MissingReason,
     now: number,
   ): Promise<LoggedOutcome> {
-    const jobId = `${sessionId}.${index}`;
+    const jobId = jobIdFor(sessionId, index);
     const r = await runScriptBuffer<[Buffer, Buffer, Buffer]>(
       this.redis,
-      'jobDeclareMissing',
-      [this.ks.shardOfSession(sessionId)],
+      SCRIPTS.jobDeclareMissing,
+      [this.ks.job(jobId), this.ks.results(sessionId), this.ks.jobCounts(this.ks.shardOf(sessionId))],
       [
         jobId,
         sessionId,
@@ -379,8 +399,8 @@ export class JobStore {
   async claimDue(shard: number, now: number, limit: number, leaseMs: number): Promise<DueJob[]> {
     const r = await runScript<string[]>(
       this.redis,
-      'jobClaimDue',
-      [this.ks.shard(shard)],
+      SCRIPTS.jobClaimDue,
+      [this.ks.deadlines(shard)],
       [now, limit, leaseMs],
     );
     const out: DueJob[] = [];
@@ -397,7 +417,7 @@ export class JobStore {
 
   /**
    * One job, read in one round trip: its fields as text and its audio (binary) apart. The
-   * result blob is left out; the audio is present only until the job is done.
+   * audio is present only until the job is done; the result is in the session's result log.
    */
   async getJobRecord(
     jobId: string,
@@ -406,8 +426,8 @@ export class JobStore {
     const fields: Record<string, string> = {};
     let audio: Buffer | null = null;
     for (const [k, v] of Object.entries(raw)) {
-      if (k === 'audio') audio = v;
-      else if (k !== 'oblob') fields[k] = v.toString();
+      if (k === JOB_FIELDS.audio) audio = v;
+      else fields[k] = v.toString();
     }
     return Object.keys(fields).length ? { fields, audio } : null;
   }

@@ -10,6 +10,7 @@
 import { LinguaScriptError, ScriptErrorCode } from './errors';
 import type { Keyspace } from './keys';
 import type { RedisClient } from './redis';
+import { SCRIPTS } from './script-defs.gen';
 import { runScript } from './scripts';
 
 export type NodeState = 'online' | 'draining' | 'offline';
@@ -138,8 +139,15 @@ export async function registerNode(
   const caps = capsArgs('registerNode', params.capabilities);
   const [epoch, poolsCsv] = await runScript<[number, string]>(
     redis,
-    'registerNode',
-    [ks.cell(cell)],
+    SCRIPTS.registerNode,
+    [
+      ks.node(params.nodeId),
+      ks.nodeJobs(params.nodeId),
+      ks.heartbeats(cell),
+      ks.cellNodes(cell),
+      ks.cellPairs(cell),
+      ks.reservationNodes(cell),
+    ],
     [
       params.nodeId,
       params.instance,
@@ -187,8 +195,14 @@ export async function nodeHeartbeat(
   const num = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '' : String(v));
   const [poolsCsv, changed] = await runScript<[string, number]>(
     redis,
-    'nodeHeartbeat',
-    [ks.cell(cell)],
+    SCRIPTS.nodeHeartbeat,
+    [
+      ks.node(params.nodeId),
+      ks.nodeJobs(params.nodeId),
+      ks.heartbeats(cell),
+      ks.cellPairs(cell),
+      ks.reservationNodes(cell),
+    ],
     [
       params.nodeId,
       params.epoch,
@@ -223,10 +237,17 @@ export async function nodeOffline(
   ks: Keyspace,
   params: NodeOfflineParams,
 ): Promise<HeldReservation[]> {
+  const cell = ks.cellOf(params.nodeId);
   const rids = await runScript<string[]>(
     redis,
-    'nodeOffline',
-    [ks.cellOfNode(params.nodeId)],
+    SCRIPTS.nodeOffline,
+    [
+      ks.node(params.nodeId),
+      ks.nodeJobs(params.nodeId),
+      ks.heartbeats(cell),
+      ks.cellPairs(cell),
+      ks.reservationNodes(cell),
+    ],
     [params.nodeId, params.epoch ?? '', params.now],
   );
   return rids.map(parseReservationId);
@@ -247,8 +268,8 @@ export async function setDraining(
 ): Promise<boolean> {
   const r = await runScript<number>(
     redis,
-    'setDraining',
-    [ks.cellOfNode(params.nodeId)],
+    SCRIPTS.setDraining,
+    [ks.node(params.nodeId)],
     [params.nodeId, params.epoch ?? '', params.draining === false ? '0' : '1'],
   );
   return r === 1;
@@ -267,8 +288,13 @@ export async function reapStaleNodes(
 ): Promise<StaleNode[]> {
   const rows = await runScript<[string, string[]][]>(
     redis,
-    'reapStaleNodes',
-    [ks.cell(params.cell)],
+    SCRIPTS.reapStaleNodes,
+    [
+      ks.heartbeats(params.cell),
+      ks.cellPairs(params.cell),
+      ks.reservationNodes(params.cell),
+      ks.reservations(params.cell),
+    ],
     [params.now, params.timeoutMs, params.limit],
   );
   return rows.map(([nodeId, rids]) => ({ nodeId, reservations: rids.map(parseReservationId) }));

@@ -8,6 +8,7 @@ import { fnv1a } from './hash';
 import type { Keyspace } from './keys';
 import { assertId, type HeldReservation, parseReservationId } from './node-registry';
 import type { RedisClient } from './redis';
+import { SCRIPTS } from './script-defs.gen';
 import { runScript } from './scripts';
 
 export interface SelectNodeParams {
@@ -53,8 +54,13 @@ export async function selectNodeInCell(
 ): Promise<SelectedNode> {
   const [nodeId, instance, reused] = await runScript<[string, string, number]>(
     redis,
-    'selectNode',
-    [ks.cell(cell)],
+    SCRIPTS.selectNode,
+    [
+      ks.pool(cell, params.src, params.tgt),
+      ks.cellPairs(cell),
+      ks.reservations(cell),
+      ks.reservationNodes(cell),
+    ],
     [
       params.src,
       params.tgt,
@@ -146,10 +152,11 @@ export async function confirmLease(
   ks: Keyspace,
   params: ReservationRef & { expiresAt: number },
 ): Promise<void> {
+  const cell = ks.cellOf(params.nodeId);
   await runScript<number>(
     redis,
-    'confirmLease',
-    [ks.cellOfNode(params.nodeId)],
+    SCRIPTS.confirmLease,
+    [ks.reservationNodes(cell), ks.reservations(cell)],
     [params.nodeId, params.jobId, params.attempt, params.expiresAt],
   );
 }
@@ -160,10 +167,11 @@ export async function releaseSlot(
   ks: Keyspace,
   params: ReservationRef,
 ): Promise<boolean> {
+  const cell = ks.cellOf(params.nodeId);
   const r = await runScript<number>(
     redis,
-    'releaseSlot',
-    [ks.cellOfNode(params.nodeId)],
+    SCRIPTS.releaseSlot,
+    [ks.reservationNodes(cell), ks.reservations(cell), ks.node(params.nodeId), ks.nodeJobs(params.nodeId)],
     [params.nodeId, params.jobId, params.attempt],
   );
   return r === 1;
@@ -181,8 +189,8 @@ export async function reapLeases(
 ): Promise<ReapedLease[]> {
   const items = await runScript<string[]>(
     redis,
-    'reapLeases',
-    [ks.cell(params.cell)],
+    SCRIPTS.reapLeases,
+    [ks.reservations(params.cell), ks.reservationNodes(params.cell)],
     [params.now, params.limit],
   );
   return items.map((item) => {

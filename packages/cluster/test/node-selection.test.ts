@@ -18,6 +18,7 @@ import {
   setDraining,
 } from '../src/node-registry';
 import { connectRedis, type RedisClient } from '../src/redis';
+import { SCRIPTS } from '../src/script-defs.gen';
 import { runScript } from '../src/scripts';
 import { confirmLease, reapLeases, releaseSlot, type SelectedNode, selectNode } from '../src/select-node';
 
@@ -213,20 +214,33 @@ describe.each([
 
   it('scripts validate their own arguments (callers other than these wrappers)', async () => {
     const ks = freshKs();
-    const cell = ks.cell(0);
+    const c = ks.cellOf('lua-n');
+    const nodeKeys = [ks.node('lua-n'), ks.nodeJobs('lua-n'), ks.heartbeats(c)] as const;
     const reg = (max: string, asr: string) =>
-      runScript(redis, 'registerNode', [cell], ['lua-n', 'gw-1', '', T0, max, 'asr,nmt', asr, 'en', '{}']);
+      runScript(
+        redis,
+        SCRIPTS.registerNode,
+        [...nodeKeys, ks.cellNodes(c), ks.cellPairs(c), ks.reservationNodes(c)],
+        ['lua-n', 'gw-1', '', T0, max, 'asr,nmt', asr, 'en', '{}'],
+      );
     await expect(reg('0', 'zh')).rejects.toMatchObject({ code: ScriptErrorCode.BAD_ARGUMENT });
     await expect(reg('2.5', 'zh')).rejects.toMatchObject({ code: ScriptErrorCode.BAD_ARGUMENT });
     await expect(reg('4', 'zh:x')).rejects.toMatchObject({ code: ScriptErrorCode.BAD_ARGUMENT });
     await expect(reg('4', Array.from({ length: 65 }, (_, i) => `l${i}`).join(','))).rejects.toMatchObject({
       code: ScriptErrorCode.BAD_ARGUMENT,
     });
-    expect(await redis.exists(`${cell}node:lua-n`)).toBe(0);
+    expect(await redis.exists(ks.node('lua-n'))).toBe(0);
     await expect(
-      runScript(redis, 'selectNode', [cell], ['zh', 'en', 'job|x', 1, '', '', T0, LEASE]),
+      runScript(
+        redis,
+        SCRIPTS.selectNode,
+        [ks.pool(0, 'zh', 'en'), ks.cellPairs(0), ks.reservations(0), ks.reservationNodes(0)],
+        ['zh', 'en', 'job|x', 1, '', '', T0, LEASE],
+      ),
     ).rejects.toMatchObject({ code: ScriptErrorCode.BAD_ARGUMENT });
-    await expect(runScript(redis, 'reapLeases', [cell], [T0, 0])).rejects.toMatchObject({
+    await expect(
+      runScript(redis, SCRIPTS.reapLeases, [ks.reservations(0), ks.reservationNodes(0)], [T0, 0]),
+    ).rejects.toMatchObject({
       code: ScriptErrorCode.BAD_ARGUMENT,
     });
     // A heartbeat with invalid new capabilities changes nothing, not even last_hb.
@@ -234,12 +248,12 @@ describe.each([
     await expect(
       runScript(
         redis,
-        'nodeHeartbeat',
-        [cell],
+        SCRIPTS.nodeHeartbeat,
+        [...nodeKeys, ks.cellPairs(c), ks.reservationNodes(c)],
         ['lua-n', 1, 'gw-1', T0 + 5, 0, '', '', '', '1', '0', 'asr,nmt', 'zh', 'en', '{}'],
       ),
     ).rejects.toMatchObject({ code: ScriptErrorCode.BAD_ARGUMENT });
-    expect(await redis.hget(`${cell}node:lua-n`, 'last_hb')).toBe(String(T0));
+    expect(await redis.hget(ks.node('lua-n'), 'last_hb')).toBe(String(T0));
   });
 
   it('heartbeat updates liveness, re-assigns pools on new caps, refuses stale epochs', async () => {

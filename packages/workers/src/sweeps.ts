@@ -16,6 +16,7 @@ import {
   reapLeases,
   reapStaleNodes,
   runScript,
+  SCRIPTS,
 } from '@lingua/cluster';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { JobLifecycle, LifecycleLogger } from './job-lifecycle';
@@ -158,14 +159,14 @@ export class Sweeps {
           if (!env) {
             await runScript(
               this.redis,
-              'inboxDeadLetter',
+              SCRIPTS.inboxDeadLetter,
               [inbox, this.ks.dlq(dead)],
               [INBOX_GROUP, id, 'undecodable entry in a dead instance inbox', 0, this.now(), 100_000],
             );
             await this.redis.sadd(this.ks.dlqIndex(), dead);
           } else {
             if (env.t !== 'probe') await this.rerouter.reroute(env, dead);
-            await runScript(this.redis, 'inboxAck', [inbox], [INBOX_GROUP, id]);
+            await runScript(this.redis, SCRIPTS.inboxAck, [inbox], [INBOX_GROUP, id]);
           }
           moved++;
         }

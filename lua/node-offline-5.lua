@@ -7,7 +7,11 @@
   (new epoch, maybe on another instance) must not take the new registration down.
   Idempotent: a node already offline (or unknown) returns an empty list.
 
-  KEYS[1]  cell tag base
+  KEYS[1]  node hash            node:<id>
+  KEYS[2]  node's reservations  njobs:<id>
+  KEYS[3]  heartbeat index      hb
+  KEYS[4]  pool sizes           pairs
+  KEYS[5]  reservation owners   resvnode
   ARGV[1]  node id
   ARGV[2]  epoch of the closing registration ('' = force, any epoch)
   ARGV[3]  now (ms), stored as offline_at
@@ -18,11 +22,11 @@
 ]]
 --@include "cell-offline"
 
-local base = KEYS[1]
+local base = tagBase(KEYS[1])
 local node_id = ARGV[1]
 local now = tonumber(ARGV[3])
 if now == nil or (ARGV[2] ~= '' and tonumber(ARGV[2]) == nil) then return -8 end
-local cur = redis.call('HMGET', base .. K.node .. node_id, 'state', 'epoch')
+local cur = redis.call('HMGET', KEYS[1], 'state', 'epoch')
 if cur[1] == false then return {} end
 if ARGV[2] ~= '' and tonumber(cur[2]) ~= tonumber(ARGV[2]) then return -3 end
 if cur[1] == 'offline' then return {} end

@@ -5,7 +5,10 @@
 
   Idempotent: releasing an already released (or reaped) reservation returns 0.
 
-  KEYS[1]  cell tag base
+  KEYS[1]  reservation owners   resvnode
+  KEYS[2]  reservation leases   resv
+  KEYS[3]  node hash            node:<id>
+  KEYS[4]  node's reservations  njobs:<id>
   ARGV[1]  node id expected to hold the reservation
   ARGV[2]  job id     ARGV[3]  attempt
 
@@ -14,10 +17,10 @@
 ]]
 --@include "cell-release"
 
-local base = KEYS[1]
+local base = tagBase(KEYS[1])
 local node_id = ARGV[1]
 local rid = ARGV[2] .. '|' .. ARGV[3]
-local held = redis.call('HGET', base .. K.resvNode, rid)
+local held = redis.call('HGET', KEYS[1], rid)
 if not held then return 0 end
 if held ~= node_id then return -3 end
 free_reservation(base, rid, node_id)

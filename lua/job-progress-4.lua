@@ -2,7 +2,10 @@
   A node acknowledges a job (job_accepted -> accepted) or reports progress
   (job_progress -> running). CAS on (attempt, node); idempotent when already there or beyond.
 
-  KEYS[1]  shard tag base
+  KEYS[1]  job hash       job:<jobId>
+  KEYS[2]  deadline index deadlines
+  KEYS[3]  job events     events
+  KEYS[4]  state counts   jobcounts
   ARGV[1]  job id   ARGV[2] attempt   ARGV[3] node id   ARGV[4] target state (accepted|running)
   ARGV[5]  now ms
 
@@ -10,14 +13,14 @@
   Errors:  -4 NOT_FOUND  -5 STALE_ATTEMPT  -3 NODE_MISMATCH  -6 ILLEGAL_TRANSITION
 ]]
 --@include "job"
-local base, jobId = KEYS[1], ARGV[1]
-local jobKey = base .. K.job .. jobId
-local j = redis.call('HMGET', jobKey, 'state', 'attempt', 'node')
+local jobKey, dkey, ev, counts = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local jobId = ARGV[1]
+local j = redis.call('HMGET', jobKey, F.state, F.attempt, F.node)
 if j[1] == false then return -4 end
 if tonumber(j[2]) ~= tonumber(ARGV[2]) then return -5 end
 if j[3] ~= ARGV[3] then return -3 end
 local state, to = j[1], ARGV[4]
 if state == to or (state == 'running' and to == 'accepted') or state == 'completed' then return 0 end
-if not isLive(state) then return -6 end
-if not jobTransition(base, jobKey, jobId, state, to, ARGV[2], ARGV[3], tonumber(ARGV[5]), '') then return -6 end
+if not LIVE[state] then return -6 end
+if not jobTransition(ev, counts, jobKey, jobId, state, to, ARGV[2], ARGV[3], tonumber(ARGV[5]), '') then return -6 end
 return 1

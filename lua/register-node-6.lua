@@ -10,7 +10,13 @@
   Idempotent under re-send by registration id: when ARGV[3] equals the stored reg_id the
   registration already happened, so the current epoch/pools are returned unchanged.
 
-  KEYS[1]  cell tag base, e.g. "lingua:v1:{c3}:" (all keys are built from it)
+  KEYS[1]  node hash            node:<id>
+  KEYS[2]  node's reservations  njobs:<id>
+  KEYS[3]  heartbeat index      hb
+  KEYS[4]  cell's node set      nodes
+  KEYS[5]  pool sizes           pairs
+  KEYS[6]  reservation owners   resvnode
+  (pool keys derive from the capabilities and share the cell's hash tag)
   ARGV[1]  node id
   ARGV[2]  instance id (gateway owning the node's socket)
   ARGV[3]  registration id, unique per connection attempt ('' = not idempotent)
@@ -28,14 +34,14 @@
 --@include "cell-caps"
 --@include "cell-pools"
 
-local base = KEYS[1]
+local base = tagBase(KEYS[1])
 local node_id, instance, reg_id = ARGV[1], ARGV[2], ARGV[3]
 local now = tonumber(ARGV[4])
 if not valid_id(node_id) or instance == '' or now == nil then return -8 end
 local max, pools = parse_caps(5)
 if max == nil then return -8 end
 
-local nkey = base .. K.node .. node_id
+local nkey = KEYS[1]
 local old = redis.call('HMGET', nkey, 'state', 'epoch', 'pools', 'reg_id')
 if reg_id ~= '' and old[4] == reg_id then
   if old[1] == 'offline' then return -7 end
@@ -45,13 +51,13 @@ end
 sync_pools(base, node_id, split_csv(old[3]), pools)
 
 local epoch = redis.call('HINCRBY', nkey, 'epoch', 1)
-local running = redis.call('SCARD', base .. K.nodeJobs .. node_id)
+local running = redis.call('SCARD', KEYS[2])
 local pools_csv = table.concat(pools, ',')
 redis.call('HSET', nkey,
   'node_id', node_id, 'state', 'online', 'instance', instance, 'reg_id', reg_id,
   'max', max, 'running', running, 'services', ARGV[6], 'asr', ARGV[7], 'tts', ARGV[8],
   'pools', pools_csv, 'caps', ARGV[9] or '{}', 'last_hb', now, 'registered_at', now)
 set_available(base, node_id, pools, 'online', running, max)
-redis.call('ZADD', base .. K.hb, now, node_id)
-redis.call('SADD', base .. K.nodes, node_id)
+redis.call('ZADD', KEYS[3], now, node_id)
+redis.call('SADD', KEYS[4], node_id)
 return { epoch, pools_csv }

@@ -1,11 +1,15 @@
 --[[
   Creates the job for one finalized utterance, idempotent on (session, utterance index):
   the job id is "<sid>.<index>", so a re-sent or repeated create returns the existing job.
-  When a node was already selected (ARGV[17] non-empty) the job is dispatched to it in the
+  When a node was already selected (a node id is given) the job is dispatched to it in the
   same step (created -> dispatched, attempt 1), saving a round trip on the hot path.
   Also advances the session's next_index / last_accepted_seq (used by resume).
 
-  KEYS[1]  shard tag base, e.g. "lingua:v1:{s5}:"
+  KEYS[1]  session hash   session:<sid>
+  KEYS[2]  job hash       job:<jobId>
+  KEYS[3]  deadline index deadlines
+  KEYS[4]  job events     events
+  KEYS[5]  state counts   jobcounts
   ARGV[1]  job id            ARGV[2]  session id       ARGV[3]  utterance index
   ARGV[4]  tenant            ARGV[5]  src lang         ARGV[6]  tgt lang
   ARGV[7]  audio format      ARGV[8]  sample rate      ARGV[9]  features (JSON)
@@ -19,27 +23,24 @@
   Errors:  -4 NOT_FOUND (no such session)  -11 SESSION_MOVED (caller no longer owns it)
 ]]
 --@include "job"
-local base = KEYS[1]
+local sessKey, jobKey, dkey, ev, counts = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local jobId, sid, idx = ARGV[1], ARGV[2], ARGV[3]
 local now = tonumber(ARGV[13])
-local sessKey = base .. K.session .. sid
-local jobKey = base .. K.job .. jobId
 
 local sess = redis.call('HMGET', sessKey, 'owner', 'conn', 'next_index', 'last_accepted_seq')
 if sess[1] == false then return -4 end
 
-local existing = redis.call('HMGET', jobKey, 'state', 'attempt')
+local existing = redis.call('HMGET', jobKey, F.state, F.attempt)
 if existing[1] then return { 'exists', existing[1], tonumber(existing[2]) } end
 if sess[1] ~= ARGV[15] or sess[2] ~= ARGV[16] then return -11 end
 
-redis.call('HSET', jobKey, 'id', jobId, 'sid', sid, 'idx', idx, 'tenant', ARGV[4],
-  'src', ARGV[5], 'tgt', ARGV[6], 'fmt', ARGV[7], 'rate', ARGV[8], 'feat', ARGV[9],
-  'audio', ARGV[10], 'last_seq', ARGV[11], 'freason', ARGV[12],
-  'state', 'created', 'attempt', 0, 'node', '', 'ninst', '', 'tried', '',
-  'created', now, 'updated', now, 'overall', ARGV[14])
-redis.call('HINCRBY', base .. K.jobCounts, 'created', 1)
-redis.call('XADD', base .. K.events, 'MAXLEN', '~', EVENTS_MAXLEN, '*',
-  'job', jobId, 'from', '', 'to', 'created', 'attempt', '0', 'node', '', 'ts', ARGV[13], 'why', ARGV[12])
+redis.call('HSET', jobKey, F.id, jobId, F.sessionId, sid, F.index, idx, F.tenant, ARGV[4],
+  F.src, ARGV[5], F.tgt, ARGV[6], F.audioFormat, ARGV[7], F.sampleRate, ARGV[8], F.features, ARGV[9],
+  F.audio, ARGV[10], F.lastChunkSeq, ARGV[11], F.finalizeReason, ARGV[12],
+  F.state, 'created', F.attempt, 0, F.node, '', F.nodeInstance, '', F.tried, '',
+  F.createdAt, now, F.updatedAt, now, F.overallDeadline, ARGV[14])
+redis.call('HINCRBY', counts, 'created', 1)
+xaddJobEvent(ev, jobId, '', 'created', 0, '', ARGV[13], ARGV[12])
 
 local nextIdx = tonumber(idx) + 1
 if nextIdx > tonumber(sess[3] or '0') then redis.call('HSET', sessKey, 'next_index', nextIdx) end
@@ -50,12 +51,12 @@ redis.call('PEXPIRE', sessKey, ARGV[20])
 
 local node = ARGV[17]
 if node ~= '' then
-  redis.call('HSET', jobKey, 'attempt', 1, 'node', node, 'ninst', ARGV[18], 'tried', node,
-    'deadline', ARGV[19], 'dispatched_at', now)
-  redis.call('ZADD', base .. K.deadlines, ARGV[19], jobId)
-  jobTransition(base, jobKey, jobId, 'created', 'dispatched', 1, node, now, 'initial')
+  redis.call('HSET', jobKey, F.attempt, 1, F.node, node, F.nodeInstance, ARGV[18], F.tried, node,
+    F.deadline, ARGV[19], F.dispatchedAt, now)
+  redis.call('ZADD', dkey, ARGV[19], jobId)
+  jobTransition(ev, counts, jobKey, jobId, 'created', 'dispatched', 1, node, now, 'initial')
   return { 'created', 'dispatched', 1 }
 end
 -- No node yet: the failover queue retries; the overall deadline is the safety net.
-redis.call('ZADD', base .. K.deadlines, ARGV[14], jobId)
+redis.call('ZADD', dkey, ARGV[14], jobId)
 return { 'created', 'created', 0 }

@@ -12,7 +12,11 @@
   Idempotent by (job id, attempt): if rid is already reserved in this cell, the node that
   holds it is returned and nothing changes.
 
-  KEYS[1]  cell tag base
+  KEYS[1]  available index of the pair   pool:<src>:<tgt>
+  KEYS[2]  pool sizes                    pairs
+  KEYS[3]  reservation leases            resv
+  KEYS[4]  reservation owners            resvnode
+  (the chosen node's hash, reservation set and other pools derive from it, same hash tag)
   ARGV[1]  source language      ARGV[2]  target language
   ARGV[3]  job id               ARGV[4]  attempt (integer)
   ARGV[5]  affinity node id ('' = none)
@@ -30,7 +34,7 @@
 
 local MAX_EXCLUDE = 256
 
-local base = KEYS[1]
+local base = tagBase(KEYS[1])
 local pair = ARGV[1] .. ':' .. ARGV[2]
 local job_id, attempt = ARGV[3], tonumber(ARGV[4])
 local affinity = ARGV[5]
@@ -38,7 +42,7 @@ local now, lease = tonumber(ARGV[7]), tonumber(ARGV[8])
 if not valid_id(job_id) or attempt == nil or now == nil or lease == nil then return -8 end
 local rid = job_id .. '|' .. ARGV[4]
 
-local held = redis.call('HGET', base .. K.resvNode, rid)
+local held = redis.call('HGET', KEYS[4], rid)
 if held then
   return { held, redis.call('HGET', base .. K.node .. held, 'instance') or '', 1 }
 end
@@ -54,7 +58,7 @@ for i = 1, #ex_list do
   end
 end
 
-local pool_key = base .. K.pool .. pair
+local pool_key = KEYS[1]
 local chosen
 if affinity ~= '' and not excluded[affinity] and redis.call('ZSCORE', pool_key, affinity) then
   chosen = affinity
@@ -69,7 +73,7 @@ else
 end
 if chosen == nil then
   -- Only on failure: tell "nobody serves the pair here" from "nobody free".
-  if (tonumber(redis.call('HGET', base .. K.pairs, pair)) or 0) <= 0 then return -1 end
+  if (tonumber(redis.call('HGET', KEYS[2], pair)) or 0) <= 0 then return -1 end
   return -2
 end
 
@@ -78,7 +82,7 @@ local f = redis.call('HMGET', nkey, 'running', 'max', 'pools', 'instance', 'stat
 local running = (tonumber(f[1]) or 0) + 1
 redis.call('HSET', nkey, 'running', running)
 set_available(base, chosen, split_csv(f[3]), f[5], running, tonumber(f[2]) or 0)
-redis.call('ZADD', base .. K.resv, now + lease, rid)
-redis.call('HSET', base .. K.resvNode, rid, chosen)
+redis.call('ZADD', KEYS[3], now + lease, rid)
+redis.call('HSET', KEYS[4], rid, chosen)
 redis.call('SADD', base .. K.nodeJobs .. chosen, rid)
 return { chosen, f[4] or '', 0 }

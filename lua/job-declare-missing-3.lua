@@ -5,25 +5,29 @@
   instead. A job that never got recorded (lost between finalize and create) gets a stub.
   The job itself may keep running; a result arriving later is 'late' and not delivered.
 
-  KEYS[1]  shard tag base
+  KEYS[1]  job hash       job:<jobId>
+  KEYS[2]  result log     results:<sid>
+  KEYS[3]  state counts   jobcounts
   ARGV[1]  job id   ARGV[2] session id   ARGV[3] utterance index   ARGV[4] missing reason
   ARGV[5]  now ms   ARGV[6] result log max length   ARGV[7] result log ttl ms
   ARGV[8]  job retention ttl ms
 
   Returns: { 'declared' | 'existing', kind ('r'|'m'), blob or reason }
+           (an existing outcome whose log entry is gone comes back as 'm' with the reason)
 ]]
 --@include "job"
-local base, jobId, sid, idx = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
-local jobKey = base .. K.job .. jobId
+local jobKey, rkey, counts = KEYS[1], KEYS[2], KEYS[3]
+local jobId, sid, idx = ARGV[1], ARGV[2], ARGV[3]
 local now = tonumber(ARGV[5])
 if redis.call('EXISTS', jobKey) == 0 then
-  redis.call('HSET', jobKey, 'id', jobId, 'sid', sid, 'idx', idx, 'state', 'failed', 'final', 1,
-    'attempt', 0, 'node', '', 'created', now, 'updated', now, 'done_at', now, 'mreason', ARGV[4])
-  redis.call('HINCRBY', base .. K.jobCounts, 'failed', 1)
+  redis.call('HSET', jobKey, F.id, jobId, F.sessionId, sid, F.index, idx, F.state, 'failed', F.final, 1,
+    F.attempt, 0, F.node, '', F.createdAt, now, F.updatedAt, now, F.doneAt, now, F.missingReason, ARGV[4])
+  redis.call('HINCRBY', counts, 'failed', 1)
   redis.call('PEXPIRE', jobKey, ARGV[8])
 end
-if appendOutcome(base, jobKey, sid, idx, 'm', ARGV[4], ARGV[6], ARGV[7]) then
+if appendOutcome(rkey, jobKey, idx, 'm', ARGV[4], ARGV[6], ARGV[7]) then
   return { 'declared', 'm', ARGV[4] }
 end
-local o = redis.call('HMGET', jobKey, 'outcome', 'oblob')
-return { 'existing', o[1], o[2] }
+local kind, blob = loggedOutcome(rkey, jobKey)
+if not blob then return { 'existing', 'm', ARGV[4] } end
+return { 'existing', kind, blob }

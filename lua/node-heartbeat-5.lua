@@ -5,7 +5,11 @@
   Idempotent: fields are overwritten; last_hb only moves forward (a late re-send of an
   older heartbeat cannot make the node look older).
 
-  KEYS[1]  cell tag base
+  KEYS[1]  node hash            node:<id>
+  KEYS[2]  node's reservations  njobs:<id>
+  KEYS[3]  heartbeat index      hb
+  KEYS[4]  pool sizes           pairs
+  KEYS[5]  reservation owners   resvnode
   ARGV[1]  node id
   ARGV[2]  epoch the connection registered with
   ARGV[3]  instance id owning the connection
@@ -27,7 +31,7 @@
 --@include "cell-caps"
 --@include "cell-pools"
 
-local base = KEYS[1]
+local base = tagBase(KEYS[1])
 local node_id = ARGV[1]
 local epoch = tonumber(ARGV[2])
 local now = tonumber(ARGV[4])
@@ -41,7 +45,7 @@ if new_caps then
   if max == nil then return -8 end
 end
 
-local nkey = base .. K.node .. node_id
+local nkey = KEYS[1]
 local cur = redis.call('HMGET', nkey, 'state', 'epoch', 'instance', 'last_hb', 'pools', 'running')
 if cur[1] == false or cur[1] == 'offline' or tonumber(cur[2]) ~= epoch or cur[3] ~= ARGV[3] then
   return -7
@@ -52,7 +56,7 @@ local fields = { 'reported_running', tonumber(ARGV[5]) or 0, 'cpu', ARGV[6] or '
 if now > (tonumber(cur[4]) or 0) then
   fields[#fields + 1] = 'last_hb'
   fields[#fields + 1] = now
-  redis.call('ZADD', base .. K.hb, now, node_id)
+  redis.call('ZADD', KEYS[3], now, node_id)
 end
 redis.call('HSET', nkey, unpack(fields))
 
