@@ -1,13 +1,20 @@
 --[[
-  Timeout worker: claims jobs whose deadline passed. A claim moves the deadline forward by a
-  short lease instead of removing it, so a claimer that dies mid-way leaves the job to be
-  claimed again; the follow-up job-fail removes or resets it. Each due job is handed to one
-  claimer at a time cluster-wide. Bounded by ARGV[2].
+  Timeout worker: claims jobs whose deadline index entry is due. Three kinds:
+   - 'check': a dispatched job whose attempt deadline has not passed: the node never confirmed
+     it (no job_accepted) within the assignment check, e.g. because the dispatcher died before
+     sending it. The entry moves on to the attempt deadline; the worker re-sends the
+     assignment if the job is still only dispatched.
+   - 'timeout': a live attempt past its deadline (the worker fails it over), or a waiting job
+     (created | retrying) due for a re-dispatch check or past its overall deadline.
+  A 'timeout' claim moves the entry forward by a short lease instead of removing it, so a
+  claimer that dies mid-way leaves the job to be claimed again; the follow-up job-fail /
+  job-dispatch removes or resets it. Each due job is handed to one claimer at a time
+  cluster-wide. Bounded by ARGV[2].
 
   KEYS[1]  deadline index   deadlines   (job hashes derive from its members, same hash tag)
   ARGV[1]  now ms   ARGV[2] max jobs to claim   ARGV[3] claim lease ms
 
-  Returns: flat list { jobId, state, attempt, node, jobId, ... } ('' fields for missing jobs)
+  Returns: flat list { jobId, state, attempt, node, kind ('check' | 'timeout'), jobId, ... }
 ]]
 local base = tagBase(KEYS[1])
 local dkey = KEYS[1]
@@ -16,15 +23,23 @@ local due = redis.call('ZRANGE', dkey, '-inf', now, 'BYSCORE', 'LIMIT', 0, tonum
 local out = {}
 for i = 1, #due do
   local jobId = due[i]
-  local j = redis.call('HMGET', base .. K.job .. jobId, F.state, F.attempt, F.node)
-  if j[1] == false then
+  local j = redis.call('HMGET', base .. K.job .. jobId, F.state, F.attempt, F.node, F.deadline)
+  if j[1] == false or not (LIVE[j[1]] or WAITING[j[1]]) then
     redis.call('ZREM', dkey, jobId)
   else
-    redis.call('ZADD', dkey, now + tonumber(ARGV[3]), jobId)
+    local kind = 'timeout'
+    local deadline = tonumber(j[4])
+    if LIVE[j[1]] and deadline and deadline > now then
+      kind = 'check'
+      redis.call('ZADD', dkey, deadline, jobId)
+    else
+      redis.call('ZADD', dkey, now + tonumber(ARGV[3]), jobId)
+    end
     out[#out + 1] = jobId
     out[#out + 1] = j[1]
     out[#out + 1] = j[2]
     out[#out + 1] = j[3]
+    out[#out + 1] = kind
   end
 end
 return out

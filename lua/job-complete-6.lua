@@ -4,6 +4,10 @@
   declared missing first: the result is then 'late' and not delivered). Records the node as
   the session's affinity node.
 
+  Idempotent including the follow-up (release the slot, deliver): a re-sent completion
+  answers 'dup' with the logged result when it is the winner of its index, so the caller
+  delivers it again (the session's orderer drops an index it already has).
+
   KEYS[1]  job hash       job:<jobId>
   KEYS[2]  session hash   session:<sid>
   KEYS[3]  deadline index deadlines
@@ -14,7 +18,8 @@
   ARGV[5]  result blob (msgpack)   ARGV[6] result log max length   ARGV[7] result log ttl ms
   ARGV[8]  job retention ttl ms (after a terminal state)
 
-  Returns: { 'ok' | 'late' | 'dup', owner instance, owner connection, utterance index, session id }
+  Returns: { 'ok' | 'late' | 'dup', owner instance, owner connection, utterance index, session id,
+             logged result blob to deliver ('dup' only; '' when a missing marker won) }
   Errors:  -4 NOT_FOUND  -5 STALE_ATTEMPT  -3 NODE_MISMATCH  -6 ILLEGAL_TRANSITION
 ]]
 --@include "job"
@@ -27,7 +32,11 @@ if tonumber(j[2]) ~= tonumber(ARGV[2]) then return -5 end
 if j[3] ~= ARGV[3] then return -3 end
 local state, sid, idx = j[1], j[4], j[5]
 local owner, conn = sessionOwner(sessKey)
-if state == 'completed' then return { 'dup', owner, conn, tonumber(idx), sid } end
+if state == 'completed' then
+  local kind, blob = loggedOutcome(rkey, jobKey)
+  if kind ~= 'r' or not blob then blob = '' end
+  return { 'dup', owner, conn, tonumber(idx), sid, blob }
+end
 if not LIVE[state] then return -6 end
 jobTransition(ev, counts, jobKey, jobId, state, 'completed', ARGV[2], ARGV[3], now, '')
 redis.call('HSET', jobKey, F.doneAt, now)

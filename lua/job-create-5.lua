@@ -5,6 +5,13 @@
   same step (created -> dispatched, attempt 1), saving a round trip on the hot path.
   Also advances the session's next_index / last_accepted_seq (used by resume).
 
+  Follow-ups (the caller's, after this script): send the assignment, or hand a job without a
+  node to the failover queue. Both are made safe against the caller dying first: the job's
+  entry in the deadline index is due after a short check (ARGV[21] for a dispatched job, which
+  the node's job_accepted moves on to the attempt deadline; ARGV[22] for a waiting one), so the
+  timeout worker re-sends the assignment or re-dispatches. A re-sent create answers 'exists'
+  with what the caller needs to do its follow-up again (state, attempt, node).
+
   KEYS[1]  session hash   session:<sid>
   KEYS[2]  job hash       job:<jobId>
   KEYS[3]  deadline index deadlines
@@ -18,8 +25,9 @@
   ARGV[15] owner instance    ARGV[16] owner connection id
   ARGV[17] node id or ''     ARGV[18] node's instance  ARGV[19] attempt deadline ms
   ARGV[20] session ttl ms
+  ARGV[21] assignment check ms   ARGV[22] waiting check ms
 
-  Returns: { 'created' | 'exists', state, attempt }
+  Returns: { 'created' | 'exists', state, attempt, node }
   Errors:  -4 NOT_FOUND (no such session)  -11 SESSION_MOVED (caller no longer owns it)
 ]]
 --@include "job"
@@ -30,8 +38,8 @@ local now = tonumber(ARGV[13])
 local sess = redis.call('HMGET', sessKey, 'owner', 'conn', 'next_index', 'last_accepted_seq')
 if sess[1] == false then return -4 end
 
-local existing = redis.call('HMGET', jobKey, F.state, F.attempt)
-if existing[1] then return { 'exists', existing[1], tonumber(existing[2]) } end
+local existing = redis.call('HMGET', jobKey, F.state, F.attempt, F.node)
+if existing[1] then return { 'exists', existing[1], tonumber(existing[2]), existing[3] or '' } end
 if sess[1] ~= ARGV[15] or sess[2] ~= ARGV[16] then return -11 end
 
 redis.call('HSET', jobKey, F.id, jobId, F.sessionId, sid, F.index, idx, F.tenant, ARGV[4],
@@ -53,10 +61,11 @@ local node = ARGV[17]
 if node ~= '' then
   redis.call('HSET', jobKey, F.attempt, 1, F.node, node, F.nodeInstance, ARGV[18], F.tried, node,
     F.deadline, ARGV[19], F.dispatchedAt, now)
-  redis.call('ZADD', dkey, ARGV[19], jobId)
+  redis.call('ZADD', dkey, math.min(now + tonumber(ARGV[21]), tonumber(ARGV[19])), jobId)
   jobTransition(ev, counts, jobKey, jobId, 'created', 'dispatched', 1, node, now, 'initial')
-  return { 'created', 'dispatched', 1 }
+  return { 'created', 'dispatched', 1, node }
 end
--- No node yet: the failover queue retries; the overall deadline is the safety net.
-redis.call('ZADD', dkey, ARGV[14], jobId)
-return { 'created', 'created', 0 }
+-- No node yet: the failover queue retries; the timeout worker checks it soon in case that
+-- hand-off never happened.
+redis.call('ZADD', dkey, math.min(now + tonumber(ARGV[22]), tonumber(ARGV[14])), jobId)
+return { 'created', 'created', 0, '' }

@@ -4,6 +4,12 @@
   Then either `retrying` (attempts and time left: the caller enqueues failover) or terminal
   `failed`, appending a missing marker to the session's result log (first writer wins).
 
+  Idempotent including the follow-up: a re-sent report for the same attempt and node answers
+  as the first one did ('retry' while the job is still retrying: the caller enqueues the
+  failover again, which is idempotent; 'failed' with the logged missing marker to deliver
+  again). A retrying job's deadline index entry is due after ARGV[11], so a lost failover
+  hand-off is redone by the timeout worker within seconds, not at the overall deadline.
+
   KEYS[1]  job hash       job:<jobId>
   KEYS[2]  session hash   session:<sid>
   KEYS[3]  deadline index deadlines
@@ -14,6 +20,7 @@
   ARGV[4]  cause: timed_out | node_lost | failed | no_node
   ARGV[5]  now ms   ARGV[6] max attempts   ARGV[7] retryable (1|0)
   ARGV[8]  result log max length   ARGV[9] result log ttl ms   ARGV[10] job retention ttl ms
+  ARGV[11] waiting check ms
 
   Returns: { 'retry', attempt, tried nodes csv, overall deadline }
          | { 'failed', owner, conn, index, sid, missing reason, appended (1|0) }
@@ -25,7 +32,7 @@ local jobId = ARGV[1]
 local now = tonumber(ARGV[5])
 local cause = ARGV[4]
 local j = redis.call('HMGET', jobKey, F.state, F.attempt, F.node, F.sessionId, F.index, F.tried,
-  F.overallDeadline, F.outcome)
+  F.overallDeadline, F.outcome, F.missingReason)
 if j[1] == false then return -4 end
 local state, attempt = j[1], tonumber(j[2])
 if attempt ~= tonumber(ARGV[2]) then return -5 end
@@ -34,7 +41,13 @@ local idx, overall = j[5], tonumber(j[7])
 
 local waiting = WAITING[state]
 -- A named node's attempt can only fail while it is live: a second report of the same failure
--- (socket close and a re-routed assignment, say) must not end a job that is already retrying.
+-- (socket close and a re-routed assignment, say, or a re-send) must not end a job that is
+-- already retrying; it gets the first answer again.
+if ARGV[3] ~= '' and state == 'retrying' then return { 'retry', attempt, j[6], overall } end
+if state == 'failed' and redis.call('HGET', jobKey, F.final) == '1' then
+  local owner, conn = sessionOwner(sessKey)
+  return { 'failed', owner, conn, tonumber(idx), j[4], j[9] or 'failed', j[8] == 'm' and 1 or 0 }
+end
 if ARGV[3] ~= '' and not LIVE[state] then return -6 end
 if LIVE[state] then
   local mid = cause
@@ -51,7 +64,7 @@ if cause == 'timed_out' then missingReason = 'timeout' elseif cause == 'no_node'
 -- Retry while attempts and time remain, the failure is retryable and nobody decided the index.
 if not waiting and attempt < tonumber(ARGV[6]) and now < overall and ARGV[7] == '1' and j[8] == false then
   jobTransition(ev, counts, jobKey, jobId, state, 'retrying', attempt, j[3], now, cause)
-  redis.call('ZADD', dkey, overall, jobId)
+  redis.call('ZADD', dkey, math.min(now + tonumber(ARGV[11]), overall), jobId)
   return { 'retry', attempt, j[6], overall }
 end
 

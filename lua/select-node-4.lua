@@ -21,8 +21,9 @@
   ARGV[3]  job id               ARGV[4]  attempt (integer)
   ARGV[5]  affinity node id ('' = none)
   ARGV[6]  excluded node ids, comma list ('' = none; at most 256)
-  ARGV[7]  now (ms)             ARGV[8]  lease (ms): the reservation expires at now + lease
-                                         unless confirm-lease extends it
+  ARGV[7]  now (ms)             ARGV[8]  lease (ms): the reservation expires at now + lease;
+                                         callers pass the attempt's time plus a grace, so a
+                                         recorded job never needs a second call to keep it
 
   Returns  {node id, instance, reused}  reused = 1 when this (job, attempt) was already
                                         reserved (re-send), else 0

@@ -36,6 +36,8 @@ export const JOB_FIELDS = {
   /** end of the current attempt (ms) */
   deadline: 'deadline',
   dispatchedAt: 'dispatched_at',
+  /** token of the re-dispatch call that made the current attempt (tells a re-send from a rival) */
+  dispatchToken: 'dtok',
   doneAt: 'done_at',
   /** '1' once terminal */
   final: 'final',

@@ -2,6 +2,7 @@
  * Typed wrappers for the session and job scripts of a session shard (lua/job-*.lua,
  * lua/session-*.lua). Pure argument plumbing: the rules live in Lua and job-fsm.ts.
  */
+import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { decode, encode, parseJsonObject } from './codec';
 import type { JobState } from './job-fsm';
@@ -19,7 +20,14 @@ export interface JobStoreConfig {
   resultLogTtlMs: number;
   jobTtlMs: number;
   sessionTtlMs: number;
+  /** a dispatched job the node has not confirmed (job_accepted) this long is re-sent */
+  assignCheckMs?: number;
+  /** a job waiting for a node is checked by the timeout worker this often */
+  waitingCheckMs?: number;
 }
+
+export const DEFAULT_ASSIGN_CHECK_MS = 1000;
+export const DEFAULT_WAITING_CHECK_MS = 1000;
 
 export interface SessionRecordInit {
   sessionId: string;
@@ -78,7 +86,37 @@ export interface OwnerRef {
 
 export type FailOutcome =
   | { kind: 'retry'; attempt: number; tried: string[]; overallDeadline: number }
-  | (OwnerRef & { kind: 'failed'; reason: MissingReason; appended: boolean });
+  | (OwnerRef & {
+      kind: 'failed';
+      reason: MissingReason;
+      /** the missing marker is the index's logged outcome: deliver it (again, on a re-send) */
+      appended: boolean;
+    });
+
+export interface CreateJobResult {
+  status: 'created' | 'exists';
+  state: JobState;
+  attempt: number;
+  /** the node of the current attempt ('' while waiting) */
+  node: string;
+}
+
+export interface DispatchResult {
+  /**
+   * 'already': this call made the attempt before (a re-send: send the assignment again);
+   * 'concurrent': another call made it on the same node (it sends the assignment);
+   * 'taken': another call made it on another node (release this call's reservation)
+   */
+  status: 'dispatched' | 'already' | 'concurrent' | 'taken';
+  attempt: number;
+  node: string;
+}
+
+export type CompleteResult = OwnerRef & {
+  status: 'ok' | 'late' | 'dup';
+  /** 'dup' only: the logged result of the index (the winner), to deliver again */
+  logged?: StoredResult;
+};
 
 export type MissingReason = 'timeout' | 'failed' | 'no_node';
 export type FailCause = 'timed_out' | 'node_lost' | 'failed' | 'no_node';
@@ -106,6 +144,8 @@ export interface DueJob {
   state: JobState;
   attempt: number;
   node: string;
+  /** 'check': a dispatched job not confirmed by its node yet; 'timeout': a deadline passed */
+  kind: 'check' | 'timeout';
 }
 
 export class JobStore {
@@ -209,11 +249,17 @@ export class JobStore {
     return Object.keys(h).length ? h : null;
   }
 
-  async createJob(
-    j: CreateJobInit,
-  ): Promise<{ status: 'created' | 'exists'; state: JobState; attempt: number }> {
+  private get assignCheckMs(): number {
+    return this.cfg.assignCheckMs ?? DEFAULT_ASSIGN_CHECK_MS;
+  }
+
+  private get waitingCheckMs(): number {
+    return this.cfg.waitingCheckMs ?? DEFAULT_WAITING_CHECK_MS;
+  }
+
+  async createJob(j: CreateJobInit): Promise<CreateJobResult> {
     const shard = this.ks.shardOf(j.sessionId);
-    const r = await runScript<[string, JobState, number]>(
+    const r = await runScript<[string, JobState, number, string]>(
       this.redis,
       SCRIPTS.jobCreate,
       [
@@ -244,9 +290,11 @@ export class JobStore {
         j.node?.instance ?? '',
         j.node?.deadline ?? 0,
         this.cfg.sessionTtlMs,
+        this.assignCheckMs,
+        this.waitingCheckMs,
       ],
     );
-    return { status: r[0] as 'created' | 'exists', state: r[1], attempt: Number(r[2]) };
+    return { status: r[0] as 'created' | 'exists', state: r[1], attempt: Number(r[2]), node: r[3] ?? '' };
   }
 
   async dispatch(
@@ -256,16 +304,16 @@ export class JobStore {
     nodeInstance: string,
     now: number,
     deadline: number,
-  ): Promise<{ status: 'dispatched' | 'already'; attempt: number }> {
-    const r = await runScript<[string, number]>(this.redis, SCRIPTS.jobDispatch, this.fsmKeys(jobId), [
-      jobId,
-      expectedAttempt,
-      nodeId,
-      nodeInstance,
-      now,
-      deadline,
-    ]);
-    return { status: r[0] as 'dispatched' | 'already', attempt: Number(r[1]) };
+    /** unique per re-dispatch call: tells a re-sent script from a rival dispatcher */
+    token: string = randomUUID(),
+  ): Promise<DispatchResult> {
+    const r = await runScript<[string, number, string]>(
+      this.redis,
+      SCRIPTS.jobDispatch,
+      this.fsmKeys(jobId),
+      [jobId, expectedAttempt, nodeId, nodeInstance, now, deadline, this.assignCheckMs, token],
+    );
+    return { status: r[0] as DispatchResult['status'], attempt: Number(r[1]), node: r[2] ?? '' };
   }
 
   async progress(
@@ -291,8 +339,8 @@ export class JobStore {
     nodeId: string,
     result: StoredResult,
     now: number,
-  ): Promise<OwnerRef & { status: 'ok' | 'late' | 'dup' }> {
-    const r = await runScript<[string, string, string, number, string]>(
+  ): Promise<CompleteResult> {
+    const r = await runScriptBuffer<[Buffer, Buffer, Buffer, number, Buffer, Buffer?]>(
       this.redis,
       SCRIPTS.jobComplete,
       this.outcomeKeys(jobId),
@@ -307,12 +355,15 @@ export class JobStore {
         this.cfg.jobTtlMs,
       ],
     );
+    const status = r[0].toString() as CompleteResult['status'];
+    const logged = status === 'dup' && r[5]?.length ? decode<StoredResult>(r[5]) : undefined;
     return {
-      status: r[0] as 'ok' | 'late' | 'dup',
-      owner: r[1] ?? '',
-      conn: r[2] ?? '',
+      status,
+      owner: r[1]?.toString() ?? '',
+      conn: r[2]?.toString() ?? '',
       index: Number(r[3]),
-      sessionId: r[4],
+      sessionId: r[4].toString(),
+      ...(logged ? { logged } : {}),
     };
   }
 
@@ -335,6 +386,7 @@ export class JobStore {
       this.cfg.resultLogMaxLen,
       this.cfg.resultLogTtlMs,
       this.cfg.jobTtlMs,
+      this.waitingCheckMs,
     ]);
     if (r[0] === 'retry') {
       return {
@@ -383,6 +435,19 @@ export class JobStore {
     return toOutcome(index, jobId, r[1].toString(), r[2]);
   }
 
+  /** The logged outcome of one index, or null while it has none (job-outcome-2.lua). */
+  async outcomeOf(sessionId: string, index: number): Promise<LoggedOutcome | null> {
+    const jobId = jobIdFor(sessionId, index);
+    const r = await runScriptBuffer<Buffer[]>(
+      this.redis,
+      SCRIPTS.jobOutcome,
+      [this.ks.job(jobId), this.ks.results(sessionId)],
+      [jobId],
+    );
+    if (r.length < 2) return null;
+    return toOutcome(index, jobId, r[0]!.toString(), r[1]);
+  }
+
   /** Every logged outcome of a session with index > afterIndex, sorted by index, each index once. */
   async readResults(sessionId: string, afterIndex: number): Promise<LoggedOutcome[]> {
     const entries = await this.redis.xrangeBuffer(this.ks.results(sessionId), '-', '+');
@@ -404,12 +469,13 @@ export class JobStore {
       [now, limit, leaseMs],
     );
     const out: DueJob[] = [];
-    for (let i = 0; i + 3 < r.length; i += 4) {
+    for (let i = 0; i + 4 < r.length; i += 5) {
       out.push({
         jobId: r[i]!,
         state: r[i + 1] as JobState,
         attempt: Number(r[i + 2]),
         node: r[i + 3] ?? '',
+        kind: r[i + 4] as DueJob['kind'],
       });
     }
     return out;

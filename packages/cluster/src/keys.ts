@@ -22,6 +22,7 @@ export const LUA_KEY_SUFFIXES = {
   resv: 'resv', // zset "<job>|<attempt>" -> lease expiry ms
   resvNode: 'resvnode', // hash "<job>|<attempt>" -> node id
   nodes: 'nodes', // set of every node id ever registered in the cell (for listing)
+  lost: 'lost', // zset node -> offline ms: offline nodes whose reservations still await failover
   // shard {s<N>}
   session: 'session:', // hash per session
   job: 'job:', // hash per job
@@ -110,6 +111,10 @@ export class Keyspace {
   /** hash "<job>|<attempt>" -> node id holding that reservation. */
   reservationNodes(cell: number): string {
     return this.cell(cell) + LUA_KEY_SUFFIXES.resvNode;
+  }
+  /** zset node -> offline ms: offline nodes still holding reservations (failover pending). */
+  lostNodes(cell: number): string {
+    return this.cell(cell) + LUA_KEY_SUFFIXES.lost;
   }
   /** set of "<job>|<attempt>" reservations a node holds. */
   nodeJobs(nodeId: string): string {

@@ -3,13 +3,6 @@
 import type { ScriptDef } from './scripts';
 
 export const SCRIPTS = {
-  confirmLease: {
-    name: 'confirmLease',
-    file: 'confirm-lease-2.lua',
-    keys: ['reservation owners resvnode', 'reservation leases resv'],
-    args: ['node id expected to hold the reservation', 'job id', 'attempt', 'new lease expiry (ms, absolute)'],
-    rest: false,
-  },
   inboxAck: {
     name: 'inboxAck',
     file: 'inbox-ack-1.lua',
@@ -42,7 +35,7 @@ export const SCRIPTS = {
     name: 'jobCreate',
     file: 'job-create-5.lua',
     keys: ['session hash session:<sid>', 'job hash job:<jobId>', 'deadline index deadlines', 'job events events', 'state counts jobcounts'],
-    args: ['job id', 'session id', 'utterance index', 'tenant', 'src lang', 'tgt lang', 'audio format', 'sample rate', 'features (JSON)', 'audio (bytes)', 'last chunk seq', 'finalize reason', 'now ms', 'overall deadline ms (end of all attempts)', 'owner instance', 'owner connection id', 'node id or \'\'', 'node\'s instance', 'attempt deadline ms', 'session ttl ms'],
+    args: ['job id', 'session id', 'utterance index', 'tenant', 'src lang', 'tgt lang', 'audio format', 'sample rate', 'features (JSON)', 'audio (bytes)', 'last chunk seq', 'finalize reason', 'now ms', 'overall deadline ms (end of all attempts)', 'owner instance', 'owner connection id', 'node id or \'\'', 'node\'s instance', 'attempt deadline ms', 'session ttl ms', 'assignment check ms', 'waiting check ms'],
     rest: false,
   },
   jobDeclareMissing: {
@@ -56,14 +49,21 @@ export const SCRIPTS = {
     name: 'jobDispatch',
     file: 'job-dispatch-4.lua',
     keys: ['job hash job:<jobId>', 'deadline index deadlines', 'job events events', 'state counts jobcounts'],
-    args: ['job id', 'expected current attempt', 'node id', 'node\'s instance', 'now ms', 'attempt deadline ms'],
+    args: ['job id', 'expected current attempt', 'node id', 'node\'s instance', 'now ms', 'attempt deadline ms', 'assignment check ms', 'call token (unique per re-dispatch call)'],
     rest: false,
   },
   jobFail: {
     name: 'jobFail',
     file: 'job-fail-6.lua',
     keys: ['job hash job:<jobId>', 'session hash session:<sid>', 'deadline index deadlines', 'job events events', 'state counts jobcounts', 'result log results:<sid>'],
-    args: ['job id', 'attempt', 'node id or \'\' (any)', 'cause: timed_out | node_lost | failed | no_node', 'now ms', 'max attempts', 'retryable (1|0)', 'result log max length', 'result log ttl ms', 'job retention ttl ms'],
+    args: ['job id', 'attempt', 'node id or \'\' (any)', 'cause: timed_out | node_lost | failed | no_node', 'now ms', 'max attempts', 'retryable (1|0)', 'result log max length', 'result log ttl ms', 'job retention ttl ms', 'waiting check ms'],
+    rest: false,
+  },
+  jobOutcome: {
+    name: 'jobOutcome',
+    file: 'job-outcome-2.lua',
+    keys: ['job hash job:<jobId>', 'result log results:<sid>'],
+    args: ['job id'],
     rest: false,
   },
   jobProgress: {
@@ -77,13 +77,13 @@ export const SCRIPTS = {
     name: 'nodeHeartbeat',
     file: 'node-heartbeat-5.lua',
     keys: ['node hash node:<id>', 'node\'s reservations njobs:<id>', 'heartbeat index hb', 'pool sizes pairs', 'reservation owners resvnode'],
-    args: ['node id', 'epoch the connection registered with', 'instance id owning the connection', 'now (ms)', 'running jobs as reported by the node (informational; slots are counted by', 'cpu load (\'\' = unknown)', 'gpu load (\'\' = unknown)', 'memory load (\'\' = unknown)', '\'1\' when ARGV[10..14] carry new capabilities, else \'0\'', 'max concurrent jobs', 'services', 'ASR langs', 'TTS langs', 'caps JSON'],
+    args: ['node id', 'epoch the connection registered with', 'instance id owning the connection', 'now (ms)', 'running jobs as reported by the node (informational; slots are counted by', 'cpu load (\'\' = unknown)', 'gpu load (\'\' = unknown)', 'memory load (\'\' = unknown)', '\'1\' when ARGV[10..14] carry new capabilities, else \'0\'', 'max concurrent jobs', 'services', 'ASR langs', 'TTS langs', 'caps JSON', '\'1\' when ARGV[16] is the node\'s job list, \'\' when it sent none', 'job ids the node is working on, comma list (at most 4096)', 'minimum age (ms) of a strike before an unlisted reservation is lost'],
     rest: false,
   },
   nodeOffline: {
     name: 'nodeOffline',
-    file: 'node-offline-5.lua',
-    keys: ['node hash node:<id>', 'node\'s reservations njobs:<id>', 'heartbeat index hb', 'pool sizes pairs', 'reservation owners resvnode'],
+    file: 'node-offline-6.lua',
+    keys: ['node hash node:<id>', 'node\'s reservations njobs:<id>', 'heartbeat index hb', 'pool sizes pairs', 'reservation owners resvnode', 'lost nodes lost'],
     args: ['node id', 'epoch of the closing registration (\'\' = force, any epoch)', 'now (ms), stored as offline_at'],
     rest: false,
   },
@@ -97,15 +97,15 @@ export const SCRIPTS = {
   reapStaleNodes: {
     name: 'reapStaleNodes',
     file: 'reap-stale-nodes-4.lua',
-    keys: ['heartbeat index hb', 'pool sizes pairs', 'reservation owners resvnode', 'reservation leases resv'],
-    args: ['now (ms)', 'heartbeat timeout (ms): stale when last_hb < now - timeout', 'limit: at most this many nodes per call (1..1000)'],
+    keys: ['heartbeat index hb', 'pool sizes pairs', 'reservation owners resvnode', 'lost nodes lost'],
+    args: ['now (ms)', 'heartbeat timeout (ms): stale when last_hb < now - timeout', 'limit: at most this many nodes of each kind per call (1..1000)', 'grace (ms) before the reservations of a lost node are handed out again'],
     rest: false,
   },
   registerNode: {
     name: 'registerNode',
-    file: 'register-node-6.lua',
-    keys: ['node hash node:<id>', 'node\'s reservations njobs:<id>', 'heartbeat index hb', 'cell\'s node set nodes', 'pool sizes pairs', 'reservation owners resvnode'],
-    args: ['node id', 'instance id (gateway owning the node\'s socket)', 'registration id, unique per connection attempt (\'\' = not idempotent)', 'now (ms)', 'max concurrent jobs (integer 1..10000)', 'services, comma list (asr,nmt,tts)', 'ASR languages, comma list', 'TTS (target) languages, comma list', 'caps: JSON string (hardware, version, platform), stored as is'],
+    file: 'register-node-7.lua',
+    keys: ['node hash node:<id>', 'node\'s reservations njobs:<id>', 'heartbeat index hb', 'cell\'s node set nodes', 'pool sizes pairs', 'reservation owners resvnode', 'lost nodes lost'],
+    args: ['node id', 'instance id (gateway owning the node\'s socket)', 'registration id, unique per connection attempt (\'\' = not idempotent)', 'now (ms)', 'max concurrent jobs (integer 1..10000)', 'services, comma list (asr,nmt,tts)', 'ASR languages, comma list', 'TTS (target) languages, comma list', 'caps: JSON string (hardware, version, platform), stored as is', '\'1\' when ARGV[11] is the node\'s job list, \'\' when it sent none', 'job ids the node is working on, comma list (at most 4096)'],
     rest: false,
   },
   releaseSlot: {
@@ -119,7 +119,7 @@ export const SCRIPTS = {
     name: 'selectNode',
     file: 'select-node-4.lua',
     keys: ['available index of the pair pool:<src>:<tgt>', 'pool sizes pairs', 'reservation leases resv', 'reservation owners resvnode'],
-    args: ['source language', 'target language', 'job id', 'attempt (integer)', 'affinity node id (\'\' = none)', 'excluded node ids, comma list (\'\' = none; at most 256)', 'now (ms)', 'lease (ms): the reservation expires at now + lease'],
+    args: ['source language', 'target language', 'job id', 'attempt (integer)', 'affinity node id (\'\' = none)', 'excluded node ids, comma list (\'\' = none; at most 256)', 'now (ms)', 'lease (ms): the reservation expires at now + lease;'],
     rest: false,
   },
   sessionDetach: {

@@ -1,7 +1,8 @@
 /**
- * Node selection and the slot-reservation lifecycle: select (reserve) -> confirm lease
- * (job recorded) -> release (job done) or reap (lease expired). Each step is one Lua
- * script inside one node cell; selection across cells is this module's loop.
+ * Node selection and the slot-reservation lifecycle: select (reserve, with a lease covering
+ * the attempt) -> release (job done or failed over) or reap (lease expired: the dispatcher
+ * died before recording the job). Each step is one Lua script inside one node cell;
+ * selection across cells is this module's loop.
  */
 import { isScriptError, LinguaScriptError, ScriptErrorCode } from './errors';
 import { fnv1a } from './hash';
@@ -21,7 +22,7 @@ export interface SelectNodeParams {
   /** nodes that must not be chosen (failover) */
   exclude?: string[];
   now: number;
-  /** an unconfirmed reservation expires after this many ms */
+  /** the reservation expires after this many ms (the attempt's time plus a grace) */
   leaseMs: number;
 }
 
@@ -45,7 +46,7 @@ export function candidateCells(hinted: readonly number[], jobId: string, affinit
   return affinityCell === undefined ? rotated : [affinityCell, ...rotated];
 }
 
-/** select-node-1.lua in one cell. Throws NO_POOL_FOR_LANG_PAIR / NO_AVAILABLE_NODE. */
+/** select-node-4.lua in one cell. Throws NO_POOL_FOR_LANG_PAIR / NO_AVAILABLE_NODE. */
 export async function selectNodeInCell(
   redis: RedisClient,
   ks: Keyspace,
@@ -143,25 +144,7 @@ export interface ReservationRef {
   attempt: number;
 }
 
-/**
- * confirm-lease-1.lua: extends the reservation to `expiresAt` (job deadline + grace) once
- * the job is recorded. Throws NODE_MISMATCH / NOT_FOUND.
- */
-export async function confirmLease(
-  redis: RedisClient,
-  ks: Keyspace,
-  params: ReservationRef & { expiresAt: number },
-): Promise<void> {
-  const cell = ks.cellOf(params.nodeId);
-  await runScript<number>(
-    redis,
-    SCRIPTS.confirmLease,
-    [ks.reservationNodes(cell), ks.reservations(cell)],
-    [params.nodeId, params.jobId, params.attempt, params.expiresAt],
-  );
-}
-
-/** release-slot-1.lua: true when released now, false when already released. Throws NODE_MISMATCH. */
+/** release-slot-4.lua: true when released now, false when already released. Throws NODE_MISMATCH. */
 export async function releaseSlot(
   redis: RedisClient,
   ks: Keyspace,
@@ -181,7 +164,7 @@ export interface ReapedLease extends HeldReservation {
   nodeId: string;
 }
 
-/** reap-leases-1.lua: releases at most `limit` expired reservations of one cell. */
+/** reap-leases-2.lua: releases at most `limit` expired reservations of one cell. */
 export async function reapLeases(
   redis: RedisClient,
   ks: Keyspace,

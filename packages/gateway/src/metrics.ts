@@ -51,6 +51,30 @@ export function createMetrics(instanceId: string, native: boolean) {
       labelNames: ['reason'],
       registers: [registry],
     }),
+    races: new Counter({
+      name: 'lingua_races_total',
+      help: 'Expected races lost: stale answers, repeated failure reports, re-sent scripts (not errors)',
+      labelNames: ['op', 'code'],
+      registers: [registry],
+    }),
+    assignResends: new Counter({
+      name: 'lingua_assign_resends_total',
+      help: 'job_assign sent again: a re-sent script, or the node had not confirmed the job in time',
+      labelNames: ['why'],
+      registers: [registry],
+    }),
+    nodeReconciled: new Counter({
+      name: 'lingua_node_reconciled_total',
+      help: 'Jobs failed over because the node no longer held them (reconciliation)',
+      labelNames: ['how'],
+      registers: [registry],
+    }),
+    resultChecks: new Counter({
+      name: 'lingua_result_checks_total',
+      help: 'Result-log checks by sessions waiting for their next result, by what they found',
+      labelNames: ['found'],
+      registers: [registry],
+    }),
     failovers: new Counter({
       name: 'lingua_failovers_total',
       help: 'Jobs handed to failover',

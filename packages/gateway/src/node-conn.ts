@@ -2,10 +2,16 @@
  * One compute node's socket on this instance: registration (with the node's owner recorded
  * in its cell), heartbeats, job delivery and the node's answers. The node's identity comes
  * from this connection's registration, never from a field in a later frame.
+ *
+ * Reconciliation (protocol v1.2 `job_ids`): the jobs a node lists on register and in its
+ * heartbeats are the ones it still works on; every other job the cluster holds for it fails
+ * over (`node_lost`) at once on register, after two unlisted heartbeats otherwise, and after
+ * LINGUA_NODE_RECONNECT_GRACE_MS unless answered for a node that sends no list.
  */
 import { randomUUID } from 'node:crypto';
 import {
   type AssignPayload,
+  type HeldReservation,
   isScriptError,
   nodeHeartbeat,
   nodeOffline,
@@ -30,6 +36,8 @@ export class NodeConn {
   readonly conn = randomUUID();
   nodeId: string | undefined;
   private epoch = 0;
+  private registrations = 0;
+  private graceTimer: NodeJS.Timeout | undefined;
   private registration: NodeRegister | undefined;
   private registering: Promise<void> | undefined;
   private closed = false;
@@ -69,7 +77,7 @@ export class NodeConn {
     switch (msg.type) {
       case 'node_heartbeat':
         try {
-          await nodeHeartbeat(this.ctx.redis, this.ctx.ks, {
+          const hb = await nodeHeartbeat(this.ctx.redis, this.ctx.ks, {
             nodeId: this.nodeId,
             epoch: this.epoch,
             instance: this.ctx.cfg.instanceId,
@@ -78,7 +86,10 @@ export class NodeConn {
             cpu: msg.resource?.cpu,
             gpu: msg.resource?.gpu,
             mem: msg.resource?.mem,
+            jobIds: msg.job_ids,
+            minStrikeAgeMs: this.ctx.cfg.nodeReconnectGraceMs,
           });
+          if (hb.lost.length) await this.failOver(hb.lost, 'heartbeat_unlisted', now);
         } catch (err) {
           if (!isScriptError(err, ScriptErrorCode.NODE_OFFLINE) || !this.registration) throw err;
           // Declared offline while still connected (missed heartbeats): register again.
@@ -122,11 +133,15 @@ export class NodeConn {
       return;
     }
     const run = async () => {
+      const now = this.ctx.now();
       const r = await registerNode(this.ctx.redis, this.ctx.ks, {
         nodeId: msg.node_id,
         instance: this.ctx.cfg.instanceId,
-        now: this.ctx.now(),
-        registrationId: this.conn,
+        now,
+        // Unique per registration (a re-registration of this socket is a new one).
+        registrationId: `${this.conn}:${++this.registrations}`,
+        // A re-registration after being taken offline: everything it held was failed over.
+        jobIds: again ? [] : msg.job_ids,
         capabilities: {
           services: msg.services,
           asrLangs: msg.asr_langs,
@@ -147,7 +162,10 @@ export class NodeConn {
       this.registration = msg;
       this.log = this.ctx.log.child({ conn: this.conn, node: msg.node_id });
       this.ctx.nodes.set(msg.node_id, this);
-      this.log.info({ pools: r.pools, epoch: r.epoch }, 'node registered');
+      this.log.info(
+        { pools: r.pools, epoch: r.epoch, lost: r.lost.length, unconfirmed: r.unconfirmed.length },
+        'node registered',
+      );
       this.transport.send({
         type: 'node_register_ack',
         node_id: msg.node_id,
@@ -155,6 +173,13 @@ export class NodeConn {
         heartbeat_interval_ms: this.ctx.cfg.nodeHeartbeatMs,
         pools: r.pools,
       });
+      if (r.previous && r.previous.instance !== this.ctx.cfg.instanceId) {
+        // Its earlier connection may linger half-open on that instance: close it there.
+        const kick = { t: 'kick-node' as const, nodeId: msg.node_id, epoch: r.previous.epoch };
+        await this.ctx.inbox.send(r.previous.instance, kick).catch(() => {});
+      }
+      if (r.lost.length) await this.failOver(r.lost, 'register_unlisted', now);
+      if (r.unconfirmed.length) this.failOverUnanswered(r.unconfirmed, r.epoch);
     };
     this.registering = run();
     try {
@@ -168,6 +193,40 @@ export class NodeConn {
     } finally {
       this.registering = undefined;
     }
+  }
+
+  /** The cluster held these jobs for this node, and the node does not: fail them over now. */
+  private async failOver(held: HeldReservation[], how: string, now: number): Promise<void> {
+    this.ctx.metrics.nodeReconciled.inc({ how }, held.length);
+    this.log.info(
+      { jobs: held.length, how },
+      'node does not hold jobs the cluster gave it: failing them over',
+    );
+    for (const h of held) {
+      await this.ctx.jobs.onAttemptFailed(h.jobId, h.attempt, this.nodeId!, 'node_lost', true, now);
+    }
+  }
+
+  /**
+   * A node that sent no job list (a v1.1 node) re-registered while holding jobs from an earlier
+   * connection: whatever it has not answered after the grace period fails over (an answered
+   * job is completed or failed already, so job-fail refuses it and nothing happens).
+   */
+  private failOverUnanswered(held: HeldReservation[], epoch: number): void {
+    clearTimeout(this.graceTimer);
+    this.graceTimer = setTimeout(() => {
+      this.graceTimer = undefined;
+      if (this.closed || this.epoch !== epoch) return; // closed: node-offline failed them over
+      this.failOver(held, 'register_unanswered', this.ctx.now()).catch((err) =>
+        this.log.warn({ err }, 'failing over unanswered jobs failed; their deadlines catch them'),
+      );
+    }, this.ctx.cfg.nodeReconnectGraceMs);
+    this.graceTimer.unref();
+  }
+
+  /** True while this connection is the node's registration with that epoch. */
+  registeredWith(epoch: number): boolean {
+    return !this.closed && this.nodeId !== undefined && this.epoch === epoch;
   }
 
   private async result(msg: Extract<NodeMessage, { type: 'job_result' }>): Promise<void> {
@@ -279,6 +338,7 @@ export class NodeConn {
   async onSocketClosed(): Promise<void> {
     const wasReplaced = this.closed;
     this.closed = true;
+    clearTimeout(this.graceTimer);
     const nodeId = this.nodeId;
     if (!nodeId) return;
     if (this.ctx.nodes.get(nodeId) === this) this.ctx.nodes.delete(nodeId);

@@ -91,6 +91,8 @@ export class Gateway {
       resultLogTtlMs: cfg.sessionTtlMs,
       jobTtlMs: cfg.jobTtlMs,
       sessionTtlMs: cfg.sessionTtlMs,
+      assignCheckMs: cfg.assignCheckMs,
+      waitingCheckMs: cfg.waitingCheckMs,
     });
     let handler: (env: Parameters<ReturnType<typeof createInboxHandler>>[0]) => Promise<void> =
       async () => {};
@@ -116,6 +118,8 @@ export class Gateway {
         onTransition: (to) => metrics.jobTransitions.inc({ to }),
         onDropped: (reason) => metrics.lateResultsDropped.inc({ reason }),
         onSelect: (s) => metrics.selectSeconds.observe(s),
+        onRace: (op, code) => metrics.races.inc({ op, code }),
+        onResend: (why) => metrics.assignResends.inc({ why }),
         onFailover: (cause, detectedAt) => {
           if ((cause as string) === 'dispatched') {
             if (detectedAt) metrics.failoverSeconds.observe(Math.max(0, Date.now() - detectedAt) / 1000);
@@ -142,12 +146,16 @@ export class Gateway {
     const bullPrefix = `{${ks.bullPrefix()}}`;
     this.failover = new FailoverQueue({ connection: conns.worker, prefix: bullPrefix });
     jobs.failover = this.failover;
-    this.timeouts = new TimeoutWorker(ks, store, jobs, log, { pollMs: cfg.timeoutPollMs });
+    this.timeouts = new TimeoutWorker(ks, store, jobs, log, {
+      pollMs: cfg.timeoutPollMs,
+      claimLeaseMs: cfg.claimLeaseMs,
+    });
     this.sweeps = new Sweeps(conns.worker, ks, jobs, rerouter, log, {
       connection: conns.worker,
       prefix: bullPrefix,
       intervalMs: cfg.sweepIntervalMs,
       nodeHeartbeatTimeoutMs: cfg.nodeHeartbeatTimeoutMs,
+      lostNodeGraceMs: Math.max(cfg.sweepIntervalMs, 1000),
       instanceId: cfg.instanceId,
     });
     this.presence = new Presence(conns.redis, ks, cfg.instanceId, cfg.presenceTtlMs);

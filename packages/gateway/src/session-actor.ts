@@ -33,6 +33,8 @@ export class SessionActor {
   private lastFrameAt: number;
   private closeBy = 0;
   private lastNode: string | undefined;
+  /** the index the orderer waits on next, and since when (for the result-log check) */
+  private head = { index: -1, since: 0 };
   private info = {
     tenant: 'default',
     src: '',
@@ -270,6 +272,14 @@ export class SessionActor {
     for (const u of utterances) {
       const jobId = jobIdFor(this.sessionId!, u.index);
       this.ctx.metrics.utterances.inc({ reason: u.reason });
+      const accepted = {
+        type: 'utterance_accepted',
+        utterance_index: u.index,
+        job_id: jobId,
+        reason: u.reason,
+        // absent when no sequenced audio was accepted yet (the schema has it >= 0)
+        ...(u.lastChunkSeq >= 0 ? { last_chunk_seq: u.lastChunkSeq } : {}),
+      };
       const r = await this.ctx.jobs.dispatchNew(
         {
           jobId,
@@ -290,17 +300,41 @@ export class SessionActor {
         },
         this.lastNode,
         u.finalizedAt,
+        // Sent the moment the job is durable and before its assignment leaves, so on this
+        // socket the acceptance of an index always precedes its result.
+        () => this.transport.send(accepted),
       );
       if (r.nodeId) this.lastNode = r.nodeId;
-      this.transport.send({
-        type: 'utterance_accepted',
-        utterance_index: u.index,
-        job_id: jobId,
-        reason: u.reason,
-        // absent when no sequenced audio was accepted yet (the schema has it >= 0)
-        ...(u.lastChunkSeq >= 0 ? { last_chunk_seq: u.lastChunkSeq } : {}),
-      });
     }
+  }
+
+  /**
+   * When the next index's outcome has not arrived for LINGUA_RESULT_CHECK_MS, look it up in
+   * the result log: a delivery can die with the instance that decided it (between its script
+   * and the send), and this finds it within seconds instead of at the gap timeout.
+   */
+  private resultCheckAt(now: number): number | null {
+    if (!this.seg || !this.order || this.order.nextIndex >= this.seg.nextIndex) return null;
+    if (this.head.index !== this.order.nextIndex) this.head = { index: this.order.nextIndex, since: now };
+    return this.head.since + this.ctx.cfg.resultCheckMs;
+  }
+
+  private async checkResults(now: number): Promise<void> {
+    const at = this.resultCheckAt(now);
+    if (at === null || now < at || !this.order || !this.seg) return;
+    this.head.since = now;
+    const from = this.order.nextIndex;
+    const to = Math.min(this.seg.nextIndex, from + 4); // the head and a few behind it
+    const found = await Promise.all(
+      Array.from({ length: to - from }, (_, i) => this.ctx.store.outcomeOf(this.sessionId!, from + i)),
+    );
+    let n = 0;
+    for (const o of found) {
+      if (!o) continue;
+      n++;
+      this.deliver(o);
+    }
+    this.ctx.metrics.resultChecks.inc({ found: n > 0 ? 'yes' : 'no' });
   }
 
   /** An outcome routed to us through the inbox (or replayed from the result log). */
@@ -394,6 +428,7 @@ export class SessionActor {
       this.seg?.nextDeadline() ?? null,
       this.order?.nextDeadline() ?? null,
       this.state === 'closing' ? this.closeBy : null,
+      this.resultCheckAt(now),
       this.lastFrameAt + this.ctx.cfg.sessionIdleTimeoutMs,
     ].filter((t): t is number => t !== null);
     const at = Math.max(now, Math.min(...candidates));
@@ -411,6 +446,7 @@ export class SessionActor {
     if (this.state === 'closed') return;
     const now = this.ctx.now();
     if (this.seg && this.state === 'open') await this.accept(this.seg.onTick(now));
+    await this.checkResults(now);
     await this.settleGaps();
     if (this.state === 'closing') await this.maybeFinishClose();
     if (this.state === 'open' && now - this.lastFrameAt >= this.ctx.cfg.sessionIdleTimeoutMs) {

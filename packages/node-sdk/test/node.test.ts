@@ -152,6 +152,7 @@ describe('LinguaNode', () => {
       asr_langs: ['zh'],
       tts_langs: ['en'],
       max_concurrent_jobs: 2,
+      job_ids: [],
     });
     peer.send(ack());
     const a = await started;
@@ -164,6 +165,7 @@ describe('LinguaNode', () => {
       type: 'node_heartbeat',
       running_jobs: 0,
       resource: { cpu: 0.25, gpu: 0.5, mem: 0.75 },
+      job_ids: [],
     });
   });
 
@@ -298,6 +300,8 @@ describe('LinguaNode', () => {
     const b = await gwB.peer(0);
     const reg = await b.waitFor('node_register');
     expect(reg.node_id).toBe('n1');
+    // It still works on the job: listed, so the gateway keeps it (v1.2 reconciliation).
+    expect(reg.job_ids).toEqual([job.job_id]);
     // Finish the job while connected but not yet registered: the result must wait.
     ctl.release.get(job.job_id)!();
     await waitUntil(() => node.unsentResults === 1, 'result kept');
@@ -314,8 +318,9 @@ describe('LinguaNode', () => {
     });
     expect(node.unsentResults).toBe(0);
     expect(seen).toEqual(['registered:gw-a', 'disconnected', 'registered:gw-b', 'reconnected:gw-b']);
-    // Heartbeats resume on the new connection.
-    await b.waitFor('node_heartbeat');
+    // Heartbeats resume on the new connection; the answered job is no longer listed.
+    const hb = await b.waitFor('node_heartbeat');
+    expect(hb.job_ids).toEqual([]);
   });
 
   it('re-registers on the same url after the server closes the socket', async () => {

@@ -1,7 +1,8 @@
 /**
  * Periodic sweeps as bullmq job schedulers: each tick produces one bullmq job, so exactly one
  * instance runs it, whichever is free. Every sweep is bounded per tick.
- *  - reap-nodes:  nodes past the heartbeat timeout → node_offline, their jobs fail over
+ *  - reap-nodes:  nodes past the heartbeat timeout → node_offline, their jobs fail over; also
+ *                 offline nodes whose failover was left unfinished (its process died)
  *  - reap-leases: slot reservations never confirmed (caller died mid-dispatch) → released
  *  - drain-instances: an instance whose presence expired → its inbox re-routed by one
  *    survivor under a lock, undecodable entries dead-lettered; then it leaves the registry
@@ -31,6 +32,8 @@ export interface SweepsOptions {
   prefix: string;
   intervalMs: number;
   nodeHeartbeatTimeoutMs: number;
+  /** an offline node's reservations not failed over this long after it went offline are redone */
+  lostNodeGraceMs?: number;
   instanceId: string;
   batch?: number;
   onNodeOffline?: (nodeId: string, jobs: number) => void;
@@ -94,14 +97,23 @@ export class Sweeps {
         now,
         timeoutMs: this.opts.nodeHeartbeatTimeoutMs,
         limit: this.opts.batch ?? 100,
+        graceMs: this.opts.lostNodeGraceMs,
       });
       for (const node of stale) {
         n++;
-        this.log.info(
-          { node: node.nodeId, jobs: node.reservations.length },
-          'node missed heartbeats: offline',
-        );
-        this.opts.onNodeOffline?.(node.nodeId, node.reservations.length);
+        if (node.kind === 'stale') {
+          this.log.info(
+            { node: node.nodeId, jobs: node.reservations.length },
+            'node missed heartbeats: offline',
+          );
+          this.opts.onNodeOffline?.(node.nodeId, node.reservations.length);
+        } else {
+          // Whoever took it offline died before failing its jobs over.
+          this.log.info(
+            { node: node.nodeId, jobs: node.reservations.length },
+            'offline node still held jobs',
+          );
+        }
         for (const r of node.reservations) {
           await this.lifecycle.onAttemptFailed(r.jobId, r.attempt, node.nodeId, 'node_lost', true, now);
         }
