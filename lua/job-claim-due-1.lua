@@ -1,9 +1,10 @@
 --[[
   Timeout worker: claims jobs whose deadline index entry is due. Three kinds:
-   - 'check': a dispatched job whose attempt deadline has not passed: the node never confirmed
-     it (no job_accepted) within the assignment check, e.g. because the dispatcher died before
-     sending it. The entry moves on to the attempt deadline; the worker re-sends the
-     assignment if the job is still only dispatched.
+   - 'check': a live job whose attempt deadline has not passed: the node never confirmed it
+     (no job_accepted) within the assignment check, e.g. because the dispatcher died before
+     sending it. The worker re-sends the assignment if the job is still only dispatched. Two
+     checks per attempt (the second one a claim lease later, in case the first claimer died
+     before re-sending), then the entry moves on to the attempt deadline.
    - 'timeout': a live attempt past its deadline (the worker fails it over), or a waiting job
      (created | retrying) due for a re-dispatch check or past its overall deadline.
   A 'timeout' claim moves the entry forward by a short lease instead of removing it, so a
@@ -23,7 +24,8 @@ local due = redis.call('ZRANGE', dkey, '-inf', now, 'BYSCORE', 'LIMIT', 0, tonum
 local out = {}
 for i = 1, #due do
   local jobId = due[i]
-  local j = redis.call('HMGET', base .. K.job .. jobId, F.state, F.attempt, F.node, F.deadline)
+  local jobKey = base .. K.job .. jobId
+  local j = redis.call('HMGET', jobKey, F.state, F.attempt, F.node, F.deadline, F.assignChecks)
   if j[1] == false or not (LIVE[j[1]] or WAITING[j[1]]) then
     redis.call('ZREM', dkey, jobId)
   else
@@ -31,7 +33,13 @@ for i = 1, #due do
     local deadline = tonumber(j[4])
     if LIVE[j[1]] and deadline and deadline > now then
       kind = 'check'
-      redis.call('ZADD', dkey, deadline, jobId)
+      local checks = (tonumber(j[5]) or 0) + 1
+      redis.call('HSET', jobKey, F.assignChecks, checks)
+      if checks >= 2 then
+        redis.call('ZADD', dkey, deadline, jobId)
+      else
+        redis.call('ZADD', dkey, math.min(now + tonumber(ARGV[3]), deadline), jobId)
+      end
     else
       redis.call('ZADD', dkey, now + tonumber(ARGV[3]), jobId)
     end

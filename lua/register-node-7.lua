@@ -94,7 +94,6 @@ redis.call('HSET', nkey,
   'node_id', node_id, 'state', 'online', 'instance', instance, 'reg_id', reg_id,
   'max', max, 'running', running, 'services', ARGV[6], 'asr', ARGV[7], 'tts', ARGV[8],
   'pools', pools_csv, 'caps', ARGV[9] or '{}', 'last_hb', now, 'registered_at', now)
-redis.call('HDEL', nkey, 'unlisted')
 set_available(base, node_id, pools, 'online', running, max)
 redis.call('ZADD', KEYS[3], now, node_id)
 redis.call('SADD', KEYS[4], node_id)

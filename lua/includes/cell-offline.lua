@@ -13,7 +13,6 @@ local function node_go_offline(base, node_id, now)
   for i = 1, #pools do pool_leave(base, node_id, pools[i]) end
   redis.call('ZREM', base .. K.hb, node_id)
   redis.call('HSET', nkey, 'state', 'offline', 'offline_at', now)
-  redis.call('HDEL', nkey, 'unlisted')
   local held = held_reservations(base, node_id)
   if #held > 0 then redis.call('ZADD', base .. K.lost, now, node_id) end
   return held

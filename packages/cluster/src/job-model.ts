@@ -38,6 +38,8 @@ export const JOB_FIELDS = {
   dispatchedAt: 'dispatched_at',
   /** token of the re-dispatch call that made the current attempt (tells a re-send from a rival) */
   dispatchToken: 'dtok',
+  /** assignment checks claimed for the current attempt (the node had not confirmed it) */
+  assignChecks: 'achk',
   doneAt: 'done_at',
   /** '1' once terminal */
   final: 'final',

@@ -207,20 +207,14 @@ export interface NodeHeartbeatParams {
   mem?: number;
   /** new capabilities: pools are re-assigned atomically when they changed */
   capabilities?: NodeCapabilities;
-  /** the jobs the node says it is working on (v1.2); undefined when it sent no list */
-  jobIds?: readonly string[];
-  /** a reservation unlisted in two heartbeats this far apart is lost */
-  minStrikeAgeMs?: number;
 }
 
 export interface NodeHeartbeatResult {
   pools: string[];
   poolsChanged: boolean;
-  /** reservations the node stopped listing: fail them over */
-  lost: HeldReservation[];
 }
 
-/** node-heartbeat-5.lua. Throws NODE_OFFLINE when the registration is not current. */
+/** node-heartbeat-3.lua. Throws NODE_OFFLINE when the registration is not current. */
 export async function nodeHeartbeat(
   redis: RedisClient,
   ks: Keyspace,
@@ -228,18 +222,11 @@ export async function nodeHeartbeat(
 ): Promise<NodeHeartbeatResult> {
   const cell = ks.cellOf(params.nodeId);
   const caps = params.capabilities ? capsArgs('nodeHeartbeat', params.capabilities) : ['', '', '', '', ''];
-  const list = listArgs('nodeHeartbeat', params.jobIds);
   const num = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '' : String(v));
-  const [poolsCsv, changed, lost] = await runScript<[string, number, string[]]>(
+  const [poolsCsv, changed] = await runScript<[string, number]>(
     redis,
     SCRIPTS.nodeHeartbeat,
-    [
-      ks.node(params.nodeId),
-      ks.nodeJobs(params.nodeId),
-      ks.heartbeats(cell),
-      ks.cellPairs(cell),
-      ks.reservationNodes(cell),
-    ],
+    [ks.node(params.nodeId), ks.heartbeats(cell), ks.cellPairs(cell)],
     [
       params.nodeId,
       params.epoch,
@@ -255,13 +242,11 @@ export async function nodeHeartbeat(
       caps[2]!,
       caps[3]!,
       caps[4]!,
-      ...list,
-      params.minStrikeAgeMs ?? 0,
     ],
   );
   const pools = splitCsv(poolsCsv);
   if (changed === 1) await addPairHints(redis, ks, cell, pools);
-  return { pools, poolsChanged: changed === 1, lost: lost.map(parseReservationId) };
+  return { pools, poolsChanged: changed === 1 };
 }
 
 export interface NodeOfflineParams {

@@ -75,9 +75,9 @@ export const SCRIPTS = {
   },
   nodeHeartbeat: {
     name: 'nodeHeartbeat',
-    file: 'node-heartbeat-5.lua',
-    keys: ['node hash node:<id>', 'node\'s reservations njobs:<id>', 'heartbeat index hb', 'pool sizes pairs', 'reservation owners resvnode'],
-    args: ['node id', 'epoch the connection registered with', 'instance id owning the connection', 'now (ms)', 'running jobs as reported by the node (informational; slots are counted by', 'cpu load (\'\' = unknown)', 'gpu load (\'\' = unknown)', 'memory load (\'\' = unknown)', '\'1\' when ARGV[10..14] carry new capabilities, else \'0\'', 'max concurrent jobs', 'services', 'ASR langs', 'TTS langs', 'caps JSON', '\'1\' when ARGV[16] is the node\'s job list, \'\' when it sent none', 'job ids the node is working on, comma list (at most 4096)', 'minimum age (ms) of a strike before an unlisted reservation is lost'],
+    file: 'node-heartbeat-3.lua',
+    keys: ['node hash node:<id>', 'heartbeat index hb', 'pool sizes pairs'],
+    args: ['node id', 'epoch the connection registered with', 'instance id owning the connection', 'now (ms)', 'running jobs as reported by the node (informational; slots are counted by', 'cpu load (\'\' = unknown)', 'gpu load (\'\' = unknown)', 'memory load (\'\' = unknown)', '\'1\' when ARGV[10..14] carry new capabilities, else \'0\'', 'max concurrent jobs', 'services', 'ASR langs', 'TTS langs', 'caps JSON'],
     rest: false,
   },
   nodeOffline: {

@@ -4,9 +4,12 @@
  * from this connection's registration, never from a field in a later frame.
  *
  * Reconciliation (protocol v1.2 `job_ids`): the jobs a node lists on register and in its
- * heartbeats are the ones it still works on; every other job the cluster holds for it fails
- * over (`node_lost`) at once on register, after two unlisted heartbeats otherwise, and after
- * LINGUA_NODE_RECONNECT_GRACE_MS unless answered for a node that sends no list.
+ * heartbeats are the ones it still works on. On register, every other job the cluster holds
+ * for it fails over (`node_lost`) at once (a node that sends no list gets
+ * LINGUA_NODE_RECONNECT_GRACE_MS to answer them). On heartbeats, a job this connection sent
+ * that the node has not listed in two heartbeats at least that grace apart fails over; jobs
+ * never sent on this connection (an assignment still on its way, or lost with a dying
+ * dispatcher) are left to the assignment check, which re-sends them.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -25,12 +28,19 @@ import type { GatewayContext, Transport } from './context';
 import type { Logger } from './logger';
 
 interface InFlight {
+  jobId: string;
+  attempt: number;
   sentAt: number;
   finalizedAt: number;
   index: number;
   src: string;
   tgt: string;
+  /** first heartbeat (after the send) that did not list the job */
+  unlistedSince?: number;
 }
+
+/** Jobs remembered per connection: the protocol bounds max_concurrent_jobs to 1024. */
+const MAX_INFLIGHT = 4096;
 
 export class NodeConn {
   readonly conn = randomUUID();
@@ -42,7 +52,10 @@ export class NodeConn {
   private registering: Promise<void> | undefined;
   private closed = false;
   private handedOff = false;
-  /** send times of this socket's jobs, for timings only (the job's truth is in Redis) */
+  /**
+   * Jobs sent on this socket and not answered: timings, and what heartbeats reconcile with
+   * (the job's truth is in Redis; a failover is always a CAS there).
+   */
   private readonly inflight = new Map<string, InFlight>();
   private log: Logger;
 
@@ -77,7 +90,7 @@ export class NodeConn {
     switch (msg.type) {
       case 'node_heartbeat':
         try {
-          const hb = await nodeHeartbeat(this.ctx.redis, this.ctx.ks, {
+          await nodeHeartbeat(this.ctx.redis, this.ctx.ks, {
             nodeId: this.nodeId,
             epoch: this.epoch,
             instance: this.ctx.cfg.instanceId,
@@ -86,10 +99,9 @@ export class NodeConn {
             cpu: msg.resource?.cpu,
             gpu: msg.resource?.gpu,
             mem: msg.resource?.mem,
-            jobIds: msg.job_ids,
-            minStrikeAgeMs: this.ctx.cfg.nodeReconnectGraceMs,
           });
-          if (hb.lost.length) await this.failOver(hb.lost, 'heartbeat_unlisted', now);
+          const lost = msg.job_ids ? this.unlisted(msg.job_ids, now) : [];
+          if (lost.length) await this.failOver(lost, 'heartbeat_unlisted', now);
         } catch (err) {
           if (!isScriptError(err, ScriptErrorCode.NODE_OFFLINE) || !this.registration) throw err;
           // Declared offline while still connected (missed heartbeats): register again.
@@ -195,6 +207,26 @@ export class NodeConn {
     }
   }
 
+  /**
+   * Jobs sent on this connection that the heartbeat does not list: struck the first time,
+   * lost when still unlisted at least the grace period later (two heartbeats in a row).
+   */
+  private unlisted(jobIds: readonly string[], now: number): HeldReservation[] {
+    const listed = new Set(jobIds);
+    const lost: HeldReservation[] = [];
+    for (const [key, f] of this.inflight) {
+      if (listed.has(f.jobId)) {
+        f.unlistedSince = undefined;
+      } else if (f.unlistedSince === undefined) {
+        f.unlistedSince = now;
+      } else if (now - f.unlistedSince >= this.ctx.cfg.nodeReconnectGraceMs) {
+        this.inflight.delete(key);
+        lost.push({ jobId: f.jobId, attempt: f.attempt });
+      }
+    }
+    return lost;
+  }
+
   /** The cluster held these jobs for this node, and the node does not: fail them over now. */
   private async failOver(held: HeldReservation[], how: string, now: number): Promise<void> {
     this.ctx.metrics.nodeReconciled.inc({ how }, held.length);
@@ -284,7 +316,11 @@ export class NodeConn {
     const now = this.ctx.now();
     const ok = this.transport.send(jobAssignFrame(job));
     if (ok) {
-      this.inflight.set(`${job.job_id}|${job.attempt}`, {
+      const key = `${job.job_id}|${job.attempt}`;
+      this.inflight.delete(key); // a re-sent assignment starts over
+      this.inflight.set(key, {
+        jobId: job.job_id,
+        attempt: job.attempt,
         sentAt: now,
         finalizedAt: job.finalized_at,
         index: job.utterance_index,
@@ -292,7 +328,11 @@ export class NodeConn {
         tgt: job.tgt_lang,
       });
     }
-    if (this.inflight.size > 10_000) this.inflight.clear(); // timings only; never unbounded
+    // Bounded: the oldest entries go first (their jobs' deadlines still guard them).
+    for (const key of this.inflight.keys()) {
+      if (this.inflight.size <= MAX_INFLIGHT) break;
+      this.inflight.delete(key);
+    }
     return ok;
   }
 

@@ -1,21 +1,14 @@
 --[[
   node-heartbeat: records a node's liveness and load; re-assigns pools when its
-  capabilities changed (ARGV[9] == '1'); reconciles its reservations with the jobs it lists
-  (protocol v1.2 `job_ids`, ARGV[15] == '1'): a reservation the node did not list is struck
-  (the time is kept in the node hash field `unlisted`); one still unlisted at a later
-  heartbeat, struck at least ARGV[17] ms before, is returned as lost (the caller fails it over
-  and releases it). Two heartbeats plus a minimum age, so an assignment still on its way to
-  the node is never taken for a lost one.
+  capabilities changed (ARGV[9] == '1'). (Reconciling the jobs a node lists in its
+  heartbeats is per connection: the gateway fails over what it sent and the node dropped.)
 
   Idempotent: fields are overwritten; last_hb only moves forward (a late re-send of an
-  older heartbeat cannot make the node look older); a re-sent heartbeat returns the same
-  lost reservations (they are only released by the caller's follow-up).
+  older heartbeat cannot make the node look older).
 
   KEYS[1]  node hash            node:<id>
-  KEYS[2]  node's reservations  njobs:<id>
-  KEYS[3]  heartbeat index      hb
-  KEYS[4]  pool sizes           pairs
-  KEYS[5]  reservation owners   resvnode
+  KEYS[2]  heartbeat index      hb
+  KEYS[3]  pool sizes           pairs
   ARGV[1]  node id
   ARGV[2]  epoch the connection registered with
   ARGV[3]  instance id owning the connection
@@ -28,19 +21,14 @@
   ARGV[9]  '1' when ARGV[10..14] carry new capabilities, else '0'
   ARGV[10] max concurrent jobs   ARGV[11] services   ARGV[12] ASR langs
   ARGV[13] TTS langs             ARGV[14] caps JSON
-  ARGV[15] '1' when ARGV[16] is the node's job list, '' when it sent none
-  ARGV[16] job ids the node is working on, comma list (at most 4096)
-  ARGV[17] minimum age (ms) of a strike before an unlisted reservation is lost
 
-  Returns  {pools, changed, lost}  pools = comma list joined now; changed = 1 if pools
-           changed; lost = "<job>|<attempt>" the node no longer holds
+  Returns  {pools, changed}  pools = comma list joined now; changed = 1 if pools changed
            -7 NODE_OFFLINE  unknown node, offline, or epoch/instance is not the current
                             registration (the gateway asks the node to re-register)
            -8 BAD_ARGUMENT
 ]]
 --@include "cell-caps"
 --@include "cell-pools"
---@include "cell-held"
 
 local base = tagBase(KEYS[1])
 local node_id = ARGV[1]
@@ -48,22 +36,16 @@ local epoch = tonumber(ARGV[2])
 local now = tonumber(ARGV[4])
 if not valid_id(node_id) or epoch == nil or now == nil then return -8 end
 
--- Validate everything before writing anything (a script does not roll back).
+-- Validate new capabilities before writing anything (a script does not roll back).
 local new_caps = ARGV[9] == '1'
 local max, pools
 if new_caps then
   max, pools = parse_caps(10)
   if max == nil then return -8 end
 end
-local listed = nil
-local min_age = tonumber(ARGV[17]) or 0
-if ARGV[15] == '1' then
-  listed = listed_set(ARGV[16])
-  if listed == nil then return -8 end
-end
 
 local nkey = KEYS[1]
-local cur = redis.call('HMGET', nkey, 'state', 'epoch', 'instance', 'last_hb', 'pools', 'running', 'unlisted')
+local cur = redis.call('HMGET', nkey, 'state', 'epoch', 'instance', 'last_hb', 'pools', 'running')
 if cur[1] == false or cur[1] == 'offline' or tonumber(cur[2]) ~= epoch or cur[3] ~= ARGV[3] then
   return -7
 end
@@ -73,29 +55,7 @@ local fields = { 'reported_running', tonumber(ARGV[5]) or 0, 'cpu', ARGV[6] or '
 if now > (tonumber(cur[4]) or 0) then
   fields[#fields + 1] = 'last_hb'
   fields[#fields + 1] = now
-  redis.call('ZADD', KEYS[3], now, node_id)
-end
-
-local lost = {}
-if listed ~= nil then
-  local since = {}
-  local prev = split_csv(cur[7])
-  for i = 1, #prev do
-    local rid, ts = string.match(prev[i], '^(.*)@(%d+)$')
-    if rid then since[rid] = tonumber(ts) end
-  end
-  local strikes = {}
-  local held = held_reservations(base, node_id)
-  for i = 1, #held do
-    local rid = held[i]
-    if not listed[rid_job(rid)] then
-      local first = since[rid]
-      strikes[#strikes + 1] = rid .. '@' .. (first or now)
-      if first ~= nil and first <= now - min_age then lost[#lost + 1] = rid end
-    end
-  end
-  fields[#fields + 1] = 'unlisted'
-  fields[#fields + 1] = table.concat(strikes, ',')
+  redis.call('ZADD', KEYS[2], now, node_id)
 end
 redis.call('HSET', nkey, unpack(fields))
 
@@ -113,4 +73,4 @@ if new_caps then
   set_available(base, node_id, pools, cur[1], tonumber(cur[6]) or 0, max)
   pools_csv = new_csv
 end
-return { pools_csv, changed, lost }
+return { pools_csv, changed }
