@@ -13,7 +13,7 @@ import type { ClusterView } from '@lingua/dashboard';
 import { Demo } from './demo';
 import { freePort, getJson, portIsFree, redisPing, sleep } from './net';
 import { clearState, type LocalClusterState, REPO_ROOT, writeState } from './state';
-import { type ManagedChild, Supervisor } from './supervisor';
+import { type ManagedChild, Supervisor, watchParent } from './supervisor';
 
 export interface UpOptions {
   gateways: number;
@@ -399,6 +399,8 @@ export async function runUp(opts: UpOptions): Promise<number> {
     stopRequested?.();
   };
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+  // The wrapper that started us (npm, tsx) died without signalling us: stop as on Ctrl-C.
+  watchParent(() => onSignal('SIGHUP'));
   try {
     await Promise.race([
       cluster.start(),
