@@ -48,7 +48,13 @@ describe('redis+sentinel://', () => {
     const request = connect('request');
     const worker = connect('worker');
     const blocking = connect('blocking');
-    const cfg = { maxAttempts: 3, resultLogMaxLen: 100, resultLogTtlMs: 60_000, jobTtlMs: 60_000, sessionTtlMs: 60_000 };
+    const cfg = {
+      maxAttempts: 3,
+      resultLogMaxLen: 100,
+      resultLogTtlMs: 60_000,
+      jobTtlMs: 60_000,
+      sessionTtlMs: 60_000,
+    };
     const store = new JobStore(request, ks, cfg);
     const prefix = `{${ks.bullPrefix()}}`;
     const queue = new Queue('sentinel-test', { connection: worker, prefix });
@@ -102,7 +108,9 @@ describe('redis+sentinel://', () => {
       expect(await store.getSession('s-before')).not.toBeNull();
       await queue.add('after', {});
       await until(() => done.includes('after'), 'bullmq job after the failover', 30_000);
-      const blocked = blocking.xread('BLOCK', 10_000, 'STREAMS', stream, '$') as Promise<[string, unknown[]][]>;
+      const blocked = blocking.xread('BLOCK', 10_000, 'STREAMS', stream, '$') as Promise<
+        [string, unknown[]][]
+      >;
       await new Promise((r) => setTimeout(r, 100)); // the read is blocking before the XADD below
       await request.xadd(stream, '*', 'm', 'y');
       expect((await blocked)?.[0]?.[1]).toHaveLength(1);

@@ -111,6 +111,20 @@ export const CONFIG_SPEC = {
     're-claim inbox entries idle this long',
   ),
   inboxMaxDeliveries: int('LINGUA_INBOX_MAX_DELIVERIES', 5, 1, 1000, 'dead-letter after this many'),
+  dlqMax: int(
+    'LINGUA_DLQ_MAX',
+    100_000,
+    1,
+    10_000_000,
+    'DLQ capacity per instance; when full, entries stay pending',
+  ),
+  dlqRetentionMs: int(
+    'LINGUA_DLQ_RETENTION_MS',
+    0,
+    0,
+    31_536_000_000,
+    'remove dead letters older than this; 0 = never',
+  ),
   // workers
   workers: bool('LINGUA_WORKERS', true, 'run timeout/failover/sweep workers in this process'),
   timeoutPollMs: int('LINGUA_TIMEOUT_POLL_MS', 200, 10, 60_000, 'deadline index poll period'),

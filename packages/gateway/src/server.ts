@@ -5,7 +5,7 @@
  */
 import { connectRedis, InboxBus, JobStore, Keyspace, Presence, type RedisClient } from '@lingua/cluster';
 import { parseClientFrame, parseNodeFrame } from '@lingua/protocol';
-import { FailoverQueue, JobLifecycle, Rerouter, Sweeps, TimeoutWorker } from '@lingua/workers';
+import { DlqMonitor, FailoverQueue, JobLifecycle, Rerouter, Sweeps, TimeoutWorker } from '@lingua/workers';
 import { instanceLoad, registerApiRoutes } from './api';
 import type { GatewayConfig } from './config';
 import type { GatewayContext, Transport } from './context';
@@ -61,6 +61,7 @@ export class Gateway {
   private readonly failover: FailoverQueue;
   private readonly timeouts: TimeoutWorker;
   private readonly sweeps: Sweeps;
+  private readonly dlqMonitor: DlqMonitor;
   private readonly app: ReturnType<typeof uWS.App>;
   private redisOk = false;
   /** static presence facts; instanceLoad() adds connection counts and counters each second */
@@ -103,7 +104,9 @@ export class Gateway {
       log,
       claimIdleMs: cfg.inboxClaimIdleMs,
       maxDeliveries: cfg.inboxMaxDeliveries,
+      dlqCapacity: cfg.dlqMax,
       onDeadLetter: (reason) => metrics.dlqEntries.inc({ reason: reason.replace(/\d+/g, 'N') }),
+      onDeadLetterRefused: (reason) => metrics.dlqRefused.inc({ reason: reason.replace(/\d+/g, 'N') }),
     });
     const jobs = new JobLifecycle(
       conns.redis,
@@ -149,6 +152,15 @@ export class Gateway {
       intervalMs: cfg.sweepIntervalMs,
       nodeHeartbeatTimeoutMs: cfg.nodeHeartbeatTimeoutMs,
       instanceId: cfg.instanceId,
+      dlqCapacity: cfg.dlqMax,
+    });
+    metrics.dlqCapacity.set(cfg.dlqMax);
+    this.dlqMonitor = new DlqMonitor(conns.worker, ks, {
+      intervalMs: 5000,
+      retentionMs: cfg.dlqRetentionMs,
+      onLength: (dlq, n) => metrics.dlqLength.set({ dlq }, n),
+      onExpired: (dlq, n) => metrics.dlqExpired.inc({ dlq }, n),
+      log,
     });
     this.presence = new Presence(conns.redis, ks, cfg.instanceId, cfg.presenceTtlMs);
     this.app = uWS.App();
@@ -194,6 +206,7 @@ export class Gateway {
       this.failover.startWorker(this.ctx.jobs, onError);
       this.timeouts.start();
       await this.sweeps.start(onError);
+      this.dlqMonitor.start();
     }
     await new Promise<void>((resolve, reject) => {
       this.app.listen(cfg.host, cfg.port, (sock) => {
@@ -348,6 +361,7 @@ export class Gateway {
       await Promise.all([...this.ctx.nodes.values()].map((node) => node.drainAndClose(graceMs)));
     }
     this.timeouts.stop();
+    this.dlqMonitor.stop();
     await Promise.allSettled([this.sweeps.close(), this.failover.close()]);
     await this.ctx.inbox.stop();
     await this.presence.stop(graceful).catch(() => {});
