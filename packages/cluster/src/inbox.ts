@@ -270,8 +270,12 @@ export class InboxBus {
       } else retry.push(id);
     }
     if (!retry.length) return;
-    const claimed = (await this.o.redis.callBuffer(
-      'XCLAIM',
+    // xclaimBuffer, not callBuffer('XCLAIM', …): with auto-pipelining (the request connection)
+    // ioredis 5 drops the command name of call/callBuffer and Redis answers "unknown command".
+    const claimer = this.o.redis as unknown as {
+      xclaimBuffer(...args: (string | number)[]): Promise<[Buffer, Buffer[] | null][]>;
+    };
+    const claimed = (await claimer.xclaimBuffer(
       this.inboxKey,
       this.o.group,
       this.instanceId,

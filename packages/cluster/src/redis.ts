@@ -178,11 +178,11 @@ export function connectRedis(opts: ConnectOptions): RedisClient {
       ...(t.password && !auth.password ? { password: t.password } : {}),
       ...(auth.sentinelUsername ? { sentinelUsername: auth.sentinelUsername } : {}),
       ...(auth.sentinelPassword ? { sentinelPassword: auth.sentinelPassword } : {}),
-      // Subscribe to +switch-master: drop the old primary at once even if it is still reachable
-      // (a partition), instead of writing to a node that is about to become a replica.
-      failoverDetector: true,
-      // A demoted primary answers writes with READONLY: reconnect (ioredis asks the sentinels
-      // again) and re-send the command instead of failing it.
+      // No failoverDetector: in ioredis 5.9 a +switch-master that arrives while the client is
+      // still reconnecting (the usual case: the primary died) aborts the reconnect and leaves
+      // the client closed for good ("Connection is closed."). A killed primary drops the
+      // connection anyway; a demoted one that is still reachable (a partition) answers writes
+      // with READONLY: reconnect (ioredis asks the sentinels again, checks ROLE) and re-send.
       reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
       sentinelRetryStrategy: (times) => Math.min(100 * times, 1000),
     });

@@ -111,6 +111,13 @@ export const CONFIG_SPEC = {
     're-claim inbox entries idle this long',
   ),
   inboxMaxDeliveries: int('LINGUA_INBOX_MAX_DELIVERIES', 5, 1, 1000, 'dead-letter after this many'),
+  lossAuditMs: int(
+    'LINGUA_LOSS_AUDIT_MS',
+    5000,
+    0,
+    3_600_000,
+    'audit accepted jobs this old for loss by Redis (also after each reconnect); 0 = only after reconnects',
+  ),
   dlqMax: int(
     'LINGUA_DLQ_MAX',
     100_000,

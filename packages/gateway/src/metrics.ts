@@ -110,6 +110,12 @@ export function createMetrics(instanceId: string, native: boolean) {
       labelNames: ['dlq'],
       registers: [registry],
     }),
+    lostJobs: new Counter({
+      name: 'lingua_lost_jobs_total',
+      help: 'Accepted utterances whose job Redis lost (failover/restart), answered with missing_result',
+      labelNames: ['trigger'],
+      registers: [registry],
+    }),
     redisErrors: new Counter({
       name: 'lingua_redis_errors_total',
       help: 'Redis command failures',

@@ -12,6 +12,7 @@ import type { GatewayContext, Transport } from './context';
 import { registerDashboardRoutes } from './dashboard-routes';
 import { getRoute, json } from './http';
 import { createLogger, type Logger } from './logger';
+import { LossAudit } from './loss-audit';
 import { createMetrics } from './metrics';
 import { NodeConn } from './node-conn';
 import { createInboxHandler } from './router';
@@ -62,6 +63,7 @@ export class Gateway {
   private readonly timeouts: TimeoutWorker;
   private readonly sweeps: Sweeps;
   private readonly dlqMonitor: DlqMonitor;
+  private readonly lossAudit: LossAudit;
   private readonly app: ReturnType<typeof uWS.App>;
   private redisOk = false;
   /** static presence facts; instanceLoad() adds connection counts and counters each second */
@@ -162,6 +164,12 @@ export class Gateway {
       onExpired: (dlq, n) => metrics.dlqExpired.inc({ dlq }, n),
       log,
     });
+    this.lossAudit = new LossAudit(
+      () => this.ctx.sessions.values(),
+      log,
+      { intervalMs: cfg.lossAuditMs },
+      (n, why) => metrics.lostJobs.inc({ trigger: why }, n),
+    );
     this.presence = new Presence(conns.redis, ks, cfg.instanceId, cfg.presenceTtlMs);
     this.app = uWS.App();
     this.routes();
@@ -202,6 +210,7 @@ export class Gateway {
     this.presence.start(onError);
     await this.presence.beat();
     await this.ctx.inbox.start();
+    this.lossAudit.start(this.conns.redis);
     if (cfg.workers) {
       this.failover.startWorker(this.ctx.jobs, onError);
       this.timeouts.start();
@@ -362,6 +371,7 @@ export class Gateway {
     }
     this.timeouts.stop();
     this.dlqMonitor.stop();
+    this.lossAudit.stop();
     await Promise.allSettled([this.sweeps.close(), this.failover.close()]);
     await this.ctx.inbox.stop();
     await this.presence.stop(graceful).catch(() => {});

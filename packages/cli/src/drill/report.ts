@@ -136,6 +136,15 @@ export function targetsFor(
       return [
         t('every session serving again after Redis is back', 5000, r.recovery.serving_again_after_restart_ms),
       ];
+    case 'sentinel-failover':
+      return [
+        t('every session serving again after the primary died', 10_000, r.recovery.serving_again.all_max_ms),
+      ];
+    case 'cluster-failover':
+      // No target in the issue: the outage is reported; 10 s as for Sentinel.
+      return [
+        t('every session serving again after the master died', 10_000, r.recovery.serving_again.all_max_ms),
+      ];
   }
 }
 
