@@ -23,6 +23,38 @@ afterAll(async () => {
   await server.stop();
 });
 
+describe('inbox reclaim', () => {
+  it('re-delivers a failed entry through an auto-pipelined request connection (XCLAIM keeps its name)', async () => {
+    // The gateway's InboxBus uses the request connection (auto-pipelined). ioredis drops the
+    // command name of callBuffer('XCLAIM', …) there: reclaim never re-delivered anything.
+    const request = connectRedis({ url: server.url, role: 'request' });
+    let calls = 0;
+    const inbox = new InboxBus({
+      redis: request,
+      blocking: connectRedis({ url: server.url, role: 'blocking' }),
+      ks,
+      instanceId: 'gw-reclaim',
+      handle: async () => {
+        calls++;
+        if (calls === 1) throw new Error('socket busy'); // first delivery fails
+      },
+      log: silent,
+      claimIdleMs: 100,
+      claimIntervalMs: 100,
+    });
+    await inbox.start();
+    try {
+      await request.xadd(ks.inbox('gw-reclaim'), '*', 'm', encode({ t: 'kick', sessionId: 's', conn: 'c' }));
+      await until(() => inbox.stats.delivered === 1, 'the entry re-delivered by reclaim');
+      expect(inbox.stats.reclaimed).toBeGreaterThanOrEqual(1);
+      expect(await request.xlen(ks.inbox('gw-reclaim'))).toBe(0);
+    } finally {
+      await inbox.stop();
+      request.disconnect();
+    }
+  });
+});
+
 describe('DLQ capacity', () => {
   it('refuses to dead-letter past capacity, keeps the entry pending, and moves it once there is room', async () => {
     const refused: string[] = [];
@@ -47,14 +79,14 @@ describe('DLQ capacity', () => {
       }
       await until(async () => refused.length >= 2, 'refusals counted');
       const dlq = ks.dlq('gw-cap');
-      expect(await redis.xlen(dlq)).toBe(2);
+      expect(await redis.xlen(dlq), 'DLQ at capacity').toBe(2);
       // Nothing dropped: the two others are still in the inbox, pending.
       const pending = (await redis.xpending(ks.inbox('gw-cap'), 'lingua')) as [number, ...unknown[]];
-      expect(pending[0]).toBe(2);
+      expect(pending[0], `pending after ${JSON.stringify(refused)} / ${JSON.stringify(inbox.stats)}`).toBe(2);
       // Refused entries are asked again (not dropped), and still refused while full.
       const before = refused.length;
       await until(async () => refused.length > before, 'the refused entries retried');
-      expect(await redis.xlen(dlq)).toBe(2);
+      expect(await redis.xlen(dlq), 'DLQ still at capacity').toBe(2);
       // An operator deletes one dead letter: one more entry moves in, the last stays pending.
       const first = (await redis.xrange(dlq, '-', '+', 'COUNT', 1))[0]!;
       await redis.xdel(dlq, first[0]);
