@@ -60,6 +60,8 @@ export interface ScenarioReport {
     /** redis-restart: measured from the moment redis-server was started again */
     serving_again_after_restart_ms?: number | null;
     in_flight_at_fault: InFlightAtFault;
+    /** fault → each missing_result that arrived after it (n = 0: none) */
+    missing_after_fault_ms?: Summary | null;
   };
   failover: {
     /** measured from the job FSM events stream (gateway clocks, this host) */
@@ -230,6 +232,8 @@ export function renderScenario(r: ScenarioReport): string {
   lines.push(
     `            ${inf.count} utterances in flight at the fault: outcome after ${fmtSummary(inf.outcome_after_fault_ms)}${inf.without_outcome ? `; ${inf.without_outcome} without outcome` : ''}`,
   );
+  const maf = r.recovery.missing_after_fault_ms;
+  if (maf) lines.push(`            missing_result after the fault: ${fmtSummary(maf)}`);
   const f = r.failover.events;
   const causes = Object.entries(f.by_cause)
     .map(([k, n]) => `${k} ${n}`)

@@ -22,7 +22,7 @@ import {
   validateOptions,
 } from './options';
 import { Progress, progressLine } from './progress';
-import { inFlightAtFault, type ServingAgain, servingAgain } from './recovery';
+import { inFlightAtFault, missingAfterFault, type ServingAgain, servingAgain } from './recovery';
 import {
   type DrillReport,
   type HistogramReport,
@@ -259,6 +259,7 @@ function recoveryOf(
   const out: ScenarioReport['recovery'] = {
     serving_again: servingAgain(timelines, faultAt),
     in_flight_at_fault: inFlightAtFault(timelines, faultAt),
+    missing_after_fault_ms: missingAfterFault(timelines, faultAt),
   };
   if (name === 'rolling-restart' && steps.length) {
     const per = steps.map((s, i) => ({
