@@ -2,6 +2,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tethered } from '../../packages/cli/src/tether';
 import { freePort } from '../../test/support/redis';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -33,7 +34,9 @@ export async function startGatewayProc(
   port?: number,
 ): Promise<GatewayProc> {
   const p = port ?? (await freePort());
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'packages/gateway/src/main.ts')], {
+  // Tethered: a bench killed with SIGKILL takes its gateways with it.
+  const run = tethered(process.execPath, ['--import', 'tsx', resolve(ROOT, 'packages/gateway/src/main.ts')]);
+  const child = spawn(run.command, run.args, {
     cwd: ROOT,
     env: {
       ...process.env,

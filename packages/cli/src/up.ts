@@ -9,18 +9,23 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { redactRedisUrl } from '@lingua/cluster';
 import type { ClusterView } from '@lingua/dashboard';
 import { Demo } from './demo';
 import { freePort, getJson, portIsFree, redisPing, sleep } from './net';
+import { LocalRedis } from './redis-local';
 import { clearState, type LocalClusterState, REPO_ROOT, writeState } from './state';
-import { type ManagedChild, Supervisor } from './supervisor';
+import { type ManagedChild, Supervisor, watchParent } from './supervisor';
 
 export interface UpOptions {
   gateways: number;
   nodes: number;
   port: number;
   host: string;
-  /** external Redis; a private redis-server is started when absent */
+  /**
+   * external Redis URL; `sentinel` / `cluster`: a private Sentinel set or Redis Cluster with
+   * replicas (redis-local.ts); a private redis-server when absent
+   */
   redis?: string;
   cells: number;
   shards: number;
@@ -87,6 +92,7 @@ export class LocalCluster {
   redisUrl = '';
   ports: number[] = [];
   redisChild: ManagedChild | undefined;
+  localRedis: LocalRedis | undefined;
   gateways: ManagedChild[] = [];
   nodes: ManagedChild[] = [];
   private ready = false;
@@ -123,7 +129,8 @@ export class LocalCluster {
         throw new StartupError(`port ${p} on ${o.host} is in use (another lingua up?); pick one with --port`);
       }
     }
-    if (o.redis) this.redisUrl = o.redis;
+    if (o.redis === 'sentinel' || o.redis === 'cluster') await this.startReplicatedRedis(o.redis);
+    else if (o.redis) this.redisUrl = o.redis;
     else await this.startRedis();
     await this.startGateways();
     await this.startNodes();
@@ -216,6 +223,23 @@ export class LocalCluster {
       throw err;
     });
     this.redisUrl = `redis://127.0.0.1:${port}`;
+  }
+
+  /** A private Sentinel set or Redis Cluster with replicas, under the same supervisor. */
+  private async startReplicatedRedis(kind: 'sentinel' | 'cluster'): Promise<void> {
+    this.localRedis = new LocalRedis(this.sup, join(this.runDir, 'redis'), this.opts.readyTimeoutMs);
+    say(
+      kind === 'sentinel'
+        ? 'starting a Redis Sentinel set: primary, replica, 3 sentinels'
+        : 'starting a Redis Cluster: 3 masters with a replica each',
+    );
+    this.redisUrl =
+      kind === 'sentinel' ? await this.localRedis.startSentinel() : await this.localRedis.startCluster();
+    if (kind === 'cluster' && this.opts.cells === 1 && this.opts.shards === 1) {
+      // One cell and one shard would put every key on one master: spread them.
+      this.opts.cells = 3;
+      this.opts.shards = 6;
+    }
   }
 
   private async startGateways(): Promise<void> {
@@ -334,14 +358,14 @@ export class LocalCluster {
     const lines = [
       '',
       `Lingua local cluster is up: ${o.gateways} gateway${o.gateways > 1 ? 's' : ''}${shared}, ` +
-        `${o.nodes} simulated node${o.nodes === 1 ? '' : 's'}, ${o.redis ? 'external Redis' : 'private redis-server'}`,
+        `${o.nodes} simulated node${o.nodes === 1 ? '' : 's'}, ${o.redis === 'sentinel' ? 'private Redis Sentinel set' : o.redis === 'cluster' ? 'private Redis Cluster' : o.redis ? 'external Redis' : 'private redis-server'}`,
       '',
       `  sessions   ${this.wsUrls('session').join('  ')}`,
       `  nodes      ${this.wsUrls('node').join('  ')}`,
       `  dashboard  ${http[0]}/dashboard${tokenQ}`,
       `  metrics    ${http.map((h) => `${h}/metrics`).join('  ')}`,
       `  cluster    ${http[0]}/api/v1/cluster   (also /api/v1/stats, /api/v1/nodes)`,
-      `  redis      ${this.redisUrl}   (key prefix ${o.prefix})`,
+      `  redis      ${redactRedisUrl(this.redisUrl)}   (key prefix ${o.prefix})`,
       `  logs       ${this.logDir}${o.verbose ? '' : '   (--verbose streams them)'}`,
       `  processes  ${procs}`,
       '',
@@ -363,7 +387,12 @@ export class LocalCluster {
       }
       say('stopping…');
       await this.demo?.stop().catch(() => {});
-      const phases = [this.nodes, this.gateways, this.redisChild ? [this.redisChild] : []];
+      const phases = [
+        this.nodes,
+        this.gateways,
+        this.redisChild ? [this.redisChild] : [],
+        this.localRedis?.procs.map((p) => p.child) ?? [],
+      ];
       const killed = await this.sup.stopPhases(phases, this.opts.stopTimeoutMs);
       if (killed.length) say(`killed after ${this.opts.stopTimeoutMs} ms: ${killed.join(', ')}`);
       clearState();
@@ -399,6 +428,8 @@ export async function runUp(opts: UpOptions): Promise<number> {
     stopRequested?.();
   };
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+  // The wrapper that started us (npm, tsx) died without signalling us: stop as on Ctrl-C.
+  watchParent(() => onSignal('SIGHUP'));
   try {
     await Promise.race([
       cluster.start(),

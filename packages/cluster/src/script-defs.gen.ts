@@ -14,7 +14,14 @@ export const SCRIPTS = {
     name: 'inboxDeadLetter',
     file: 'inbox-dead-letter-2.lua',
     keys: ['inbox stream', 'dlq stream'],
-    args: ['consumer group', 'entry id', 'reason', 'delivery count', 'now ms', 'dlq max length'],
+    args: ['consumer group', 'entry id', 'reason', 'delivery count', 'now ms', 'dlq capacity (entries)', 'consumer name (for the refusal)'],
+    rest: false,
+  },
+  inboxRetire: {
+    name: 'inboxRetire',
+    file: 'inbox-retire-1.lua',
+    keys: ['inbox stream'],
+    args: [],
     rest: false,
   },
   jobClaimDue: {

@@ -5,13 +5,14 @@
  */
 import { connectRedis, InboxBus, JobStore, Keyspace, Presence, type RedisClient } from '@lingua/cluster';
 import { parseClientFrame, parseNodeFrame } from '@lingua/protocol';
-import { FailoverQueue, JobLifecycle, Rerouter, Sweeps, TimeoutWorker } from '@lingua/workers';
+import { DlqMonitor, FailoverQueue, JobLifecycle, Rerouter, Sweeps, TimeoutWorker } from '@lingua/workers';
 import { instanceLoad, registerApiRoutes } from './api';
 import type { GatewayConfig } from './config';
 import type { GatewayContext, Transport } from './context';
 import { registerDashboardRoutes } from './dashboard-routes';
 import { getRoute, json } from './http';
 import { createLogger, type Logger } from './logger';
+import { LossAudit } from './loss-audit';
 import { createMetrics } from './metrics';
 import { NodeConn } from './node-conn';
 import { createInboxHandler } from './router';
@@ -61,6 +62,8 @@ export class Gateway {
   private readonly failover: FailoverQueue;
   private readonly timeouts: TimeoutWorker;
   private readonly sweeps: Sweeps;
+  private readonly dlqMonitor: DlqMonitor;
+  private readonly lossAudit: LossAudit;
   private readonly app: ReturnType<typeof uWS.App>;
   private redisOk = false;
   /** static presence facts; instanceLoad() adds connection counts and counters each second */
@@ -105,7 +108,9 @@ export class Gateway {
       log,
       claimIdleMs: cfg.inboxClaimIdleMs,
       maxDeliveries: cfg.inboxMaxDeliveries,
+      dlqCapacity: cfg.dlqMax,
       onDeadLetter: (reason) => metrics.dlqEntries.inc({ reason: reason.replace(/\d+/g, 'N') }),
+      onDeadLetterRefused: (reason) => metrics.dlqRefused.inc({ reason: reason.replace(/\d+/g, 'N') }),
     });
     const jobs = new JobLifecycle(
       conns.redis,
@@ -157,7 +162,22 @@ export class Gateway {
       nodeHeartbeatTimeoutMs: cfg.nodeHeartbeatTimeoutMs,
       lostNodeGraceMs: Math.max(cfg.sweepIntervalMs, 1000),
       instanceId: cfg.instanceId,
+      dlqCapacity: cfg.dlqMax,
     });
+    metrics.dlqCapacity.set(cfg.dlqMax);
+    this.dlqMonitor = new DlqMonitor(conns.worker, ks, {
+      intervalMs: 5000,
+      retentionMs: cfg.dlqRetentionMs,
+      onLength: (dlq, n) => metrics.dlqLength.set({ dlq }, n),
+      onExpired: (dlq, n) => metrics.dlqExpired.inc({ dlq }, n),
+      log,
+    });
+    this.lossAudit = new LossAudit(
+      () => this.ctx.sessions.values(),
+      log,
+      { intervalMs: cfg.lossAuditMs },
+      (n, why) => metrics.lostJobs.inc({ trigger: why }, n),
+    );
     this.presence = new Presence(conns.redis, ks, cfg.instanceId, cfg.presenceTtlMs);
     this.app = uWS.App();
     this.routes();
@@ -198,10 +218,12 @@ export class Gateway {
     this.presence.start(onError);
     await this.presence.beat();
     await this.ctx.inbox.start();
+    this.lossAudit.start(this.conns.redis);
     if (cfg.workers) {
       this.failover.startWorker(this.ctx.jobs, onError);
       this.timeouts.start();
       await this.sweeps.start(onError);
+      this.dlqMonitor.start();
     }
     await new Promise<void>((resolve, reject) => {
       this.app.listen(cfg.host, cfg.port, (sock) => {
@@ -356,6 +378,8 @@ export class Gateway {
       await Promise.all([...this.ctx.nodes.values()].map((node) => node.drainAndClose(graceMs)));
     }
     this.timeouts.stop();
+    this.dlqMonitor.stop();
+    this.lossAudit.stop();
     await Promise.allSettled([this.sweeps.close(), this.failover.close()]);
     await this.ctx.inbox.stop();
     await this.presence.stop(graceful).catch(() => {});

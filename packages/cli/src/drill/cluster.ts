@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectRedis, Keyspace, type RedisClient } from '@lingua/cluster';
 import { freePort, redisPing, sleep } from '../net';
+import { LocalRedis } from '../redis-local';
 import { REPO_ROOT } from '../state';
 import { type ManagedChild, Supervisor } from '../supervisor';
 
@@ -49,6 +50,8 @@ export interface ClusterOptions {
   appendfsync: 'always' | 'everysec';
   readyTimeoutMs: number;
   verbose: boolean;
+  /** private Redis as a Sentinel set or a Cluster with replicas (redis-local.ts); default standalone */
+  redisTopology?: 'standalone' | 'sentinel' | 'cluster';
 }
 
 export interface GatewaySlot {
@@ -75,6 +78,8 @@ export class DrillCluster {
   redisUrl = '';
   redisPort = 0;
   redisChild: ManagedChild | undefined;
+  /** the private Sentinel set / Cluster, when redisTopology asked for one */
+  localRedis: LocalRedis | undefined;
   gateways: GatewaySlot[] = [];
   nodes: NodeSlot[] = [];
   /** a connection for the drill's own reads (events, DLQ, node state) */
@@ -99,8 +104,17 @@ export class DrillCluster {
   }
 
   async start(): Promise<void> {
+    const topology = this.opts.redisTopology ?? 'standalone';
     if (this.opts.redisUrl) this.redisUrl = this.opts.redisUrl;
-    else {
+    else if (topology !== 'standalone') {
+      this.redisDir = join(this.runDir, 'redis');
+      this.localRedis = new LocalRedis(this.sup, this.redisDir, this.opts.readyTimeoutMs);
+      const persist = { appendfsync: this.opts.appendfsync };
+      this.redisUrl =
+        topology === 'sentinel'
+          ? await this.localRedis.startSentinel(persist)
+          : await this.localRedis.startCluster(persist);
+    } else {
       this.redisPort = await freePort();
       this.redisDir = join(this.runDir, 'redis');
       mkdirSync(this.redisDir);
@@ -356,6 +370,7 @@ export class DrillCluster {
         this.nodes.map((n) => n.child),
         this.gateways.map((g) => g.child),
         this.redisChild ? [this.redisChild] : [],
+        this.localRedis?.procs.map((p) => p.child) ?? [],
       ],
       3000,
     );

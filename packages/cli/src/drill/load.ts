@@ -270,6 +270,7 @@ export class StreamingSessions {
       reconnects: t.reconnects,
       acceptedAt: t.acceptedAt,
       outcomeAt: t.outcomeAt,
+      missingIdx: new Set(t.missing.keys()),
     }));
   }
 

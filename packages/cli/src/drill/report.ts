@@ -60,6 +60,8 @@ export interface ScenarioReport {
     /** redis-restart: measured from the moment redis-server was started again */
     serving_again_after_restart_ms?: number | null;
     in_flight_at_fault: InFlightAtFault;
+    /** fault → each missing_result that arrived after it (n = 0: none) */
+    missing_after_fault_ms?: Summary | null;
   };
   failover: {
     /** measured from the job FSM events stream (gateway clocks, this host) */
@@ -135,6 +137,15 @@ export function targetsFor(
     case 'redis-restart':
       return [
         t('every session serving again after Redis is back', 5000, r.recovery.serving_again_after_restart_ms),
+      ];
+    case 'sentinel-failover':
+      return [
+        t('every session serving again after the primary died', 10_000, r.recovery.serving_again.all_max_ms),
+      ];
+    case 'cluster-failover':
+      // No target in the issue: the outage is reported; 10 s as for Sentinel.
+      return [
+        t('every session serving again after the master died', 10_000, r.recovery.serving_again.all_max_ms),
       ];
   }
 }
@@ -221,6 +232,8 @@ export function renderScenario(r: ScenarioReport): string {
   lines.push(
     `            ${inf.count} utterances in flight at the fault: outcome after ${fmtSummary(inf.outcome_after_fault_ms)}${inf.without_outcome ? `; ${inf.without_outcome} without outcome` : ''}`,
   );
+  const maf = r.recovery.missing_after_fault_ms;
+  if (maf) lines.push(`            missing_result after the fault: ${fmtSummary(maf)}`);
   const f = r.failover.events;
   const causes = Object.entries(f.by_cause)
     .map(([k, n]) => `${k} ${n}`)
