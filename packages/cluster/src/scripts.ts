@@ -134,6 +134,17 @@ function afterScript(name: string): void {
   }
 }
 
+/**
+ * Redis Cluster refusing to run a script on this node right now: its slot is moving (ASK,
+ * TRYAGAIN), has moved (MOVED), or the cluster is failing over (CLUSTERDOWN); or ioredis
+ * refusing to send an auto-pipelined batch built on a slot map that changed meanwhile. The
+ * script did not run, so running it again is always safe. ioredis follows redirections itself
+ * for a command sent alone, but not inside an auto-pipelined batch mixed with other commands.
+ */
+const REDIRECTED =
+  /^(ASK|MOVED|TRYAGAIN|CLUSTERDOWN)\b|^All keys in the pipeline should belong to the same slots/;
+const REDIRECT_RETRIES = 6; // 25 ms doubling: ~1.6 s, longer than a slot's SETSLOT NODE step
+
 async function call(
   redis: Redis | Cluster,
   command: string,
@@ -143,7 +154,16 @@ async function call(
   registerScripts(redis);
   const fn = (redis as unknown as Record<string, (...a: ScriptArg[]) => Promise<unknown>>)[command];
   if (typeof fn !== 'function') throw new Error(`unknown Lua script ${command}`);
-  return fn.call(redis, ...keys, ...args);
+  for (let i = 0; ; i++) {
+    try {
+      return await fn.call(redis, ...keys, ...args);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : '';
+      if (i >= REDIRECT_RETRIES || !REDIRECTED.test(msg)) throw err;
+      if (msg.startsWith('MOVED') && 'refreshSlotsCache' in redis) redis.refreshSlotsCache();
+      await new Promise((r) => setTimeout(r, 25 * 2 ** i));
+    }
+  }
 }
 
 /**

@@ -15,6 +15,14 @@ import { type ManagedChild, Supervisor } from '../supervisor';
 
 const GATEWAY_MAIN = join(REPO_ROOT, 'packages/gateway/src/main.ts');
 const SIM_MAIN = join(REPO_ROOT, 'packages/node-sdk/src/sim-main.ts');
+const PROTO_NODE_MAIN = join(REPO_ROOT, 'packages/cli/src/drill/proto-node-main.ts');
+
+/**
+ * Which node processes a drill runs: the SDK's simulated node (`sim`: keeps unsent results
+ * across reconnects), or the protocol-only node that drops in-flight answers when its
+ * connection drops, listing its jobs (`proto`, v1.2) or not (`proto-v11`).
+ */
+export type NodeKind = 'sim' | 'proto' | 'proto-v11';
 
 /**
  * Fast failure detection, so a drill sees failover in seconds instead of the production
@@ -46,6 +54,8 @@ export interface ClusterOptions {
   maxJobs: number;
   /** what a node silenced with SIGUSR2 stops doing (sim-main --silent-scope) */
   silentScope: 'all' | 'jobs';
+  /** node processes to run (default sim) */
+  nodeKind?: NodeKind;
   /** redis-server --appendfsync for the private Redis */
   appendfsync: 'always' | 'everysec';
   readyTimeoutMs: number;
@@ -67,6 +77,8 @@ export interface NodeSlot {
   child: ManagedChild;
   registered: boolean;
   silent: boolean;
+  /** the gateways it connects to, in order (kept for a restart) */
+  urls?: string[];
 }
 
 export class DrillCluster {
@@ -145,6 +157,7 @@ export class DrillCluster {
         registered: false,
         silent: false,
       };
+      slot.urls = rotated;
       slot.child = this.spawnNode(slot, rotated);
       return slot;
     });
@@ -268,7 +281,45 @@ export class DrillCluster {
 
   // ---- nodes ----
 
+  /** A new process for the node slot, same id and URLs (the node restarts). */
+  restartNode(slot: NodeSlot): void {
+    slot.registered = false;
+    slot.silent = false;
+    slot.child = this.spawnNode(slot, slot.urls ?? this.wsUrls('node'));
+  }
+
   private spawnNode(slot: NodeSlot, urls: string[]): ManagedChild {
+    if (this.opts.nodeKind === 'proto' || this.opts.nodeKind === 'proto-v11') {
+      const child = this.sup.spawn({
+        name: slot.id,
+        command: process.execPath,
+        args: [
+          '--import',
+          'tsx',
+          PROTO_NODE_MAIN,
+          '--url',
+          urls.join(','),
+          '--node-id',
+          slot.id,
+          '--asr',
+          'zh,en',
+          '--tts',
+          'zh,en,ja',
+          '--max-jobs',
+          String(this.opts.maxJobs),
+          '--latency',
+          this.opts.nodeLatency,
+          '--job-ids',
+          this.opts.nodeKind === 'proto' ? 'list' : 'none',
+        ],
+        env: process.env,
+        cwd: REPO_ROOT,
+      });
+      child.watch((line) => {
+        if (line.includes('"msg":"registered"')) slot.registered = true;
+      });
+      return child;
+    }
     const args = [
       '--import',
       'tsx',

@@ -8,11 +8,14 @@ export const SCENARIOS = [
   'rolling-restart',
   'sentinel-failover',
   'cluster-failover',
+  'node-restart',
+  'reshard',
 ] as const;
 /** Scenarios that run on the drill's own replicated Redis (never with --redis). */
 export const REPLICATED_REDIS: Partial<Record<ScenarioName, 'sentinel' | 'cluster'>> = {
   'sentinel-failover': 'sentinel',
   'cluster-failover': 'cluster',
+  reshard: 'cluster',
 };
 export type ScenarioName = (typeof SCENARIOS)[number];
 export type DrillTarget = ScenarioName | 'all';
@@ -45,6 +48,12 @@ export interface DrillOptions {
   replicaLagMs: number;
   /** node-silent: `all` (hung process, heartbeat timeout path) or `jobs` (job timeout path) */
   silentScope: 'all' | 'jobs';
+  /**
+   * node processes: `sim` (SDK simulated node), `proto` (protocol-only, drops in-flight
+   * answers on a reconnect, lists its jobs), `proto-v11` (the same without job lists);
+   * default: what the scenario asks for (protocol-only for gateway-kill and node-restart)
+   */
+  nodeKind?: 'sim' | 'proto' | 'proto-v11';
   /** gateway or node id to hit; default: gw-1, or the node holding the most jobs */
   target?: string;
   /** extra/overriding gateway environment (LINGUA_*) */
@@ -122,7 +131,10 @@ export function validateOptions(target: DrillTarget, o: DrillOptions): string[] 
   if (o.gateways < 2 && (target === 'gateway-kill' || target === 'rolling-restart' || target === 'all')) {
     p.push('gateway drills need at least 2 gateways (sessions must have somewhere to go)');
   }
-  if (o.nodes < 2 && (target === 'node-kill' || target === 'node-silent' || target === 'all')) {
+  if (
+    o.nodes < 2 &&
+    (target === 'node-kill' || target === 'node-silent' || target === 'node-restart' || target === 'all')
+  ) {
     p.push('node drills need at least 2 nodes (jobs must have somewhere to go)');
   }
   if (o.redis && target === 'redis-restart') {

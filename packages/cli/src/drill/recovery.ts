@@ -72,6 +72,36 @@ export function servingAgain(
   };
 }
 
+/**
+ * Result latency after the fault, as users saw it: for every utterance whose outcome came
+ * after the fault, the time from its acceptance (or from the fault, for one already in flight)
+ * to that outcome. One stuck index shows here as the wait of every later result of its
+ * session (results are delivered in order).
+ */
+export function resultLatencyAfterFault(timelines: SessionTimeline[], faultAt: number): Summary | null {
+  const lat: number[] = [];
+  for (const s of timelines) {
+    for (const [idx, out] of s.outcomeAt) {
+      if (out < faultAt) continue;
+      const acc = s.acceptedAt.get(idx);
+      lat.push(out - Math.max(acc ?? faultAt, faultAt));
+    }
+  }
+  return summarize(lat);
+}
+
+/** The same before the fault (acceptance → outcome): the baseline on this machine, this load. */
+export function resultLatencyBeforeFault(timelines: SessionTimeline[], faultAt: number): Summary | null {
+  const lat: number[] = [];
+  for (const s of timelines) {
+    for (const [idx, out] of s.outcomeAt) {
+      const acc = s.acceptedAt.get(idx);
+      if (out < faultAt && acc !== undefined) lat.push(out - acc);
+    }
+  }
+  return summarize(lat);
+}
+
 export interface InFlightAtFault {
   /** utterances accepted before the fault whose outcome had not arrived yet */
   count: number;

@@ -62,6 +62,10 @@ export interface ScenarioReport {
     in_flight_at_fault: InFlightAtFault;
     /** fault → each missing_result that arrived after it (n = 0: none) */
     missing_after_fault_ms?: Summary | null;
+    /** acceptance (or the fault) → outcome, for every outcome after the fault */
+    result_latency_after_fault_ms?: Summary | null;
+    /** acceptance → outcome before the fault: the baseline to read the above against */
+    result_latency_before_fault_ms?: Summary | null;
   };
   failover: {
     /** measured from the job FSM events stream (gateway clocks, this host) */
@@ -105,7 +109,17 @@ export function targetsFor(
   const stuck = r.failover.events.stuck_ms;
   switch (r.scenario) {
     case 'gateway-kill':
-      return [t("killed gateway's sessions serving again", 5000, r.recovery.serving_again.affected_max_ms)];
+      return [
+        t("killed gateway's sessions serving again", 5000, r.recovery.serving_again.affected_max_ms),
+        t('result latency p99 after the fault', 2000, r.recovery.result_latency_after_fault_ms?.p99),
+      ];
+    case 'node-restart':
+      return [t('result latency p99 after the fault', 2000, r.recovery.result_latency_after_fault_ms?.p99)];
+    case 'reshard':
+      // No target in the issue: the outage the clients saw is reported.
+      return [
+        t('every session serving again after the slots moved', 10_000, r.recovery.serving_again.all_max_ms),
+      ];
     case 'rolling-restart':
       return [
         t(
@@ -232,6 +246,12 @@ export function renderScenario(r: ScenarioReport): string {
   lines.push(
     `            ${inf.count} utterances in flight at the fault: outcome after ${fmtSummary(inf.outcome_after_fault_ms)}${inf.without_outcome ? `; ${inf.without_outcome} without outcome` : ''}`,
   );
+  const rl = r.recovery.result_latency_after_fault_ms;
+  if (rl) {
+    lines.push(`            result latency after the fault: ${fmtSummary(rl)}`);
+    const base = r.recovery.result_latency_before_fault_ms;
+    if (base) lines.push(`            (before the fault:              ${fmtSummary(base)})`);
+  }
   const maf = r.recovery.missing_after_fault_ms;
   if (maf) lines.push(`            missing_result after the fault: ${fmtSummary(maf)}`);
   const f = r.failover.events;

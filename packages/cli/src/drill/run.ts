@@ -22,7 +22,14 @@ import {
   validateOptions,
 } from './options';
 import { Progress, progressLine } from './progress';
-import { inFlightAtFault, missingAfterFault, type ServingAgain, servingAgain } from './recovery';
+import {
+  inFlightAtFault,
+  missingAfterFault,
+  resultLatencyAfterFault,
+  resultLatencyBeforeFault,
+  type ServingAgain,
+  servingAgain,
+} from './recovery';
 import {
   type DrillReport,
   type HistogramReport,
@@ -116,6 +123,7 @@ async function runScenario(
     maxJobs: opts.maxJobs,
     appendfsync: opts.appendfsync,
     silentScope: opts.silentScope,
+    nodeKind: opts.nodeKind ?? scenario.nodeKind ?? 'sim',
     readyTimeoutMs: opts.readyTimeoutMs,
     verbose: opts.verbose,
   });
@@ -182,7 +190,10 @@ async function runScenario(
     await tap.stop();
 
     const faultAt = steps[0]?.at ?? faultDoneAt;
-    const nodeTarget = name === 'node-kill' || name === 'node-silent' ? steps[0]?.target : undefined;
+    const nodeTarget =
+      name === 'node-kill' || name === 'node-silent' || name === 'node-restart'
+        ? steps[0]?.target
+        : undefined;
     const failover = analyzeFailovers(tap.events, faultAt, nodeTarget);
     const timelines = load.timelines();
     const recovery = recoveryOf(name, steps, timelines, faultAt);
@@ -260,8 +271,10 @@ function recoveryOf(
     serving_again: servingAgain(timelines, faultAt),
     in_flight_at_fault: inFlightAtFault(timelines, faultAt),
     missing_after_fault_ms: missingAfterFault(timelines, faultAt),
+    result_latency_after_fault_ms: resultLatencyAfterFault(timelines, faultAt),
+    result_latency_before_fault_ms: resultLatencyBeforeFault(timelines, faultAt),
   };
-  if (name === 'rolling-restart' && steps.length) {
+  if ((name === 'rolling-restart' || name === 'reshard') && steps.length) {
     const per = steps.map((s, i) => ({
       target: s.target,
       ...servingAgain(timelines, s.at, steps[i + 1]?.at),
