@@ -52,6 +52,16 @@ describe('single instance', () => {
       [3, 'is_final', 3],
       [4, 'is_final', 4],
     ]);
+    // The job API shows a job with its result, which is stored once, in the result log.
+    const res = await fetch(
+      `http://127.0.0.1:${cluster.gateways[0]!.port}/api/v1/jobs/${results[2]!.job_id}`,
+    );
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      state: 'completed',
+      outcome: 'r',
+      outcome_logged: { kind: 'result', ...simOutput(audios[2]!, 'zh', 'en'), node_id: 'node-a' },
+    });
     s.send({ type: 'session_close' });
     const [closed] = await s.next('session_closed');
     expect(closed).toMatchObject({ last_result_index: 4 });

@@ -8,6 +8,7 @@
  *   GET /api/v1/nodes     nodes with pools, load and state
  *   GET /api/v1/jobs/:id  one job record
  */
+import { JOB_FIELDS } from '@lingua/cluster';
 import { ClusterReader, type ClusterView } from '@lingua/dashboard';
 import type { GatewayContext } from './context';
 import { getRoute, json } from './http';
@@ -86,7 +87,24 @@ export function registerApiRoutes(app: TemplatedApp, ctx: GatewayContext, adminT
     '/api/v1/jobs/:id',
     async ([id]) => {
       const job = await ctx.store.getJob(decodeURIComponent(id ?? '')).catch(() => null);
-      return job ? json(job) : json({ error: { code: 'NOT_FOUND', message: 'no such job' } }, 404);
+      if (!job) return json({ error: { code: 'NOT_FOUND', message: 'no such job' } }, 404);
+      // The outcome is stored once, in the session's result log: read it from there by index.
+      const sid = job[JOB_FIELDS.sessionId];
+      const logged = sid
+        ? await ctx.store.outcomeOf(sid, Number(job[JOB_FIELDS.index])).catch(() => null)
+        : null;
+      if (!logged) return json(job);
+      const outcome =
+        logged.kind === 'result'
+          ? {
+              kind: 'result',
+              ...logged.result,
+              tts_audio: logged.result.tts_audio
+                ? Buffer.from(logged.result.tts_audio).toString('base64')
+                : undefined,
+            }
+          : { kind: 'missing', reason: logged.reason };
+      return json({ ...job, outcome_logged: outcome });
     },
     adminToken,
   );

@@ -15,7 +15,7 @@ import { type ManagedChild, Supervisor } from '../supervisor';
 
 const GATEWAY_MAIN = join(REPO_ROOT, 'packages/gateway/src/main.ts');
 const SIM_MAIN = join(REPO_ROOT, 'packages/node-sdk/src/sim-main.ts');
-const PROTO_NODE_MAIN = join(REPO_ROOT, 'packages/cli/src/drill/proto-node-main.ts');
+const PROTO_NODE_MAIN = join(REPO_ROOT, 'packages/cli/src/drill/proto-node-main.mjs');
 
 /**
  * Which node processes a drill runs: the SDK's simulated node (`sim`: keeps unsent results
@@ -294,8 +294,6 @@ export class DrillCluster {
         name: slot.id,
         command: process.execPath,
         args: [
-          '--import',
-          'tsx',
           PROTO_NODE_MAIN,
           '--url',
           urls.join(','),

@@ -29,12 +29,14 @@ export const nodeRestart: Scenario = {
   async inject(ctx) {
     const { node, held } = await pickNode(ctx);
     const pid = node.child.pid;
+    const old = node.child;
     const at = Date.now();
-    node.child.signal('SIGKILL');
-    const info = await node.child.exited;
-    const killedAt = Date.now();
+    old.signal('SIGKILL');
+    // The new process starts at once (the old one is dying; it is reaped meanwhile).
     ctx.cluster.restartNode(node);
     const restartedAt = Date.now();
+    const info = await old.exited;
+    const killedAt = Date.now();
     const registered = await waitFor(() => node.registered, 30_000);
     ctx.say(
       `SIGKILL ${node.id} (pid ${pid}) holding ${held} jobs; started again after ${restartedAt - at} ms, registered after ${Date.now() - at} ms`,

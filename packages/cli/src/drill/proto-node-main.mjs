@@ -2,7 +2,7 @@
  * A minimal compute node written from docs/protocol.md alone (plain WebSocket + JSON, no node
  * SDK), as a third party would write one: what the drills run as "protocol-only nodes".
  *
- *   tsx packages/cli/src/drill/proto-node-main.ts --url ws://h:p/ws/node[,ws://…] --node-id p1 \
+ *   node packages/cli/src/drill/proto-node-main.mjs --url ws://h:p/ws/node[,ws://…] --node-id p1 \
  *     [--asr zh,en] [--tts zh,en,ja] [--max-jobs 8] [--latency MS|MIN-MAX] [--job-ids list|none]
  *
  * It answers like the simulated node (docs/protocol.md: "<lang>:" + 16 hex of sha256(audio))
@@ -13,6 +13,8 @@
  * `--job-ids list` (default) lists its jobs in node_register/node_heartbeat (protocol v1.2);
  * `none` behaves like a v1.1 node. The token, if any, comes from LINGUA_NODE_TOKEN.
  * Logs are JSON lines on stdout (`{"msg":"registered"}` once per registration).
+ * Plain JavaScript on purpose: no build step or loader, it starts in ~100 ms (the node-restart
+ * drill starts one again within 500 ms of killing it).
  */
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -32,56 +34,38 @@ const { values: a } = parseArgs({
 
 const urls = (a.url ?? []).flatMap((u) => u.split(',')).filter(Boolean);
 const nodeId = a['node-id'] ?? `proto-${process.pid}`;
-const [latMin, latMax] = (a.latency ?? '0').split('-').map(Number) as [number, number?];
+const [latMin, latMax] = (a.latency ?? '0').split('-').map(Number);
 const listJobs = a['job-ids'] !== 'none';
 if (!urls.length || !Number.isFinite(latMin)) {
   process.stderr.write('usage: proto-node-main --url ws://host:port/ws/node --node-id ID\n');
   process.exit(2);
 }
 
-const log = (msg: string, fields: Record<string, unknown> = {}) =>
+const log = (msg, fields = {}) =>
   process.stdout.write(`${JSON.stringify({ ts: new Date().toISOString(), node: nodeId, msg, ...fields })}\n`);
 
-interface Job {
-  timer: NodeJS.Timeout;
-}
-
-/** A server frame as parsed JSON (fields read as the protocol defines them). */
-type Frame = {
-  type?: string;
-  job_id?: string;
-  attempt?: number;
-  audio?: string;
-  src_lang?: string;
-  tgt_lang?: string;
-  features?: { tts?: boolean };
-  instance_id?: string;
-  heartbeat_interval_ms?: number;
-  code?: string;
-};
-
 let urlIndex = 0;
-let ws: WebSocket | undefined;
-let heartbeat: NodeJS.Timeout | undefined;
+let ws;
+let heartbeat;
 let stopping = false;
-/** "<job_id>#<attempt>" → the pending answer */
-const jobs = new Map<string, Job>();
+/** "<job_id>#<attempt>" → { timer } of the pending answer */
+const jobs = new Map();
 
 const jobIds = () => [...new Set([...jobs.keys()].map((k) => k.slice(0, k.lastIndexOf('#'))))];
 
-function send(frame: object): void {
+function send(frame) {
   if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
 }
 
-function simulated(audioB64: string, src: string, tgt: string, tts: boolean) {
+function simulated(audioB64, src, tgt, tts) {
   const digest = createHash('sha256').update(Buffer.from(audioB64, 'base64')).digest();
   const h = digest.toString('hex').slice(0, 16);
-  const out: Record<string, unknown> = { text_asr: `${src}:${h}`, text_translated: `${tgt}:${h}` };
+  const out = { text_asr: `${src}:${h}`, text_translated: `${tgt}:${h}` };
   if (tts) Object.assign(out, { tts_audio: digest.toString('base64'), tts_format: 'pcm16' });
   return out;
 }
 
-function onAssign(f: Frame): void {
+function onAssign(f) {
   const key = `${f.job_id}#${f.attempt}`;
   send({ type: 'job_accepted', job_id: f.job_id, attempt: f.attempt });
   if (jobs.has(key)) return; // a repeated assignment is the same job
@@ -101,23 +85,23 @@ function onAssign(f: Frame): void {
   jobs.set(key, { timer });
 }
 
-function dropAll(): void {
+function dropAll() {
   for (const j of jobs.values()) clearTimeout(j.timer);
   jobs.clear();
 }
 
-function connect(): void {
+function connect() {
   if (stopping) return;
-  const url = urls[urlIndex++ % urls.length]!;
+  const url = urls[urlIndex++ % urls.length];
   const sock = new WebSocket(url);
   ws = sock;
   sock.on('open', () => {
-    const reg: Record<string, unknown> = {
+    const reg = {
       type: 'node_register',
       node_id: nodeId,
       services: ['asr', 'nmt', 'tts'],
-      asr_langs: a.asr!.split(','),
-      tts_langs: a.tts!.split(','),
+      asr_langs: a.asr.split(','),
+      tts_langs: a.tts.split(','),
       max_concurrent_jobs: Number(a['max-jobs']),
       version: 'proto-node',
     };
@@ -126,7 +110,7 @@ function connect(): void {
     sock.send(JSON.stringify(reg));
   });
   sock.on('message', (data) => {
-    let f: Frame;
+    let f;
     try {
       f = JSON.parse(data.toString());
     } catch {
@@ -172,7 +156,7 @@ function connect(): void {
   });
 }
 
-for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+for (const sig of ['SIGTERM', 'SIGINT']) {
   process.on(sig, () => {
     stopping = true;
     dropAll();
