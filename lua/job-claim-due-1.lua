@@ -7,13 +7,16 @@
      before re-sending), then the entry moves on to the attempt deadline.
    - 'timeout': a live attempt past its deadline (the worker fails it over), or a waiting job
      (created | retrying) due for a re-dispatch check or past its overall deadline.
-  A 'timeout' claim moves the entry forward by a short lease instead of removing it, so a
-  claimer that dies mid-way leaves the job to be claimed again; the follow-up job-fail /
-  job-dispatch removes or resets it. Each due job is handed to one claimer at a time
+  A 'timeout' claim of a live job moves the entry forward by a short lease instead of removing
+  it, so a claimer that dies mid-way leaves the job to be claimed again; the follow-up job-fail
+  removes or resets it. A waiting job is looked at again after ARGV[4] (the failover queue
+  keeps retrying it meanwhile; this is the safety net, kept cheap under overload) or at its
+  overall deadline, whichever is first. Each due job is handed to one claimer at a time
   cluster-wide. Bounded by ARGV[2].
 
   KEYS[1]  deadline index   deadlines   (job hashes derive from its members, same hash tag)
   ARGV[1]  now ms   ARGV[2] max jobs to claim   ARGV[3] claim lease ms
+  ARGV[4]  waiting re-check ms
 
   Returns: flat list { jobId, state, attempt, node, kind ('check' | 'timeout'), jobId, ... }
 ]]
@@ -25,7 +28,8 @@ local out = {}
 for i = 1, #due do
   local jobId = due[i]
   local jobKey = base .. K.job .. jobId
-  local j = redis.call('HMGET', jobKey, F.state, F.attempt, F.node, F.deadline, F.assignChecks)
+  local j = redis.call('HMGET', jobKey, F.state, F.attempt, F.node, F.deadline, F.assignChecks,
+    F.overallDeadline)
   if j[1] == false or not (LIVE[j[1]] or WAITING[j[1]]) then
     redis.call('ZREM', dkey, jobId)
   else
@@ -40,6 +44,12 @@ for i = 1, #due do
       else
         redis.call('ZADD', dkey, math.min(now + tonumber(ARGV[3]), deadline), jobId)
       end
+    elseif WAITING[j[1]] then
+      local overall = tonumber(j[6]) or now
+      local at = now + tonumber(ARGV[4])
+      if overall > now and overall < at then at = overall end
+      if overall <= now then at = now + tonumber(ARGV[3]) end
+      redis.call('ZADD', dkey, at, jobId)
     else
       redis.call('ZADD', dkey, now + tonumber(ARGV[3]), jobId)
     end

@@ -11,6 +11,7 @@ beforeAll(async () => {
   redis = await startRedis();
   cluster = await startGateways(redis.url, 2, {
     jobTimeoutMs: 2000,
+    assignCheckMs: 1000,
     maxAttempts: 3,
     nodeHeartbeatMs: 100,
     nodeHeartbeatTimeoutMs: 600,

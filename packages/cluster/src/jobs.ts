@@ -26,7 +26,7 @@ export interface JobStoreConfig {
   waitingCheckMs?: number;
 }
 
-export const DEFAULT_ASSIGN_CHECK_MS = 1000;
+export const DEFAULT_ASSIGN_CHECK_MS = 2000;
 export const DEFAULT_WAITING_CHECK_MS = 1000;
 
 export interface SessionRecordInit {
@@ -461,12 +461,18 @@ export class JobStore {
     return [...byIndex.values()].sort((a, b) => a.index - b.index);
   }
 
-  async claimDue(shard: number, now: number, limit: number, leaseMs: number): Promise<DueJob[]> {
+  async claimDue(
+    shard: number,
+    now: number,
+    limit: number,
+    leaseMs: number,
+    waitingRecheckMs = 5000,
+  ): Promise<DueJob[]> {
     const r = await runScript<string[]>(
       this.redis,
       SCRIPTS.jobClaimDue,
       [this.ks.deadlines(shard)],
-      [now, limit, leaseMs],
+      [now, limit, leaseMs, waitingRecheckMs],
     );
     const out: DueJob[] = [];
     for (let i = 0; i + 4 < r.length; i += 5) {

@@ -28,7 +28,7 @@ export const SCRIPTS = {
     name: 'jobClaimDue',
     file: 'job-claim-due-1.lua',
     keys: ['deadline index deadlines (job hashes derive from its members, same hash tag)'],
-    args: ['now ms', 'max jobs to claim', 'claim lease ms'],
+    args: ['now ms', 'max jobs to claim', 'claim lease ms', 'waiting re-check ms'],
     rest: false,
   },
   jobComplete: {

@@ -28,6 +28,8 @@ beforeAll(async () => {
     resultLogTtlMs: 60_000,
     jobTtlMs: 60_000,
     sessionTtlMs: 60_000,
+    assignCheckMs: 1000,
+    waitingCheckMs: 1000,
   });
 });
 afterAll(async () => {

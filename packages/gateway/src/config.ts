@@ -113,7 +113,7 @@ export const CONFIG_SPEC = {
   ),
   assignCheckMs: int(
     'LINGUA_ASSIGN_CHECK_MS',
-    1000,
+    2000,
     50,
     600_000,
     're-send job_assign when the node has not confirmed it (job_accepted) after this',

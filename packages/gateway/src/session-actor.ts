@@ -34,8 +34,8 @@ export class SessionActor {
   private lastFrameAt: number;
   private closeBy = 0;
   private lastNode: string | undefined;
-  /** the index the orderer waits on next, and since when (for the result-log check) */
-  private head = { index: -1, since: 0 };
+  /** the index the orderer waits on next, when it is checked next, and the check interval */
+  private head = { index: -1, at: 0, every: 0 };
   private resumeToken = '';
   /** accepted on this connection, no outcome delivered yet: index → accepted at (loss audit) */
   private readonly acceptedAt = new Map<number, number>();
@@ -334,30 +334,33 @@ export class SessionActor {
   /**
    * When the next index's outcome has not arrived for LINGUA_RESULT_CHECK_MS, look it up in
    * the result log: a delivery can die with the instance that decided it (between its script
-   * and the send), and this finds it within seconds instead of at the gap timeout.
+   * and the send), and this finds it within seconds instead of at the gap timeout. While the
+   * index is simply still being worked on, the interval doubles (up to 8×): one read per
+   * waiting session every few seconds at most, so overload does not feed on itself.
    */
   private resultCheckAt(now: number): number | null {
     if (!this.seg || !this.order || this.order.nextIndex >= this.seg.nextIndex) return null;
-    if (this.head.index !== this.order.nextIndex) this.head = { index: this.order.nextIndex, since: now };
-    return this.head.since + this.ctx.cfg.resultCheckMs;
+    if (this.head.index !== this.order.nextIndex) {
+      const every = this.ctx.cfg.resultCheckMs;
+      this.head = { index: this.order.nextIndex, at: now + every, every };
+    }
+    return this.head.at;
   }
 
   private async checkResults(now: number): Promise<void> {
     const at = this.resultCheckAt(now);
     if (at === null || now < at || !this.order || !this.seg) return;
-    this.head.since = now;
-    const from = this.order.nextIndex;
-    const to = Math.min(this.seg.nextIndex, from + 4); // the head and a few behind it
-    const found = await Promise.all(
-      Array.from({ length: to - from }, (_, i) => this.ctx.store.outcomeOf(this.sessionId!, from + i)),
-    );
-    let n = 0;
-    for (const o of found) {
-      if (!o) continue;
-      n++;
+    this.head.every = Math.min(this.head.every * 2, this.ctx.cfg.resultCheckMs * 8);
+    this.head.at = now + this.head.every;
+    // The head, then each next index while found (several deliveries may have been lost).
+    let found = 0;
+    for (let i = this.order.nextIndex; i < this.seg.nextIndex && found < 64; i++) {
+      const o = await this.ctx.store.outcomeOf(this.sessionId!, i);
+      if (!o) break;
+      found++;
       this.deliver(o);
     }
-    this.ctx.metrics.resultChecks.inc({ found: n > 0 ? 'yes' : 'no' });
+    this.ctx.metrics.resultChecks.inc({ found: found > 0 ? 'yes' : 'no' });
   }
 
   /** An outcome routed to us through the inbox (or replayed from the result log). */
