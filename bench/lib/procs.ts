@@ -13,7 +13,8 @@ export interface GatewayProc {
   child: ChildProcess;
 }
 
-export async function waitReady(port: number, timeoutMs = 30_000): Promise<void> {
+// A hang bound, not a target: on a loaded 2-core machine a gateway start can take tens of seconds.
+export async function waitReady(port: number, timeoutMs = 120_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     try {
