@@ -184,7 +184,18 @@ export class Gateway {
   private async begin(): Promise<void> {
     const { cfg, log } = this;
     const onError = (err: unknown) => log.warn({ err: String(err) }, 'background task error');
-    await this.conns.redis.ping();
+    // The request connection fails a command after 2 s; at start-up Redis may be slow (a busy
+    // machine, a failover in progress): keep asking for a bounded while instead of exiting.
+    for (let tries = 1; ; tries++) {
+      try {
+        await this.conns.redis.ping();
+        break;
+      } catch (err) {
+        if (tries >= 30) throw err;
+        log.warn({ err: String(err), tries }, 'Redis not answering yet; retrying');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
     this.redisOk = true;
     this.pingTimer = setInterval(() => {
       this.conns.redis.ping().then(
