@@ -144,6 +144,7 @@ export class UwsTransport implements HttpTransport {
   private readonly app: TemplatedApp;
   private listenSocket: us_listen_socket | null = null;
   private readonly conns = new Set<UwsConn<unknown>>();
+  private fallbackHandler: HttpHandler = () => ({ status: 404, body: 'not found' });
 
   constructor(
     private readonly uws: UwsModule,
@@ -266,7 +267,7 @@ export class UwsTransport implements HttpTransport {
   }
 
   fallback(handler: HttpHandler): void {
-    this.app.any('/*', (res, req) => this.serve(res, req, 0, handler));
+    this.fallbackHandler = handler;
   }
 
   private serve(res: HttpResponse, req: HttpRequest, paramCount: number, handler: HttpHandler): void {
@@ -324,6 +325,8 @@ export class UwsTransport implements HttpTransport {
   }
 
   listen(host: string, port: number): Promise<number> {
+    // registered last so that it only catches what no route took (uWS would leave it hanging)
+    this.app.any('/*', (res, req) => this.serve(res, req, 0, this.fallbackHandler));
     return new Promise((resolve, reject) => {
       this.app.listen(host, port, (sock) => {
         if (!sock) return reject(new Error(`cannot listen on ${host}:${port}`));
