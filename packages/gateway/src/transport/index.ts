@@ -40,4 +40,15 @@ export function createTransport(
 }
 
 export * from './types';
+/**
+ * Whether several gateway processes can listen on one port (SO_REUSEPORT, Linux): native uWS
+ * always does; the node transport needs Node >= 22.12 (`reusePort` of `net.Server.listen`).
+ */
+export function canSharePort(choice: TransportChoice): boolean {
+  if (process.platform !== 'linux') return false;
+  if (choice !== 'node' && probeNativeUws().uws) return true;
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  return major > 22 || (major === 22 && minor >= 12);
+}
+
 export { probeNativeUws } from './uws-native';
