@@ -41,6 +41,8 @@ export class Gateway {
   private pingTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   readonly native: boolean;
+  /** counts and logs (rate-limited) an error caught outside a connection's own handling */
+  readonly reportError: (where: string, err: unknown) => void;
 
   private constructor(
     readonly cfg: GatewayConfig,
@@ -69,6 +71,7 @@ export class Gateway {
     const ks = new Keyspace({ prefix: cfg.keyPrefix, cells: cfg.cells, shards: cfg.shards });
     const metrics = createMetrics(cfg.instanceId, this.native, this.http.impl);
     reportError = new HandlerErrors(log, metrics).report;
+    this.reportError = reportError;
     const store = new JobStore(conns.redis, ks, {
       maxAttempts: cfg.maxAttempts,
       resultLogMaxLen: cfg.resultLogMaxLen,
