@@ -238,7 +238,7 @@ export function registerSocketEndpoints(
         transport.close(1012, 'draining');
         return;
       }
-      if (kind === 'session') data.session = new SessionActor(ctx, transport, { tenant: data.claims.tenant });
+      if (kind === 'session') data.session = new SessionActor(ctx, transport, data.claims);
       else data.node = new NodeConn(ctx, transport);
     },
     message: (conn, bytes) => {
