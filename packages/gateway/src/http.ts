@@ -19,7 +19,10 @@ export function json(body: unknown, status = 200): HttpReply {
 export const unauthorized = (): HttpReply =>
   json({ error: { code: 'UNAUTHORIZED', message: 'Authorization: Bearer <admin token> required' } }, 401);
 
-/** Registers an async GET route; `adminToken` makes it require the admin bearer token. */
+/**
+ * Registers an async GET route; `adminToken` makes it require the admin bearer token. A
+ * handler that throws is answered 500 by the seam, counted and logged (not echoed to the client).
+ */
 export function getRoute(
   app: HttpTransport,
   path: string,
@@ -28,10 +31,6 @@ export function getRoute(
 ): void {
   app.route('GET', path, async (req) => {
     if (adminToken && req.header('authorization') !== `Bearer ${adminToken}`) return unauthorized();
-    try {
-      return await handler(req.params, req.query);
-    } catch (err) {
-      return json({ error: { code: 'INTERNAL', message: String((err as Error)?.message ?? err) } }, 500);
-    }
+    return handler(req.params, req.query);
   });
 }
