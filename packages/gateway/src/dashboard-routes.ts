@@ -19,6 +19,8 @@ import type { HttpStream, HttpTransport } from './transport/types';
 const TICK_MS = 1000;
 /** a listener whose socket stayed backed up this long is dropped */
 const STALL_MS = 30_000;
+/** event streams per instance (each holds a socket); more get 503 */
+export const MAX_FEED_LISTENERS = 256;
 
 interface Listener {
   res: HttpStream;
@@ -122,6 +124,7 @@ export function registerDashboardRoutes(app: HttpTransport, ctx: GatewayContext,
   app.route('GET', '/api/v1/events', (req) => {
     if (adminToken && req.header('authorization') !== `Bearer ${adminToken}`) return unauthorized();
     if (ctx.draining) return { status: 503, body: 'draining' };
+    if (feed.size >= MAX_FEED_LISTENERS) return { status: 503, body: 'too many dashboard listeners here' };
     return {
       type: 'text/event-stream; charset=utf-8',
       headers: { 'x-accel-buffering': 'no' },
