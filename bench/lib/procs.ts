@@ -80,7 +80,7 @@ async function startGatewayOnce(
   try {
     await waitReady(p, undefined, child);
   } catch (err) {
-    child.kill('SIGKILL');
+    child.kill('SIGKILL'); // never leave a gateway behind that nobody will stop
     throw err;
   }
   return { id, port: p, child };
