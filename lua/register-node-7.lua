@@ -6,7 +6,7 @@
   leaves pools it no longer offers; puts it into the hb index. A re-registration resets
   'draining' to 'online'.
 
-  Reconciliation of the reservations held from an earlier connection (protocol v1.2):
+  Reconciliation of the reservations held from an earlier connection (protocol v1.4):
    - the node was offline (its connection closed or it was reaped): all of them are `lost`
      (their failover was decided then; returning them again makes the follow-up idempotent);
    - else (the earlier connection is still registered, e.g. half-open, or its gateway died)

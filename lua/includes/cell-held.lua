@@ -1,5 +1,5 @@
 -- cell-held: the reservations a node holds, and reconciling them with the jobs the node says
--- it is working on (protocol v1.2 `job_ids`).
+-- it is working on (protocol v1.4 `job_ids`).
 --@include "cell-util"
 
 local MAX_LISTED = 4096 -- job ids one node may list (protocol: node_register/node_heartbeat.job_ids)

@@ -9,5 +9,5 @@ describe('drill cluster-failover', () => {
     expect(step.detail.promoted).not.toBe(step.detail.master);
     // The outage the clients saw is measured (reported in the summary above).
     expect(s.recovery.serving_again.not_recovered).toBe(0);
-  }, 180_000);
+  }, 300_000);
 });

@@ -1,5 +1,5 @@
 /**
- * Node reconciliation (protocol v1.2 `job_ids`), driven by nodes written from the wire protocol:
+ * Node reconciliation (protocol v1.4 `job_ids`), driven by nodes written from the wire protocol:
  * a node that comes back (new connection, same node_id) or heartbeats without a job the
  * cluster gave it has that job failed over at once, instead of the session waiting for the
  * job timeout (10 s here, so any fallback to it fails the time bounds below).

@@ -278,7 +278,7 @@ export class LinguaSession extends Emitter<SessionEvents> {
     if (o.features) frame.features = o.features;
     if (o.tenantId !== undefined) frame.tenant_id = o.tenantId;
     if (this.id !== undefined && this.token !== undefined) {
-      // v1.2: what we saw accepted, so a server whose Redis lost it answers missing_result
+      // v1.3: what we saw accepted, so a server whose Redis lost it answers missing_result
       // for those indexes instead of handing them out again.
       frame.resume = {
         session_id: this.id,

@@ -111,7 +111,7 @@ async function addPairHints(redis: RedisClient, ks: Keyspace, cell: number, pool
   if (err) throw err;
 }
 
-/** Most job ids a node may list (protocol v1.2 `job_ids`); the Lua scripts enforce the same. */
+/** Most job ids a node may list (protocol v1.4 `job_ids`); the Lua scripts enforce the same. */
 export const MAX_LISTED_JOBS = 4096;
 
 function listArgs(script: string, jobIds: readonly string[] | undefined): [string, string] {
@@ -128,7 +128,7 @@ export interface RegisterNodeParams {
   now: number;
   /** unique per connection attempt: a re-sent registration then does not bump the epoch */
   registrationId?: string;
-  /** the jobs the node says it is working on (v1.2); undefined when it sent no list */
+  /** the jobs the node says it is working on (v1.4); undefined when it sent no list */
   jobIds?: readonly string[];
 }
 

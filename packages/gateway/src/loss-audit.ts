@@ -136,7 +136,7 @@ export interface ResumeClaim {
 }
 
 /**
- * On resume, the client (protocol v1.2) says what it saw accepted. When that is ahead of the
+ * On resume, the client (protocol v1.3) says what it saw accepted. When that is ahead of the
  * session record, Redis lost the record's last updates together with those utterances' jobs
  * (one script writes both): answer each lost index with a missing marker in the result log
  * (replayed right after the ack) and continue numbering after them, so no index is handed

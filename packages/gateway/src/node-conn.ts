@@ -3,7 +3,7 @@
  * in its cell), heartbeats, job delivery and the node's answers. The node's identity comes
  * from this connection's registration, never from a field in a later frame.
  *
- * Reconciliation (protocol v1.2 `job_ids`): the jobs a node lists on register and in its
+ * Reconciliation (protocol v1.4 `job_ids`): the jobs a node lists on register and in its
  * heartbeats are the ones it still works on. On register, every other job the cluster holds
  * for it fails over (`node_lost`) at once (a node that sends no list gets
  * LINGUA_NODE_RECONNECT_GRACE_MS to answer them). On heartbeats, a job this connection sent

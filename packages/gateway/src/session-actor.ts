@@ -18,6 +18,7 @@ import { type Finalized, UtteranceSegmenter } from './finalize';
 import type { Logger } from './logger';
 import { classify, recoverLostOnResume } from './loss-audit';
 import { ResultOrderer } from './result-order';
+import { checkSessionInit } from './session-init-check';
 
 type State = 'new' | 'initializing' | 'open' | 'closing' | 'closed';
 
@@ -94,9 +95,9 @@ export class SessionActor {
     }
   }
 
-  private error(code: string, message: string): void {
+  private error(code: string, message: string, field?: string): void {
     this.ctx.metrics.framesRejected.inc({ kind: 'session', code });
-    this.transport.send({ type: 'error', code, message });
+    this.transport.send({ type: 'error', code, message, ...(field ? { field } : {}) });
   }
 
   private async handle(msg: ClientMessage): Promise<void> {
@@ -151,12 +152,31 @@ export class SessionActor {
       this.error('BAD_MESSAGE', 'session_init: the session is already initialized');
       return;
     }
+    const problem = checkSessionInit(msg);
+    if (problem) {
+      this.error('BAD_MESSAGE', problem.message, problem.field);
+      return;
+    }
     if (this.ctx.draining) {
       this.error('DRAINING', 'this instance is shutting down; reconnect');
       this.transport.close(1012, 'draining');
       return;
     }
     this.state = 'initializing';
+    try {
+      await this.initSession(msg);
+    } catch (err) {
+      // Never half-initialised: back to 'new' (the client may retry session_init), then
+      // fail() answers INTERNAL / UNAVAILABLE.
+      if (this.state === 'initializing') {
+        this.state = 'new';
+        this.sessionId = undefined;
+      }
+      throw err;
+    }
+  }
+
+  private async initSession(msg: SessionInit): Promise<void> {
     const now = this.ctx.now();
     const { cfg, store } = this.ctx;
     let nextIndex = 0;
@@ -169,7 +189,7 @@ export class SessionActor {
         const s = await store.resumeSession(r.session_id, r.resume_token, cfg.instanceId, this.conn, now);
         this.sessionId = r.session_id;
         resumeToken = r.resume_token;
-        // v1.2: the client saw more accepted than Redis remembers (a failover lost it).
+        // v1.3: the client saw more accepted than Redis remembers (a failover lost it).
         const fixed = await recoverLostOnResume(
           (i) => store.declareMissing(r.session_id, i, 'failed', now),
           s,

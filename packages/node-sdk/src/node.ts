@@ -7,7 +7,7 @@
  * is sent for it. A result that cannot be sent (socket down) is kept and sent after the next
  * registration; whether it still counts is the gateway's decision (stale attempts are dropped).
  * node_register and every heartbeat list the jobs held and the unsent results (`job_ids`,
- * protocol v1.2), so the gateway fails over at once whatever this node no longer has.
+ * protocol v1.4), so the gateway fails over at once whatever this node no longer has.
  */
 import {
   abandonTransport,
@@ -137,7 +137,7 @@ interface HeldJob {
 
 const jobKey = (jobId: string, attempt: number) => `${jobId}#${attempt}`;
 
-/** protocol v1.2 bound on `job_ids` */
+/** protocol v1.4 bound on `job_ids` */
 const MAX_JOB_IDS = 4096;
 
 export class LinguaNode extends Emitter<NodeEvents> {

@@ -300,7 +300,7 @@ describe('LinguaNode', () => {
     const b = await gwB.peer(0);
     const reg = await b.waitFor('node_register');
     expect(reg.node_id).toBe('n1');
-    // It still works on the job: listed, so the gateway keeps it (v1.2 reconciliation).
+    // It still works on the job: listed, so the gateway keeps it (v1.4 reconciliation).
     expect(reg.job_ids).toEqual([job.job_id]);
     // Finish the job while connected but not yet registered: the result must wait.
     ctl.release.get(job.job_id)!();

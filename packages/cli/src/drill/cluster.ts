@@ -20,7 +20,7 @@ const PROTO_NODE_MAIN = join(REPO_ROOT, 'packages/cli/src/drill/proto-node-main.
 /**
  * Which node processes a drill runs: the SDK's simulated node (`sim`: keeps unsent results
  * across reconnects), or the protocol-only node that drops in-flight answers when its
- * connection drops, listing its jobs (`proto`, v1.2) or not (`proto-v11`).
+ * connection drops, listing its jobs (`proto`, v1.4) or not (`proto-v11`).
  */
 export type NodeKind = 'sim' | 'proto' | 'proto-v11';
 

@@ -10,7 +10,7 @@
  * run once), honours job_cancel, and heartbeats at the interval the ack asks for. When its
  * connection drops it DROPS every job in flight, answers included (they are never sent), and
  * reconnects to the next URL at once: exactly the node the gateway has to reconcile with.
- * `--job-ids list` (default) lists its jobs in node_register/node_heartbeat (protocol v1.2);
+ * `--job-ids list` (default) lists its jobs in node_register/node_heartbeat (protocol v1.4);
  * `none` behaves like a v1.1 node. The token, if any, comes from LINGUA_NODE_TOKEN.
  * Logs are JSON lines on stdout (`{"msg":"registered"}` once per registration).
  * Plain JavaScript on purpose: no build step or loader, it starts in ~100 ms (the node-restart

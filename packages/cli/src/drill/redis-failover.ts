@@ -100,11 +100,18 @@ export const sentinelFailover: Scenario = {
         `:${s.detail.new_primary} after ${s.detail.promoted_after_ms} ms`,
       ),
       check(
-        `every session serving again within ${SENTINEL_SERVING_AGAIN_MS / 1000} s`,
-        serving !== null && serving <= SENTINEL_SERVING_AGAIN_MS,
+        'every session served again',
+        serving !== null,
         serving === null
           ? `${v.serving.not_recovered} sessions never served again`
           : `max ${serving} ms after the kill`,
+      ),
+      // The 10 s bound is a latency target (targets[]: fails only with --strict), as for every
+      // drill: on a saturated machine it measures the machine, not the failover.
+      finding(
+        `every session serving again within ${SENTINEL_SERVING_AGAIN_MS / 1000} s`,
+        serving !== null && serving <= SENTINEL_SERVING_AGAIN_MS,
+        serving === null ? 'n/a' : `max ${serving} ms after the kill`,
       ),
       ctx.opts.replicaLagMs > 0
         ? check(

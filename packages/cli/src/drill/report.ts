@@ -3,6 +3,7 @@ import type { FailoverStats } from './failover';
 import type { Tally } from './load';
 import type { DrillTarget, ScenarioName } from './options';
 import type { InFlightAtFault, ServingAgain } from './recovery';
+import { SENTINEL_SERVING_AGAIN_MS } from './redis-failover';
 import type { Check, FaultStep } from './scenarios';
 import type { Summary } from './stats';
 
@@ -154,7 +155,11 @@ export function targetsFor(
       ];
     case 'sentinel-failover':
       return [
-        t('every session serving again after the primary died', 10_000, r.recovery.serving_again.all_max_ms),
+        t(
+          'every session serving again after the primary died',
+          SENTINEL_SERVING_AGAIN_MS,
+          r.recovery.serving_again.all_max_ms,
+        ),
       ];
     case 'cluster-failover':
       // No target in the issue: the outage is reported; 10 s as for Sentinel.

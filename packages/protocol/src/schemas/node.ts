@@ -32,7 +32,7 @@ export const HardwareSchema = Type.Object({
 });
 export type Hardware = Static<typeof HardwareSchema>;
 
-/** Most job ids a node may list in `job_ids` (v1.2); the gateway's Lua enforces the same bound. */
+/** Most job ids a node may list in `job_ids` (v1.4); the gateway's Lua enforces the same bound. */
 export const MAX_JOB_IDS = 4096;
 
 /**
