@@ -1,9 +1,11 @@
 /**
  * Starts real gateway instances (in-process, each its own uWS server on a free port) against
- * one real Redis. Tests talk to them over real WebSockets.
+ * one real Redis. Tests talk to them over real WebSockets. Every gateway has credentials
+ * (test/support/auth.ts) unless the overrides say otherwise (INSECURE).
  */
 import { Gateway, type GatewayConfig, loadConfig } from '@lingua/gateway';
 import pino from 'pino';
+import { TEST_CREDENTIALS } from './auth';
 
 export interface TestCluster {
   gateways: Gateway[];
@@ -28,6 +30,7 @@ export async function startGateways(
         host: '127.0.0.1',
         instanceId: `gw-${i + 1}`,
         logLevel: 'silent',
+        ...TEST_CREDENTIALS,
         ...overrides,
       },
     );

@@ -87,17 +87,19 @@ function missing(index: number): MissingResult {
 }
 
 describe('LinguaSession', () => {
-  it('start() sends session_init with the options (token in the query) and resolves with the ack', async () => {
+  it('start() sends session_init with the options (token as a bearer header) and resolves with the ack', async () => {
     const gw = await gateway();
     const s = session([gw.url('/ws/session')], {
-      token: 'tk 1',
+      token: 'tk-1',
       tenantId: 'acme',
       features: { tts: true },
       sampleRate: 8000,
     });
     const started = s.start();
     const peer = await gw.peer(0);
-    expect(new URL(peer.path, 'ws://x').searchParams.get('token')).toBe('tk 1');
+    // Node can set headers: the token stays out of the URL (and out of access logs).
+    expect(peer.headers.authorization).toBe('Bearer tk-1');
+    expect(new URL(peer.path, 'ws://x').searchParams.get('token')).toBeNull();
     expect(new URL(peer.path, 'ws://x').pathname).toBe('/ws/session');
     const init = await peer.waitFor('session_init');
     expect(init).toEqual({

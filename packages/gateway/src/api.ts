@@ -9,6 +9,7 @@
  *   GET /api/v1/jobs/:id  one job record
  */
 import { ClusterReader, type ClusterView } from '@lingua/dashboard';
+import type { AdminAuth } from './auth';
 import type { GatewayContext } from './context';
 import { getRoute, json } from './http';
 import type { TemplatedApp } from './uws';
@@ -67,19 +68,19 @@ function snakeKeys(o: Record<string, number>): Record<string, number> {
   );
 }
 
-export function registerApiRoutes(app: TemplatedApp, ctx: GatewayContext, adminToken?: string): void {
-  getRoute(app, '/api/v1/cluster', async () => json(await clusterSnapshot(ctx)), adminToken);
+export function registerApiRoutes(app: TemplatedApp, ctx: GatewayContext, admin?: AdminAuth): void {
+  getRoute(app, '/api/v1/cluster', async () => json(await clusterSnapshot(ctx)), admin);
   getRoute(
     app,
     '/api/v1/stats',
     async () => json({ served_by: ctx.cfg.instanceId, ...(await clusterReader(ctx).stats(ctx.now())) }),
-    adminToken,
+    admin,
   );
   getRoute(
     app,
     '/api/v1/nodes',
     async () => json({ served_by: ctx.cfg.instanceId, nodes: await clusterReader(ctx).nodes() }),
-    adminToken,
+    admin,
   );
   getRoute(
     app,
@@ -88,6 +89,6 @@ export function registerApiRoutes(app: TemplatedApp, ctx: GatewayContext, adminT
       const job = await ctx.store.getJob(decodeURIComponent(id ?? '')).catch(() => null);
       return job ? json(job) : json({ error: { code: 'NOT_FOUND', message: 'no such job' } }, 404);
     },
-    adminToken,
+    admin,
   );
 }

@@ -3,6 +3,7 @@
  * dashboard. uWebSockets.js rule: headers are read before the handler returns, and an async
  * answer checks `onAborted` and corks its writes.
  */
+import type { AdminAuth } from './auth';
 import type { HttpRequest, HttpResponse, TemplatedApp } from './uws';
 
 export interface HttpReply {
@@ -13,9 +14,11 @@ export interface HttpReply {
 
 const STATUS_TEXT: Record<number, string> = {
   200: '200 OK',
+  303: '303 See Other',
   400: '400 Bad Request',
   401: '401 Unauthorized',
   404: '404 Not Found',
+  413: '413 Payload Too Large',
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 };
@@ -24,18 +27,25 @@ export function json(body: unknown, status = 200): HttpReply {
   return { status, body: JSON.stringify(body), type: 'application/json' };
 }
 
-/** Registers an async GET route; `auth` makes it require the admin bearer token. */
+export function unauthorized(): HttpReply {
+  return json(
+    { error: { code: 'UNAUTHORIZED', message: 'Authorization: Bearer <admin token> required' } },
+    401,
+  );
+}
+
+/** Registers an async GET route; `admin` makes it require the admin token (bearer or dashboard cookie). */
 export function getRoute(
   app: TemplatedApp,
   path: string,
   handler: (params: string[], query: string) => Promise<HttpReply> | HttpReply,
-  adminToken?: string,
+  admin?: AdminAuth,
 ): void {
   app.get(path, (res: HttpResponse, req: HttpRequest) => {
     const params: string[] = [];
     for (let i = 0; req.getParameter(i) !== undefined && i < 8; i++) params.push(req.getParameter(i) ?? '');
     const query = req.getQuery() ?? '';
-    const authz = req.getHeader('authorization');
+    const allowed = !admin || admin.allows(req.getHeader('authorization'), req.getHeader('cookie'));
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
@@ -50,13 +60,8 @@ export function getRoute(
           .end(r.body);
       });
     };
-    if (adminToken && authz !== `Bearer ${adminToken}`) {
-      send(
-        json(
-          { error: { code: 'UNAUTHORIZED', message: 'Authorization: Bearer <admin token> required' } },
-          401,
-        ),
-      );
+    if (!allowed) {
+      send(unauthorized());
       return;
     }
     Promise.resolve()

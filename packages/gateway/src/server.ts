@@ -7,6 +7,7 @@ import { connectRedis, InboxBus, JobStore, Keyspace, Presence, type RedisClient 
 import { parseClientFrame, parseNodeFrame } from '@lingua/protocol';
 import { FailoverQueue, JobLifecycle, Rerouter, Sweeps, TimeoutWorker } from '@lingua/workers';
 import { instanceLoad, registerApiRoutes } from './api';
+import { authenticatorFor, authorizeUpgrade, tokenFromRequest, type UpgradeAuth } from './auth';
 import type { GatewayConfig } from './config';
 import type { GatewayContext, Transport } from './context';
 import { registerDashboardRoutes } from './dashboard-routes';
@@ -20,8 +21,8 @@ import { type us_listen_socket, uWS, uwsIsNative, type WebSocket } from './uws';
 
 interface ConnData {
   kind: 'session' | 'node';
-  authorized: boolean;
-  tenant?: string;
+  /** the upgrade's credential check (auth.ts); a refusal closes the socket at open */
+  auth: UpgradeAuth;
   transport?: SocketTransport;
   session?: SessionActor;
   node?: NodeConn;
@@ -135,6 +136,7 @@ export class Gateway {
       sessions: new Map(),
       nodes: new Map(),
       now: Date.now,
+      auth: authenticatorFor(cfg),
       draining: false,
     };
     const rerouter = new Rerouter(conns.redis, ks, store, inbox, jobs);
@@ -225,20 +227,28 @@ export class Gateway {
       idleTimeout: 120,
       sendPingsAutomatically: true,
       upgrade: (res: import('./uws').HttpResponse, req: import('./uws').HttpRequest, context: unknown) => {
-        const token = tokenFrom(req.getQuery() ?? '', req.getHeader('authorization'));
-        const data: ConnData = {
-          kind,
-          // Nodes authenticate in node_register; sessions with ?token= or a bearer header.
-          authorized: kind === 'node' || !cfg.authToken || token === cfg.authToken,
-          badFrames: 0,
-        };
-        res.upgrade(
-          data,
-          req.getHeader('sec-websocket-key'),
-          req.getHeader('sec-websocket-protocol'),
-          req.getHeader('sec-websocket-extensions'),
-          context as import('uWebSockets.js').us_socket_context_t,
-        );
+        // Headers are readable only now; the token check (async) finishes before the upgrade.
+        const token = tokenFromRequest(req.getQuery() ?? '', req.getHeader('authorization'));
+        const key = req.getHeader('sec-websocket-key');
+        const protocol = req.getHeader('sec-websocket-protocol');
+        const extensions = req.getHeader('sec-websocket-extensions');
+        let aborted = false;
+        res.onAborted(() => {
+          aborted = true;
+        });
+        void authorizeUpgrade(this.ctx.auth, kind, token).then((auth) => {
+          if (aborted) return;
+          const data: ConnData = { kind, auth, badFrames: 0 };
+          res.cork(() => {
+            res.upgrade(
+              data,
+              key,
+              protocol,
+              extensions,
+              context as import('uWebSockets.js').us_socket_context_t,
+            );
+          });
+        });
       },
       open: (ws: WebSocket<ConnData>) => this.onOpen(ws),
       message: (ws: WebSocket<ConnData>, message: ArrayBuffer) => this.onMessage(ws, message),
@@ -261,12 +271,18 @@ export class Gateway {
             503,
           ),
     );
-    getRoute(this.app, '/metrics', async () => ({
-      body: await this.ctx.metrics.registry.metrics(),
-      type: this.ctx.metrics.registry.contentType,
-    }));
-    registerApiRoutes(this.app, this.ctx, cfg.adminToken || undefined);
-    registerDashboardRoutes(this.app, this.ctx, cfg.adminToken || undefined);
+    const admin = this.ctx.auth.admin ?? undefined;
+    getRoute(
+      this.app,
+      '/metrics',
+      async () => ({
+        body: await this.ctx.metrics.registry.metrics(),
+        type: this.ctx.metrics.registry.contentType,
+      }),
+      cfg.metricsPublic ? undefined : admin,
+    );
+    registerApiRoutes(this.app, this.ctx, admin);
+    registerDashboardRoutes(this.app, this.ctx, admin);
     this.app.any('/*', (res) => {
       res
         .writeStatus('404 Not Found')
@@ -280,8 +296,9 @@ export class Gateway {
     const transport = new SocketTransport(ws, this.cfg.maxBackpressureBytes);
     data.transport = transport;
     this.ctx.metrics.connections.inc({ kind: data.kind });
-    if (!data.authorized) {
-      transport.send({ type: 'error', code: 'UNAUTHORIZED', message: 'missing or invalid token' });
+    if (data.auth.refused) {
+      this.ctx.metrics.authRefused.inc({ kind: data.kind, reason: data.auth.refused.reason });
+      transport.send({ type: 'error', code: 'UNAUTHORIZED', message: data.auth.refused.message });
       transport.close(1008, 'unauthorized');
       return;
     }
@@ -295,8 +312,8 @@ export class Gateway {
       return;
     }
     if (data.kind === 'session')
-      data.session = new SessionActor(this.ctx, transport, { tenant: data.tenant });
-    else data.node = new NodeConn(this.ctx, transport);
+      data.session = new SessionActor(this.ctx, transport, data.auth.session ?? {});
+    else data.node = new NodeConn(this.ctx, transport, { upgradeToken: data.auth.nodeToken });
   }
 
   private onMessage(ws: WebSocket<ConnData>, message: ArrayBuffer): void {
@@ -355,11 +372,4 @@ export class Gateway {
     for (const c of Object.values(this.conns)) c.disconnect();
     this.log.info('gateway stopped');
   }
-}
-
-function tokenFrom(query: string, authorization: string): string | undefined {
-  const m = /(?:^|&)token=([^&]*)/.exec(query);
-  if (m) return decodeURIComponent(m[1]!);
-  if (authorization.startsWith('Bearer ')) return authorization.slice(7);
-  return undefined;
 }

@@ -13,6 +13,7 @@ import {
   ScriptErrorCode,
 } from '@lingua/cluster';
 import type { ClientMessage, SessionInit } from '@lingua/protocol';
+import { pairAllowed, type SessionAuthContext } from './auth';
 import type { GatewayContext, Transport } from './context';
 import { type Finalized, UtteranceSegmenter } from './finalize';
 import type { Logger } from './logger';
@@ -43,10 +44,14 @@ export class SessionActor {
   };
   private log: Logger;
 
+  /** failed resume attempts on this socket: past LINGUA_ABUSE_LIMIT the socket is closed (1008) */
+  private failedResumes = 0;
+
   constructor(
     private readonly ctx: GatewayContext,
     private readonly transport: Transport,
-    private readonly auth: { tenant?: string },
+    /** what the connection's session token allows (auth.ts); {} when auth is off */
+    readonly auth: SessionAuthContext,
   ) {
     this.log = ctx.log.child({ conn: this.conn });
     this.lastFrameAt = ctx.now();
@@ -150,19 +155,32 @@ export class SessionActor {
       this.transport.close(1012, 'draining');
       return;
     }
+    // With auth on, the tenant is the token's: a different tenant_id is a spoofing attempt.
+    const tenant = this.auth.tenant;
+    if (tenant !== undefined && msg.tenant_id !== undefined && msg.tenant_id !== tenant) {
+      this.unauthorized(`tenant_id "${msg.tenant_id}" is not the tenant of your token`);
+      return;
+    }
+    if (!msg.resume && !pairAllowed(this.auth, msg.src_lang, msg.tgt_lang)) {
+      this.unauthorized(`your token does not allow ${msg.src_lang}:${msg.tgt_lang}`);
+      return;
+    }
     this.state = 'initializing';
     const now = this.ctx.now();
     const { cfg, store } = this.ctx;
     let nextIndex = 0;
     let lastAcceptedSeq = -1;
-    let resumeToken: string;
+    // A fresh resume token per session and per resume: a presented token is good for one resume.
+    const resumeToken = randomBytes(18).toString('base64url');
     let lastResultIndex = -1;
     if (msg.resume) {
       const r = msg.resume;
       try {
-        const s = await store.resumeSession(r.session_id, r.resume_token, cfg.instanceId, this.conn, now);
+        const s = await store.resumeSession(r.session_id, r.resume_token, cfg.instanceId, this.conn, now, {
+          newToken: resumeToken,
+          tenant,
+        });
         this.sessionId = r.session_id;
-        resumeToken = r.resume_token;
         nextIndex = s.nextIndex;
         lastAcceptedSeq = s.lastAcceptedSeq;
         lastResultIndex = r.last_result_index ?? -1;
@@ -184,10 +202,12 @@ export class SessionActor {
         this.state = 'new';
         if (isScriptError(err, ScriptErrorCode.NOT_FOUND)) {
           this.error('SESSION_NOT_FOUND', `session ${r.session_id} does not exist or expired`);
+          this.resumeFailed();
           return;
         }
         if (isScriptError(err, ScriptErrorCode.RESUME_REJECTED)) {
           this.error('RESUME_REJECTED', 'resume_token does not match or the session is closed');
+          this.resumeFailed();
           return;
         }
         throw err;
@@ -200,9 +220,8 @@ export class SessionActor {
         return;
       }
       this.sessionId = randomUUID();
-      resumeToken = randomBytes(18).toString('base64url');
       this.info = {
-        tenant: this.auth.tenant ?? msg.tenant_id ?? 'default',
+        tenant: tenant ?? msg.tenant_id ?? 'default',
         src: msg.src_lang,
         tgt: msg.tgt_lang,
         fmt: msg.audio_format,
@@ -263,6 +282,22 @@ export class SessionActor {
       for (const o of await store.readResults(this.sessionId!, lastResultIndex)) this.deliver(o);
     }
     this.schedule();
+  }
+
+  /** A credential problem at session_init: UNAUTHORIZED, then close 1008 (docs/protocol.md). */
+  private unauthorized(message: string): void {
+    this.ctx.metrics.authRefused.inc({ kind: 'session', reason: 'not_allowed' });
+    this.error('UNAUTHORIZED', message);
+    this.state = 'closed';
+    this.transport.close(1008, 'unauthorized');
+  }
+
+  /** Resume guessing costs the guesser: past the abuse limit the socket is closed. */
+  private resumeFailed(): void {
+    if (++this.failedResumes > this.ctx.cfg.abuseLimit) {
+      this.state = 'closed';
+      this.transport.close(1008, 'too many failed resumes');
+    }
   }
 
   /** Records each finalized utterance as a job (durable) before telling the client. */

@@ -54,6 +54,8 @@ export interface LoadSnapshot {
 
 export interface StreamingOptions {
   reconnect?: { initialMs: number; maxMs: number };
+  /** the session token (or a function minting one per connection) when the gateways require one */
+  token?: string | (() => string);
   /** Clock for the time stamps (epoch ms). */
   now?: () => number;
 }
@@ -90,6 +92,7 @@ export class StreamingSessions {
         srcLang: this.src,
         tgtLang: this.tgt,
         reconnect: this.opts.reconnect ?? { initialMs: 50, maxMs: 500 },
+        token: this.opts.token,
       });
       const t: SessionTally = {
         accepted: new Set(),
