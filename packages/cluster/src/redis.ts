@@ -6,6 +6,7 @@
  * readers wait forever, blocking readers get their own connection.
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { isClusterUrlScheme, parseClusterUrl, redisTlsOptions } from './redis-url';
 import { registerScripts } from './scripts';
 
 export type RedisClient = Redis | Cluster;
@@ -44,27 +45,22 @@ function baseOptions(opts: ConnectOptions): RedisOptions {
 }
 
 export function isClusterUrl(url: string): boolean {
-  return url.startsWith('redis+cluster://');
+  return isClusterUrlScheme(url);
 }
 
 export function parseClusterSeeds(url: string): { host: string; port: number }[] {
-  return url
-    .slice('redis+cluster://'.length)
-    .split(',')
-    .filter(Boolean)
-    .map((hp) => {
-      const [host, port] = hp.split(':');
-      return { host: host || '127.0.0.1', port: Number(port || 6379) };
-    });
+  return parseClusterUrl(url).seeds;
 }
 
 /** Opens a connection for a role, with every Lua script registered on it. */
 export function connectRedis(opts: ConnectOptions): RedisClient {
-  const options = baseOptions(opts);
+  // Credentials ride in the URL (redis-url.ts); TLS for rediss:// with an optional private CA.
+  const options = { ...baseOptions(opts), ...redisTlsOptions(opts.url) };
   let client: RedisClient;
   if (isClusterUrl(opts.url)) {
-    client = new Cluster(parseClusterSeeds(opts.url), {
-      redisOptions: options,
+    const c = parseClusterUrl(opts.url);
+    client = new Cluster(c.seeds, {
+      redisOptions: { ...options, username: c.username, password: c.password },
       enableAutoPipelining: options.enableAutoPipelining,
       enableOfflineQueue: options.enableOfflineQueue,
       scaleReads: 'master',

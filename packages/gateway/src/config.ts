@@ -3,6 +3,7 @@
  * and bounds. `loadConfig` validates everything at start and reports every problem at once.
  */
 import { hostname } from 'node:os';
+import { redactRedisUrl } from '@lingua/cluster';
 import { MIN_ADMIN_TOKEN_LENGTH, roleKeyFromEnv } from './auth';
 
 type Kind = 'int' | 'string' | 'bool';
@@ -187,9 +188,9 @@ export function loadConfig(
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(cfg.instanceId)) {
     problems.push(`LINGUA_INSTANCE_ID: "${cfg.instanceId}" must be 1-64 chars of [A-Za-z0-9._-]`);
   }
-  if (!/^rediss?:\/\/|^redis\+cluster:\/\//.test(cfg.redisUrl)) {
+  if (!/^rediss?:\/\/|^rediss?\+cluster:\/\//.test(cfg.redisUrl)) {
     problems.push(
-      `LINGUA_REDIS_URL: "${cfg.redisUrl}" must start with redis://, rediss:// or redis+cluster://`,
+      `LINGUA_REDIS_URL: "${redactRedisUrl(cfg.redisUrl)}" must start with redis://, rediss://, redis+cluster:// or rediss+cluster://`,
     );
   }
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) {

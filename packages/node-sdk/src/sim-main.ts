@@ -5,7 +5,8 @@
  *     --asr zh,en --tts zh,en,ja --max-jobs 4 --latency 0 --failure-rate 0 [--silent]
  *
  * --url may repeat or be comma-separated (reconnects go round-robin). --latency is `50` or
- * `20-80`. The token comes from --token or LINGUA_NODE_TOKEN. On SIGTERM/SIGINT the node
+ * `20-80`. The node token comes from LINGUA_NODE_TOKEN only (never argv: `ps` shows argv to
+every user). On SIGTERM/SIGINT the node
  * drains (up to --grace-ms), closes and exits 0; a second signal exits at once.
  * Logs are JSON lines on stdout.
  *
@@ -16,7 +17,7 @@
 import { parseArgs } from 'node:util';
 import { createSimNode, type SilenceScope, SilenceSwitch } from './sim-node';
 
-const USAGE = `usage: sim-main --url ws://host:port/ws/node [--node-id ID] [--token T] [--asr zh,en]
+const USAGE = `usage: LINGUA_NODE_TOKEN=<node token> sim-main --url ws://host:port/ws/node [--node-id ID] [--asr zh,en]
   [--tts zh,en,ja] [--services asr,nmt,tts] [--max-jobs 4] [--latency MS|MIN-MAX]
   [--failure-rate 0..1] [--silent] [--seed N] [--heartbeat-ms MS] [--grace-ms 3000]
   [--silent-after MS] [--silent-scope all|jobs]
@@ -64,7 +65,6 @@ function parse() {
     options: {
       url: { type: 'string', multiple: true },
       'node-id': { type: 'string' },
-      token: { type: 'string' },
       asr: { type: 'string', default: 'zh,en' },
       tts: { type: 'string', default: 'zh,en,ja' },
       services: { type: 'string', default: 'asr,nmt,tts' },
@@ -106,7 +106,7 @@ const silence = new SilenceSwitch(scope as SilenceScope);
 const node = createSimNode({
   urls,
   nodeId,
-  token: args.token ?? process.env.LINGUA_NODE_TOKEN,
+  token: process.env.LINGUA_NODE_TOKEN || undefined,
   services: services as Array<'asr' | 'nmt' | 'tts'>,
   asrLangs: list(args.asr),
   ttsLangs: list(args.tts),

@@ -8,6 +8,14 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectRedis, Keyspace, type RedisClient } from '@lingua/cluster';
+import {
+  gatewayEnv,
+  type LocalCredentials,
+  nodeTokenFrom,
+  resolveCredentials,
+  sessionTokenFrom,
+  withoutCredentials,
+} from '../credentials';
 import { freePort, redisPing, sleep } from '../net';
 import { REPO_ROOT } from '../state';
 import { type ManagedChild, Supervisor } from '../supervisor';
@@ -80,6 +88,9 @@ export class DrillCluster {
   /** a connection for the drill's own reads (events, DLQ, node state) */
   redis: RedisClient | undefined;
   private redisDir = '';
+  /** fresh secrets per drill: gateways get them in their environment, nodes a token each */
+  readonly creds: LocalCredentials = resolveCredentials({}, false);
+  private readonly nodeTokens = new Map<string, string>();
 
   constructor(readonly opts: ClusterOptions) {
     this.runDir = mkdtempSync(join(tmpdir(), 'lingua-drill-'));
@@ -122,6 +133,9 @@ export class DrillCluster {
     }));
     await Promise.all(this.gateways.map((g) => this.waitGatewayReady(g)));
     const urls = this.wsUrls('node');
+    for (let i = 1; i <= this.opts.nodes; i++) {
+      this.nodeTokens.set(`sim-${i}`, await nodeTokenFrom(this.creds.nodeSecret!, `sim-${i}`, 86_400));
+    }
     this.nodes = Array.from({ length: this.opts.nodes }, (_, i) => {
       // Spread the nodes over the gateways; reconnects go round-robin from there.
       const rotated = [...urls.slice(i % urls.length), ...urls.slice(0, i % urls.length)];
@@ -147,6 +161,7 @@ export class DrillCluster {
     this.redisChild = this.sup.spawn({
       name: 'redis-server',
       command: 'redis-server',
+      env: withoutCredentials(process.env),
       args: [
         '--port',
         String(this.redisPort),
@@ -194,7 +209,7 @@ export class DrillCluster {
 
   private spawnGateway(id: string, port: number): ManagedChild {
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
+      ...gatewayEnv(process.env, this.creds),
       ...this.env,
       LINGUA_INSTANCE_ID: id,
       LINGUA_REDIS_URL: this.redisUrl,
@@ -245,11 +260,19 @@ export class DrillCluster {
 
   async metricsText(port: number): Promise<string | null> {
     try {
-      const r = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) });
+      const r = await fetch(`http://127.0.0.1:${port}/metrics`, {
+        headers: { authorization: `Bearer ${this.creds.adminToken}` },
+        signal: AbortSignal.timeout(2000),
+      });
       return r.ok ? await r.text() : null;
     } catch {
       return null;
     }
+  }
+
+  /** A session token for the drill's load (one tenant). */
+  sessionToken(): Promise<string> {
+    return sessionTokenFrom(this.creds.sessionSecret!, { tenant: 'drill' }, 86_400);
   }
 
   // ---- nodes ----
@@ -280,7 +303,7 @@ export class DrillCluster {
       name: slot.id,
       command: process.execPath,
       args,
-      env: process.env,
+      env: { ...withoutCredentials(process.env), LINGUA_NODE_TOKEN: this.nodeTokens.get(slot.id) },
       cwd: REPO_ROOT,
     });
     child.watch((line) => {

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { redactRedisUrl } from '@lingua/cluster';
 import { dlqLength } from '../dlq';
 import { sleep } from '../net';
 import { DrillCluster } from './cluster';
@@ -122,12 +123,14 @@ async function runScenario(
   let clean = false;
   try {
     say(
-      `starting ${opts.gateways} gateways, ${opts.nodes} simulated nodes, ${opts.redis ? `Redis ${opts.redis}` : 'a private redis-server (AOF)'}; logs ${cluster.logDir}`,
+      `starting ${opts.gateways} gateways, ${opts.nodes} simulated nodes, ${opts.redis ? `Redis ${redactRedisUrl(opts.redis)}` : 'a private redis-server (AOF)'}; logs ${cluster.logDir}`,
     );
     await cluster.start();
     const redis = cluster.redis!;
     const dlqBefore = await dlqLength(redis, cluster.ks);
-    load = new StreamingSessions(cluster.wsUrls('session'), opts.sessions);
+    load = new StreamingSessions(cluster.wsUrls('session'), opts.sessions, 'zh', 'en', {
+      token: await cluster.sessionToken(),
+    });
     await load.start();
     const loadStart = Date.now();
     tap = new EventTap(
