@@ -393,7 +393,7 @@ export function tokenFromRequest(query: string, authorization: string): string |
   const b = bearer(authorization);
   if (b) return b;
   if (!query.includes('token=')) return undefined;
-  // URLSearchParams decodes leniently: a malformed escape stays as typed instead of throwing.
+  // URLSearchParams decodes leniently: a malformed escape never throws (the token is then refused).
   return new URLSearchParams(query).get('token') ?? undefined;
 }
 
