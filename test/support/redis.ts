@@ -40,13 +40,15 @@ export interface RedisServer {
 export interface RedisOptions {
   aof?: boolean;
   extraArgs?: string[];
+  /** extra redis-cli arguments for the readiness PING (credentials, --tls …) */
+  cliArgs?: string[];
 }
 
-async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
+async function waitForPing(port: number, timeoutMs = 10_000, cliArgs: string[] = []): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const { stdout } = await execFileAsync('redis-cli', ['-p', String(port), 'PING']);
+      const { stdout } = await execFileAsync('redis-cli', ['-p', String(port), ...cliArgs, 'PING']);
       if (stdout.trim() === 'PONG') return;
     } catch {
       // not up yet
@@ -97,7 +99,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
     ...(opts.extraArgs ?? []),
   ];
   let child: ChildProcess | undefined = spawnRedis(port, dir, args);
-  await waitForPing(port);
+  await waitForPing(port, 10_000, opts.cliArgs);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -109,7 +111,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
     async restart() {
       await killChild(child);
       child = spawnRedis(port, dir, args);
-      await waitForPing(port);
+      await waitForPing(port, 10_000, opts.cliArgs);
     },
     async stop() {
       await killChild(child);

@@ -10,6 +10,7 @@
  * Where status/dlq read from: --url (a gateway's API) or --redis; else LINGUA_REDIS_URL; else
  * the cluster a running `lingua up` in this checkout recorded; else http://127.0.0.1:8080.
  */
+import { redactRedisUrl } from '@lingua/cluster';
 import type { ClusterView } from '@lingua/dashboard';
 import { Command, InvalidArgumentError } from 'commander';
 import { mintingSecrets, sessionTokenFrom } from './credentials';
@@ -189,7 +190,7 @@ withSourceOptions(
   .action(async (o) => {
     const src = resolveSource(o, false);
     const snap = src.kind === 'url' ? await readFromUrl(src.url, src.token) : await readFromRedis(src);
-    const where = src.kind === 'url' ? src.url : `${src.redisUrl} (prefix ${src.prefix})`;
+    const where = src.kind === 'url' ? src.url : `${redactRedisUrl(src.redisUrl)} (prefix ${src.prefix})`;
     if (o.json) process.stdout.write(`${JSON.stringify(snap, null, 2)}\n`);
     else process.stdout.write(`Cluster at ${where}\n\n${renderStatus(snap)}\n`);
   });
