@@ -13,8 +13,9 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_GATEWAY_ENV } from '../support/auth';
+import { startGateways } from '../support/gateways';
 import { RawPeer, rawNode, simOutput, until } from '../support/peers';
-import { freePort, type RedisServer, startRedis } from '../support/redis';
+import { freePort, type RedisServer, startRedis, startRedisCluster } from '../support/redis';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
@@ -249,6 +250,44 @@ describe('Redis credentials', () => {
     const url = `rediss://lingua:${encodeURIComponent(PASSWORD)}@127.0.0.1:${tls.tlsPort}`;
     await serveThrough(url, { LINGUA_REDIS_CA_FILE: certs.ca }, 'tls', false);
     expect(await aclDenials(['-p', String(tls.tlsPort), '--tls', '--cacert', certs.ca])).toBe('');
+  });
+
+  it('Redis Cluster with the same ACL user (redis+cluster://user:pass@…) serves sessions across shards', async () => {
+    const admin = ['--user', 'admin', '--pass', ADMIN_PASSWORD, '--no-auth-warning'];
+    const rc = await startRedisCluster(3, { extraArgs: ['--aclfile', writeAclFile()], cliArgs: admin });
+    try {
+      const seeds = rc.nodes.map((n) => `${n.host}:${n.port}`).join(',');
+      const url = `redis+cluster://lingua:${encodeURIComponent(PASSWORD)}@${seeds}`;
+      const gws = await startGateways(url, 2, { cells: 4, shards: 4 });
+      try {
+        const node = await rawNode(gws.urls('node')[0]!, 'cluster-node', { max: 8 });
+        const peers = await Promise.all(
+          [0, 1, 2, 3].map(async (i) => {
+            const s = await RawPeer.connect(gws.urls('session')[i % 2]!);
+            s.send({
+              type: 'session_init',
+              src_lang: 'zh',
+              tgt_lang: 'en',
+              audio_format: 'pcm16',
+              sample_rate: 16000,
+            });
+            await s.next('session_init_ack');
+            const audio = Buffer.from(`cluster session ${i} `.repeat(20));
+            s.send({ type: 'utterance', data: audio.toString('base64') });
+            const [r] = await s.next('translation_result');
+            expect(r).toMatchObject(simOutput(audio, 'zh', 'en'));
+            return s;
+          }),
+        );
+        for (const p of peers) p.close();
+        node.close();
+      } finally {
+        await gws.stop();
+      }
+      for (const n of rc.nodes) expect(await aclDenials(['-p', String(n.port)]), `node ${n.port}`).toBe('');
+    } finally {
+      await rc.stop();
+    }
   });
 
   it('a wrong password stops the gateway with a clear error that does not echo it', async () => {

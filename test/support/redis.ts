@@ -149,7 +149,11 @@ export interface RedisClusterServer {
 }
 
 /** A 3-master Redis Cluster from plain redis-server processes (no replicas). */
-export async function startRedisCluster(masters = 3): Promise<RedisClusterServer> {
+export async function startRedisCluster(
+  masters = 3,
+  opts: Pick<RedisOptions, 'extraArgs' | 'cliArgs'> = {},
+): Promise<RedisClusterServer> {
+  const cli = opts.cliArgs ?? [];
   const ports: number[] = [];
   while (ports.length < masters) {
     const p = await freePort();
@@ -167,10 +171,12 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterServer
       '5000',
       '--appendonly',
       'no',
+      ...(opts.extraArgs ?? []),
     ]),
   );
-  await Promise.all(ports.map((p) => waitForPing(p)));
+  await Promise.all(ports.map((p) => waitForPing(p, 10_000, cli)));
   await execFileAsync('redis-cli', [
+    ...cli,
     '--cluster',
     'create',
     ...ports.map((p) => `127.0.0.1:${p}`),
@@ -182,7 +188,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterServer
   const deadline = Date.now() + 20_000;
   for (const port of ports) {
     for (;;) {
-      const { stdout } = await execFileAsync('redis-cli', ['-p', String(port), 'CLUSTER', 'INFO']);
+      const { stdout } = await execFileAsync('redis-cli', ['-p', String(port), ...cli, 'CLUSTER', 'INFO']);
       if (stdout.includes('cluster_state:ok')) break;
       if (Date.now() > deadline) throw new Error('redis cluster did not become ok');
       await new Promise((r) => setTimeout(r, 50));

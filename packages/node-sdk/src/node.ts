@@ -69,6 +69,10 @@ export interface LinguaNodeOptions {
   /** Gateway node endpoints, e.g. `ws://127.0.0.1:8080/ws/node`; reconnects go round-robin. */
   urls: string[];
   nodeId: string;
+  /**
+   * The node token (a JWT whose `node_id` allows `nodeId`; docs/security.md), sent in
+   * node_register, never in the URL.
+   */
   token?: string;
   services: Service[];
   asrLangs: string[];
