@@ -139,7 +139,7 @@ describe('lingua up', () => {
         return /^\s*processes\s+(.+)$/m.exec(out)?.[1];
       },
       'the ready block of lingua up',
-      40_000,
+      120_000, // generous: on a busy machine tsx takes long to load every child
     );
     const pids = Object.fromEntries([...procLine.matchAll(/(\S+)=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
     expect(Object.keys(pids).sort()).toEqual(['gw-1', 'gw-2', 'redis-server', 'sim-1', 'sim-2']);
@@ -257,5 +257,5 @@ describe('lingua up', () => {
     await until(() => tracked.every((pid) => !running(pid)), 'every child process gone', 5000);
     expect(out).toMatch(/stopped 5 processes/);
     expect(existsSync(join(stateDir, 'cluster.json'))).toBe(false);
-  });
+  }, 240_000);
 });

@@ -48,7 +48,7 @@ function login(base: string, body: string, headers: Record<string, string> = {})
   });
 }
 
-describe('admin surface', () => {
+describe('admin surface', { timeout: 240_000 }, () => {
   it('/api/*, the feed and /metrics need the admin bearer token; /health and /ready do not', async () => {
     const { base } = cluster.gateways[0]!;
     for (const path of [...ADMIN_ROUTES, '/metrics']) {

@@ -50,7 +50,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describe('credentials per role', () => {
+describe('credentials per role', { timeout: 240_000 }, () => {
   it('a session token opens no node socket and registers no node', async () => {
     const [gw] = cluster.gateways;
     const sess = await token(sessionToken());

@@ -137,7 +137,7 @@ async function serveThrough(
       return (await fetch(`http://127.0.0.1:${port}/ready`).catch(() => null))?.status === 200;
     },
     `${label} gateway ready`,
-    40_000,
+    120_000, // generous: loading a gateway with tsx takes long on a busy machine
   );
   // The node does not talk to Redis: an in-process peer answering like the simulated node.
   const node = await rawNode(`ws://127.0.0.1:${port}/ws/node`, `node-${label}`);
@@ -207,7 +207,7 @@ beforeAll(async () => {
   });
   servers.push(server);
   tls = Object.assign(server, { tlsPort });
-}, 60_000);
+}, 150_000);
 
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
@@ -229,7 +229,7 @@ async function aclDenials(cli: string[]): Promise<string> {
   return stdout.trim();
 }
 
-describe('Redis credentials', () => {
+describe('Redis credentials', { timeout: 240_000 }, () => {
   it('an ACL user limited to Lingua keys (redis://user:pass@…) serves sessions, workers and the CLI', async () => {
     const url = `redis://lingua:${encodeURIComponent(PASSWORD)}@127.0.0.1:${acl.port}`;
     await serveThrough(url, {}, 'acl', true);

@@ -63,7 +63,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describe('tenant from the token', () => {
+describe('tenant from the token', { timeout: 240_000 }, () => {
   it('a tenant_id other than the token’s is refused; absent or equal, the token’s tenant is recorded', async () => {
     const [gw1] = cluster.gateways;
     const spoof = await session(gw1!.url('session'), { tenant: 'acme' });
@@ -97,7 +97,7 @@ describe('tenant from the token', () => {
   });
 });
 
-describe('resume', () => {
+describe('resume', { timeout: 240_000 }, () => {
   it('rotates the resume token on every resume; a used token is spent', async () => {
     const [gw1, gw2] = cluster.gateways;
     const a = await session(gw1!.url('session'));
