@@ -140,7 +140,7 @@ async function serveThrough(
     120_000, // generous: loading a gateway with tsx takes long on a busy machine
   );
   // The node does not talk to Redis: an in-process peer answering like the simulated node.
-  const node = await rawNode(`ws://127.0.0.1:${port}/ws/node`, `node-${label}`);
+  const node = await rawNode(`ws://127.0.0.1:${port}/ws/node`, `node-${label}`, { heartbeatMs: 1000 });
   const s = await RawPeer.connect(`ws://127.0.0.1:${port}/ws/session`);
   s.send({ type: 'session_init', src_lang: 'zh', tgt_lang: 'en', audio_format: 'pcm16', sample_rate: 16000 });
   await s.next('session_init_ack');
