@@ -11,7 +11,13 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ClusterView } from '@lingua/dashboard';
-import { generateSecret, mintSessionToken, secretKey } from '@lingua/gateway';
+import {
+  canSharePort,
+  generateSecret,
+  mintSessionToken,
+  secretKey,
+  type TransportChoice,
+} from '@lingua/gateway';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RawPeer, simOutput, until } from '../support/peers';
 import { freePort } from '../support/redis';
@@ -212,9 +218,13 @@ describe('lingua up', () => {
 
     // Both gateways answer the cluster API, and they agree (it is read from Redis).
     const answers = new Map<string, ClusterView & { served_by: string }>();
+    // One shared port (SO_REUSEPORT) where the transport can; else lingua up uses port, port+1.
+    const shared = canSharePort((process.env.LINGUA_TRANSPORT || 'auto') as TransportChoice);
+    let asked = 0;
     await until(async () => {
-      expect((await get(`http://127.0.0.1:${port}/api/v1/cluster`)).status).toBe(401);
-      const { status, body } = await get(`http://127.0.0.1:${port}/api/v1/cluster`, admin);
+      const p = shared ? port : port + (asked++ % 2);
+      expect((await get(`http://127.0.0.1:${p}/api/v1/cluster`)).status).toBe(401);
+      const { status, body } = await get(`http://127.0.0.1:${p}/api/v1/cluster`, admin);
       if (status === 200) {
         const c = JSON.parse(body);
         answers.set(c.served_by, c);

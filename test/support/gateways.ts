@@ -1,7 +1,9 @@
 /**
- * Starts real gateway instances (in-process, each its own uWS server on a free port) against
- * one real Redis. Tests talk to them over real WebSockets. Every gateway has credentials
- * (test/support/auth.ts) unless the overrides say otherwise (INSECURE).
+ * Starts real gateway instances (in-process, each its own HTTP/WebSocket server on a free
+ * port) against one real Redis. Tests talk to them over real WebSockets. The transport is
+ * `LINGUA_TRANSPORT` from the environment (`LINGUA_TRANSPORT=node npm test` runs the whole
+ * suite on the ws + node:http one), unless a test passes `transport` itself. Every gateway has
+ * credentials (test/support/auth.ts) unless the overrides say otherwise (INSECURE).
  */
 import { Gateway, type GatewayConfig, loadConfig } from '@lingua/gateway';
 import pino from 'pino';
@@ -31,6 +33,7 @@ export async function startGateways(
         instanceId: `gw-${i + 1}`,
         logLevel: 'silent',
         ...TEST_CREDENTIALS,
+        ...(process.env.LINGUA_TRANSPORT ? { transport: process.env.LINGUA_TRANSPORT } : {}),
         ...overrides,
       },
     );

@@ -388,15 +388,7 @@ export async function authorizeUpgrade(
   }
 }
 
-/** The credential of an upgrade request: `Authorization: Bearer` wins over `?token=`. Never throws. */
-export function tokenFromRequest(query: string, authorization: string): string | undefined {
-  const b = bearer(authorization);
-  if (b) return b;
-  if (!query.includes('token=')) return undefined;
-  // URLSearchParams decodes leniently: a malformed escape never throws (the token is then refused).
-  return new URLSearchParams(query).get('token') ?? undefined;
-}
-
+/** The token of an `Authorization: Bearer` header (admin routes), or undefined. */
 export function bearer(authorization: string | undefined): string | undefined {
   const m = /^Bearer +(\S+)\s*$/i.exec(authorization ?? '');
   return m ? m[1] : undefined;

@@ -8,22 +8,24 @@
  *                          { served_by, cluster, stats } (admin bearer token or login cookie)
  *
  * One snapshot is read per second per instance, only while someone listens, and shared by
- * every listener. uWS rules: a response is never touched after onAborted or end, writes are
- * corked, and a listener that cannot keep up skips snapshots until the socket drains.
+ * every listener. A listener that cannot keep up skips snapshots until its socket drains
+ * (the transport seam's HttpStream never touches a response after it ended or aborted).
  */
 import { dashboardPage, loginPage } from '@lingua/dashboard';
 import { clusterReader } from './api';
 import { ADMIN_COOKIE, ADMIN_COOKIE_TTL_MS, type AdminAuth } from './auth';
 import type { GatewayContext } from './context';
-import { unauthorized } from './http';
-import type { HttpRequest, HttpResponse, TemplatedApp } from './uws';
+import { type HttpReply, unauthorized } from './http';
+import type { HttpRequestInfo, HttpStream, HttpTransport } from './transport/types';
 
 const TICK_MS = 1000;
 /** a listener whose socket stayed backed up this long is dropped */
 const STALL_MS = 30_000;
+/** event streams per instance (each holds a socket); more get 503 */
+export const MAX_FEED_LISTENERS = 256;
 
 interface Listener {
-  res: HttpResponse;
+  res: HttpStream;
   done: boolean;
   stalledSince: number;
 }
@@ -39,21 +41,14 @@ export class SnapshotFeed {
     return this.listeners.size;
   }
 
-  /** Takes over `res` (headers already checked): sends the stream headers and joins the tick. */
-  subscribe(res: HttpResponse): void {
+  /** Takes over an open event stream (headers already sent) and joins the tick. */
+  subscribe(res: HttpStream): void {
     const l: Listener = { res, done: false, stalledSince: 0 };
     res.onAborted(() => {
       l.done = true;
       this.listeners.delete(l);
     });
-    res.cork(() => {
-      res
-        .writeStatus('200 OK')
-        .writeHeader('content-type', 'text/event-stream; charset=utf-8')
-        .writeHeader('cache-control', 'no-store')
-        .writeHeader('x-accel-buffering', 'no')
-        .write('retry: 1000\n\n');
-    });
+    res.write('retry: 1000\n\n');
     this.listeners.add(l);
     if (!this.timer) {
       this.timer = setInterval(() => void this.tick(), TICK_MS);
@@ -99,15 +94,10 @@ export class SnapshotFeed {
         if (now - l.stalledSince > STALL_MS) this.end(l);
         continue;
       }
-      let ok = true;
-      l.res.cork(() => {
-        ok = l.res.write(chunk);
-      });
-      if (!ok) {
+      if (!l.res.write(chunk)) {
         l.stalledSince = now;
         l.res.onWritable(() => {
           l.stalledSince = 0;
-          return true;
         });
       }
     }
@@ -117,7 +107,7 @@ export class SnapshotFeed {
     this.listeners.delete(l);
     if (l.done) return;
     l.done = true;
-    l.res.cork(() => l.res.end());
+    l.res.end();
   }
 
   /** Ends every stream (the instance is draining: the page reconnects to another one). */
@@ -128,110 +118,65 @@ export class SnapshotFeed {
   }
 }
 
-/** Largest login form body read (the token is at most MAX_TOKEN_BYTES). */
-const MAX_LOGIN_BODY = 8192;
+/** Headers of both HTML pages (the seam adds cache-control: no-store): never framed, no referrer. */
+const HTML_HEADERS = { 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer' };
+const HTML = 'text/html; charset=utf-8';
 
-function reply(res: HttpResponse, status: string, headers: Record<string, string>, body = ''): void {
-  res.cork(() => {
-    res.writeStatus(status);
-    for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
-    res.end(body);
-  });
-}
-
-/** Headers of both HTML pages: never cached, never framed (clickjacking), no referrer. */
-const HTML = {
-  'content-type': 'text/html; charset=utf-8',
-  'cache-control': 'no-store',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-};
-
-/** Reads a bounded request body; `done(null)` when it is too large (the reply is the caller's). */
-function readBody(res: HttpResponse, max: number, done: (body: string | null) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let over = false;
-  res.onData((chunk, isLast) => {
-    if (over) return;
-    size += chunk.byteLength;
-    if (size > max) {
-      over = true;
-      done(null);
-      return;
-    }
-    chunks.push(Buffer.from(chunk.slice(0))); // uWS reuses the buffer after this callback
-    if (isLast) done(Buffer.concat(chunks).toString('utf8'));
-  });
+function redirect(cookie: string): HttpReply {
+  return {
+    status: 303,
+    body: '',
+    headers: { location: '/dashboard', 'set-cookie': cookie },
+  };
 }
 
 /**
  * The dashboard and its login. With an admin token configured, GET /dashboard without a valid
- * login cookie answers 401 with a login form; the form POSTs the token to /dashboard/login,
- * which sets an HttpOnly, SameSite=Strict, expiring cookie (auth.ts AdminAuth) and redirects
- * back; POST /dashboard/logout clears it. The token never appears in a URL.
+ * login cookie answers 401 with a login form; the form POSTs the token to /dashboard/login
+ * (body bounded by the seam), which sets an HttpOnly, SameSite=Strict, expiring cookie
+ * (auth.ts AdminAuth) and redirects back; POST /dashboard/logout clears it. The token never
+ * appears in a URL.
  */
-export function registerDashboardRoutes(app: TemplatedApp, ctx: GatewayContext, admin?: AdminAuth): void {
-  const page = (res: HttpResponse, req: HttpRequest) => {
-    if (admin && !admin.allows(req.getHeader('authorization'), req.getHeader('cookie'))) {
-      reply(res, '401 Unauthorized', HTML, loginPage());
-      return;
+export function registerDashboardRoutes(app: HttpTransport, ctx: GatewayContext, admin?: AdminAuth): void {
+  const allowed = (req: HttpRequestInfo) =>
+    !admin || admin.allows(req.header('authorization'), req.header('cookie'));
+  const page = (req: HttpRequestInfo): HttpReply =>
+    allowed(req)
+      ? { body: dashboardPage(), type: HTML, headers: HTML_HEADERS }
+      : { status: 401, body: loginPage(), type: HTML, headers: HTML_HEADERS };
+  app.route('GET', '/dashboard', page);
+  app.route('GET', '/dashboard/', page);
+  app.route('POST', '/dashboard/login', (req) => {
+    if (!admin) return redirect(`${ADMIN_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
+    const token = new URLSearchParams(req.body.toString('utf8')).get('token') ?? '';
+    if (!admin.checkToken(token)) {
+      ctx.metrics.authRefused.inc({ kind: 'admin', reason: 'bad_token' });
+      return {
+        status: 401,
+        body: loginPage('That is not the admin token.'),
+        type: HTML,
+        headers: HTML_HEADERS,
+      };
     }
-    reply(res, '200 OK', HTML, dashboardPage());
-  };
-  app.get('/dashboard', page);
-  app.get('/dashboard/', page);
-  app.post('/dashboard/login', (res, req) => {
     // Secure cookies when the load balancer terminated TLS (docs/security.md).
-    const secure = /^https$/i.test(req.getHeader('x-forwarded-proto').trim()) ? '; Secure' : '';
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    readBody(res, MAX_LOGIN_BODY, (body) => {
-      if (aborted) return;
-      if (body === null) {
-        reply(res, '413 Payload Too Large', { 'content-type': 'text/plain' }, 'too large');
-        return;
-      }
-      if (!admin) {
-        reply(res, '303 See Other', { location: '/dashboard', 'cache-control': 'no-store' });
-        return;
-      }
-      const token = new URLSearchParams(body).get('token') ?? '';
-      if (!admin.checkToken(token)) {
-        ctx.metrics.authRefused.inc({ kind: 'admin', reason: 'bad_token' });
-        reply(res, '401 Unauthorized', HTML, loginPage('That is not the admin token.'));
-        return;
-      }
-      const maxAge = Math.floor(ADMIN_COOKIE_TTL_MS / 1000);
-      reply(res, '303 See Other', {
-        location: '/dashboard',
-        'cache-control': 'no-store',
-        'set-cookie': `${ADMIN_COOKIE}=${admin.mintCookie()}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure}`,
-      });
-    });
+    const secure = /^https$/i.test(req.header('x-forwarded-proto').trim()) ? '; Secure' : '';
+    const maxAge = Math.floor(ADMIN_COOKIE_TTL_MS / 1000);
+    return redirect(
+      `${ADMIN_COOKIE}=${admin.mintCookie()}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure}`,
+    );
   });
-  app.post('/dashboard/logout', (res) => {
-    reply(res, '303 See Other', {
-      location: '/dashboard',
-      'cache-control': 'no-store',
-      'set-cookie': `${ADMIN_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`,
-    });
-  });
+  app.route('POST', '/dashboard/logout', () =>
+    redirect(`${ADMIN_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`),
+  );
   const feed = new SnapshotFeed(ctx);
-  app.get('/api/v1/events', (res, req) => {
-    if (admin && !admin.allows(req.getHeader('authorization'), req.getHeader('cookie'))) {
-      const r = unauthorized();
-      reply(res, '401 Unauthorized', { 'content-type': 'application/json' }, r.body);
-      return;
-    }
-    if (ctx.draining) {
-      res.cork(() => {
-        res.writeStatus('503 Service Unavailable').end('draining');
-      });
-      return;
-    }
-    feed.subscribe(res);
+  app.route('GET', '/api/v1/events', (req) => {
+    if (!allowed(req)) return unauthorized();
+    if (ctx.draining) return { status: 503, body: 'draining' };
+    if (feed.size >= MAX_FEED_LISTENERS) return { status: 503, body: 'too many dashboard listeners here' };
+    return {
+      type: 'text/event-stream; charset=utf-8',
+      headers: { 'x-accel-buffering': 'no' },
+      stream: (s) => feed.subscribe(s),
+    };
   });
 }

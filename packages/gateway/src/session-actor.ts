@@ -18,6 +18,7 @@ import type { GatewayContext, Transport } from './context';
 import { type Finalized, UtteranceSegmenter } from './finalize';
 import type { Logger } from './logger';
 import { ResultOrderer } from './result-order';
+import { checkSessionInit } from './session-init-check';
 
 type State = 'new' | 'initializing' | 'open' | 'closing' | 'closed';
 
@@ -43,9 +44,6 @@ export class SessionActor {
     features: {} as Record<string, unknown>,
   };
   private log: Logger;
-
-  /** failed resume attempts on this socket: past LINGUA_ABUSE_LIMIT the socket is closed (1008) */
-  private failedResumes = 0;
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -93,9 +91,9 @@ export class SessionActor {
     }
   }
 
-  private error(code: string, message: string): void {
+  private error(code: string, message: string, field?: string): void {
     this.ctx.metrics.framesRejected.inc({ kind: 'session', code });
-    this.transport.send({ type: 'error', code, message });
+    this.transport.send({ type: 'error', code, message, ...(field ? { field } : {}) });
   }
 
   private async handle(msg: ClientMessage): Promise<void> {
@@ -150,6 +148,11 @@ export class SessionActor {
       this.error('BAD_MESSAGE', 'session_init: the session is already initialized');
       return;
     }
+    const problem = checkSessionInit(msg);
+    if (problem) {
+      this.error('BAD_MESSAGE', problem.message, problem.field);
+      return;
+    }
     if (this.ctx.draining) {
       this.error('DRAINING', 'this instance is shutting down; reconnect');
       this.transport.close(1012, 'draining');
@@ -166,6 +169,21 @@ export class SessionActor {
       return;
     }
     this.state = 'initializing';
+    try {
+      await this.initSession(msg);
+    } catch (err) {
+      // Never half-initialised: back to 'new' (the client may retry session_init), then
+      // fail() answers INTERNAL / UNAVAILABLE.
+      if (this.state === 'initializing') {
+        this.state = 'new';
+        this.sessionId = undefined;
+      }
+      throw err;
+    }
+  }
+
+  private async initSession(msg: SessionInit): Promise<void> {
+    const tenant = this.auth.tenant;
     const now = this.ctx.now();
     const { cfg, store } = this.ctx;
     let nextIndex = 0;
@@ -201,13 +219,12 @@ export class SessionActor {
       } catch (err) {
         this.state = 'new';
         if (isScriptError(err, ScriptErrorCode.NOT_FOUND)) {
+          // Like every refused frame, counted toward LINGUA_ABUSE_LIMIT by the connection (connections.ts).
           this.error('SESSION_NOT_FOUND', `session ${r.session_id} does not exist or expired`);
-          this.resumeFailed();
           return;
         }
         if (isScriptError(err, ScriptErrorCode.RESUME_REJECTED)) {
           this.error('RESUME_REJECTED', 'resume_token does not match or the session is closed');
-          this.resumeFailed();
           return;
         }
         throw err;
@@ -290,14 +307,6 @@ export class SessionActor {
     this.error('UNAUTHORIZED', message);
     this.state = 'closed';
     this.transport.close(1008, 'unauthorized');
-  }
-
-  /** Resume guessing costs the guesser: past the abuse limit the socket is closed. */
-  private resumeFailed(): void {
-    if (++this.failedResumes > this.ctx.cfg.abuseLimit) {
-      this.state = 'closed';
-      this.transport.close(1008, 'too many failed resumes');
-    }
   }
 
   /** Records each finalized utterance as a job (durable) before telling the client. */

@@ -17,7 +17,6 @@ import {
   type RoleKey,
   safeEqual,
   secretKey,
-  tokenFromRequest,
 } from '../src/auth';
 import { ConfigError, loadConfig } from '../src/config';
 
@@ -207,14 +206,6 @@ describe('session and node tokens', () => {
       'wrong_role',
     );
     expect(await authorizeUpgrade(a, 'node', undefined)).toEqual({});
-  });
-
-  it('tokenFromRequest: bearer wins over ?token=, malformed escapes never throw', () => {
-    expect(tokenFromRequest('token=abc', 'Bearer xyz')).toBe('xyz');
-    expect(tokenFromRequest('a=1&token=abc', '')).toBe('abc');
-    expect(tokenFromRequest('token=%E0%A4%A', '')).toBeTypeOf('string'); // then refused as malformed
-    expect(tokenFromRequest('token=%', 'Basic Zm9v')).toBe('%');
-    expect(tokenFromRequest('', '')).toBeUndefined();
   });
 });
 
