@@ -6,7 +6,8 @@
 import { connectRedis, InboxBus, JobStore, Keyspace, Presence, type RedisClient } from '@lingua/cluster';
 import { parseClientFrame, parseNodeFrame } from '@lingua/protocol';
 import { FailoverQueue, JobLifecycle, Rerouter, Sweeps, TimeoutWorker } from '@lingua/workers';
-import { instanceLoad, registerApiRoutes } from './api';
+import { clusterReader, instanceLoad, registerApiRoutes } from './api';
+import { registerClusterMetrics } from './cluster-metrics';
 import type { GatewayConfig } from './config';
 import type { GatewayContext, Transport } from './context';
 import { registerDashboardRoutes } from './dashboard-routes';
@@ -137,6 +138,12 @@ export class Gateway {
       now: Date.now,
       draining: false,
     };
+    const reader = clusterReader(this.ctx);
+    registerClusterMetrics(
+      metrics.registry,
+      { nodes: () => reader.nodes(), knownPairs: () => conns.redis.smembers(ks.allPairs()) },
+      metrics.redisErrors,
+    );
     const rerouter = new Rerouter(conns.redis, ks, store, inbox, jobs);
     handler = createInboxHandler(this.ctx, rerouter);
     const bullPrefix = `{${ks.bullPrefix()}}`;
