@@ -67,7 +67,8 @@ describe('docker-compose.cluster.yml', () => {
     const r = await loadDrill({
       sessionUrl: `${http.replace(/^http/, 'ws')}/ws/session`,
       sessions: 12,
-      intervalMs: 300,
+      intervalMs: 250,
+      maxInFlight: 3,
       src: 'en',
       tgt: 'zh',
       progress: 40,

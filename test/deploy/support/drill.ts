@@ -82,8 +82,10 @@ export interface DrillResult {
 export interface DrillOptions {
   sessionUrl: string;
   sessions: number;
-  /** one utterance per session every intervalMs */
+  /** at most one utterance per session every intervalMs... */
   intervalMs: number;
+  /** ...and at most this many per session waiting for their outcome (closed loop) */
+  maxInFlight: number;
   src: string;
   tgt: string;
   faults: Fault[];
@@ -103,7 +105,7 @@ export async function loadDrill(o: DrillOptions): Promise<DrillResult> {
   let streaming: Promise<void> | undefined;
   try {
     await load.start();
-    streaming = load.streamUntil(o.intervalMs, () => stop);
+    streaming = load.streamPaced(o.intervalMs, o.maxInFlight, () => stop);
     const delivered = () => load.snapshot().delivered;
     const progressed = async (what: string) => {
       const from = delivered();
