@@ -136,3 +136,54 @@ export async function loadDrill(o: DrillOptions): Promise<DrillResult> {
     await load.close();
   }
 }
+
+/** The two gateway faults every variant goes through: SIGKILL gw1, then a graceful stop of gw2. */
+export function gatewayFaults(p: ComposeProject): Fault[] {
+  return [
+    { name: 'docker kill gw1', inject: () => p.kill('gw1') },
+    {
+      name: 'docker-compose stop gw2',
+      inject: async () => {
+        await p.stop('gw2');
+        const s = await p.state('gw2');
+        // SIGTERM → drain → exit 0 inside the grace period (SIGKILL would be 137)
+        if (s.status !== 'exited' || s.exitCode !== 0) {
+          throw new Error(`gw2 did not drain and exit 0 on SIGTERM: ${JSON.stringify(s)}`);
+        }
+        if (!/"msg":"draining"/.test(await p.logs('gw2'))) throw new Error('gw2 logged no drain');
+      },
+    },
+  ];
+}
+
+/** Sessions through the load balancer while the faults happen: nothing lost, duplicated or wrong. */
+export async function expectCleanDrill(
+  label: string,
+  httpBase: string,
+  faults: Fault[],
+): Promise<DrillResult> {
+  const r = await loadDrill({
+    sessionUrl: `${httpBase.replace(/^http/, 'ws')}/ws/session`,
+    sessions: 12,
+    intervalMs: 250,
+    maxInFlight: 3,
+    src: 'en',
+    tgt: 'zh',
+    progress: 40,
+    faults,
+  });
+  console.log(`${label}: ${JSON.stringify(r.tally)} reconnects ${r.reconnects}\n${r.log.join('\n')}`);
+  const { tally } = r;
+  const summary = {
+    unaccepted: tally.unaccepted,
+    lost: tally.lost,
+    duplicated: tally.duplicated,
+    wrong: tally.wrong,
+  };
+  if (Object.values(summary).some((n) => n !== 0) || tally.accepted !== r.sent || r.reconnects === 0) {
+    throw new Error(
+      `${label}: ${JSON.stringify({ ...summary, accepted: tally.accepted, sent: r.sent, reconnects: r.reconnects })}`,
+    );
+  }
+  return r;
+}
