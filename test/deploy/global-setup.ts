@@ -24,10 +24,14 @@ export default async function setup(): Promise<void> {
   const logDir = join(ROOT, '.tmp');
   mkdirSync(logDir, { recursive: true });
   const started = Date.now();
+  const revision = await run('git', ['rev-parse', 'HEAD'], { cwd: ROOT }).then(
+    (r) => r.stdout.trim(),
+    () => 'unknown',
+  );
   try {
     const { stdout, stderr } = await run(
       'docker',
-      ['build', '-f', 'deploy/Dockerfile', '-t', testImage(), '--label', 'org.lingua.test=deploy', '.'],
+      ['build', '-f', 'deploy/Dockerfile', '-t', testImage(), '--build-arg', `REVISION=${revision}`, '.'],
       { cwd: ROOT, timeout: 900_000, maxBuffer: 256 << 20 },
     );
     writeFileSync(join(logDir, 'deploy-test-build.log'), stdout + stderr);
