@@ -15,10 +15,8 @@ import { RawPeer, simOutput, until } from '../support/peers';
 import { freePort } from '../support/redis';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-// Inside the repository, so Node resolves the external packages from its node_modules.
-mkdirSync(join(ROOT, '.tmp'), { recursive: true });
-const OUT = mkdtempSync(join(ROOT, '.tmp', 'build-test-'));
-const STATE = join(OUT, 'state');
+let OUT = '';
+let STATE = '';
 let cli: ChildProcess | undefined;
 let children: number[] = [];
 
@@ -33,6 +31,10 @@ function alive(pid: number): boolean {
 
 let externals: string[] = [];
 beforeAll(async () => {
+  // Inside the repository, so Node resolves the external packages from its node_modules.
+  mkdirSync(join(ROOT, '.tmp'), { recursive: true });
+  OUT = mkdtempSync(join(ROOT, '.tmp', 'build-test-'));
+  STATE = join(OUT, 'state');
   const meta = await buildDist(OUT);
   externals = Object.values(meta.outputs).flatMap((o) =>
     o.imports.filter((i) => i.external).map((i) => i.path),
@@ -48,7 +50,7 @@ afterAll(() => {
       // gone
     }
   }
-  rmSync(OUT, { recursive: true, force: true });
+  if (OUT) rmSync(OUT, { recursive: true, force: true });
 });
 
 describe('npm run build', () => {
