@@ -46,7 +46,12 @@ export async function startGatewayProc(
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  await waitReady(p);
+  try {
+    await waitReady(p);
+  } catch (err) {
+    child.kill('SIGKILL'); // never leave a gateway behind that nobody will stop
+    throw err;
+  }
   return { id, port: p, child };
 }
 

@@ -10,6 +10,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ClusterView } from '@lingua/dashboard';
+import { canSharePort, type TransportChoice } from '@lingua/gateway';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RawPeer, simOutput, until } from '../support/peers';
 import { freePort } from '../support/redis';
@@ -148,8 +149,12 @@ describe('lingua up', () => {
 
     // Both gateways answer the cluster API, and they agree (it is read from Redis).
     const answers = new Map<string, ClusterView & { served_by: string }>();
+    // One shared port (SO_REUSEPORT) where the transport can; else lingua up uses port, port+1.
+    const shared = canSharePort((process.env.LINGUA_TRANSPORT || 'auto') as TransportChoice);
+    let asked = 0;
     await until(async () => {
-      const { status, body } = await get(`http://127.0.0.1:${port}/api/v1/cluster`);
+      const p = shared ? port : port + (asked++ % 2);
+      const { status, body } = await get(`http://127.0.0.1:${p}/api/v1/cluster`);
       if (status === 200) {
         const c = JSON.parse(body);
         answers.set(c.served_by, c);

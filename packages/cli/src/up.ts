@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterView } from '@lingua/dashboard';
+import { canSharePort, type TransportChoice } from '@lingua/gateway';
 import { Demo } from './demo';
 import { entryCommand } from './entries';
 import { freePort, getJson, portIsFree, redisPing, sleep } from './net';
@@ -108,8 +109,10 @@ export class LocalCluster {
 
   async start(): Promise<void> {
     const o = this.opts;
-    // SO_REUSEPORT balances between processes only on Linux; elsewhere one port per gateway.
-    const shared = process.platform === 'linux';
+    // SO_REUSEPORT balances between processes only on Linux (and, on the node transport, only
+    // from Node 22.12); elsewhere one port per gateway.
+    const transport = (process.env.LINGUA_TRANSPORT || 'auto') as TransportChoice;
+    const shared = canSharePort(transport);
     this.ports = Array.from({ length: o.gateways }, (_, i) => (shared ? o.port : o.port + i));
     for (const p of new Set(this.ports)) {
       if (!(await portIsFree(p, o.host))) {

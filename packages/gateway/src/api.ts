@@ -11,7 +11,8 @@
 import { ClusterReader, type ClusterView } from '@lingua/dashboard';
 import type { GatewayContext } from './context';
 import { getRoute, json } from './http';
-import type { TemplatedApp } from './uws';
+import { safeDecode } from './transport/http-util';
+import type { HttpTransport } from './transport/types';
 
 const readers = new WeakMap<GatewayContext, ClusterReader>();
 
@@ -67,7 +68,7 @@ function snakeKeys(o: Record<string, number>): Record<string, number> {
   );
 }
 
-export function registerApiRoutes(app: TemplatedApp, ctx: GatewayContext, adminToken?: string): void {
+export function registerApiRoutes(app: HttpTransport, ctx: GatewayContext, adminToken?: string): void {
   getRoute(app, '/api/v1/cluster', async () => json(await clusterSnapshot(ctx)), adminToken);
   getRoute(
     app,
@@ -85,7 +86,8 @@ export function registerApiRoutes(app: TemplatedApp, ctx: GatewayContext, adminT
     app,
     '/api/v1/jobs/:id',
     async ([id]) => {
-      const job = await ctx.store.getJob(decodeURIComponent(id ?? '')).catch(() => null);
+      const jobId = safeDecode(id ?? ''); // a malformed escape is no job, not an exception
+      const job = jobId ? await ctx.store.getJob(jobId).catch(() => null) : null;
       return job ? json(job) : json({ error: { code: 'NOT_FOUND', message: 'no such job' } }, 404);
     },
     adminToken,

@@ -41,6 +41,11 @@ export const CONFIG_SPEC = {
   authToken: str('LINGUA_AUTH_TOKEN', '', 'when set, sessions and nodes must present it'),
   adminToken: str('LINGUA_ADMIN_TOKEN', '', 'when set, /api routes need Authorization: Bearer <token>'),
   logLevel: str('LINGUA_LOG_LEVEL', 'info', 'pino log level'),
+  transport: str(
+    'LINGUA_TRANSPORT',
+    'auto',
+    'HTTP/WebSocket server: uws (native uWebSockets.js; start fails when no binary loads), node (ws + node:http), auto (uws when it loads, else node)',
+  ),
   // finalize
   pauseMs: int('LINGUA_PAUSE_MS', 3000, 50, 600_000, 'finalize after this much silence'),
   maxDurationMs: int('LINGUA_MAX_DURATION_MS', 20_000, 100, 600_000, 'cut utterances longer than this'),
@@ -83,7 +88,35 @@ export const CONFIG_SPEC = {
     604_800_000,
     'session record / resume window',
   ),
-  abuseLimit: int('LINGUA_ABUSE_LIMIT', 100, 1, 1_000_000, 'bad frames in a row before close 1008'),
+  abuseLimit: int(
+    'LINGUA_ABUSE_LIMIT',
+    100,
+    1,
+    1_000_000,
+    'rejected frames (unparsable or refused for a client fault) per LINGUA_ABUSE_WINDOW_MS before close 1008',
+  ),
+  abuseWindowMs: int('LINGUA_ABUSE_WINDOW_MS', 60_000, 1000, 86_400_000, 'window of LINGUA_ABUSE_LIMIT'),
+  initTimeoutMs: int(
+    'LINGUA_INIT_TIMEOUT_MS',
+    5000,
+    100,
+    600_000,
+    'session_init / node_register must complete this long after connecting, else close 1008',
+  ),
+  maxPendingConnections: int(
+    'LINGUA_MAX_PENDING_CONNECTIONS',
+    2000,
+    1,
+    1_000_000,
+    'connections not yet initialised/registered per instance; beyond it upgrades get HTTP 503',
+  ),
+  wsIdleTimeoutSec: int(
+    'LINGUA_WS_IDLE_TIMEOUT_S',
+    120,
+    8,
+    960,
+    'WebSocket closed after this long without a frame or pong (pings are sent before)',
+  ),
   // nodes and jobs
   nodeHeartbeatMs: int('LINGUA_NODE_HEARTBEAT_MS', 5000, 50, 600_000, 'node heartbeat interval'),
   nodeHeartbeatTimeoutMs: int('LINGUA_NODE_HEARTBEAT_TIMEOUT_MS', 15_000, 150, 3_600_000, 'offline after'),
@@ -171,6 +204,9 @@ export function loadConfig(
     problems.push(
       `LINGUA_REDIS_URL: "${cfg.redisUrl}" must start with redis://, rediss:// or redis+cluster://`,
     );
+  }
+  if (!['auto', 'uws', 'node'].includes(cfg.transport)) {
+    problems.push(`LINGUA_TRANSPORT: "${cfg.transport}" must be auto, uws or node`);
   }
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) {
     problems.push(`LINGUA_LOG_LEVEL: "${cfg.logLevel}" is not a pino level`);

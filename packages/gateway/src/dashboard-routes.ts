@@ -7,21 +7,23 @@
  *                          { served_by, cluster, stats } (admin bearer token when configured)
  *
  * One snapshot is read per second per instance, only while someone listens, and shared by
- * every listener. uWS rules: a response is never touched after onAborted or end, writes are
- * corked, and a listener that cannot keep up skips snapshots until the socket drains.
+ * every listener. A listener that cannot keep up skips snapshots until its socket drains
+ * (the transport seam's HttpStream never touches a response after it ended or aborted).
  */
 import { dashboardPage } from '@lingua/dashboard';
 import { clusterReader } from './api';
 import type { GatewayContext } from './context';
-import { getRoute } from './http';
-import type { HttpResponse, TemplatedApp } from './uws';
+import { getRoute, unauthorized } from './http';
+import type { HttpStream, HttpTransport } from './transport/types';
 
 const TICK_MS = 1000;
 /** a listener whose socket stayed backed up this long is dropped */
 const STALL_MS = 30_000;
+/** event streams per instance (each holds a socket); more get 503 */
+export const MAX_FEED_LISTENERS = 256;
 
 interface Listener {
-  res: HttpResponse;
+  res: HttpStream;
   done: boolean;
   stalledSince: number;
 }
@@ -37,21 +39,14 @@ export class SnapshotFeed {
     return this.listeners.size;
   }
 
-  /** Takes over `res` (headers already checked): sends the stream headers and joins the tick. */
-  subscribe(res: HttpResponse): void {
+  /** Takes over an open event stream (headers already sent) and joins the tick. */
+  subscribe(res: HttpStream): void {
     const l: Listener = { res, done: false, stalledSince: 0 };
     res.onAborted(() => {
       l.done = true;
       this.listeners.delete(l);
     });
-    res.cork(() => {
-      res
-        .writeStatus('200 OK')
-        .writeHeader('content-type', 'text/event-stream; charset=utf-8')
-        .writeHeader('cache-control', 'no-store')
-        .writeHeader('x-accel-buffering', 'no')
-        .write('retry: 1000\n\n');
-    });
+    res.write('retry: 1000\n\n');
     this.listeners.add(l);
     if (!this.timer) {
       this.timer = setInterval(() => void this.tick(), TICK_MS);
@@ -97,15 +92,10 @@ export class SnapshotFeed {
         if (now - l.stalledSince > STALL_MS) this.end(l);
         continue;
       }
-      let ok = true;
-      l.res.cork(() => {
-        ok = l.res.write(chunk);
-      });
-      if (!ok) {
+      if (!l.res.write(chunk)) {
         l.stalledSince = now;
         l.res.onWritable(() => {
           l.stalledSince = 0;
-          return true;
         });
       }
     }
@@ -115,7 +105,7 @@ export class SnapshotFeed {
     this.listeners.delete(l);
     if (l.done) return;
     l.done = true;
-    l.res.cork(() => l.res.end());
+    l.res.end();
   }
 
   /** Ends every stream (the instance is draining: the page reconnects to another one). */
@@ -126,31 +116,19 @@ export class SnapshotFeed {
   }
 }
 
-export function registerDashboardRoutes(app: TemplatedApp, ctx: GatewayContext, adminToken?: string): void {
+export function registerDashboardRoutes(app: HttpTransport, ctx: GatewayContext, adminToken?: string): void {
   const page = () => ({ body: dashboardPage(), type: 'text/html; charset=utf-8' });
   getRoute(app, '/dashboard', page);
   getRoute(app, '/dashboard/', page);
   const feed = new SnapshotFeed(ctx);
-  app.get('/api/v1/events', (res, req) => {
-    if (adminToken && req.getHeader('authorization') !== `Bearer ${adminToken}`) {
-      res.cork(() => {
-        res
-          .writeStatus('401 Unauthorized')
-          .writeHeader('content-type', 'application/json')
-          .end(
-            JSON.stringify({
-              error: { code: 'UNAUTHORIZED', message: 'Authorization: Bearer <admin token> required' },
-            }),
-          );
-      });
-      return;
-    }
-    if (ctx.draining) {
-      res.cork(() => {
-        res.writeStatus('503 Service Unavailable').end('draining');
-      });
-      return;
-    }
-    feed.subscribe(res);
+  app.route('GET', '/api/v1/events', (req) => {
+    if (adminToken && req.header('authorization') !== `Bearer ${adminToken}`) return unauthorized();
+    if (ctx.draining) return { status: 503, body: 'draining' };
+    if (feed.size >= MAX_FEED_LISTENERS) return { status: 503, body: 'too many dashboard listeners here' };
+    return {
+      type: 'text/event-stream; charset=utf-8',
+      headers: { 'x-accel-buffering': 'no' },
+      stream: (s) => feed.subscribe(s),
+    };
   });
 }

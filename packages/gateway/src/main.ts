@@ -27,6 +27,9 @@ async function main(): Promise<void> {
   startBound.unref();
   const gw = await Gateway.start(cfg, log);
   clearTimeout(startBound);
+  // Last line of defence: a promise nobody awaited must not end the process (every socket
+  // callback is guarded already); counted in lingua_handler_errors_total{where="unhandled"}.
+  process.on('unhandledRejection', (err) => gw.reportError('unhandled', err));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -3,7 +3,11 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-export function createMetrics(instanceId: string, native: boolean) {
+export function createMetrics(
+  instanceId: string,
+  native: boolean,
+  transport: 'uws' | 'node' = native ? 'uws' : 'node',
+) {
   const registry = new Registry();
   registry.setDefaultLabels({ instance_id: instanceId });
   collectDefaultMetrics({ register: registry });
@@ -98,6 +102,29 @@ export function createMetrics(instanceId: string, native: boolean) {
       help: 'Entries pending in this instance inbox',
       registers: [registry],
     }),
+    connectionsPending: new Gauge({
+      name: 'lingua_connections_pending',
+      help: 'Open WebSocket connections that have not completed session_init / node_register',
+      registers: [registry],
+    }),
+    connectionsRefused: new Counter({
+      name: 'lingua_connections_refused_total',
+      help: 'Connections refused or closed by a bound (pending_cap, unauthorized, init_timeout, abuse, backpressure)',
+      labelNames: ['kind', 'reason'],
+      registers: [registry],
+    }),
+    handlerErrors: new Counter({
+      name: 'lingua_handler_errors_total',
+      help: 'Exceptions caught by the transport guards (that connection closed or answered 500)',
+      labelNames: ['where'],
+      registers: [registry],
+    }),
+    transportInfo: new Gauge({
+      name: 'lingua_transport_info',
+      help: 'HTTP/WebSocket implementation in use (value 1): uws (native uWebSockets.js) or node (ws + node:http)',
+      labelNames: ['impl'],
+      registers: [registry],
+    }),
     uwsNative: new Gauge({
       name: 'lingua_uws_native',
       help: '1 when the native uWebSockets.js binary is in use',
@@ -105,6 +132,7 @@ export function createMetrics(instanceId: string, native: boolean) {
     }),
   };
   m.uwsNative.set(native ? 1 : 0);
+  m.transportInfo.set({ impl: transport }, 1);
   return m;
 }
 

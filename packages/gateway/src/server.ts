@@ -1,80 +1,65 @@
 /**
- * One gateway instance: uWebSockets.js server for sessions and nodes, the inbox consumer,
+ * One gateway instance: the HTTP/WebSocket transport (native uWebSockets.js or `ws` +
+ * `node:http`, see transport/) with the session and node endpoints, the inbox consumer,
  * presence, and (by default) the workers. Everything shared lives in Redis; the maps in the
  * context are this process's own sockets.
  */
 import { connectRedis, InboxBus, JobStore, Keyspace, Presence, type RedisClient } from '@lingua/cluster';
-import { parseClientFrame, parseNodeFrame } from '@lingua/protocol';
 import { FailoverQueue, JobLifecycle, Rerouter, Sweeps, TimeoutWorker } from '@lingua/workers';
 import { clusterReader, instanceLoad, registerApiRoutes } from './api';
 import { registerClusterMetrics } from './cluster-metrics';
 import type { GatewayConfig } from './config';
-import type { GatewayContext, Transport } from './context';
+import { type Authorize, registerSocketEndpoints } from './connections';
+import type { GatewayContext } from './context';
 import { registerDashboardRoutes } from './dashboard-routes';
+import { HandlerErrors } from './handler-errors';
 import { getRoute, json } from './http';
 import { createLogger, type Logger } from './logger';
 import { createMetrics } from './metrics';
-import { NodeConn } from './node-conn';
 import { createInboxHandler } from './router';
-import { SessionActor } from './session-actor';
-import { type us_listen_socket, uWS, uwsIsNative, type WebSocket } from './uws';
+import { createTransport, type HttpTransport, type TransportChoice } from './transport';
+import { sharedTokenAuthorize } from './upgrade-auth';
 
-interface ConnData {
-  kind: 'session' | 'node';
-  authorized: boolean;
-  tenant?: string;
-  transport?: SocketTransport;
-  session?: SessionActor;
-  node?: NodeConn;
-  badFrames: number;
-}
-
-/** Wraps a uWS socket: never touched after close; over the backpressure limit it is closed
- * (the client resumes and replays from the result log, so nothing is lost). */
-class SocketTransport implements Transport {
-  closed = false;
-  constructor(
-    private readonly ws: WebSocket<ConnData>,
-    private readonly maxBuffered: number,
-  ) {}
-  send(frame: object): boolean {
-    if (this.closed) return false;
-    this.ws.send(JSON.stringify(frame), false);
-    if (this.ws.getBufferedAmount() > this.maxBuffered) {
-      this.close(1013, 'backpressure: client too slow');
-      return false;
-    }
-    return true;
-  }
-  close(code: number, reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.ws.end(code, reason);
-  }
+export interface GatewayOptions {
+  /** upgrade-time auth hook; default: the shared LINGUA_AUTH_TOKEN check */
+  authorize?: Authorize;
 }
 
 export class Gateway {
   readonly ctx: GatewayContext;
   port = 0;
-  private listenSocket: us_listen_socket | null = null;
   private readonly conns: { redis: RedisClient; worker: RedisClient; blocking: RedisClient };
   private readonly presence: Presence;
   private readonly failover: FailoverQueue;
   private readonly timeouts: TimeoutWorker;
   private readonly sweeps: Sweeps;
-  private readonly app: ReturnType<typeof uWS.App>;
+  private readonly http: HttpTransport;
+  /** what serves HTTP/WebSocket, for the start-up log */
+  private readonly transportDetail: string;
   private redisOk = false;
   /** static presence facts; instanceLoad() adds connection counts and counters each second */
   private presenceMeta: Record<string, unknown> = {};
   private pingTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   readonly native: boolean;
+  /** counts and logs (rate-limited) an error caught outside a connection's own handling */
+  readonly reportError: (where: string, err: unknown) => void;
 
   private constructor(
     readonly cfg: GatewayConfig,
     readonly log: Logger,
+    private readonly opts: GatewayOptions,
   ) {
-    this.native = uwsIsNative();
+    // Errors caught by the transport guards; the metric exists once metrics are created.
+    let reportError: (where: string, err: unknown) => void = () => {};
+    const chosen = createTransport(cfg.transport as TransportChoice, {
+      onError: (where, err) => reportError(where, err),
+      // zero-fill message bytes after their callback under test: catches code that keeps them
+      poisonMessages: process.env.NODE_ENV === 'test',
+    });
+    this.http = chosen.transport;
+    this.transportDetail = chosen.detail;
+    this.native = this.http.native;
     const conns = {
       redis: connectRedis({ url: cfg.redisUrl, role: 'request', name: `${cfg.instanceId}:req` }),
       worker: connectRedis({ url: cfg.redisUrl, role: 'worker', name: `${cfg.instanceId}:worker` }),
@@ -85,7 +70,9 @@ export class Gateway {
       c.on('error', (err) => log.debug({ err: String(err), role }, 'redis connection error'));
     }
     const ks = new Keyspace({ prefix: cfg.keyPrefix, cells: cfg.cells, shards: cfg.shards });
-    const metrics = createMetrics(cfg.instanceId, this.native);
+    const metrics = createMetrics(cfg.instanceId, this.native, this.http.impl);
+    reportError = new HandlerErrors(log, metrics).report;
+    this.reportError = reportError;
     const store = new JobStore(conns.redis, ks, {
       maxAttempts: cfg.maxAttempts,
       resultLogMaxLen: cfg.resultLogMaxLen,
@@ -158,12 +145,15 @@ export class Gateway {
       instanceId: cfg.instanceId,
     });
     this.presence = new Presence(conns.redis, ks, cfg.instanceId, cfg.presenceTtlMs);
-    this.app = uWS.App();
     this.routes();
   }
 
-  static async start(cfg: GatewayConfig, log = createLogger(cfg.instanceId, cfg.logLevel)): Promise<Gateway> {
-    const gw = new Gateway(cfg, log);
+  static async start(
+    cfg: GatewayConfig,
+    log = createLogger(cfg.instanceId, cfg.logLevel),
+    opts: GatewayOptions = {},
+  ): Promise<Gateway> {
+    const gw = new Gateway(cfg, log, opts);
     await gw.begin();
     return gw;
   }
@@ -202,19 +192,12 @@ export class Gateway {
       this.timeouts.start();
       await this.sweeps.start(onError);
     }
-    await new Promise<void>((resolve, reject) => {
-      this.app.listen(cfg.host, cfg.port, (sock) => {
-        if (!sock) return reject(new Error(`cannot listen on ${cfg.host}:${cfg.port}`));
-        this.listenSocket = sock;
-        this.port = uWS.us_socket_local_port(sock);
-        resolve();
-      });
-    });
-    this.presenceMeta = { ...this.presenceMeta, port: this.port };
+    this.port = await this.http.listen(cfg.host, cfg.port);
+    this.presenceMeta = { ...this.presenceMeta, port: this.port, transport: this.http.impl };
     this.presence.setMeta(this.presenceMeta);
     log.info(
-      { port: this.port, uws: this.native ? 'native' : 'fallback', workers: cfg.workers },
-      `gateway ${cfg.instanceId} listening on ${cfg.host}:${this.port} (uWebSockets.js ${this.native ? 'native binary' : 'ws fallback'})`,
+      { port: this.port, transport: this.http.impl, native: this.native, workers: cfg.workers },
+      `gateway ${cfg.instanceId} listening on ${cfg.host}:${this.port} (transport: ${this.transportDetail})`,
     );
   }
 
@@ -225,36 +208,14 @@ export class Gateway {
 
   private routes(): void {
     const { cfg } = this;
-    const hardCap = cfg.maxPayloadBytes * 2;
-    const wsOptions = (kind: 'session' | 'node') => ({
-      maxPayloadLength: hardCap,
-      maxBackpressure: cfg.maxBackpressureBytes * 4,
-      idleTimeout: 120,
-      sendPingsAutomatically: true,
-      upgrade: (res: import('./uws').HttpResponse, req: import('./uws').HttpRequest, context: unknown) => {
-        const token = tokenFrom(req.getQuery() ?? '', req.getHeader('authorization'));
-        const data: ConnData = {
-          kind,
-          // Nodes authenticate in node_register; sessions with ?token= or a bearer header.
-          authorized: kind === 'node' || !cfg.authToken || token === cfg.authToken,
-          badFrames: 0,
-        };
-        res.upgrade(
-          data,
-          req.getHeader('sec-websocket-key'),
-          req.getHeader('sec-websocket-protocol'),
-          req.getHeader('sec-websocket-extensions'),
-          context as import('uWebSockets.js').us_socket_context_t,
-        );
-      },
-      open: (ws: WebSocket<ConnData>) => this.onOpen(ws),
-      message: (ws: WebSocket<ConnData>, message: ArrayBuffer) => this.onMessage(ws, message),
-      close: (ws: WebSocket<ConnData>) => this.onClose(ws),
+    const app = this.http;
+    registerSocketEndpoints(app, this.ctx, {
+      authorize: this.opts.authorize ?? sharedTokenAuthorize(cfg.authToken),
+      maxPendingConnections: cfg.maxPendingConnections,
+      wsIdleTimeoutSec: cfg.wsIdleTimeoutSec,
     });
-    this.app.ws<ConnData>('/ws/session', wsOptions('session'));
-    this.app.ws<ConnData>('/ws/node', wsOptions('node'));
-    getRoute(this.app, '/health', () => json({ status: 'ok', instance_id: cfg.instanceId }));
-    getRoute(this.app, '/ready', () =>
+    getRoute(app, '/health', () => json({ status: 'ok', instance_id: cfg.instanceId }));
+    getRoute(app, '/ready', () =>
       this.ready()
         ? json({ status: 'ready', instance_id: cfg.instanceId })
         : json(
@@ -268,71 +229,13 @@ export class Gateway {
             503,
           ),
     );
-    getRoute(this.app, '/metrics', async () => ({
+    getRoute(app, '/metrics', async () => ({
       body: await this.ctx.metrics.registry.metrics(),
       type: this.ctx.metrics.registry.contentType,
     }));
-    registerApiRoutes(this.app, this.ctx, cfg.adminToken || undefined);
-    registerDashboardRoutes(this.app, this.ctx, cfg.adminToken || undefined);
-    this.app.any('/*', (res) => {
-      res
-        .writeStatus('404 Not Found')
-        .writeHeader('content-type', 'application/json')
-        .end('{"error":"not found"}');
-    });
-  }
-
-  private onOpen(ws: WebSocket<ConnData>): void {
-    const data = ws.getUserData();
-    const transport = new SocketTransport(ws, this.cfg.maxBackpressureBytes);
-    data.transport = transport;
-    this.ctx.metrics.connections.inc({ kind: data.kind });
-    if (!data.authorized) {
-      transport.send({ type: 'error', code: 'UNAUTHORIZED', message: 'missing or invalid token' });
-      transport.close(1008, 'unauthorized');
-      return;
-    }
-    if (this.ctx.draining) {
-      transport.send({
-        type: 'error',
-        code: 'DRAINING',
-        message: 'this instance is shutting down; reconnect',
-      });
-      transport.close(1012, 'draining');
-      return;
-    }
-    if (data.kind === 'session')
-      data.session = new SessionActor(this.ctx, transport, { tenant: data.tenant });
-    else data.node = new NodeConn(this.ctx, transport);
-  }
-
-  private onMessage(ws: WebSocket<ConnData>, message: ArrayBuffer): void {
-    const data = ws.getUserData();
-    const transport = data.transport!;
-    if (transport.closed) return;
-    // The ArrayBuffer is only valid during this callback: parse decodes it synchronously.
-    const parsed =
-      data.kind === 'session'
-        ? parseClientFrame(message, { maxBytes: this.cfg.maxPayloadBytes })
-        : parseNodeFrame(message, { maxBytes: this.cfg.maxPayloadBytes });
-    if (!parsed.ok) {
-      data.badFrames++;
-      this.ctx.metrics.framesRejected.inc({ kind: data.kind, code: parsed.code });
-      transport.send({ type: 'error', code: parsed.code, message: parsed.message, field: parsed.field });
-      if (data.badFrames > this.cfg.abuseLimit) transport.close(1008, 'too many bad frames');
-      return;
-    }
-    data.badFrames = 0;
-    if (data.session) data.session.receive(parsed.msg as never);
-    else data.node?.receive(parsed.msg as never);
-  }
-
-  private onClose(ws: WebSocket<ConnData>): void {
-    const data = ws.getUserData();
-    if (data.transport) data.transport.closed = true;
-    this.ctx.metrics.connections.dec({ kind: data.kind });
-    data.session?.onSocketClosed();
-    void data.node?.onSocketClosed();
+    registerApiRoutes(app, this.ctx, cfg.adminToken || undefined);
+    registerDashboardRoutes(app, this.ctx, cfg.adminToken || undefined);
+    app.fallback(() => json({ error: 'not found' }, 404));
   }
 
   /**
@@ -346,8 +249,7 @@ export class Gateway {
 
   private async doStop(graceful: boolean): Promise<void> {
     this.ctx.draining = true;
-    if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
-    this.listenSocket = null;
+    this.http.stopListening();
     if (graceful) {
       for (const actor of [...this.ctx.sessions.values()]) actor.handOff();
       // Nodes: no new jobs, results of running ones still accepted for a bounded grace.
@@ -360,13 +262,7 @@ export class Gateway {
     await this.presence.stop(graceful).catch(() => {});
     if (this.pingTimer) clearInterval(this.pingTimer);
     for (const c of Object.values(this.conns)) c.disconnect();
+    this.http.closeAll(); // whatever is still open would talk to a stopped instance
     this.log.info('gateway stopped');
   }
-}
-
-function tokenFrom(query: string, authorization: string): string | undefined {
-  const m = /(?:^|&)token=([^&]*)/.exec(query);
-  if (m) return decodeURIComponent(m[1]!);
-  if (authorization.startsWith('Bearer ')) return authorization.slice(7);
-  return undefined;
 }

@@ -17,6 +17,7 @@ import type { GatewayContext, Transport } from './context';
 import { type Finalized, UtteranceSegmenter } from './finalize';
 import type { Logger } from './logger';
 import { ResultOrderer } from './result-order';
+import { checkSessionInit } from './session-init-check';
 
 type State = 'new' | 'initializing' | 'open' | 'closing' | 'closed';
 
@@ -88,9 +89,9 @@ export class SessionActor {
     }
   }
 
-  private error(code: string, message: string): void {
+  private error(code: string, message: string, field?: string): void {
     this.ctx.metrics.framesRejected.inc({ kind: 'session', code });
-    this.transport.send({ type: 'error', code, message });
+    this.transport.send({ type: 'error', code, message, ...(field ? { field } : {}) });
   }
 
   private async handle(msg: ClientMessage): Promise<void> {
@@ -145,12 +146,31 @@ export class SessionActor {
       this.error('BAD_MESSAGE', 'session_init: the session is already initialized');
       return;
     }
+    const problem = checkSessionInit(msg);
+    if (problem) {
+      this.error('BAD_MESSAGE', problem.message, problem.field);
+      return;
+    }
     if (this.ctx.draining) {
       this.error('DRAINING', 'this instance is shutting down; reconnect');
       this.transport.close(1012, 'draining');
       return;
     }
     this.state = 'initializing';
+    try {
+      await this.initSession(msg);
+    } catch (err) {
+      // Never half-initialised: back to 'new' (the client may retry session_init), then
+      // fail() answers INTERNAL / UNAVAILABLE.
+      if (this.state === 'initializing') {
+        this.state = 'new';
+        this.sessionId = undefined;
+      }
+      throw err;
+    }
+  }
+
+  private async initSession(msg: SessionInit): Promise<void> {
     const now = this.ctx.now();
     const { cfg, store } = this.ctx;
     let nextIndex = 0;
