@@ -13,6 +13,7 @@ import { redactRedisUrl } from '@lingua/cluster';
 import type { ClusterView } from '@lingua/dashboard';
 import { canSharePort, type TransportChoice } from '@lingua/gateway';
 import { Demo } from './demo';
+import { entryCommand } from './entries';
 import { freePort, getJson, portIsFree, redisPing, sleep } from './net';
 import { LocalRedis } from './redis-local';
 import { clearState, type LocalClusterState, REPO_ROOT, writeState } from './state';
@@ -71,14 +72,6 @@ export const NODE_PROFILES = [
   { asr: 'en,ja', tts: 'en,zh,ja' },
   { asr: 'zh,ja', tts: 'zh,en,ja' },
 ];
-
-const GATEWAY_MAIN = join(REPO_ROOT, 'packages/gateway/src/main.ts');
-const SIM_MAIN = join(REPO_ROOT, 'packages/node-sdk/src/sim-main.ts');
-
-/** Runs a TypeScript entry point with Node and tsx's loader (no wrapper process in between). */
-function tsNode(script: string, args: string[]): { command: string; args: string[] } {
-  return { command: process.execPath, args: ['--import', 'tsx', script, ...args] };
-}
 
 function say(msg: string): void {
   process.stderr.write(`lingua up: ${msg}\n`);
@@ -266,7 +259,7 @@ export class LocalCluster {
         LINGUA_ADMIN_TOKEN: o.adminToken ?? '',
         LINGUA_AUTH_TOKEN: o.authToken ?? '',
       };
-      const child = this.sup.spawn({ name: id, ...tsNode(GATEWAY_MAIN, []), env, cwd: REPO_ROOT });
+      const child = this.sup.spawn({ name: id, ...entryCommand('gateway', []), env, cwd: REPO_ROOT });
       child.watch((line) => {
         if (line.includes(`gateway ${id} listening on`)) listening.add(id);
       });
@@ -299,7 +292,7 @@ export class LocalCluster {
         '1000',
       ];
       const env = { ...process.env, LINGUA_NODE_TOKEN: o.authToken ?? process.env.LINGUA_NODE_TOKEN ?? '' };
-      return this.sup.spawn({ name: `sim-${i + 1}`, ...tsNode(SIM_MAIN, args), env, cwd: REPO_ROOT });
+      return this.sup.spawn({ name: `sim-${i + 1}`, ...entryCommand('sim-node', args), env, cwd: REPO_ROOT });
     });
   }
 

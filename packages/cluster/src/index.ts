@@ -9,5 +9,6 @@ export * from './keys';
 export * from './node-registry';
 export * from './presence';
 export * from './redis';
+export * from './runtime-paths';
 export * from './scripts';
 export * from './select-node';

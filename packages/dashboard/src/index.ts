@@ -3,6 +3,8 @@
  * feed and `lingua status`) and the dashboard page (plain HTML/CSS/JS, no build step).
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runtimeDir } from '@lingua/cluster';
 
 export * from './cluster-view';
 
@@ -11,7 +13,9 @@ let page: string | undefined;
 /** The dashboard as one self-contained HTML document (style and script inlined). */
 export function dashboardPage(): string {
   if (page) return page;
-  const read = (name: string) => readFileSync(new URL(`./page/${name}`, import.meta.url), 'utf8');
+  // src/page from source; dist/dashboard in a build (copied by scripts/build.ts).
+  const dir = runtimeDir(import.meta.url, 'page', 'dashboard');
+  const read = (name: string) => readFileSync(join(dir, name), 'utf8');
   // Function replacers: the script contains `$` sequences that string replacement would expand.
   page = read('dashboard.html')
     .replace('/*STYLE*/', () => read('dashboard.css'))

@@ -6,7 +6,8 @@
  */
 import { connectRedis, InboxBus, JobStore, Keyspace, Presence, type RedisClient } from '@lingua/cluster';
 import { DlqMonitor, FailoverQueue, JobLifecycle, Rerouter, Sweeps, TimeoutWorker } from '@lingua/workers';
-import { instanceLoad, registerApiRoutes } from './api';
+import { clusterReader, instanceLoad, registerApiRoutes } from './api';
+import { registerClusterMetrics } from './cluster-metrics';
 import type { GatewayConfig } from './config';
 import { type Authorize, registerSocketEndpoints } from './connections';
 import type { GatewayContext } from './context';
@@ -129,6 +130,12 @@ export class Gateway {
       now: Date.now,
       draining: false,
     };
+    const reader = clusterReader(this.ctx);
+    registerClusterMetrics(
+      metrics.registry,
+      { nodes: () => reader.nodes(), knownPairs: () => conns.redis.smembers(ks.allPairs()) },
+      metrics.redisErrors,
+    );
     const rerouter = new Rerouter(conns.redis, ks, store, inbox, jobs);
     handler = createInboxHandler(this.ctx, rerouter);
     const bullPrefix = `{${ks.bullPrefix()}}`;

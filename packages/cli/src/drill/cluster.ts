@@ -8,13 +8,11 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectRedis, Keyspace, type RedisClient } from '@lingua/cluster';
+import { entryCommand } from '../entries';
 import { freePort, redisPing, sleep } from '../net';
 import { LocalRedis } from '../redis-local';
 import { REPO_ROOT } from '../state';
 import { type ManagedChild, Supervisor } from '../supervisor';
-
-const GATEWAY_MAIN = join(REPO_ROOT, 'packages/gateway/src/main.ts');
-const SIM_MAIN = join(REPO_ROOT, 'packages/node-sdk/src/sim-main.ts');
 
 /**
  * Fast failure detection, so a drill sees failover in seconds instead of the production
@@ -220,8 +218,7 @@ export class DrillCluster {
     };
     return this.sup.spawn({
       name: id,
-      command: process.execPath,
-      args: ['--import', 'tsx', GATEWAY_MAIN],
+      ...entryCommand('gateway', []),
       env,
       cwd: REPO_ROOT,
     });
@@ -270,9 +267,6 @@ export class DrillCluster {
 
   private spawnNode(slot: NodeSlot, urls: string[]): ManagedChild {
     const args = [
-      '--import',
-      'tsx',
-      SIM_MAIN,
       '--url',
       urls.join(','),
       '--node-id',
@@ -292,8 +286,7 @@ export class DrillCluster {
     ];
     const child = this.sup.spawn({
       name: slot.id,
-      command: process.execPath,
-      args,
+      ...entryCommand('sim-node', args),
       env: process.env,
       cwd: REPO_ROOT,
     });
