@@ -23,8 +23,13 @@ const gws: GatewayProc[] = [];
 
 beforeAll(async () => {
   redis = await startRedis();
-  for (let i = 1; i <= 3; i++) gws.push(await startGatewayProc(`gw-${i}`, redis.url, ENV));
-});
+  // In parallel: on a loaded 2-core machine each start takes seconds.
+  gws.push(
+    ...(await Promise.all(
+      Array.from({ length: 3 }, (_, i) => startGatewayProc(`gw-${i + 1}`, redis.url, ENV)),
+    )),
+  );
+}, 300_000);
 afterAll(async () => {
   await Promise.all(gws.map((g) => stopProc(g.child, 'SIGKILL')));
   await redis?.stop();
@@ -76,5 +81,5 @@ describe('kill -9 of a gateway that owns sessions and nodes', () => {
     r.disconnect();
     await load.close();
     await Promise.all(nodes.map((n) => n.close()));
-  }, 120_000);
+  }, 300_000);
 });

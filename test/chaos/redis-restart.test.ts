@@ -21,8 +21,13 @@ const gws: GatewayProc[] = [];
 
 beforeAll(async () => {
   redis = await startRedis({ aof: true });
-  for (let i = 1; i <= 2; i++) gws.push(await startGatewayProc(`gw-${i}`, redis.url, ENV));
-});
+  // In parallel: on a loaded 2-core machine each start takes seconds.
+  gws.push(
+    ...(await Promise.all(
+      Array.from({ length: 2 }, (_, i) => startGatewayProc(`gw-${i + 1}`, redis.url, ENV)),
+    )),
+  );
+}, 300_000);
 afterAll(async () => {
   await Promise.all(gws.map((g) => stopProc(g.child, 'SIGKILL')));
   await redis?.stop();
@@ -71,5 +76,5 @@ describe('Redis killed and restarted (AOF) under light load', () => {
     expect(t.wrong).toBe(0);
     await load.close();
     await Promise.all(nodes.map((n) => n.close()));
-  }, 120_000);
+  }, 300_000);
 });

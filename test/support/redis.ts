@@ -9,6 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { tethered } from '../../packages/cli/src/tether';
 
 const execFileAsync = promisify(execFile);
 
@@ -59,23 +60,21 @@ async function waitForPing(port: number, timeoutMs = 10_000, cliArgs: string[] =
 }
 
 function spawnRedis(port: number, dir: string, args: string[]): ChildProcess {
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--maxmemory-policy',
-      'noeviction',
-      ...args,
-    ],
-    { stdio: 'ignore' },
-  );
+  // Tethered: a test runner killed with SIGKILL takes its redis-servers with it.
+  const run = tethered('redis-server', [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--maxmemory-policy',
+    'noeviction',
+    ...args,
+  ]);
+  const child = spawn(run.command, run.args, { stdio: 'ignore' });
   child.on('error', (err) => {
     throw new Error(`cannot start redis-server (is it installed? run npm run setup): ${err.message}`);
   });

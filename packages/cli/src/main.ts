@@ -109,7 +109,10 @@ program
     UP_DEFAULTS.port,
   )
   .option('--host <host>', 'address the gateways listen on', UP_DEFAULTS.host)
-  .option('--redis <url>', 'use this Redis instead of starting a private redis-server')
+  .option(
+    '--redis <url|sentinel|cluster>',
+    'use this Redis URL, or start a private Sentinel set (sentinel: primary, replica, 3 sentinels) or Redis Cluster (cluster: 3 masters + replicas) instead of one redis-server',
+  )
   .option('--prefix <prefix>', 'Redis key prefix', UP_DEFAULTS.prefix)
   .option('--cells <n>', 'node cells', int(1, 1024), UP_DEFAULTS.cells)
   .option('--shards <n>', 'session shards', int(1, 1024), UP_DEFAULTS.shards)

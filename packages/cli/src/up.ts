@@ -24,16 +24,21 @@ import {
   writeCredentials,
 } from './credentials';
 import { Demo } from './demo';
+import { entryCommand } from './entries';
 import { freePort, getJson, portIsFree, redisPing, sleep } from './net';
+import { LocalRedis } from './redis-local';
 import { clearState, type LocalClusterState, REPO_ROOT, writeState } from './state';
-import { type ManagedChild, Supervisor } from './supervisor';
+import { type ManagedChild, Supervisor, watchParent } from './supervisor';
 
 export interface UpOptions {
   gateways: number;
   nodes: number;
   port: number;
   host: string;
-  /** external Redis; a private redis-server is started when absent */
+  /**
+   * external Redis URL; `sentinel` / `cluster`: a private Sentinel set or Redis Cluster with
+   * replicas (redis-local.ts); a private redis-server when absent
+   */
   redis?: string;
   cells: number;
   shards: number;
@@ -80,14 +85,6 @@ export const NODE_PROFILES = [
   { asr: 'zh,ja', tts: 'zh,en,ja' },
 ];
 
-const GATEWAY_MAIN = join(REPO_ROOT, 'packages/gateway/src/main.ts');
-const SIM_MAIN = join(REPO_ROOT, 'packages/node-sdk/src/sim-main.ts');
-
-/** Runs a TypeScript entry point with Node and tsx's loader (no wrapper process in between). */
-function tsNode(script: string, args: string[]): { command: string; args: string[] } {
-  return { command: process.execPath, args: ['--import', 'tsx', script, ...args] };
-}
-
 function say(msg: string): void {
   process.stderr.write(`lingua up: ${msg}\n`);
 }
@@ -107,6 +104,7 @@ export class LocalCluster {
   redisUrl = '';
   ports: number[] = [];
   redisChild: ManagedChild | undefined;
+  localRedis: LocalRedis | undefined;
   gateways: ManagedChild[] = [];
   nodes: ManagedChild[] = [];
   private ready = false;
@@ -174,7 +172,8 @@ export class LocalCluster {
     }
     if (this.creds.nodeSecret)
       this.printed.node = await nodeTokenFrom(this.creds.nodeSecret, '*', PRINTED_TOKEN_TTL_S);
-    if (o.redis) this.redisUrl = o.redis;
+    if (o.redis === 'sentinel' || o.redis === 'cluster') await this.startReplicatedRedis(o.redis);
+    else if (o.redis) this.redisUrl = o.redis;
     else await this.startRedis();
     await this.startGateways();
     await this.startNodes();
@@ -275,6 +274,23 @@ export class LocalCluster {
     this.redisUrl = `redis://127.0.0.1:${port}`;
   }
 
+  /** A private Sentinel set or Redis Cluster with replicas, under the same supervisor. */
+  private async startReplicatedRedis(kind: 'sentinel' | 'cluster'): Promise<void> {
+    this.localRedis = new LocalRedis(this.sup, join(this.runDir, 'redis'), this.opts.readyTimeoutMs);
+    say(
+      kind === 'sentinel'
+        ? 'starting a Redis Sentinel set: primary, replica, 3 sentinels'
+        : 'starting a Redis Cluster: 3 masters with a replica each',
+    );
+    this.redisUrl =
+      kind === 'sentinel' ? await this.localRedis.startSentinel() : await this.localRedis.startCluster();
+    if (kind === 'cluster' && this.opts.cells === 1 && this.opts.shards === 1) {
+      // One cell and one shard would put every key on one master: spread them.
+      this.opts.cells = 3;
+      this.opts.shards = 6;
+    }
+  }
+
   private async startGateways(): Promise<void> {
     const o = this.opts;
     say(
@@ -295,7 +311,7 @@ export class LocalCluster {
         LINGUA_SHARDS: String(o.shards),
         LINGUA_LOG_LEVEL: process.env.LINGUA_LOG_LEVEL || o.logLevel,
       });
-      const child = this.sup.spawn({ name: id, ...tsNode(GATEWAY_MAIN, []), env, cwd: REPO_ROOT });
+      const child = this.sup.spawn({ name: id, ...entryCommand('gateway', []), env, cwd: REPO_ROOT });
       child.watch((line) => {
         if (line.includes(`gateway ${id} listening on`)) listening.add(id);
       });
@@ -339,7 +355,7 @@ export class LocalCluster {
       ];
       const env = withoutCredentials(process.env);
       if (tokens[i]) env.LINGUA_NODE_TOKEN = tokens[i];
-      return this.sup.spawn({ name: `sim-${i + 1}`, ...tsNode(SIM_MAIN, args), env, cwd: REPO_ROOT });
+      return this.sup.spawn({ name: `sim-${i + 1}`, ...entryCommand('sim-node', args), env, cwd: REPO_ROOT });
     });
   }
 
@@ -399,7 +415,7 @@ export class LocalCluster {
     const lines = [
       '',
       `Lingua local cluster is up: ${o.gateways} gateway${o.gateways > 1 ? 's' : ''}${shared}, ` +
-        `${o.nodes} simulated node${o.nodes === 1 ? '' : 's'}, ${o.redis ? 'external Redis' : 'private redis-server'}`,
+        `${o.nodes} simulated node${o.nodes === 1 ? '' : 's'}, ${o.redis === 'sentinel' ? 'private Redis Sentinel set' : o.redis === 'cluster' ? 'private Redis Cluster' : o.redis ? 'external Redis' : 'private redis-server'}`,
       '',
       `  sessions   ${this.wsUrls('session').join('  ')}`,
       `  nodes      ${this.wsUrls('node').join('  ')}`,
@@ -457,7 +473,12 @@ export class LocalCluster {
       }
       say('stopping…');
       await this.demo?.stop().catch(() => {});
-      const phases = [this.nodes, this.gateways, this.redisChild ? [this.redisChild] : []];
+      const phases = [
+        this.nodes,
+        this.gateways,
+        this.redisChild ? [this.redisChild] : [],
+        this.localRedis?.procs.map((p) => p.child) ?? [],
+      ];
       const killed = await this.sup.stopPhases(phases, this.opts.stopTimeoutMs);
       if (killed.length) say(`killed after ${this.opts.stopTimeoutMs} ms: ${killed.join(', ')}`);
       clearState();
@@ -494,6 +515,8 @@ export async function runUp(opts: UpOptions): Promise<number> {
     stopRequested?.();
   };
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+  // The wrapper that started us (npm, tsx) died without signalling us: stop as on Ctrl-C.
+  watchParent(() => onSignal('SIGHUP'));
   try {
     await Promise.race([
       cluster.start(),

@@ -128,6 +128,8 @@ export class LinguaSession extends Emitter<SessionEvents> {
   private seq = 0;
   private lastResult = -1;
   private lastAccepted = -1;
+  /** highest seq seen accepted (utterance_accepted.last_chunk_seq, resume acks) */
+  private lastAcceptedSeq = -1;
   private duplicates = 0;
   private lastFrameAt = 0;
 
@@ -282,7 +284,15 @@ export class LinguaSession extends Emitter<SessionEvents> {
     if (o.features) frame.features = o.features;
     if (o.tenantId !== undefined) frame.tenant_id = o.tenantId;
     if (this.id !== undefined && this.token !== undefined) {
-      frame.resume = { session_id: this.id, resume_token: this.token, last_result_index: this.lastResult };
+      // v1.3: what we saw accepted, so a server whose Redis lost it answers missing_result
+      // for those indexes instead of handing them out again.
+      frame.resume = {
+        session_id: this.id,
+        resume_token: this.token,
+        last_result_index: this.lastResult,
+        next_utterance_index: this.lastAccepted + 1,
+        last_accepted_seq: this.lastAcceptedSeq,
+      };
     }
     return frame;
   }
@@ -357,6 +367,7 @@ export class LinguaSession extends Emitter<SessionEvents> {
     this.id = ack.session_id;
     this.token = ack.resume_token;
     this.lastAccepted = Math.max(this.lastAccepted, ack.next_utterance_index - 1);
+    this.lastAcceptedSeq = Math.max(this.lastAcceptedSeq, ack.last_accepted_seq);
     this.currentState = 'open';
     this.startHeartbeat(ack);
 
@@ -385,6 +396,8 @@ export class LinguaSession extends Emitter<SessionEvents> {
     // A replayed frame (e.g. after a resume) is not emitted twice; releasing audio is idempotent.
     if (msg.utterance_index <= this.lastAccepted) return;
     this.lastAccepted = msg.utterance_index;
+    if (msg.last_chunk_seq !== undefined)
+      this.lastAcceptedSeq = Math.max(this.lastAcceptedSeq, msg.last_chunk_seq);
     this.unacked.onAccepted(msg);
     this.emit('accepted', msg);
   }

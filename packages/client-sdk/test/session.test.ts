@@ -264,7 +264,13 @@ describe('LinguaSession', () => {
       tgt_lang: 'en',
       audio_format: 'pcm16',
       sample_rate: 16000,
-      resume: { session_id: 'sess-1', resume_token: 'tok-1', last_result_index: 0 },
+      resume: {
+        session_id: 'sess-1',
+        resume_token: 'tok-1',
+        last_result_index: 0,
+        next_utterance_index: 1,
+        last_accepted_seq: 2,
+      },
     });
     // Audio sent while the session is between gateways is buffered with the next seq.
     const during = bytes(64);
@@ -306,7 +312,13 @@ describe('LinguaSession', () => {
     b.ws.terminate();
     const a2 = await gwA.peer(1);
     const init2 = await a2.waitFor('session_init');
-    expect(init2.resume).toEqual({ session_id: 'sess-1', resume_token: 'tok-2', last_result_index: 1 });
+    expect(init2.resume).toEqual({
+      session_id: 'sess-1',
+      resume_token: 'tok-2',
+      last_result_index: 1,
+      next_utterance_index: 2,
+      last_accepted_seq: 4,
+    });
   });
 
   it('after a resume resends exactly the whole utterances the server did not accept, with their seq', async () => {
@@ -443,7 +455,13 @@ describe('LinguaSession', () => {
     // The gateway stops talking (half-open connection): the client gives up on it.
     const second = await gw.peer(1);
     const init = await second.waitFor('session_init');
-    expect(init.resume).toEqual({ session_id: 'sess-1', resume_token: 'tok-1', last_result_index: -1 });
+    expect(init.resume).toEqual({
+      session_id: 'sess-1',
+      resume_token: 'tok-1',
+      last_result_index: -1,
+      next_utterance_index: 0,
+      last_accepted_seq: -1,
+    });
     expect(reasons).toEqual(['server timeout']);
     await first.closed;
   });

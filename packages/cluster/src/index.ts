@@ -10,5 +10,6 @@ export * from './node-registry';
 export * from './presence';
 export * from './redis';
 export * from './redis-url';
+export * from './runtime-paths';
 export * from './scripts';
 export * from './select-node';

@@ -154,6 +154,11 @@ export class Keyspace {
     return `${this.prefix}{g}:dlqs`;
   }
   /** lock key for draining a dead instance's inbox. */
+  /** zset: instances whose inbox was drained and retired → when (late writes are drained again for a grace) */
+  retiredInstances(): string {
+    return `${this.prefix}{g}:retired`;
+  }
+
   drainLock(deadInstanceId: string): string {
     return `${this.prefix}{g}:drainlock:${deadInstanceId}`;
   }

@@ -3,13 +3,17 @@
  * feed and `lingua status`) and the dashboard page (plain HTML/CSS/JS, no build step).
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runtimeDir } from '@lingua/cluster';
 
 export * from './cluster-view';
 
 let page: string | undefined;
 let login: string | undefined;
 
-const read = (name: string) => readFileSync(new URL(`./page/${name}`, import.meta.url), 'utf8');
+// src/page from source; dist/dashboard in a build (copied by scripts/build.ts).
+const read = (name: string) =>
+  readFileSync(join(runtimeDir(import.meta.url, 'page', 'dashboard'), name), 'utf8');
 
 /** The dashboard as one self-contained HTML document (style and script inlined). */
 export function dashboardPage(): string {

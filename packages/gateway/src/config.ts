@@ -3,7 +3,7 @@
  * and bounds. `loadConfig` validates everything at start and reports every problem at once.
  */
 import { hostname } from 'node:os';
-import { redactRedisUrl } from '@lingua/cluster';
+import { isSentinelUrl, parseSentinelUrl, redactRedisUrl } from '@lingua/cluster';
 import { MIN_ADMIN_TOKEN_LENGTH, roleKeyFromEnv } from './auth';
 
 type Kind = 'int' | 'string' | 'bool';
@@ -35,7 +35,7 @@ export const CONFIG_SPEC = {
   redisUrl: str(
     'LINGUA_REDIS_URL',
     'redis://127.0.0.1:6379',
-    'redis://host:port or redis+cluster://h1:p1,h2:p2',
+    'redis://host:port, redis+cluster://h1:p1,h2:p2 or redis+sentinel://s1:p1,s2:p2/<master-name>; credentials via LINGUA_REDIS_PASSWORD etc.',
   ),
   keyPrefix: str('LINGUA_KEY_PREFIX', 'lingua:v1:', 'prefix of every Redis key'),
   cells: int('LINGUA_CELLS', 1, 1, 1024, 'number of node cells (fixed per deployment)'),
@@ -164,6 +164,27 @@ export const CONFIG_SPEC = {
     're-claim inbox entries idle this long',
   ),
   inboxMaxDeliveries: int('LINGUA_INBOX_MAX_DELIVERIES', 5, 1, 1000, 'dead-letter after this many'),
+  lossAuditMs: int(
+    'LINGUA_LOSS_AUDIT_MS',
+    5000,
+    0,
+    3_600_000,
+    'audit accepted jobs this old for loss by Redis (also after each reconnect); 0 = only after reconnects',
+  ),
+  dlqMax: int(
+    'LINGUA_DLQ_MAX',
+    100_000,
+    1,
+    10_000_000,
+    'DLQ capacity per instance; when full, entries stay pending',
+  ),
+  dlqRetentionMs: int(
+    'LINGUA_DLQ_RETENTION_MS',
+    0,
+    0,
+    31_536_000_000,
+    'remove dead letters older than this; 0 = never',
+  ),
   // workers
   workers: bool('LINGUA_WORKERS', true, 'run timeout/failover/sweep workers in this process'),
   timeoutPollMs: int('LINGUA_TIMEOUT_POLL_MS', 200, 10, 60_000, 'deadline index poll period'),
@@ -221,10 +242,16 @@ export function loadConfig(
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(cfg.instanceId)) {
     problems.push(`LINGUA_INSTANCE_ID: "${cfg.instanceId}" must be 1-64 chars of [A-Za-z0-9._-]`);
   }
-  if (!/^rediss?:\/\/|^rediss?\+cluster:\/\//.test(cfg.redisUrl)) {
+  if (!/^rediss?:\/\/|^rediss?\+cluster:\/\/|^redis\+sentinel:\/\//.test(cfg.redisUrl)) {
     problems.push(
-      `LINGUA_REDIS_URL: "${redactRedisUrl(cfg.redisUrl)}" must start with redis://, rediss://, redis+cluster:// or rediss+cluster://`,
+      `LINGUA_REDIS_URL: "${redactRedisUrl(cfg.redisUrl)}" must start with redis://, rediss://, redis+cluster://, rediss+cluster:// or redis+sentinel://`,
     );
+  } else if (isSentinelUrl(cfg.redisUrl)) {
+    try {
+      parseSentinelUrl(cfg.redisUrl);
+    } catch (err) {
+      problems.push(`LINGUA_REDIS_URL: ${(err as Error).message}`);
+    }
   }
   if (!['auto', 'uws', 'node'].includes(cfg.transport)) {
     problems.push(`LINGUA_TRANSPORT: "${cfg.transport}" must be auto, uws or node`);

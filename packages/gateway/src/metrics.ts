@@ -97,6 +97,35 @@ export function createMetrics(
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
+    dlqRefused: new Counter({
+      name: 'lingua_dlq_refused_total',
+      help: 'Dead-letters refused because the DLQ is at capacity (the entry stays pending in the inbox)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    dlqLength: new Gauge({
+      name: 'lingua_dlq_length',
+      help: 'Entries in each instance DLQ (label dlq), as read by this instance',
+      labelNames: ['dlq'],
+      registers: [registry],
+    }),
+    dlqCapacity: new Gauge({
+      name: 'lingua_dlq_capacity',
+      help: 'Most entries one instance DLQ may hold (LINGUA_DLQ_MAX)',
+      registers: [registry],
+    }),
+    dlqExpired: new Counter({
+      name: 'lingua_dlq_expired_total',
+      help: 'Dead letters removed by the explicit retention (LINGUA_DLQ_RETENTION_MS)',
+      labelNames: ['dlq'],
+      registers: [registry],
+    }),
+    lostJobs: new Counter({
+      name: 'lingua_lost_jobs_total',
+      help: 'Accepted utterances whose job Redis lost (failover/restart), answered with missing_result',
+      labelNames: ['trigger'],
+      registers: [registry],
+    }),
     redisErrors: new Counter({
       name: 'lingua_redis_errors_total',
       help: 'Redis command failures',

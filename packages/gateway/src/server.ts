@@ -5,9 +5,10 @@
  * context are this process's own sockets.
  */
 import { connectRedis, InboxBus, JobStore, Keyspace, Presence, type RedisClient } from '@lingua/cluster';
-import { FailoverQueue, JobLifecycle, Rerouter, Sweeps, TimeoutWorker } from '@lingua/workers';
-import { instanceLoad, registerApiRoutes } from './api';
+import { DlqMonitor, FailoverQueue, JobLifecycle, Rerouter, Sweeps, TimeoutWorker } from '@lingua/workers';
+import { clusterReader, instanceLoad, registerApiRoutes } from './api';
 import { authenticatorFor } from './auth';
+import { registerClusterMetrics } from './cluster-metrics';
 import type { GatewayConfig } from './config';
 import { type Authorize, registerSocketEndpoints } from './connections';
 import type { GatewayContext } from './context';
@@ -15,6 +16,7 @@ import { registerDashboardRoutes } from './dashboard-routes';
 import { HandlerErrors } from './handler-errors';
 import { getRoute, json } from './http';
 import { createLogger, type Logger } from './logger';
+import { LossAudit } from './loss-audit';
 import { createMetrics } from './metrics';
 import { createInboxHandler } from './router';
 import { createTransport, type HttpTransport, type TransportChoice } from './transport';
@@ -33,6 +35,8 @@ export class Gateway {
   private readonly failover: FailoverQueue;
   private readonly timeouts: TimeoutWorker;
   private readonly sweeps: Sweeps;
+  private readonly dlqMonitor: DlqMonitor;
+  private readonly lossAudit: LossAudit;
   private readonly http: HttpTransport;
   /** what serves HTTP/WebSocket, for the start-up log */
   private readonly transportDetail: string;
@@ -91,7 +95,9 @@ export class Gateway {
       log,
       claimIdleMs: cfg.inboxClaimIdleMs,
       maxDeliveries: cfg.inboxMaxDeliveries,
+      dlqCapacity: cfg.dlqMax,
       onDeadLetter: (reason) => metrics.dlqEntries.inc({ reason: reason.replace(/\d+/g, 'N') }),
+      onDeadLetterRefused: (reason) => metrics.dlqRefused.inc({ reason: reason.replace(/\d+/g, 'N') }),
     });
     const jobs = new JobLifecycle(
       conns.redis,
@@ -126,6 +132,12 @@ export class Gateway {
       auth: authenticatorFor(cfg),
       draining: false,
     };
+    const reader = clusterReader(this.ctx);
+    registerClusterMetrics(
+      metrics.registry,
+      { nodes: () => reader.nodes(), knownPairs: () => conns.redis.smembers(ks.allPairs()) },
+      metrics.redisErrors,
+    );
     const rerouter = new Rerouter(conns.redis, ks, store, inbox, jobs);
     handler = createInboxHandler(this.ctx, rerouter);
     const bullPrefix = `{${ks.bullPrefix()}}`;
@@ -138,7 +150,22 @@ export class Gateway {
       intervalMs: cfg.sweepIntervalMs,
       nodeHeartbeatTimeoutMs: cfg.nodeHeartbeatTimeoutMs,
       instanceId: cfg.instanceId,
+      dlqCapacity: cfg.dlqMax,
     });
+    metrics.dlqCapacity.set(cfg.dlqMax);
+    this.dlqMonitor = new DlqMonitor(conns.worker, ks, {
+      intervalMs: 5000,
+      retentionMs: cfg.dlqRetentionMs,
+      onLength: (dlq, n) => metrics.dlqLength.set({ dlq }, n),
+      onExpired: (dlq, n) => metrics.dlqExpired.inc({ dlq }, n),
+      log,
+    });
+    this.lossAudit = new LossAudit(
+      () => this.ctx.sessions.values(),
+      log,
+      { intervalMs: cfg.lossAuditMs },
+      (n, why) => metrics.lostJobs.inc({ trigger: why }, n),
+    );
     this.presence = new Presence(conns.redis, ks, cfg.instanceId, cfg.presenceTtlMs);
     this.routes();
   }
@@ -156,7 +183,18 @@ export class Gateway {
   private async begin(): Promise<void> {
     const { cfg, log } = this;
     const onError = (err: unknown) => log.warn({ err: String(err) }, 'background task error');
-    await this.conns.redis.ping();
+    // The request connection fails a command after 2 s; at start-up Redis may be slow (a busy
+    // machine, a failover in progress): keep asking for a bounded while instead of exiting.
+    for (let tries = 1; ; tries++) {
+      try {
+        await this.conns.redis.ping();
+        break;
+      } catch (err) {
+        if (tries >= 30) throw err;
+        log.warn({ err: String(err), tries }, 'Redis not answering yet; retrying');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
     this.redisOk = true;
     this.pingTimer = setInterval(() => {
       this.conns.redis.ping().then(
@@ -182,10 +220,12 @@ export class Gateway {
     this.presence.start(onError);
     await this.presence.beat();
     await this.ctx.inbox.start();
+    this.lossAudit.start(this.conns.redis);
     if (cfg.workers) {
       this.failover.startWorker(this.ctx.jobs, onError);
       this.timeouts.start();
       await this.sweeps.start(onError);
+      this.dlqMonitor.start();
     }
     this.port = await this.http.listen(cfg.host, cfg.port);
     this.presenceMeta = { ...this.presenceMeta, port: this.port, transport: this.http.impl };
@@ -258,6 +298,8 @@ export class Gateway {
       await Promise.all([...this.ctx.nodes.values()].map((node) => node.drainAndClose(graceMs)));
     }
     this.timeouts.stop();
+    this.dlqMonitor.stop();
+    this.lossAudit.stop();
     await Promise.allSettled([this.sweeps.close(), this.failover.close()]);
     await this.ctx.inbox.stop();
     await this.presence.stop(graceful).catch(() => {});

@@ -17,6 +17,7 @@ import { pairAllowed, type SessionAuthContext } from './auth';
 import type { GatewayContext, Transport } from './context';
 import { type Finalized, UtteranceSegmenter } from './finalize';
 import type { Logger } from './logger';
+import { classify, recoverLostOnResume } from './loss-audit';
 import { ResultOrderer } from './result-order';
 import { checkSessionInit } from './session-init-check';
 
@@ -35,6 +36,9 @@ export class SessionActor {
   private lastFrameAt: number;
   private closeBy = 0;
   private lastNode: string | undefined;
+  private resumeToken = '';
+  /** accepted on this connection, no outcome delivered yet: index → accepted at (loss audit) */
+  private readonly acceptedAt = new Map<number, number>();
   private info = {
     tenant: 'default',
     src: '',
@@ -199,8 +203,21 @@ export class SessionActor {
           tenant,
         });
         this.sessionId = r.session_id;
-        nextIndex = s.nextIndex;
-        lastAcceptedSeq = s.lastAcceptedSeq;
+        // v1.3: the client saw more accepted than Redis remembers (a failover lost it).
+        const fixed = await recoverLostOnResume(
+          (i) => store.declareMissing(r.session_id, i, 'failed', now),
+          s,
+          r,
+        );
+        if (fixed.lost) {
+          this.ctx.metrics.lostJobs.inc({ trigger: 'resume' }, fixed.lost);
+          this.log.warn(
+            { session: r.session_id, lost: fixed.lost, from: s.nextIndex },
+            'resume: accepted utterances Redis lost (failover) answered missing_result',
+          );
+        }
+        nextIndex = fixed.nextIndex;
+        lastAcceptedSeq = fixed.lastAcceptedSeq;
         lastResultIndex = r.last_result_index ?? -1;
         this.info = {
           tenant: s.tenant,
@@ -277,6 +294,7 @@ export class SessionActor {
       gapTimeoutMs: cfg.gapTimeoutMs,
       nextIndex: lastResultIndex + 1,
     });
+    this.resumeToken = resumeToken;
     this.log = this.log.child({ session: this.sessionId });
     this.ctx.sessions.get(this.sessionId!)?.kick(); // an older socket of ours for the same session
     this.ctx.sessions.set(this.sessionId!, this);
@@ -314,28 +332,31 @@ export class SessionActor {
     for (const u of utterances) {
       const jobId = jobIdFor(this.sessionId!, u.index);
       this.ctx.metrics.utterances.inc({ reason: u.reason });
-      const r = await this.ctx.jobs.dispatchNew(
-        {
-          jobId,
-          sessionId: this.sessionId!,
-          index: u.index,
-          tenant: this.info.tenant,
-          src: this.info.src,
-          tgt: this.info.tgt,
-          audioFormat: this.info.fmt,
-          sampleRate: this.info.rate,
-          features: this.info.features,
-          audio: u.audio,
-          lastChunkSeq: u.lastChunkSeq,
-          reason: u.reason,
-          now: this.ctx.now(),
-          owner: this.ctx.cfg.instanceId,
-          conn: this.conn,
-        },
-        this.lastNode,
-        u.finalizedAt,
+      const r = await this.restoringSession(() =>
+        this.ctx.jobs.dispatchNew(
+          {
+            jobId,
+            sessionId: this.sessionId!,
+            index: u.index,
+            tenant: this.info.tenant,
+            src: this.info.src,
+            tgt: this.info.tgt,
+            audioFormat: this.info.fmt,
+            sampleRate: this.info.rate,
+            features: this.info.features,
+            audio: u.audio,
+            lastChunkSeq: u.lastChunkSeq,
+            reason: u.reason,
+            now: this.ctx.now(),
+            owner: this.ctx.cfg.instanceId,
+            conn: this.conn,
+          },
+          this.lastNode,
+          u.finalizedAt,
+        ),
       );
       if (r.nodeId) this.lastNode = r.nodeId;
+      this.acceptedAt.set(u.index, this.ctx.now());
       this.transport.send({
         type: 'utterance_accepted',
         utterance_index: u.index,
@@ -364,7 +385,10 @@ export class SessionActor {
       this.run(() => this.settleGaps(true));
       return;
     }
-    for (const item of out.deliver) this.sendOutcome(item.payload);
+    for (const item of out.deliver) {
+      this.acceptedAt.delete(item.index);
+      this.sendOutcome(item.payload);
+    }
     if (this.state === 'closing') this.run(() => this.maybeFinishClose());
   }
 
@@ -398,6 +422,85 @@ export class SessionActor {
       });
       this.ctx.metrics.resultsDelivered.inc({ kind: 'missing' });
     }
+  }
+
+  /**
+   * Redis lost this session's record (a failover to a replica that lagged, a restart without
+   * fsync) while this connection still owns it: write it again from what this actor knows
+   * (job-create then moves next_index / last_accepted_seq forward again) and retry once.
+   */
+  private async restoringSession<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isScriptError(err, ScriptErrorCode.NOT_FOUND) || this.state !== 'open') throw err;
+      const created = await this.ctx.store.openSession({
+        sessionId: this.sessionId!,
+        tenant: this.info.tenant,
+        src: this.info.src,
+        tgt: this.info.tgt,
+        audioFormat: this.info.fmt,
+        sampleRate: this.info.rate,
+        features: this.info.features,
+        owner: this.ctx.cfg.instanceId,
+        conn: this.conn,
+        resumeToken: this.resumeToken,
+        now: this.ctx.now(),
+      });
+      this.log.warn(
+        { session: this.sessionId, created },
+        'session record lost by Redis: restored by its owner',
+      );
+      return fn();
+    }
+  }
+
+  /**
+   * Loss audit (loss-audit.ts): accepted indexes still without an outcome, accepted at or
+   * before `cutoff`, whose job Redis no longer has get a missing marker now; those that have an
+   * outcome we never received are re-read from the result log. Returns how many were lost.
+   */
+  auditLoss(cutoff: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.run(async () => {
+        try {
+          resolve(await this.auditLossNow(cutoff));
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+  }
+
+  private async auditLossNow(cutoff: number): Promise<number> {
+    const order = this.order;
+    if (!order || !this.sessionId || this.state === 'closed') return 0;
+    const indexes: number[] = [];
+    for (const [index, at] of this.acceptedAt) {
+      if (index < order.nextIndex) this.acceptedAt.delete(index);
+      else if (at <= cutoff) indexes.push(index);
+    }
+    if (!indexes.length) return 0;
+    const rows = await Promise.all(
+      indexes.map((i) =>
+        this.ctx.redis.hmget(this.ctx.store.jobKey(jobIdFor(this.sessionId!, i)), 'state', 'outcome'),
+      ),
+    );
+    let lost = 0;
+    let decided = false;
+    const now = this.ctx.now();
+    for (const [k, [state, outcome]] of rows.entries()) {
+      const verdict = classify(state ?? null, outcome ?? null);
+      if (verdict === 'lost') {
+        lost++;
+        this.deliver(await this.ctx.store.declareMissing(this.sessionId, indexes[k]!, 'failed', now));
+      } else if (verdict === 'decided') decided = true;
+    }
+    if (decided) {
+      for (const o of await this.ctx.store.readResults(this.sessionId, order.nextIndex - 1)) this.deliver(o);
+    }
+    this.schedule();
+    return lost;
   }
 
   /** Gaps past their timeout: persist a missing marker (first writer wins) and deliver the winner. */

@@ -16,12 +16,11 @@ import {
   sessionTokenFrom,
   withoutCredentials,
 } from '../credentials';
+import { entryCommand } from '../entries';
 import { freePort, redisPing, sleep } from '../net';
+import { LocalRedis } from '../redis-local';
 import { REPO_ROOT } from '../state';
 import { type ManagedChild, Supervisor } from '../supervisor';
-
-const GATEWAY_MAIN = join(REPO_ROOT, 'packages/gateway/src/main.ts');
-const SIM_MAIN = join(REPO_ROOT, 'packages/node-sdk/src/sim-main.ts');
 
 /**
  * Fast failure detection, so a drill sees failover in seconds instead of the production
@@ -57,6 +56,8 @@ export interface ClusterOptions {
   appendfsync: 'always' | 'everysec';
   readyTimeoutMs: number;
   verbose: boolean;
+  /** private Redis as a Sentinel set or a Cluster with replicas (redis-local.ts); default standalone */
+  redisTopology?: 'standalone' | 'sentinel' | 'cluster';
 }
 
 export interface GatewaySlot {
@@ -83,6 +84,8 @@ export class DrillCluster {
   redisUrl = '';
   redisPort = 0;
   redisChild: ManagedChild | undefined;
+  /** the private Sentinel set / Cluster, when redisTopology asked for one */
+  localRedis: LocalRedis | undefined;
   gateways: GatewaySlot[] = [];
   nodes: NodeSlot[] = [];
   /** a connection for the drill's own reads (events, DLQ, node state) */
@@ -110,8 +113,17 @@ export class DrillCluster {
   }
 
   async start(): Promise<void> {
+    const topology = this.opts.redisTopology ?? 'standalone';
     if (this.opts.redisUrl) this.redisUrl = this.opts.redisUrl;
-    else {
+    else if (topology !== 'standalone') {
+      this.redisDir = join(this.runDir, 'redis');
+      this.localRedis = new LocalRedis(this.sup, this.redisDir, this.opts.readyTimeoutMs);
+      const persist = { appendfsync: this.opts.appendfsync };
+      this.redisUrl =
+        topology === 'sentinel'
+          ? await this.localRedis.startSentinel(persist)
+          : await this.localRedis.startCluster(persist);
+    } else {
       this.redisPort = await freePort();
       this.redisDir = join(this.runDir, 'redis');
       mkdirSync(this.redisDir);
@@ -221,8 +233,7 @@ export class DrillCluster {
     };
     return this.sup.spawn({
       name: id,
-      command: process.execPath,
-      args: ['--import', 'tsx', GATEWAY_MAIN],
+      ...entryCommand('gateway', []),
       env,
       cwd: REPO_ROOT,
     });
@@ -279,9 +290,6 @@ export class DrillCluster {
 
   private spawnNode(slot: NodeSlot, urls: string[]): ManagedChild {
     const args = [
-      '--import',
-      'tsx',
-      SIM_MAIN,
       '--url',
       urls.join(','),
       '--node-id',
@@ -301,8 +309,7 @@ export class DrillCluster {
     ];
     const child = this.sup.spawn({
       name: slot.id,
-      command: process.execPath,
-      args,
+      ...entryCommand('sim-node', args),
       env: { ...withoutCredentials(process.env), LINGUA_NODE_TOKEN: this.nodeTokens.get(slot.id) },
       cwd: REPO_ROOT,
     });
@@ -379,6 +386,7 @@ export class DrillCluster {
         this.nodes.map((n) => n.child),
         this.gateways.map((g) => g.child),
         this.redisChild ? [this.redisChild] : [],
+        this.localRedis?.procs.map((p) => p.child) ?? [],
       ],
       3000,
     );

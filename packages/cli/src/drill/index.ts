@@ -109,6 +109,13 @@ export function registerDrillCommand(program: Command): Command {
       durationOption('--redis-down <dur>', 'redis-restart: how long Redis stays down', D.redisDownMs),
     )
     .addOption(
+      durationOption(
+        '--replica-lag <dur>',
+        'sentinel-failover: stop the replica this long before killing the primary, so writes are lost (0 = plain kill)',
+        D.replicaLagMs,
+      ),
+    )
+    .addOption(
       new Option(
         '--silent-scope <scope>',
         'node-silent: all = hung process (heartbeat timeout), jobs = results never come (job timeout)',
@@ -142,6 +149,8 @@ Scenarios:
   node-silent      one node stops answering but keeps its socket (heartbeat or job timeout)
   redis-restart    SIGKILL redis-server, start it again on its AOF
   rolling-restart  SIGTERM + restart every gateway in turn, waiting for /ready
+  sentinel-failover  SIGKILL the Sentinel-monitored primary (replica lagging); serving again ≤ 10 s
+  cluster-failover SIGKILL a Redis Cluster master; its replica takes over
   all              each of the above in sequence, one report section each
 
 Exit code: 0 when every scenario passed; 1 when anything was lost, duplicated, wrong, never
@@ -175,6 +184,7 @@ Examples:
         shards: o.shards,
         settleTimeoutMs: o.settleTimeout,
         redisDownMs: o.redisDown,
+        replicaLagMs: o.replicaLag,
         silentScope: o.silentScope,
         target: o.target,
         env: o.env,

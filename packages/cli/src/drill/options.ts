@@ -6,7 +6,14 @@ export const SCENARIOS = [
   'node-silent',
   'redis-restart',
   'rolling-restart',
+  'sentinel-failover',
+  'cluster-failover',
 ] as const;
+/** Scenarios that run on the drill's own replicated Redis (never with --redis). */
+export const REPLICATED_REDIS: Partial<Record<ScenarioName, 'sentinel' | 'cluster'>> = {
+  'sentinel-failover': 'sentinel',
+  'cluster-failover': 'cluster',
+};
 export type ScenarioName = (typeof SCENARIOS)[number];
 export type DrillTarget = ScenarioName | 'all';
 
@@ -34,6 +41,8 @@ export interface DrillOptions {
   settleTimeoutMs: number;
   /** redis-restart: how long Redis stays down */
   redisDownMs: number;
+  /** sentinel-failover: the replica is stopped this long before the primary is killed (0 = not) */
+  replicaLagMs: number;
   /** node-silent: `all` (hung process, heartbeat timeout path) or `jobs` (job timeout path) */
   silentScope: 'all' | 'jobs';
   /** gateway or node id to hit; default: gw-1, or the node holding the most jobs */
@@ -73,6 +82,7 @@ export const DRILL_DEFAULTS: DrillOptions = {
   shards: 1,
   settleTimeoutMs: 60_000,
   redisDownMs: 1_000,
+  replicaLagMs: 1_000,
   silentScope: 'all',
   env: {},
   appendfsync: 'always',
@@ -117,6 +127,9 @@ export function validateOptions(target: DrillTarget, o: DrillOptions): string[] 
   }
   if (o.redis && target === 'redis-restart') {
     p.push('redis-restart needs the drill’s own redis-server: drop --redis');
+  }
+  if (o.redis && target !== 'all' && REPLICATED_REDIS[target]) {
+    p.push(`${target} needs the drill’s own replicated Redis: drop --redis`);
   }
   return p;
 }

@@ -13,6 +13,8 @@ export interface SessionTimeline {
   reconnects: number[];
   acceptedAt: Map<number, number>;
   outcomeAt: Map<number, number>;
+  /** indexes whose outcome was a missing_result */
+  missingIdx?: ReadonlySet<number>;
 }
 
 export interface ServingAgain {
@@ -95,4 +97,20 @@ export function inFlightAtFault(timelines: SessionTimeline[], faultAt: number): 
     }
   }
   return { count, outcome_after_fault_ms: summarize(lat), without_outcome: none };
+}
+
+/**
+ * How long after the fault each `missing_result` that arrived after it came: for a Redis
+ * failover these are the utterances Redis lost, so this is how long a user waited to be told
+ * (the loss audit / resume path), as opposed to the gap timeout (overall job timeout + 2 s).
+ */
+export function missingAfterFault(timelines: SessionTimeline[], faultAt: number): Summary | null {
+  const lat: number[] = [];
+  for (const s of timelines) {
+    for (const idx of s.missingIdx ?? []) {
+      const out = s.outcomeAt.get(idx);
+      if (out !== undefined && out >= faultAt) lat.push(out - faultAt);
+    }
+  }
+  return summarize(lat);
 }

@@ -16,12 +16,13 @@ import {
   DRILL_DEFAULTS,
   type DrillOptions,
   type DrillTarget,
+  REPLICATED_REDIS,
   SCENARIOS,
   type ScenarioName,
   validateOptions,
 } from './options';
 import { Progress, progressLine } from './progress';
-import { inFlightAtFault, type ServingAgain, servingAgain } from './recovery';
+import { inFlightAtFault, missingAfterFault, type ServingAgain, servingAgain } from './recovery';
 import {
   type DrillReport,
   type HistogramReport,
@@ -58,7 +59,7 @@ export async function runDrill(
   const names: readonly ScenarioName[] = target === 'all' ? SCENARIOS : [target];
   const sections: ScenarioReport[] = [];
   for (const name of names) {
-    if (name === 'redis-restart' && opts.redis) {
+    if ((name === 'redis-restart' || REPLICATED_REDIS[name]) && opts.redis) {
       sections.push(skippedSection(name, 'needs the drill’s own redis-server (--redis was given)'));
       continue;
     }
@@ -97,13 +98,19 @@ async function runScenario(
 ): Promise<ScenarioReport> {
   const scenario = SCENARIO_TABLE[name];
   const prefix = opts.prefix ?? `lingua:drill:${randomBytes(3).toString('hex')}:`;
+  const redisTopology = REPLICATED_REDIS[name] ?? 'standalone';
+  // On Redis Cluster, spread cells and shards over the masters unless asked otherwise.
+  const spread = redisTopology === 'cluster' && opts.cells === 1 && opts.shards === 1;
+  const cells = spread ? 3 : opts.cells;
+  const shards = spread ? 6 : opts.shards;
   const cluster = new DrillCluster({
     gateways: opts.gateways,
     nodes: opts.nodes,
     redisUrl: opts.redis,
+    redisTopology,
     prefix,
-    cells: opts.cells,
-    shards: opts.shards,
+    cells,
+    shards,
     env: opts.env,
     nodeLatency: opts.nodeLatency,
     maxJobs: opts.maxJobs,
@@ -123,7 +130,7 @@ async function runScenario(
   let clean = false;
   try {
     say(
-      `starting ${opts.gateways} gateways, ${opts.nodes} simulated nodes, ${opts.redis ? `Redis ${redactRedisUrl(opts.redis)}` : 'a private redis-server (AOF)'}; logs ${cluster.logDir}`,
+      `starting ${opts.gateways} gateways, ${opts.nodes} simulated nodes, ${opts.redis ? `Redis ${redactRedisUrl(opts.redis)}` : redisTopology === 'standalone' ? 'a private redis-server (AOF)' : `a private Redis ${redisTopology === 'sentinel' ? 'Sentinel set (primary, replica, 3 sentinels)' : 'Cluster (3 masters + replicas)'}`}; logs ${cluster.logDir}`,
     );
     await cluster.start();
     const redis = cluster.redis!;
@@ -135,7 +142,7 @@ async function runScenario(
     const loadStart = Date.now();
     tap = new EventTap(
       redis,
-      Array.from({ length: opts.shards }, (_, i) => cluster.ks.events(i)),
+      Array.from({ length: shards }, (_, i) => cluster.ks.events(i)),
       loadStart,
     );
     tap.start();
@@ -231,7 +238,7 @@ async function runScenario(
     clean = section.ok && section.warnings.length === 0;
     return section;
   } catch (err) {
-    say(`aborted: ${(err as Error).message}`);
+    say(`aborted: ${(err as Error).stack ?? (err as Error).message}`);
     return errorSection(name, startedAt, (err as Error).message, cluster.logDir);
   } finally {
     if (ticker) clearInterval(ticker);
@@ -254,6 +261,7 @@ function recoveryOf(
   const out: ScenarioReport['recovery'] = {
     serving_again: servingAgain(timelines, faultAt),
     in_flight_at_fault: inFlightAtFault(timelines, faultAt),
+    missing_after_fault_ms: missingAfterFault(timelines, faultAt),
   };
   if (name === 'rolling-restart' && steps.length) {
     const per = steps.map((s, i) => ({

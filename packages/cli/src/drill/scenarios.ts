@@ -8,6 +8,7 @@ import type { DrillCluster, GatewaySlot, NodeSlot } from './cluster';
 import type { FailoverStats } from './failover';
 import type { DrillOptions, ScenarioName } from './options';
 import type { ServingAgain } from './recovery';
+import { clusterFailover, sentinelFailover } from './redis-failover';
 
 export interface FaultStep {
   action: string;
@@ -397,4 +398,6 @@ export const SCENARIO_TABLE: Record<ScenarioName, Scenario> = {
   'node-silent': nodeSilent,
   'redis-restart': redisRestart,
   'rolling-restart': rollingRestart,
+  'sentinel-failover': sentinelFailover,
+  'cluster-failover': clusterFailover,
 };
