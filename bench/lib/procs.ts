@@ -73,6 +73,8 @@ async function startGatewayOnce(
       LINGUA_PORT: String(p),
       LINGUA_HOST: '127.0.0.1',
       LINGUA_LOG_LEVEL: process.env.LINGUA_LOG_LEVEL ?? 'warn',
+      // Benchmarks measure the scheduler, so they run open; the failure tests pass credentials.
+      LINGUA_INSECURE: 'true',
       ...env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INSECURE } from '../support/auth';
 import { startGateways, type TestCluster } from '../support/gateways';
 import { RawPeer, rawNode, simOutput } from '../support/peers';
 import { type RedisServer, startRedis } from '../support/redis';
@@ -8,7 +9,8 @@ let cluster: TestCluster;
 
 beforeAll(async () => {
   redis = await startRedis();
-  cluster = await startGateways(redis.url, 1);
+  // One of the few suites on an open gateway (LINGUA_INSECURE=true): the development setup.
+  cluster = await startGateways(redis.url, 1, INSECURE);
 });
 afterAll(async () => {
   await cluster?.stop();

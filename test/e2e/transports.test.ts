@@ -8,6 +8,7 @@ import { LinguaSession } from '@lingua/client-sdk';
 import { createSimNode, simulatedOutput } from '@lingua/node-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRANSPORTS } from '../security/support';
+import { adminHeaders, nodeToken, sessionToken } from '../support/auth';
 import { startGateways, type TestCluster } from '../support/gateways';
 import { until } from '../support/peers';
 import { type RedisServer, startRedis } from '../support/redis';
@@ -38,12 +39,14 @@ describe('a cluster mixing both transports', () => {
   it('reports each transport; sessions on either side get correct results in order', async () => {
     expect(a.gateways[0]!.native).toBe(TRANSPORTS.includes('uws'));
     expect(b.gateways[0]!.native).toBe(false);
+    const token = await nodeToken('mixed-*');
+    const sessionTok = await sessionToken();
     const nodes = [a, b].map((c, i) =>
-      createSimNode({ urls: c.urls('node'), nodeId: `mixed-${i}`, latencyMs: [5, 20] }),
+      createSimNode({ urls: c.urls('node'), nodeId: `mixed-${i}`, token, latencyMs: [5, 20] }),
     );
     await Promise.all(nodes.map((n) => n.start()));
     const sessions = [a, b, a, b].map(
-      (c) => new LinguaSession({ urls: c.urls('session'), srcLang: 'zh', tgtLang: 'en' }),
+      (c) => new LinguaSession({ urls: c.urls('session'), srcLang: 'zh', tgtLang: 'en', token: sessionTok }),
     );
     const results = sessions.map(() => [] as { utterance_index: number; text_asr: string }[]);
     sessions.forEach((s, i) => {
@@ -65,12 +68,18 @@ describe('a cluster mixing both transports', () => {
   });
 
   it('a session resumes from one implementation onto the other without loss or duplicates', async () => {
-    const node = createSimNode({ urls: b.urls('node'), nodeId: 'mixed-r', latencyMs: 10 });
+    const node = createSimNode({
+      urls: b.urls('node'),
+      nodeId: 'mixed-r',
+      token: await nodeToken('mixed-r'),
+      latencyMs: 10,
+    });
     await node.start();
     const session = new LinguaSession({
       urls: [...a.urls('session'), ...b.urls('session')],
       srcLang: 'zh',
       tgtLang: 'en',
+      token: await sessionToken(),
       reconnect: { initialMs: 20, maxMs: 200 },
     });
     const results: { utterance_index: number; text_asr: string }[] = [];
@@ -102,7 +111,10 @@ describe('a cluster mixing both transports', () => {
     for (const c of [a, b]) {
       const port = c.gateways[0]!.port;
       const ctl = new AbortController();
-      const r = await fetch(`http://127.0.0.1:${port}/api/v1/events`, { signal: ctl.signal });
+      const r = await fetch(`http://127.0.0.1:${port}/api/v1/events`, {
+        signal: ctl.signal,
+        headers: adminHeaders(),
+      });
       expect(r.headers.get('content-type')).toContain('text/event-stream');
       const reader = r.body!.getReader();
       let text = '';
@@ -113,7 +125,9 @@ describe('a cluster mixing both transports', () => {
       }
       expect(text).toContain(`"served_by":"${c.gateways[0]!.cfg.instanceId}"`);
       ctl.abort();
-      const cluster = await (await fetch(`http://127.0.0.1:${port}/api/v1/cluster`)).json();
+      const cluster = await (
+        await fetch(`http://127.0.0.1:${port}/api/v1/cluster`, { headers: adminHeaders() })
+      ).json();
       expect(cluster.served_by).toBe(c.gateways[0]!.cfg.instanceId);
     }
   });

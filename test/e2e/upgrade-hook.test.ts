@@ -7,6 +7,7 @@ import { type Authorize, Gateway, loadConfig } from '@lingua/gateway';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectCorrectResults, honestSession, tryUpgrade } from '../security/support';
+import { INSECURE } from '../support/auth';
 import { RawPeer, rawNode, type TestNode, until } from '../support/peers';
 import { type RedisServer, startRedis } from '../support/redis';
 
@@ -39,6 +40,8 @@ beforeAll(async () => {
       host: '127.0.0.1',
       instanceId: 'gw-hook',
       logLevel: 'silent',
+      // The hook alone decides here: no session/node/admin credentials configured.
+      ...INSECURE,
       ...(process.env.LINGUA_TRANSPORT ? { transport: process.env.LINGUA_TRANSPORT } : {}),
     },
   );

@@ -41,9 +41,14 @@ export interface LinguaSessionOptions {
   /** Default 16000. */
   sampleRate?: number;
   features?: { tts?: boolean };
+  /** With auth on, the tenant comes from the token; sending a different one is refused. */
   tenantId?: string;
-  /** Sent as `?token=` on every connection. */
-  token?: string;
+  /**
+   * The session token (a JWT minted by your backend, docs/security.md), or a function called
+   * on every (re)connect so an expiring token can be refreshed. Sent as `Authorization: Bearer`
+   * in Node, as `?token=` in browsers (they cannot set headers on a WebSocket).
+   */
+  token?: string | (() => string);
   reconnect?: BackoffOptions;
   /** Bound on unacknowledged audio (raw bytes) kept for resume; default 8 MiB. */
   maxBufferedBytes?: number;
@@ -241,10 +246,11 @@ export class LinguaSession extends Emitter<SessionEvents> {
   private connect(): void {
     this.reconnectTimer = undefined;
     const urls = this.opts.urls;
-    const url = withToken(urls[this.urlIndex % urls.length]!, this.opts.token);
+    const url = urls[this.urlIndex % urls.length]!;
     let t: Transport;
     try {
-      t = this.factory(url);
+      const token = typeof this.opts.token === 'function' ? this.opts.token() : this.opts.token;
+      t = this.factory(url, token === undefined ? {} : { token });
     } catch (err) {
       this.fail('BAD_URL', `cannot open ${url}: ${(err as Error).message}`);
       return;
@@ -503,11 +509,4 @@ export class LinguaSession extends Emitter<SessionEvents> {
     this.connectTimer = undefined;
     this.heartbeatTimer = undefined;
   }
-}
-
-function withToken(url: string, token: string | undefined): string {
-  if (token === undefined) return url;
-  const u = new URL(url);
-  u.searchParams.set('token', token);
-  return u.toString();
 }

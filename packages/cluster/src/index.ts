@@ -10,6 +10,8 @@ export * from './keys';
 export * from './node-registry';
 export * from './presence';
 export * from './redis';
+export * from './redis-url';
+export * from './runtime-paths';
 export * from './script-defs.gen';
 export * from './scripts';
 export * from './select-node';

@@ -200,12 +200,18 @@ export class JobStore {
     );
   }
 
+  /**
+   * Re-binds the session to (owner, conn) if `token` is its resume token and (with auth on)
+   * `rotate.tenant` its tenant; the resume token becomes `rotate.newToken` (the old one stops
+   * working). A re-send with the same new token and connection answers the same.
+   */
   async resumeSession(
     sessionId: string,
     token: string,
     owner: string,
     conn: string,
     now: number,
+    rotate: { newToken: string; tenant?: string },
   ): Promise<ResumedSession> {
     const r = await runScript<
       [string, string, number, number, string, string, string, string, string, string]
@@ -213,7 +219,7 @@ export class JobStore {
       this.redis,
       SCRIPTS.sessionResume,
       [this.ks.session(sessionId)],
-      [sessionId, token, owner, conn, now, this.cfg.sessionTtlMs],
+      [sessionId, token, owner, conn, now, this.cfg.sessionTtlMs, rotate.newToken, rotate.tenant ?? ''],
     );
     return {
       oldOwner: r[0] ?? '',

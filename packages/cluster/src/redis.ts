@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { isClusterUrlScheme, parseClusterUrl, redactRedisUrl, redisTlsOptions } from './redis-url';
 import { registerScripts } from './scripts';
 
 export type RedisClient = Redis | Cluster;
@@ -82,7 +83,7 @@ function baseOptions(opts: ConnectOptions): RedisOptions {
 }
 
 export function isClusterUrl(url: string): boolean {
-  return url.startsWith('redis+cluster://');
+  return isClusterUrlScheme(url);
 }
 
 export function isSentinelUrl(url: string): boolean {
@@ -141,20 +142,8 @@ export function parseSentinelUrl(url: string): SentinelTarget {
   return out as SentinelTarget;
 }
 
-/** The URL with any password replaced by `***`, for logs and banners. */
-export function redactRedisUrl(url: string): string {
-  return url.replace(/^([a-z+]+:\/\/)([^@/]*?):([^@/]*)@/i, (_m, scheme, user) => `${scheme}${user}:***@`);
-}
-
 export function parseClusterSeeds(url: string): { host: string; port: number }[] {
-  return url
-    .slice('redis+cluster://'.length)
-    .split(',')
-    .filter(Boolean)
-    .map((hp) => {
-      const [host, port] = hp.split(':');
-      return { host: host || '127.0.0.1', port: Number(port || 6379) };
-    });
+  return parseClusterUrl(url).seeds;
 }
 
 /** Opens a connection for a role, with every Lua script registered on it. */
@@ -162,6 +151,8 @@ export function connectRedis(opts: ConnectOptions): RedisClient {
   const auth = opts.auth ?? redisAuthFromEnv();
   const options: RedisOptions = {
     ...baseOptions(opts),
+    // TLS for rediss:// and rediss+cluster:// (optional private CA: LINGUA_REDIS_CA_FILE)
+    ...redisTlsOptions(opts.url),
     ...(auth.username ? { username: auth.username } : {}),
     ...(auth.password ? { password: auth.password } : {}),
   };
@@ -187,8 +178,14 @@ export function connectRedis(opts: ConnectOptions): RedisClient {
       sentinelRetryStrategy: (times) => Math.min(100 * times, 1000),
     });
   } else if (isClusterUrl(opts.url)) {
-    client = new Cluster(parseClusterSeeds(opts.url), {
-      redisOptions: options,
+    // One ACL user for every node: from the environment, else the URL's userinfo.
+    const c = parseClusterUrl(opts.url);
+    client = new Cluster(c.seeds, {
+      redisOptions: {
+        ...options,
+        ...(c.username && !auth.username ? { username: c.username } : {}),
+        ...(c.password && !auth.password ? { password: c.password } : {}),
+      },
       enableAutoPipelining: options.enableAutoPipelining,
       enableOfflineQueue: options.enableOfflineQueue,
       scaleReads: 'master',

@@ -16,16 +16,17 @@
  * arguments is checked by the compiler.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import { checkScriptResult } from './errors';
 import { fsmLuaTable } from './job-fsm';
 import { JOB_MODEL_LUA } from './job-model';
 import { LUA_KEY_SUFFIXES } from './keys';
+import { runtimeDir } from './runtime-paths';
 import { camelName } from './script-header';
 
-export const LUA_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../lua');
+/** <repo>/lua from source; dist/lua in a build (copied by scripts/build.ts). */
+export const LUA_DIR = runtimeDir(import.meta.url, '../../../lua', 'lua');
 
 export interface LoadedScript {
   /** camelCase command name, e.g. `selectNode` for select-node-4.lua */

@@ -248,11 +248,12 @@ describe('job scripts', () => {
 
   it('resume checks the token and re-binds the owner', async () => {
     await openSession('s6');
-    const bad = await store.resumeSession('s6', 'nope', 'gw-3', 'c9', NOW).catch((e) => e);
+    const rot = { newToken: 'tok2' };
+    const bad = await store.resumeSession('s6', 'nope', 'gw-3', 'c9', NOW, rot).catch((e) => e);
     expect(isScriptError(bad, ScriptErrorCode.RESUME_REJECTED)).toBe(true);
-    const missing = await store.resumeSession('nope', 'tok', 'gw-3', 'c9', NOW).catch((e) => e);
+    const missing = await store.resumeSession('nope', 'tok', 'gw-3', 'c9', NOW, rot).catch((e) => e);
     expect(isScriptError(missing, ScriptErrorCode.NOT_FOUND)).toBe(true);
-    const r = await store.resumeSession('s6', 'tok', 'gw-3', 'c9', NOW);
+    const r = await store.resumeSession('s6', 'tok', 'gw-3', 'c9', NOW, rot);
     expect(r).toMatchObject({
       oldOwner: 'gw-1',
       oldConn: 'c1',
@@ -260,9 +261,31 @@ describe('job scripts', () => {
       lastAcceptedSeq: -1,
       src: 'zh',
     });
+    // A re-send of the same resume (same new token, same connection) answers the same.
+    expect(await store.resumeSession('s6', 'tok', 'gw-3', 'c9', NOW, rot)).toEqual(r);
     expect(await store.detachSession('s6', 'c1', 'detach', NOW)).toBe(false);
     expect(await store.detachSession('s6', 'c9', 'detach', NOW)).toBe(true);
     expect((await store.getSession('s6'))?.owner).toBe('');
+  });
+
+  it('resume rotates the token and checks the tenant', async () => {
+    await openSession('s7');
+    const tenant = 't';
+    const other = await store
+      .resumeSession('s7', 'tok', 'gw-3', 'c9', NOW, { newToken: 'r1', tenant: `${tenant}-other` })
+      .catch((e) => e);
+    expect(isScriptError(other, ScriptErrorCode.RESUME_REJECTED)).toBe(true);
+    await store.resumeSession('s7', 'tok', 'gw-3', 'c9', NOW, { newToken: 'r1', tenant });
+    // The old token is spent: neither a new connection nor the same one can use it again.
+    for (const conn of ['c10', 'c9']) {
+      const again = await store
+        .resumeSession('s7', 'tok', 'gw-2', conn, NOW, { newToken: 'r2', tenant })
+        .catch((e) => e);
+      expect(isScriptError(again, ScriptErrorCode.RESUME_REJECTED)).toBe(true);
+    }
+    const next = await store.resumeSession('s7', 'r1', 'gw-2', 'c11', NOW, { newToken: 'r3', tenant });
+    expect(next).toMatchObject({ oldOwner: 'gw-3', oldConn: 'c9' });
+    expect((await store.getSession('s7'))?.token).toBe('r3');
   });
 });
 

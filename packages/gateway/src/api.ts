@@ -10,6 +10,7 @@
  */
 import { JOB_FIELDS } from '@lingua/cluster';
 import { ClusterReader, type ClusterView } from '@lingua/dashboard';
+import type { AdminAuth } from './auth';
 import type { GatewayContext } from './context';
 import { getRoute, json } from './http';
 import { safeDecode } from './transport/http-util';
@@ -69,19 +70,19 @@ function snakeKeys(o: Record<string, number>): Record<string, number> {
   );
 }
 
-export function registerApiRoutes(app: HttpTransport, ctx: GatewayContext, adminToken?: string): void {
-  getRoute(app, '/api/v1/cluster', async () => json(await clusterSnapshot(ctx)), adminToken);
+export function registerApiRoutes(app: HttpTransport, ctx: GatewayContext, admin?: AdminAuth): void {
+  getRoute(app, '/api/v1/cluster', async () => json(await clusterSnapshot(ctx)), admin);
   getRoute(
     app,
     '/api/v1/stats',
     async () => json({ served_by: ctx.cfg.instanceId, ...(await clusterReader(ctx).stats(ctx.now())) }),
-    adminToken,
+    admin,
   );
   getRoute(
     app,
     '/api/v1/nodes',
     async () => json({ served_by: ctx.cfg.instanceId, nodes: await clusterReader(ctx).nodes() }),
-    adminToken,
+    admin,
   );
   getRoute(
     app,
@@ -108,6 +109,6 @@ export function registerApiRoutes(app: HttpTransport, ctx: GatewayContext, admin
           : { kind: 'missing', reason: logged.reason };
       return json({ ...job, outcome_logged: outcome });
     },
-    adminToken,
+    admin,
   );
 }

@@ -4,6 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { isSentinelUrl, parseSentinelUrl, redactRedisUrl } from '@lingua/cluster';
+import { MIN_ADMIN_TOKEN_LENGTH, roleKeyFromEnv } from './auth';
 
 type Kind = 'int' | 'string' | 'bool';
 
@@ -39,8 +40,27 @@ export const CONFIG_SPEC = {
   keyPrefix: str('LINGUA_KEY_PREFIX', 'lingua:v1:', 'prefix of every Redis key'),
   cells: int('LINGUA_CELLS', 1, 1, 1024, 'number of node cells (fixed per deployment)'),
   shards: int('LINGUA_SHARDS', 1, 1, 1024, 'number of session shards (fixed per deployment)'),
-  authToken: str('LINGUA_AUTH_TOKEN', '', 'when set, sessions and nodes must present it'),
-  adminToken: str('LINGUA_ADMIN_TOKEN', '', 'when set, /api routes need Authorization: Bearer <token>'),
+  // credentials (docs/security.md): each role is enforced when configured; with none of them
+  // the gateway refuses to start unless LINGUA_INSECURE=true
+  sessionJwtSecret: str('LINGUA_SESSION_JWT_SECRET', '', 'HS256 secret of session tokens (>= 32 chars)'),
+  sessionJwtPublicKey: str(
+    'LINGUA_SESSION_JWT_PUBLIC_KEY',
+    '',
+    'PEM public key of session tokens (RS256/ES256/EdDSA)',
+  ),
+  nodeJwtSecret: str('LINGUA_NODE_JWT_SECRET', '', 'HS256 secret of node tokens (>= 32 chars)'),
+  nodeJwtPublicKey: str(
+    'LINGUA_NODE_JWT_PUBLIC_KEY',
+    '',
+    'PEM public key of node tokens (RS256/ES256/EdDSA)',
+  ),
+  adminToken: str(
+    'LINGUA_ADMIN_TOKEN',
+    '',
+    '/api, /dashboard and /metrics need it (bearer or dashboard login)',
+  ),
+  metricsPublic: bool('LINGUA_METRICS_PUBLIC', false, '/metrics without the admin token'),
+  insecure: bool('LINGUA_INSECURE', false, 'allow roles without credentials (development only)'),
   logLevel: str('LINGUA_LOG_LEVEL', 'info', 'pino log level'),
   transport: str(
     'LINGUA_TRANSPORT',
@@ -263,9 +283,9 @@ export function loadConfig(
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(cfg.instanceId)) {
     problems.push(`LINGUA_INSTANCE_ID: "${cfg.instanceId}" must be 1-64 chars of [A-Za-z0-9._-]`);
   }
-  if (!/^rediss?:\/\/|^redis\+(cluster|sentinel):\/\//.test(cfg.redisUrl)) {
+  if (!/^rediss?:\/\/|^rediss?\+cluster:\/\/|^redis\+sentinel:\/\//.test(cfg.redisUrl)) {
     problems.push(
-      `LINGUA_REDIS_URL: "${redactRedisUrl(cfg.redisUrl)}" must start with redis://, rediss://, redis+cluster:// or redis+sentinel://`,
+      `LINGUA_REDIS_URL: "${redactRedisUrl(cfg.redisUrl)}" must start with redis://, rediss://, redis+cluster://, rediss+cluster:// or redis+sentinel://`,
     );
   } else if (isSentinelUrl(cfg.redisUrl)) {
     try {
@@ -283,8 +303,44 @@ export function loadConfig(
   if (cfg.nodeHeartbeatTimeoutMs < cfg.nodeHeartbeatMs * 2) {
     problems.push('LINGUA_NODE_HEARTBEAT_TIMEOUT_MS must be at least twice LINGUA_NODE_HEARTBEAT_MS');
   }
+  problems.push(...credentialProblems(cfg, env));
   if (!cfg.jobOverallTimeoutMs) cfg.jobOverallTimeoutMs = cfg.jobTimeoutMs * cfg.maxAttempts + 5000;
   if (!cfg.gapTimeoutMs) cfg.gapTimeoutMs = cfg.jobOverallTimeoutMs + 2000;
   if (problems.length) throw new ConfigError(problems);
   return cfg;
+}
+
+/**
+ * Credentials: every key must parse, and a gateway with a role left open refuses to start
+ * unless LINGUA_INSECURE=true (so a forgotten variable never means an open cluster).
+ */
+function credentialProblems(cfg: GatewayConfig, env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  if (env.LINGUA_AUTH_TOKEN) {
+    problems.push(
+      'LINGUA_AUTH_TOKEN was removed in protocol v1.2: set LINGUA_SESSION_JWT_SECRET and LINGUA_NODE_JWT_SECRET and mint tokens (docs/security.md)',
+    );
+  }
+  const missing: string[] = [];
+  for (const role of ['SESSION', 'NODE'] as const) {
+    const [secret, pem] =
+      role === 'SESSION'
+        ? [cfg.sessionJwtSecret, cfg.sessionJwtPublicKey]
+        : [cfg.nodeJwtSecret, cfg.nodeJwtPublicKey];
+    try {
+      if (!roleKeyFromEnv(role, secret, pem)) missing.push(`LINGUA_${role}_JWT_SECRET (or _PUBLIC_KEY)`);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  if (!cfg.adminToken) missing.push('LINGUA_ADMIN_TOKEN');
+  else if (cfg.adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
+    problems.push(`LINGUA_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
+  }
+  if (missing.length && !cfg.insecure) {
+    problems.push(
+      `no credentials for ${missing.join(', ')}: set them, or LINGUA_INSECURE=true to run without (development only; see docs/security.md)`,
+    );
+  }
+  return problems;
 }

@@ -239,7 +239,10 @@ export function registerSocketEndpoints(
         return;
       }
       if (kind === 'session') data.session = new SessionActor(ctx, transport, data.claims);
-      else data.node = new NodeConn(ctx, transport);
+      else
+        data.node = new NodeConn(ctx, transport, {
+          upgradeToken: data.claims.nodeToken as string | undefined,
+        });
     },
     message: (conn, bytes) => {
       const data = conn.data;

@@ -3,6 +3,7 @@
  * dashboard, registered on the transport seam (which reads the request up front, guards the
  * handler and answers 500 when it throws).
  */
+import type { AdminAuth } from './auth';
 import type { HttpTransport } from './transport/types';
 
 export interface HttpReply {
@@ -20,17 +21,18 @@ export const unauthorized = (): HttpReply =>
   json({ error: { code: 'UNAUTHORIZED', message: 'Authorization: Bearer <admin token> required' } }, 401);
 
 /**
- * Registers an async GET route; `adminToken` makes it require the admin bearer token. A
- * handler that throws is answered 500 by the seam, counted and logged (not echoed to the client).
+ * Registers an async GET route; `admin` makes it require the admin token (bearer header or the
+ * dashboard's login cookie). A handler that throws is answered 500 by the seam, counted and
+ * logged (not echoed to the client).
  */
 export function getRoute(
   app: HttpTransport,
   path: string,
   handler: (params: string[], query: string) => Promise<HttpReply> | HttpReply,
-  adminToken?: string,
+  admin?: AdminAuth,
 ): void {
   app.route('GET', path, async (req) => {
-    if (adminToken && req.header('authorization') !== `Bearer ${adminToken}`) return unauthorized();
+    if (admin && !admin.allows(req.header('authorization'), req.header('cookie'))) return unauthorized();
     return handler(req.params, req.query);
   });
 }

@@ -1,3 +1,4 @@
+export * from './auth';
 export * from './config';
 export type { Authorize, ConnClaims, ConnKind } from './connections';
 export * from './finalize';

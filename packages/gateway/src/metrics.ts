@@ -25,6 +25,12 @@ export function createMetrics(
       labelNames: ['kind', 'code'],
       registers: [registry],
     }),
+    authRefused: new Counter({
+      name: 'lingua_auth_refused_total',
+      help: 'Credentials refused (session/node tokens, admin token), by role and reason',
+      labelNames: ['kind', 'reason'],
+      registers: [registry],
+    }),
     utterances: new Counter({
       name: 'lingua_utterances_finalized_total',
       help: 'Finalized utterances by reason',

@@ -62,6 +62,8 @@ export class NodeConn {
   constructor(
     private readonly ctx: GatewayContext,
     private readonly transport: Transport,
+    /** a node token presented as bearer at upgrade (already verified), for node_register without one */
+    private readonly creds: { upgradeToken?: string } = {},
   ) {
     this.log = ctx.log.child({ conn: this.conn });
   }
@@ -134,17 +136,16 @@ export class NodeConn {
       this.error('BAD_MESSAGE', 'node_register: this connection is already registered as another node');
       return;
     }
-    if (this.ctx.cfg.authToken && msg.token !== this.ctx.cfg.authToken) {
-      this.error('UNAUTHORIZED', 'node_register: invalid token');
-      this.transport.close(1008, 'unauthorized');
-      return;
-    }
-    if (this.ctx.draining) {
-      this.error('DRAINING', 'this instance is shutting down; connect to another one');
-      this.transport.close(1012, 'draining');
-      return;
-    }
     const run = async () => {
+      // Every registration needs a token allowing this very id, so the id of a connected node
+      // cannot be taken over without a token for it (auth.ts). A re-registration of this same
+      // connection (`again`) was authorized the first time.
+      if (!again && !(await this.authorized(msg))) return;
+      if (this.ctx.draining) {
+        this.error('DRAINING', 'this instance is shutting down; connect to another one');
+        this.transport.close(1012, 'draining');
+        return;
+      }
       const now = this.ctx.now();
       const r = await registerNode(this.ctx.redis, this.ctx.ks, {
         nodeId: msg.node_id,
@@ -259,6 +260,17 @@ export class NodeConn {
   /** True while this connection is the node's registration with that epoch. */
   registeredWith(epoch: number): boolean {
     return !this.closed && this.nodeId !== undefined && this.epoch === epoch;
+  }
+
+  /** The node_register credential check; false (after UNAUTHORIZED and close 1008) when refused. */
+  private async authorized(msg: NodeRegister): Promise<boolean> {
+    const v = await this.ctx.auth.authorizeNode(msg.node_id, msg.token, this.creds.upgradeToken);
+    if (v.ok) return !this.closed && !this.transport.closed;
+    this.ctx.metrics.authRefused.inc({ kind: 'node', reason: v.reason });
+    this.log.warn({ node_id: msg.node_id, reason: v.reason }, 'node_register refused');
+    this.error('UNAUTHORIZED', `node_register: ${v.message}`);
+    this.transport.close(1008, 'unauthorized');
+    return false;
   }
 
   private async result(msg: Extract<NodeMessage, { type: 'job_result' }>): Promise<void> {

@@ -6,7 +6,9 @@
  */
 import { connectRedis, InboxBus, JobStore, Keyspace, Presence, type RedisClient } from '@lingua/cluster';
 import { DlqMonitor, FailoverQueue, JobLifecycle, Rerouter, Sweeps, TimeoutWorker } from '@lingua/workers';
-import { instanceLoad, registerApiRoutes } from './api';
+import { clusterReader, instanceLoad, registerApiRoutes } from './api';
+import { authenticatorFor } from './auth';
+import { registerClusterMetrics } from './cluster-metrics';
 import type { GatewayConfig } from './config';
 import { type Authorize, registerSocketEndpoints } from './connections';
 import type { GatewayContext } from './context';
@@ -18,10 +20,10 @@ import { LossAudit } from './loss-audit';
 import { createMetrics } from './metrics';
 import { createInboxHandler } from './router';
 import { createTransport, type HttpTransport, type TransportChoice } from './transport';
-import { sharedTokenAuthorize } from './upgrade-auth';
+import { credentialsAuthorize } from './upgrade-auth';
 
 export interface GatewayOptions {
-  /** upgrade-time auth hook; default: the shared LINGUA_AUTH_TOKEN check */
+  /** upgrade-time auth hook; default: the session/node token checks of auth.ts */
   authorize?: Authorize;
 }
 
@@ -131,8 +133,15 @@ export class Gateway {
       sessions: new Map(),
       nodes: new Map(),
       now: Date.now,
+      auth: authenticatorFor(cfg),
       draining: false,
     };
+    const reader = clusterReader(this.ctx);
+    registerClusterMetrics(
+      metrics.registry,
+      { nodes: () => reader.nodes(), knownPairs: () => conns.redis.smembers(ks.allPairs()) },
+      metrics.redisErrors,
+    );
     const rerouter = new Rerouter(conns.redis, ks, store, inbox, jobs);
     handler = createInboxHandler(this.ctx, rerouter);
     const bullPrefix = `{${ks.bullPrefix()}}`;
@@ -244,7 +253,7 @@ export class Gateway {
     const { cfg } = this;
     const app = this.http;
     registerSocketEndpoints(app, this.ctx, {
-      authorize: this.opts.authorize ?? sharedTokenAuthorize(cfg.authToken),
+      authorize: this.opts.authorize ?? credentialsAuthorize(this.ctx.auth, this.ctx.metrics),
       maxPendingConnections: cfg.maxPendingConnections,
       wsIdleTimeoutSec: cfg.wsIdleTimeoutSec,
     });
@@ -263,12 +272,18 @@ export class Gateway {
             503,
           ),
     );
-    getRoute(app, '/metrics', async () => ({
-      body: await this.ctx.metrics.registry.metrics(),
-      type: this.ctx.metrics.registry.contentType,
-    }));
-    registerApiRoutes(app, this.ctx, cfg.adminToken || undefined);
-    registerDashboardRoutes(app, this.ctx, cfg.adminToken || undefined);
+    const admin = this.ctx.auth.admin ?? undefined;
+    getRoute(
+      app,
+      '/metrics',
+      async () => ({
+        body: await this.ctx.metrics.registry.metrics(),
+        type: this.ctx.metrics.registry.contentType,
+      }),
+      cfg.metricsPublic ? undefined : admin,
+    );
+    registerApiRoutes(app, this.ctx, admin);
+    registerDashboardRoutes(app, this.ctx, admin);
     app.fallback(() => json({ error: 'not found' }, 404));
   }
 

@@ -13,6 +13,7 @@ import {
   ScriptErrorCode,
 } from '@lingua/cluster';
 import type { ClientMessage, SessionInit } from '@lingua/protocol';
+import { pairAllowed, type SessionAuthContext } from './auth';
 import type { GatewayContext, Transport } from './context';
 import { type Finalized, UtteranceSegmenter } from './finalize';
 import type { Logger } from './logger';
@@ -53,7 +54,8 @@ export class SessionActor {
   constructor(
     private readonly ctx: GatewayContext,
     private readonly transport: Transport,
-    private readonly auth: { tenant?: string },
+    /** what the connection's session token allows (auth.ts); {} when auth is off */
+    readonly auth: SessionAuthContext,
   ) {
     this.log = ctx.log.child({ conn: this.conn });
     this.lastFrameAt = ctx.now();
@@ -162,6 +164,16 @@ export class SessionActor {
       this.transport.close(1012, 'draining');
       return;
     }
+    // With auth on, the tenant is the token's: a different tenant_id is a spoofing attempt.
+    const tenant = this.auth.tenant;
+    if (tenant !== undefined && msg.tenant_id !== undefined && msg.tenant_id !== tenant) {
+      this.unauthorized(`tenant_id "${msg.tenant_id}" is not the tenant of your token`);
+      return;
+    }
+    if (!msg.resume && !pairAllowed(this.auth, msg.src_lang, msg.tgt_lang)) {
+      this.unauthorized(`your token does not allow ${msg.src_lang}:${msg.tgt_lang}`);
+      return;
+    }
     this.state = 'initializing';
     try {
       await this.initSession(msg);
@@ -177,18 +189,22 @@ export class SessionActor {
   }
 
   private async initSession(msg: SessionInit): Promise<void> {
+    const tenant = this.auth.tenant;
     const now = this.ctx.now();
     const { cfg, store } = this.ctx;
     let nextIndex = 0;
     let lastAcceptedSeq = -1;
-    let resumeToken: string;
+    // A fresh resume token per session and per resume: a presented token is good for one resume.
+    const resumeToken = randomBytes(18).toString('base64url');
     let lastResultIndex = -1;
     if (msg.resume) {
       const r = msg.resume;
       try {
-        const s = await store.resumeSession(r.session_id, r.resume_token, cfg.instanceId, this.conn, now);
+        const s = await store.resumeSession(r.session_id, r.resume_token, cfg.instanceId, this.conn, now, {
+          newToken: resumeToken,
+          tenant,
+        });
         this.sessionId = r.session_id;
-        resumeToken = r.resume_token;
         // v1.3: the client saw more accepted than Redis remembers (a failover lost it).
         const fixed = await recoverLostOnResume(
           (i) => store.declareMissing(r.session_id, i, 'failed', now),
@@ -222,6 +238,7 @@ export class SessionActor {
       } catch (err) {
         this.state = 'new';
         if (isScriptError(err, ScriptErrorCode.NOT_FOUND)) {
+          // Like every refused frame, counted toward LINGUA_ABUSE_LIMIT by the connection (connections.ts).
           this.error('SESSION_NOT_FOUND', `session ${r.session_id} does not exist or expired`);
           return;
         }
@@ -239,9 +256,8 @@ export class SessionActor {
         return;
       }
       this.sessionId = randomUUID();
-      resumeToken = randomBytes(18).toString('base64url');
       this.info = {
-        tenant: this.auth.tenant ?? msg.tenant_id ?? 'default',
+        tenant: tenant ?? msg.tenant_id ?? 'default',
         src: msg.src_lang,
         tgt: msg.tgt_lang,
         fmt: msg.audio_format,
@@ -303,6 +319,14 @@ export class SessionActor {
       for (const o of await store.readResults(this.sessionId!, lastResultIndex)) this.deliver(o);
     }
     this.schedule();
+  }
+
+  /** A credential problem at session_init: UNAUTHORIZED, then close 1008 (docs/protocol.md). */
+  private unauthorized(message: string): void {
+    this.ctx.metrics.authRefused.inc({ kind: 'session', reason: 'not_allowed' });
+    this.error('UNAUTHORIZED', message);
+    this.state = 'closed';
+    this.transport.close(1008, 'unauthorized');
   }
 
   /** Records each finalized utterance as a job (durable) before telling the client. */

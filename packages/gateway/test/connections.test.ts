@@ -1,14 +1,16 @@
 /**
  * Connection-level bounds and guards, pure: SocketTransport over a fake connection (abuse
  * counting, init deadline, readiness, backpressure), the guard's rate-limited reporting, the
- * shared-token upgrade hook and the query helpers.
+ * credentials upgrade hook and the query helpers.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Authenticator, generateSecret, mintNodeToken, mintSessionToken, secretKey } from '../src/auth';
 import { type ConnData, type ConnLimits, SocketTransport } from '../src/connections';
 import { HandlerErrors } from '../src/handler-errors';
+import { createMetrics } from '../src/metrics';
 import { bearerToken, matchRoute, queryParam, safeDecode } from '../src/transport/http-util';
 import type { UpgradeRequest, WsConn } from '../src/transport/types';
-import { sharedTokenAuthorize } from '../src/upgrade-auth';
+import { credentialsAuthorize } from '../src/upgrade-auth';
 
 class FakeConn implements WsConn<ConnData> {
   sent: Record<string, unknown>[] = [];
@@ -156,19 +158,41 @@ function upgradeReq(query: string, authorization = ''): UpgradeRequest {
   };
 }
 
-describe('shared-token upgrade hook and query helpers', () => {
-  it('accepts the token by query or bearer; a malformed escape is refused, not thrown', () => {
-    const auth = sharedTokenAuthorize('s3 cret');
-    expect(auth('session', upgradeReq('token=s3%20cret'))).toEqual({ ok: true });
-    expect(auth('session', upgradeReq('', 'Bearer s3 cret'))).toEqual({ ok: true });
-    expect(auth('session', upgradeReq('token=%E0%A4%A'))).toMatchObject({
+describe('credentials upgrade hook and query helpers', () => {
+  it('takes the session token by query or bearer with its claims; refuses, never throws, otherwise', async () => {
+    const [sessionSecret, nodeSecret] = [generateSecret(), generateSecret()];
+    const auth = credentialsAuthorize(
+      new Authenticator({ session: secretKey(sessionSecret), node: secretKey(nodeSecret), adminToken: '' }),
+      createMetrics('gw-t', false, 'node'),
+    );
+    const tok = await mintSessionToken(secretKey(sessionSecret), { tenant: 'acme' }, { ttlSeconds: 60 });
+    const nodeTok = await mintNodeToken(secretKey(nodeSecret), { nodeId: 'n-*' }, { ttlSeconds: 60 });
+    expect(await auth('session', upgradeReq(`token=${tok}`))).toMatchObject({
+      ok: true,
+      claims: { tenant: 'acme' },
+    });
+    expect(await auth('session', upgradeReq('', `Bearer ${tok}`))).toMatchObject({
+      ok: true,
+      claims: { tenant: 'acme' },
+    });
+    for (const req of [
+      upgradeReq('token=%E0%A4%A'),
+      upgradeReq('token=wrong'),
+      upgradeReq(''),
+      upgradeReq(`token=${nodeTok}`),
+    ]) {
+      expect(await auth('session', req)).toMatchObject({ ok: false, code: 'UNAUTHORIZED', close: 1008 });
+    }
+    // Nodes: no token at the upgrade is fine (it comes in node_register); a wrong one is not.
+    expect(await auth('node', upgradeReq(''))).toEqual({ ok: true, claims: { nodeToken: undefined } });
+    expect(await auth('node', upgradeReq('', `Bearer ${nodeTok}`))).toEqual({
+      ok: true,
+      claims: { nodeToken: nodeTok },
+    });
+    expect(await auth('node', upgradeReq('', `Bearer ${tok}`))).toMatchObject({
       ok: false,
       code: 'UNAUTHORIZED',
-      close: 1008,
     });
-    expect(auth('session', upgradeReq('token=wrong'))).toMatchObject({ ok: false });
-    expect(auth('node', upgradeReq('token=%E0%A4%A'))).toEqual({ ok: true });
-    expect(sharedTokenAuthorize('')('session', upgradeReq('token=%'))).toEqual({ ok: true });
   });
 
   it('queryParam/safeDecode never throw; matchRoute handles params and wildcards', () => {

@@ -71,7 +71,12 @@ export interface LinguaNodeOptions {
   /** Gateway node endpoints, e.g. `ws://127.0.0.1:8080/ws/node`; reconnects go round-robin. */
   urls: string[];
   nodeId: string;
-  token?: string;
+  /**
+   * The node token (a JWT whose `node_id` allows `nodeId`; docs/security.md), sent in
+   * node_register, never in the URL. A function is called on every (re)registration, so an
+   * expiring token can be refreshed.
+   */
+  token?: string | (() => string);
   services: Service[];
   asrLangs: string[];
   ttsLangs: string[];
@@ -281,7 +286,8 @@ export class LinguaNode extends Emitter<NodeEvents> {
       tts_langs: o.ttsLangs,
       max_concurrent_jobs: o.maxConcurrentJobs,
     };
-    if (o.token !== undefined) frame.token = o.token;
+    const token = typeof o.token === 'function' ? o.token() : o.token;
+    if (token !== undefined) frame.token = token;
     if (o.version !== undefined) frame.version = o.version;
     if (o.platform !== undefined) frame.platform = o.platform;
     if (o.hardware !== undefined) frame.hardware = o.hardware;

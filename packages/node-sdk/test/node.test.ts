@@ -323,10 +323,16 @@ describe('LinguaNode', () => {
     expect(hb.job_ids).toEqual([]);
   });
 
-  it('re-registers on the same url after the server closes the socket', async () => {
+  it('re-registers on the same url after the server closes the socket (a token function is asked each time)', async () => {
     const gw = await gateway();
+    let minted = 0;
     const node = track(
-      createSimNode({ urls: [gw.url('/ws/node')], nodeId: 'n1', reconnect: { initialMs: 5 } }),
+      createSimNode({
+        urls: [gw.url('/ws/node')],
+        nodeId: 'n1',
+        token: () => `tok-${++minted}`,
+        reconnect: { initialMs: 5 },
+      }),
     );
     const reconnected = deferred();
     node.on('reconnected', () => reconnected.resolve());
@@ -335,6 +341,7 @@ describe('LinguaNode', () => {
     first.ws.close(1001, 'going away');
     const second = await registered(gw, 1);
     await reconnected.promise;
+    expect([first, second].map((p) => p.ofType('node_register')[0]!.token)).toEqual(['tok-1', 'tok-2']);
     const job = assign(new Uint8Array([1, 2, 3]));
     second.send(job);
     const r = await second.waitFor('job_result');

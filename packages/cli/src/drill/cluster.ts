@@ -8,13 +8,20 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectRedis, Keyspace, type RedisClient } from '@lingua/cluster';
+import {
+  gatewayEnv,
+  type LocalCredentials,
+  nodeTokenFrom,
+  resolveCredentials,
+  sessionTokenFrom,
+  withoutCredentials,
+} from '../credentials';
+import { entryCommand } from '../entries';
 import { freePort, redisPing, sleep } from '../net';
 import { LocalRedis } from '../redis-local';
 import { REPO_ROOT } from '../state';
 import { type ManagedChild, Supervisor } from '../supervisor';
 
-const GATEWAY_MAIN = join(REPO_ROOT, 'packages/gateway/src/main.ts');
-const SIM_MAIN = join(REPO_ROOT, 'packages/node-sdk/src/sim-main.ts');
 const PROTO_NODE_MAIN = join(REPO_ROOT, 'packages/cli/src/drill/proto-node-main.mjs');
 
 /**
@@ -97,6 +104,9 @@ export class DrillCluster {
   /** a connection for the drill's own reads (events, DLQ, node state) */
   redis: RedisClient | undefined;
   private redisDir = '';
+  /** fresh secrets per drill: gateways get them in their environment, nodes a token each */
+  readonly creds: LocalCredentials = resolveCredentials({}, false);
+  private readonly nodeTokens = new Map<string, string>();
 
   constructor(readonly opts: ClusterOptions) {
     this.runDir = mkdtempSync(join(tmpdir(), 'lingua-drill-'));
@@ -148,6 +158,9 @@ export class DrillCluster {
     }));
     await Promise.all(this.gateways.map((g) => this.waitGatewayReady(g)));
     const urls = this.wsUrls('node');
+    for (let i = 1; i <= this.opts.nodes; i++) {
+      this.nodeTokens.set(`sim-${i}`, await nodeTokenFrom(this.creds.nodeSecret!, `sim-${i}`, 86_400));
+    }
     this.nodes = Array.from({ length: this.opts.nodes }, (_, i) => {
       // Spread the nodes over the gateways; reconnects go round-robin from there.
       const rotated = [...urls.slice(i % urls.length), ...urls.slice(0, i % urls.length)];
@@ -174,6 +187,7 @@ export class DrillCluster {
     this.redisChild = this.sup.spawn({
       name: 'redis-server',
       command: 'redis-server',
+      env: withoutCredentials(process.env),
       args: [
         '--port',
         String(this.redisPort),
@@ -221,7 +235,7 @@ export class DrillCluster {
 
   private spawnGateway(id: string, port: number): ManagedChild {
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
+      ...gatewayEnv(process.env, this.creds),
       ...this.env,
       LINGUA_INSTANCE_ID: id,
       LINGUA_REDIS_URL: this.redisUrl,
@@ -233,8 +247,7 @@ export class DrillCluster {
     };
     return this.sup.spawn({
       name: id,
-      command: process.execPath,
-      args: ['--import', 'tsx', GATEWAY_MAIN],
+      ...entryCommand('gateway', []),
       env,
       cwd: REPO_ROOT,
     });
@@ -272,11 +285,19 @@ export class DrillCluster {
 
   async metricsText(port: number): Promise<string | null> {
     try {
-      const r = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) });
+      const r = await fetch(`http://127.0.0.1:${port}/metrics`, {
+        headers: { authorization: `Bearer ${this.creds.adminToken}` },
+        signal: AbortSignal.timeout(2000),
+      });
       return r.ok ? await r.text() : null;
     } catch {
       return null;
     }
+  }
+
+  /** A session token for the drill's load (one tenant). */
+  sessionToken(): Promise<string> {
+    return sessionTokenFrom(this.creds.sessionSecret!, { tenant: 'drill' }, 86_400);
   }
 
   // ---- nodes ----
@@ -310,7 +331,7 @@ export class DrillCluster {
           '--job-ids',
           this.opts.nodeKind === 'proto' ? 'list' : 'none',
         ],
-        env: process.env,
+        env: { ...withoutCredentials(process.env), LINGUA_NODE_TOKEN: this.nodeTokens.get(slot.id) },
         cwd: REPO_ROOT,
       });
       child.watch((line) => {
@@ -319,9 +340,6 @@ export class DrillCluster {
       return child;
     }
     const args = [
-      '--import',
-      'tsx',
-      SIM_MAIN,
       '--url',
       urls.join(','),
       '--node-id',
@@ -341,9 +359,8 @@ export class DrillCluster {
     ];
     const child = this.sup.spawn({
       name: slot.id,
-      command: process.execPath,
-      args,
-      env: process.env,
+      ...entryCommand('sim-node', args),
+      env: { ...withoutCredentials(process.env), LINGUA_NODE_TOKEN: this.nodeTokens.get(slot.id) },
       cwd: REPO_ROOT,
     });
     child.watch((line) => {

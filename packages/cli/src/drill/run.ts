@@ -143,7 +143,9 @@ async function runScenario(
     await cluster.start();
     const redis = cluster.redis!;
     const dlqBefore = await dlqLength(redis, cluster.ks);
-    load = new StreamingSessions(cluster.wsUrls('session'), opts.sessions);
+    load = new StreamingSessions(cluster.wsUrls('session'), opts.sessions, 'zh', 'en', {
+      token: await cluster.sessionToken(),
+    });
     await load.start();
     const loadStart = Date.now();
     tap = new EventTap(
