@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Tests that start real redis-server processes live under test/ and in the two cluster suites
 // below; everything else in packages/*/test is pure and runs in seconds (`npm run test:unit`).
@@ -19,7 +19,12 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'integration', include: [...needsRedis, 'test/**/*.test.ts'] },
+        test: {
+          name: 'integration',
+          include: [...needsRedis, 'test/**/*.test.ts'],
+          // Docker: `npm run test:deploy` (test/deploy/vitest.config.ts)
+          exclude: [...configDefaults.exclude, 'test/deploy/**'],
+        },
       },
     ],
   },

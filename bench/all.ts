@@ -15,7 +15,8 @@
  * BENCH_FROM_JSON=<file> (re-render a saved run: test-output/bench-side-by-side.json),
  * BENCH_STEP_SECONDS, BENCH_E2E_RATES / BENCH_HOP_RATES (comma lists of offered loads),
  * BENCH_IDLE_SESSIONS (e.g. 1000,10000), BENCH_NODE_SLOTS (per node; 6 nodes), BENCH_PHASES
- * (subset of raw,rawhop,lingua,bullmq,inbox,socketio,idle), BENCH_WRITE_DOCS=0|1.
+ * (subset of raw,rawhop,lingua,bullmq,inbox,socketio,idle), BENCH_WRITE_DOCS=0|1;
+ * `--transport uws|node` (or LINGUA_TRANSPORT) for the gateways' HTTP/WebSocket implementation.
  * Everything started is stopped on error and on Ctrl-C (bench/lib/cleanup.ts).
  */
 
@@ -45,6 +46,7 @@ import {
 } from './lib/ramp';
 import { type RawResult, rawLimits } from './lib/raw';
 import { int, machine, num, replaceSection, table, times } from './lib/report';
+import { selectTransport } from './lib/transport';
 
 const yes = (v: string | undefined) => /^(1|true|yes)$/i.test(v ?? '');
 const QUICK = yes(process.env.BENCH_QUICK);
@@ -599,6 +601,7 @@ async function runAll(): Promise<Saved> {
 }
 
 async function main(): Promise<void> {
+  selectTransport();
   installSignalHandlers();
   let saved: Saved;
   if (process.env.BENCH_FROM_JSON) {

@@ -2,7 +2,8 @@
  * npm run bench:e2e — 3 gateway processes + one redis-server + 0-ms nodes, sessions and nodes
  * on different instances. Prints completed jobs/s, dispatch latency (utterance finalized →
  * job_assign at the node) and end-to-end latency at a fixed offered load, then a ramp.
- * Not a test: numbers depend on the machine.
+ * Not a test: numbers depend on the machine. `--transport uws|node` (or LINGUA_TRANSPORT)
+ * picks the gateways' HTTP/WebSocket implementation, to compare native uWS with the fallback.
  */
 import { cpus } from 'node:os';
 import { startRedis } from '../test/support/redis';
@@ -10,12 +11,14 @@ import { BENCH_NO_QUOTAS } from './lib/lingua-e2e';
 import { LoadRig } from './lib/load';
 import { type GatewayProc, startGatewayProc, stopProc } from './lib/procs';
 import { fmt } from './lib/stats';
+import { selectTransport, transportOf } from './lib/transport';
 
 const FIXED_RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RAMP = (process.env.BENCH_RAMP ?? '2000,4000,6000,8000').split(',').map(Number).filter(Boolean);
 
 async function main() {
+  selectTransport();
   const redis = await startRedis({ extraArgs: ['--appendonly', 'no'] });
   const gws: GatewayProc[] = [];
   try {
@@ -40,7 +43,9 @@ async function main() {
     );
     r.disconnect();
     rig.close();
-    console.log(`\nLingua e2e — ${cpus().length} cores (${cpus()[0]?.model}), node ${process.version}`);
+    console.log(
+      `\nLingua e2e — ${cpus().length} cores (${cpus()[0]?.model}), node ${process.version}, transport ${await transportOf(gws[0]!.port)}`,
+    );
     console.log(
       '3 gateways, 6 nodes (0 ms), 90 sessions, 640-byte utterances; sessions and nodes on different instances\n',
     );

@@ -21,17 +21,20 @@ import { startRedis } from '../test/support/redis';
 
 /** Node counts of the zh:en pool; the default node offers zh,en x zh,en,ja = 4 directed pools
  * (each select/release re-scores the node in all of them). The last row isolates that cost. */
-const SCENARIOS = [
+const ALL_SCENARIOS = [
   { nodes: 100, ttsLangs: ['zh', 'en', 'ja'], asrLangs: ['zh', 'en'] },
   { nodes: 10_000, ttsLangs: ['zh', 'en', 'ja'], asrLangs: ['zh', 'en'] },
   { nodes: 100_000, ttsLangs: ['zh', 'en', 'ja'], asrLangs: ['zh', 'en'] },
   { nodes: 100_000, ttsLangs: ['en'], asrLangs: ['zh'] },
 ];
-const CONNS = 8;
-const INFLIGHT = 32; // closed loops per connection -> 256 calls in flight
-const THROUGHPUT_MS = 3000;
-const LATENCY_SAMPLES = 5000;
-const ROUNDS = 3; // each measurement repeated; the median is reported
+/** BENCH_SMOKE=1: a few seconds on the smallest pool, to check the bench still runs (no numbers). */
+const SMOKE = process.env.BENCH_SMOKE === '1';
+const SCENARIOS = SMOKE ? ALL_SCENARIOS.slice(0, 1) : ALL_SCENARIOS;
+const CONNS = SMOKE ? 2 : 8;
+const INFLIGHT = SMOKE ? 4 : 32; // closed loops per connection -> 256 calls in flight
+const THROUGHPUT_MS = SMOKE ? 300 : 3000;
+const LATENCY_SAMPLES = SMOKE ? 300 : 5000;
+const ROUNDS = SMOKE ? 1 : 3; // each measurement repeated; the median is reported
 const LOAD_BATCH = 2000;
 const LEASE_MS = 60_000;
 

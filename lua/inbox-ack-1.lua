@@ -3,7 +3,7 @@
   still pending (it is never trimmed by length: a pending entry must not vanish).
 
   KEYS[1]  inbox stream
-  ARGV[1]  consumer group   ARGV[2..n] entry ids (at most 1000 per call)
+  ARGV[1]  consumer group   ARGV[2..] entry ids (at most 1000 per call)
 
   Returns: number of entries acknowledged
 ]]

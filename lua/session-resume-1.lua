@@ -1,20 +1,37 @@
 --[[
   Re-binds a session to a new instance/connection (resume on any instance) after checking
-  the resume token. Returns what the new owner needs to continue, including the previous
-  owner so it can be told to drop a stale socket.
+  the resume token and the tenant, and rotates the resume token: the presented one stops
+  working and the caller's fresh one replaces it (a leaked token is good for one resume at
+  most). Returns what the new owner needs to continue, including the previous owner so it
+  can be told to drop a stale socket.
 
-  KEYS[1]  shard tag base
-  ARGV[1]  session id   ARGV[2] resume token   ARGV[3] new owner instance
+  KEYS[1]  session hash   session:<sid>
+  ARGV[1]  session id   ARGV[2] presented resume token   ARGV[3] new owner instance
   ARGV[4]  new connection id   ARGV[5] now ms   ARGV[6] ttl ms
+  ARGV[7]  new resume token (random, chosen by the caller)
+  ARGV[8]  tenant of the caller's credential ('' = auth off: any tenant)
+
+  Idempotent under re-send: a re-sent call finds its own new token and connection already in
+  place and returns the same answer (the previous owner is kept in prev_owner/prev_conn).
 
   Returns: { old owner, old conn, next_index, last_accepted_seq, tenant, src, tgt, fmt, rate, feat }
-  Errors:  -4 NOT_FOUND   -10 RESUME_REJECTED (wrong token or session closed)
+  Errors:  -4 NOT_FOUND   -10 RESUME_REJECTED (wrong token, another tenant, or session closed)
 ]]
-local key = KEYS[1] .. K.session .. ARGV[1]
+local key = KEYS[1]
 local s = redis.call('HMGET', key, 'token', 'state', 'owner', 'conn', 'next_index', 'last_accepted_seq',
-  'tenant', 'src', 'tgt', 'fmt', 'rate', 'feat')
+  'tenant', 'src', 'tgt', 'fmt', 'rate', 'feat', 'prev_owner', 'prev_conn')
 if s[1] == false then return -4 end
-if s[1] ~= ARGV[2] or s[2] == 'closed' then return -10 end
-redis.call('HSET', key, 'owner', ARGV[3], 'conn', ARGV[4], 'updated', ARGV[5])
+if s[2] == 'closed' then return -10 end
+if ARGV[8] ~= '' and s[7] ~= ARGV[8] then return -10 end
+local oldOwner, oldConn = s[3] or '', s[4] or ''
+if s[1] == ARGV[7] and s[4] == ARGV[4] then
+  -- this very resume, sent again: answer as the first time
+  oldOwner, oldConn = s[13] or '', s[14] or ''
+elseif s[1] ~= ARGV[2] then
+  return -10
+else
+  redis.call('HSET', key, 'token', ARGV[7], 'owner', ARGV[3], 'conn', ARGV[4], 'updated', ARGV[5],
+    'prev_owner', oldOwner, 'prev_conn', oldConn)
+end
 redis.call('PEXPIRE', key, ARGV[6])
-return { s[3], s[4], tonumber(s[5]), tonumber(s[6]), s[7], s[8], s[9], s[10], s[11], s[12] }
+return { oldOwner, oldConn, tonumber(s[5]), tonumber(s[6]), s[7], s[8], s[9], s[10], s[11], s[12] }

@@ -6,7 +6,7 @@
 
   Idempotent: setting the state it already has returns 0.
 
-  KEYS[1]  cell tag base
+  KEYS[1]  node hash   node:<id>   (its pools derive from it, same hash tag)
   ARGV[1]  node id
   ARGV[2]  epoch of the caller's registration ('' = any)
   ARGV[3]  '1' drain | '0' resume
@@ -17,9 +17,9 @@
 ]]
 --@include "cell-avail"
 
-local base = KEYS[1]
+local base = tagBase(KEYS[1])
 local node_id = ARGV[1]
-local nkey = base .. K.node .. node_id
+local nkey = KEYS[1]
 local cur = redis.call('HMGET', nkey, 'state', 'epoch', 'pools', 'running', 'max')
 if cur[1] == false or cur[1] == 'offline' then return -7 end
 if ARGV[2] ~= '' and tonumber(cur[2]) ~= tonumber(ARGV[2]) then return -3 end

@@ -2,6 +2,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tethered } from '../../packages/cli/src/tether';
 import { freePort } from '../../test/support/redis';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -12,9 +13,15 @@ export interface GatewayProc {
   child: ChildProcess;
 }
 
-export async function waitReady(port: number, timeoutMs = 30_000): Promise<void> {
+// A hang bound, not a target: on a loaded 2-core machine a gateway start can take tens of seconds.
+export async function waitReady(port: number, timeoutMs = 120_000, child?: ChildProcess): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new GatewayExited(
+        `gateway on ${port} exited before ready (code ${child.exitCode}, signal ${child.signalCode})`,
+      );
+    }
     try {
       const r = await fetch(`http://127.0.0.1:${port}/ready`);
       if (r.status === 200) return;
@@ -26,14 +33,38 @@ export async function waitReady(port: number, timeoutMs = 30_000): Promise<void>
   }
 }
 
+class GatewayExited extends Error {}
+
+/**
+ * Starts a gateway process and waits for /ready. When it exits first (its free port was taken
+ * in between by another process on a busy machine) and no port was asked for, it is started
+ * again on another free port (up to 3 tries).
+ */
 export async function startGatewayProc(
   id: string,
   redisUrl: string,
   env: Record<string, string> = {},
   port?: number,
 ): Promise<GatewayProc> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startGatewayOnce(id, redisUrl, env, port);
+    } catch (err) {
+      if (!(err instanceof GatewayExited) || port !== undefined || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function startGatewayOnce(
+  id: string,
+  redisUrl: string,
+  env: Record<string, string>,
+  port: number | undefined,
+): Promise<GatewayProc> {
   const p = port ?? (await freePort());
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'packages/gateway/src/main.ts')], {
+  // Tethered: a bench killed with SIGKILL takes its gateways with it.
+  const run = tethered(process.execPath, ['--import', 'tsx', resolve(ROOT, 'packages/gateway/src/main.ts')]);
+  const child = spawn(run.command, run.args, {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -42,11 +73,18 @@ export async function startGatewayProc(
       LINGUA_PORT: String(p),
       LINGUA_HOST: '127.0.0.1',
       LINGUA_LOG_LEVEL: process.env.LINGUA_LOG_LEVEL ?? 'warn',
+      // Benchmarks measure the scheduler, so they run open; the failure tests pass credentials.
+      LINGUA_INSECURE: 'true',
       ...env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  await waitReady(p);
+  try {
+    await waitReady(p, undefined, child);
+  } catch (err) {
+    child.kill('SIGKILL'); // never leave a gateway behind that nobody will stop
+    throw err;
+  }
   return { id, port: p, child };
 }
 

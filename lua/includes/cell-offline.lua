@@ -1,27 +1,19 @@
 -- cell-offline: taking a node offline (node-offline, reap-stale-nodes); the one copy.
 --@include "cell-pools"
+--@include "cell-held"
 
--- Leaves every pool and the heartbeat index, drops all the node's reservations and
--- returns their ids ("<job>|<attempt>", sorted) for failover. The loop is bounded by the
--- node's reservations (<= its max slots, <= 10000).
+-- Leaves every pool and the heartbeat index and returns the reservations the node holds
+-- ("<job>|<attempt>", sorted) for failover. The reservations stay until the caller's
+-- follow-up (job-fail + release-slot per job) frees them, so a re-sent call returns them
+-- again; the node is listed in `lost` until they are gone, and reap-stale-nodes hands them
+-- out again if that follow-up never happened (the caller died).
 local function node_go_offline(base, node_id, now)
   local nkey = base .. K.node .. node_id
   local pools = split_csv(redis.call('HGET', nkey, 'pools'))
   for i = 1, #pools do pool_leave(base, node_id, pools[i]) end
   redis.call('ZREM', base .. K.hb, node_id)
-  local jkey = base .. K.nodeJobs .. node_id
-  local rids = redis.call('SMEMBERS', jkey)
-  table.sort(rids)
-  local released = {}
-  for i = 1, #rids do
-    local rid = rids[i]
-    if redis.call('HGET', base .. K.resvNode, rid) == node_id then
-      redis.call('HDEL', base .. K.resvNode, rid)
-      redis.call('ZREM', base .. K.resv, rid)
-      released[#released + 1] = rid
-    end
-  end
-  redis.call('DEL', jkey)
-  redis.call('HSET', nkey, 'state', 'offline', 'running', 0, 'offline_at', now)
-  return released
+  redis.call('HSET', nkey, 'state', 'offline', 'offline_at', now)
+  local held = held_reservations(base, node_id)
+  if #held > 0 then redis.call('ZADD', base .. K.lost, now, node_id) end
+  return held
 end

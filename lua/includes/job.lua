@@ -1,39 +1,47 @@
--- Shared job helpers (shard scope). Requires the generated tables K and FSM.
--- `base` is the shard tag base received in KEYS[1], e.g. "lingua:v1:{s5}:".
-
-local EVENTS_MAXLEN = 10000
+-- Shared job helpers (shard scope). Requires the generated F (job hash fields), FSM, LIVE,
+-- WAITING and xaddJobEvent (packages/cluster/src/job-model.ts, job-fsm.ts).
+-- `ev` / `counts` are the shard's events stream and jobcounts hash (declared in KEYS).
 
 -- One FSM step: checks the FSM table, updates state, per-state counters and the event stream.
 -- Returns false (and changes nothing) when the transition is not allowed.
-local function jobTransition(base, jobKey, jobId, from, to, attempt, node, now, why)
+local function jobTransition(ev, counts, jobKey, jobId, from, to, attempt, node, now, why)
   if FSM[from] == nil or FSM[from][to] == nil then return false end
-  redis.call('HSET', jobKey, 'state', to, 'updated', now)
-  redis.call('HINCRBY', base .. K.jobCounts, from, -1)
-  redis.call('HINCRBY', base .. K.jobCounts, to, 1)
-  redis.call('XADD', base .. K.events, 'MAXLEN', '~', EVENTS_MAXLEN, '*',
-    'job', jobId, 'from', from, 'to', to, 'attempt', tostring(attempt), 'node', node or '',
-    'ts', tostring(now), 'why', why or '')
+  redis.call('HSET', jobKey, F.state, to, F.updatedAt, now)
+  redis.call('HINCRBY', counts, from, -1)
+  redis.call('HINCRBY', counts, to, 1)
+  xaddJobEvent(ev, jobId, from, to, attempt, node or '', now, why or '')
   return true
 end
 
-local function isLive(state)
-  return state == 'dispatched' or state == 'accepted' or state == 'running'
-end
-
 -- First writer wins per utterance index: the job's `outcome` field is set once, and only the
--- winner is appended to the session's result log. kind: 'r' result | 'm' missing.
+-- winner is appended to the session's result log, which is the one place the result is stored
+-- (the job keeps the entry id). kind: 'r' result | 'm' missing.
 -- Returns the result-log entry id, or false when an outcome already existed.
-local function appendOutcome(base, jobKey, sid, idx, kind, blob, maxlen, ttlMs)
-  if redis.call('HSETNX', jobKey, 'outcome', kind) == 0 then return false end
-  redis.call('HSET', jobKey, 'oblob', blob)
-  local rkey = base .. K.results .. sid
+local function appendOutcome(rkey, jobKey, idx, kind, blob, maxlen, ttlMs)
+  if redis.call('HSETNX', jobKey, F.outcome, kind) == 0 then return false end
   local id = redis.call('XADD', rkey, 'MAXLEN', '~', maxlen, '*', 'i', idx, 'k', kind, 'd', blob)
+  redis.call('HSET', jobKey, F.outcomeId, id)
   redis.call('PEXPIRE', rkey, ttlMs)
   return id
 end
 
+-- The logged outcome of a job: kind ('r' | 'm' | false) and its blob (false when the log
+-- entry is gone: trimmed or expired).
+local function loggedOutcome(rkey, jobKey)
+  local o = redis.call('HMGET', jobKey, F.outcome, F.outcomeId)
+  if not o[1] then return false, false end
+  if not o[2] then return o[1], false end
+  local e = redis.call('XRANGE', rkey, o[2], o[2])
+  if #e == 0 then return o[1], false end
+  local fields = e[1][2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'd' then return o[1], fields[i + 1] end
+  end
+  return o[1], false
+end
+
 -- Returns owner instance and connection id of a session ('' when detached or unknown).
-local function sessionOwner(base, sid)
-  local o = redis.call('HMGET', base .. K.session .. sid, 'owner', 'conn')
+local function sessionOwner(sessKey)
+  local o = redis.call('HMGET', sessKey, 'owner', 'conn')
   return o[1] or '', o[2] or ''
 end

@@ -1,20 +1,22 @@
 /**
  * The dashboard in a real browser (Debian's Chromium driven by playwright-core): two gateways
- * with an admin token, two nodes, a session with a few utterances and one failover. The page
- * must show the real instance and node counts, chart the jobs, list the failover, and log no
- * console or page errors. The final screenshot goes to test-output/ (and docs/dashboard.png with LINGUA_UPDATE_SCREENSHOT=1).
+ * with an admin token, two nodes, a session with a few utterances and one failover. The
+ * browser logs in through the form (the token never goes into a URL), then the page must show
+ * the real instance and node counts, chart the jobs, list the failover, and log no console or
+ * page errors. The final screenshot goes to test-output/ (and docs/dashboard.png with LINGUA_UPDATE_SCREENSHOT=1).
  */
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_CREDENTIALS } from '../support/auth';
 import { startGateways, type TestCluster } from '../support/gateways';
 import { RawPeer, rawNode, type TestNode, until } from '../support/peers';
 import { type RedisServer, startRedis } from '../support/redis';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CHROMIUM = process.env.LINGUA_CHROMIUM ?? '/usr/bin/chromium';
-const ADMIN = 'dash-secret';
+const ADMIN = TEST_CREDENTIALS.adminToken;
 const OUT_DIR = join(ROOT, 'test-output');
 
 let redis: RedisServer;
@@ -24,7 +26,7 @@ let browser: Browser | undefined;
 
 beforeAll(async () => {
   redis = await startRedis();
-  cluster = await startGateways(redis.url, 2, { adminToken: ADMIN, shards: 2 });
+  cluster = await startGateways(redis.url, 2, { shards: 2 });
 });
 afterAll(async () => {
   await browser?.close();
@@ -94,7 +96,12 @@ describe('dashboard in Chromium', () => {
     const page = await browser.newPage({ viewport: { width: 1440, height: 1100 } });
     const errors: string[] = [];
     page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+      // The login form is served with 401 (no valid cookie), which Chromium logs as a failed load.
+      if (m.type() === 'error' && !/status of 401/.test(m.text())) errors.push(`console: ${m.text()}`);
+    });
+    const unauthorized: string[] = [];
+    page.on('response', (r) => {
+      if (r.status() === 401) unauthorized.push(new URL(r.url()).pathname);
     });
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
     page.on('requestfailed', (r) => {
@@ -103,7 +110,20 @@ describe('dashboard in Chromium', () => {
     });
 
     const port = cluster.gateways[0]!.port;
-    await page.goto(`http://127.0.0.1:${port}/dashboard?token=${ADMIN}`);
+    // Without the login cookie: the login form (401), never the data.
+    const login = await page.goto(`http://127.0.0.1:${port}/dashboard`);
+    expect(login?.status()).toBe(401);
+    await page.fill('[data-testid="login-token"]', 'not-the-token');
+    await page.click('[data-testid="login-submit"]');
+    expect(await page.textContent('[data-testid="login-error"]')).toContain('not the admin token');
+    await page.fill('[data-testid="login-token"]', ADMIN);
+    await Promise.all([
+      page.waitForURL(`http://127.0.0.1:${port}/dashboard`),
+      page.click('[data-testid="login-submit"]'),
+    ]);
+    const cookies = await page.context().cookies();
+    expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite])).toEqual([['lingua_admin', true, 'Strict']]);
+    expect(cookies[0]!.value).not.toContain(ADMIN);
     await until(
       async () =>
         (await data(page, 'instances-alive', 'value')) === '2' &&
@@ -127,7 +147,6 @@ describe('dashboard in Chromium', () => {
 
     // Live: another instance joins and the page follows without a reload.
     const third = await startGateways(redis.url, 1, {
-      adminToken: ADMIN,
       shards: 2,
       keyPrefix: cluster.gateways[0]!.cfg.keyPrefix,
       instanceId: 'gw-3',
@@ -152,14 +171,28 @@ describe('dashboard in Chromium', () => {
     await page.screenshot({ path: shot, fullPage: true });
     // The README's screenshot is refreshed on request only, so test runs leave the tree clean.
     if (process.env.LINGUA_UPDATE_SCREENSHOT === '1') copyFileSync(shot, join(ROOT, 'docs', 'dashboard.png'));
+    // Log out: the cookie is gone and the form is back.
+    await Promise.all([
+      page.waitForURL(`http://127.0.0.1:${port}/dashboard`),
+      page.click('[data-testid="logout"]'),
+    ]);
+    expect(await page.context().cookies()).toEqual([]);
+    expect(await page.locator('[data-testid="login-form"]').count()).toBe(1);
     await page.close();
     expect(errors).toEqual([]);
+    // 401s only for the login form (first visit, the wrong token, after logout): never the feed.
+    expect(unauthorized).toEqual(['/dashboard', '/dashboard/login', '/dashboard']);
   });
 
   it('the API and the feed refuse requests without the admin token', async () => {
     const base = `http://127.0.0.1:${cluster.gateways[1]!.port}`;
-    for (const path of ['/api/v1/cluster', '/api/v1/stats', '/api/v1/nodes', '/api/v1/events']) {
+    for (const path of ['/api/v1/cluster', '/api/v1/stats', '/api/v1/nodes', '/api/v1/events', '/metrics']) {
       expect((await fetch(`${base}${path}`)).status, path).toBe(401);
+      const wrong = {
+        authorization: 'Bearer not-the-admin-token',
+        cookie: 'lingua_admin=v1.9999999999999.AAAAAAAAAAAAAAAA.x',
+      };
+      expect((await fetch(`${base}${path}`, { headers: wrong })).status, path).toBe(401);
     }
     const ok = await fetch(`${base}/api/v1/stats`, { headers: { authorization: `Bearer ${ADMIN}` } });
     expect(ok.status).toBe(200);
@@ -167,6 +200,8 @@ describe('dashboard in Chromium', () => {
     expect(stats.jobs.by_state.completed).toBe(8);
     expect(stats.last_minute.completed).toBe(8);
     expect(stats.last_minute.failovers).toBe(1);
-    expect((await fetch(`${base}/dashboard`)).status).toBe(200);
+    const page = await fetch(`${base}/dashboard`);
+    expect(page.status).toBe(401);
+    expect(await page.text()).toContain('action="/dashboard/login"');
   });
 });

@@ -2,11 +2,13 @@ import { connectRedis, Keyspace, Presence } from '@lingua/cluster';
 import { createSimNode } from '@lingua/node-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewayProc, startGatewayProc, stopProc } from '../../bench/lib/procs';
+import { nodeToken, sessionToken, TEST_GATEWAY_ENV } from '../support/auth';
 import { StreamingSessions } from '../support/chaos';
 import { until } from '../support/peers';
 import { type RedisServer, startRedis } from '../support/redis';
 
 const ENV = {
+  ...TEST_GATEWAY_ENV,
   LINGUA_KEY_PREFIX: 'lingua:chaos:',
   LINGUA_PRESENCE_TTL_MS: '1000',
   LINGUA_NODE_HEARTBEAT_MS: '200',
@@ -21,8 +23,13 @@ const gws: GatewayProc[] = [];
 
 beforeAll(async () => {
   redis = await startRedis();
-  for (let i = 1; i <= 3; i++) gws.push(await startGatewayProc(`gw-${i}`, redis.url, ENV));
-});
+  // In parallel: on a loaded 2-core machine each start takes seconds.
+  gws.push(
+    ...(await Promise.all(
+      Array.from({ length: 3 }, (_, i) => startGatewayProc(`gw-${i + 1}`, redis.url, ENV)),
+    )),
+  );
+}, 300_000);
 afterAll(async () => {
   await Promise.all(gws.map((g) => stopProc(g.child, 'SIGKILL')));
   await redis?.stop();
@@ -32,17 +39,19 @@ describe('kill -9 of a gateway that owns sessions and nodes', () => {
   it('sessions resume on survivors; every accepted utterance gets exactly one outcome; inbox drained', async () => {
     const sessUrls = gws.map((g) => `ws://127.0.0.1:${g.port}/ws/session`);
     const nodeUrls = gws.map((g) => `ws://127.0.0.1:${g.port}/ws/node`);
+    const simToken = await nodeToken('sim-*');
     const nodes = Array.from({ length: 4 }, (_, i) =>
       createSimNode({
         urls: [...nodeUrls.slice(i % 3), ...nodeUrls.slice(0, i % 3)],
         nodeId: `sim-${i}`,
+        token: simToken,
         latencyMs: [5, 30],
         maxConcurrentJobs: 8,
         reconnect: { initialMs: 50, maxMs: 300 },
       }),
     );
     await Promise.all(nodes.map((n) => n.start()));
-    const load = new StreamingSessions(sessUrls, 20);
+    const load = new StreamingSessions(sessUrls, 20, 'zh', 'en', { token: await sessionToken() });
     await load.start();
     const streaming = load.stream(15, 60);
     await new Promise((r) => setTimeout(r, 400));
@@ -72,5 +81,5 @@ describe('kill -9 of a gateway that owns sessions and nodes', () => {
     r.disconnect();
     await load.close();
     await Promise.all(nodes.map((n) => n.close()));
-  }, 120_000);
+  }, 300_000);
 });

@@ -1,15 +1,23 @@
 /**
  * `lingua up` as a user runs it: a real child process that starts redis-server, 2 gateway
- * processes sharing one port (SO_REUSEPORT) and 2 simulated node processes. A session is
- * served through the shared port, both gateways answer the cluster API alike, metrics move,
- * and SIGINT leaves no process behind.
+ * processes sharing one port (SO_REUSEPORT) and 2 simulated node processes. Credentials come
+ * from its environment: they are honoured, never on a child's command line, and the simulated
+ * nodes get a node token, not the secrets. A session is served through the shared port, both
+ * gateways answer the cluster API alike, metrics move, and SIGINT leaves no process behind.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ClusterView } from '@lingua/dashboard';
+import {
+  canSharePort,
+  generateSecret,
+  mintSessionToken,
+  secretKey,
+  type TransportChoice,
+} from '@lingua/gateway';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RawPeer, simOutput, until } from '../support/peers';
 import { freePort } from '../support/redis';
@@ -52,9 +60,9 @@ function running(pid: number): boolean {
 }
 
 /** GET on a fresh connection, so SO_REUSEPORT may pick either gateway. */
-function get(url: string): Promise<{ status: number; body: string }> {
+function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((res, rej) => {
-    const req = http.get(url, { agent: false, headers: { connection: 'close' } }, (r) => {
+    const req = http.get(url, { agent: false, headers: { connection: 'close', ...headers } }, (r) => {
       let body = '';
       r.setEncoding('utf8');
       r.on('data', (c) => {
@@ -82,9 +90,24 @@ afterAll(() => {
   rmSync(stateDir, { recursive: true, force: true });
 });
 
+/** NUL-separated /proc/<pid>/<file> as text ('' once the process is gone). */
+function proc(pid: number, file: 'cmdline' | 'environ'): string {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'latin1').replaceAll('\0', ' ');
+  } catch {
+    return '';
+  }
+}
+
 describe('lingua up', () => {
   it('starts redis + 2 gateways on one port + 2 nodes, serves a session, and stops everything on SIGINT', async () => {
     const port = await freePort();
+    const secrets = {
+      LINGUA_SESSION_JWT_SECRET: generateSecret(),
+      LINGUA_NODE_JWT_SECRET: generateSecret(),
+      LINGUA_ADMIN_TOKEN: generateSecret(),
+    };
+    const admin = { authorization: `Bearer ${secrets.LINGUA_ADMIN_TOKEN}` };
     cli = spawn(
       process.execPath,
       [
@@ -101,7 +124,11 @@ describe('lingua up', () => {
         '--node-latency',
         '0-10',
       ],
-      { cwd: ROOT, env: { ...process.env, LINGUA_STATE_DIR: stateDir }, stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...secrets, LINGUA_STATE_DIR: stateDir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     cli.stdout!.on('data', (d) => {
       out += d;
@@ -118,7 +145,7 @@ describe('lingua up', () => {
         return /^\s*processes\s+(.+)$/m.exec(out)?.[1];
       },
       'the ready block of lingua up',
-      40_000,
+      120_000, // generous: on a busy machine tsx takes long to load every child
     );
     const pids = Object.fromEntries([...procLine.matchAll(/(\S+)=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
     expect(Object.keys(pids).sort()).toEqual(['gw-1', 'gw-2', 'redis-server', 'sim-1', 'sim-2']);
@@ -128,9 +155,52 @@ describe('lingua up', () => {
     tracked = [...new Set([...Object.values(pids), ...tree])];
     for (const pid of Object.values(pids)) expect(tree).toContain(pid);
     expect(existsSync(join(stateDir, 'cluster.json'))).toBe(true);
+    // Every secret came from the environment: nothing generated, nothing written to disk.
+    expect(existsSync(join(stateDir, 'credentials.json'))).toBe(false);
+    expect(out).not.toMatch(/secrets\s+generated/);
 
-    // A session through the shared port, served by the simulated nodes.
-    const peer = await RawPeer.connect(`ws://127.0.0.1:${port}/ws/session`);
+    // No secret on any command line (ps shows argv to every user), none printed, and the
+    // simulated nodes hold a node token, not the secrets.
+    const printed = {
+      session: /session token\s+(\S+)/.exec(out)?.[1] ?? '',
+      node: /node token\s+(\S+)/.exec(out)?.[1] ?? '',
+    };
+    expect(printed.session).toMatch(/^eyJ/);
+    expect(printed.node).toMatch(/^eyJ/);
+    for (const pid of tracked) {
+      const argv = proc(pid, 'cmdline');
+      for (const secret of [...Object.values(secrets), printed.session, printed.node]) {
+        expect(argv, `argv of ${pid}`).not.toContain(secret);
+      }
+    }
+    for (const value of Object.values(secrets)) expect(out).not.toContain(value);
+    for (const name of ['sim-1', 'sim-2', 'redis-server']) {
+      const environ = proc(pids[name]!, 'environ');
+      expect(environ, name).not.toBe('');
+      for (const value of Object.values(secrets)) expect(environ, `environ of ${name}`).not.toContain(value);
+    }
+    expect(proc(pids['sim-1']!, 'environ')).toContain('LINGUA_NODE_TOKEN=eyJ');
+
+    // The gateways honour the environment's secrets: a token minted with them opens a session;
+    // one signed with another secret does not.
+    const forged = await mintSessionToken(secretKey(generateSecret()), { tenant: 'x' }, { ttlSeconds: 60 });
+    const refused = await RawPeer.connect(`ws://127.0.0.1:${port}/ws/session`, { token: forged });
+    expect((await refused.next('error'))[0]).toMatchObject({ code: 'UNAUTHORIZED' });
+    await until(() => refused.closed, 'refused socket closed');
+    expect(refused.closed?.code).toBe(1008);
+    // `lingua token session` mints with the same secret from the environment.
+    const minted = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', 'packages/cli/src/main.ts', 'token', 'session', '--tenant', 'acme', '--ttl', '10m'],
+      { cwd: ROOT, env: { ...process.env, ...secrets, LINGUA_STATE_DIR: stateDir }, encoding: 'utf8' },
+    ).trim();
+    const viaCli = await RawPeer.connect(`ws://127.0.0.1:${port}/ws/session`, { token: minted });
+    viaCli.send({ type: 'client_heartbeat', ts: 1 });
+    await viaCli.next('server_heartbeat');
+    viaCli.close();
+
+    // A session through the shared port (the printed token), served by the simulated nodes.
+    const peer = await RawPeer.connect(`ws://127.0.0.1:${port}/ws/session`, { token: printed.session });
     peer.send({
       type: 'session_init',
       src_lang: 'zh',
@@ -148,8 +218,13 @@ describe('lingua up', () => {
 
     // Both gateways answer the cluster API, and they agree (it is read from Redis).
     const answers = new Map<string, ClusterView & { served_by: string }>();
+    // One shared port (SO_REUSEPORT) where the transport can; else lingua up uses port, port+1.
+    const shared = canSharePort((process.env.LINGUA_TRANSPORT || 'auto') as TransportChoice);
+    let asked = 0;
     await until(async () => {
-      const { status, body } = await get(`http://127.0.0.1:${port}/api/v1/cluster`);
+      const p = shared ? port : port + (asked++ % 2);
+      expect((await get(`http://127.0.0.1:${p}/api/v1/cluster`)).status).toBe(401);
+      const { status, body } = await get(`http://127.0.0.1:${p}/api/v1/cluster`, admin);
       if (status === 200) {
         const c = JSON.parse(body);
         answers.set(c.served_by, c);
@@ -181,7 +256,7 @@ describe('lingua up', () => {
 
     // Each scrape hits one gateway: retry until one shows the job counters moved.
     await until(async () => {
-      const { body } = await get(`http://127.0.0.1:${port}/metrics`);
+      const { body } = await get(`http://127.0.0.1:${port}/metrics`, admin);
       return /^lingua_(jobs_dispatched|job_transitions)_total\{[^}]*\} [1-9]/m.test(body);
     }, 'job counters > 0 in /metrics');
 
@@ -192,5 +267,5 @@ describe('lingua up', () => {
     await until(() => tracked.every((pid) => !running(pid)), 'every child process gone', 5000);
     expect(out).toMatch(/stopped 5 processes/);
     expect(existsSync(join(stateDir, 'cluster.json'))).toBe(false);
-  });
+  }, 240_000);
 });

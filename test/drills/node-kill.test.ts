@@ -10,5 +10,5 @@ describe('drill node-kill', () => {
     // Not asserted: "every failed attempt re-dispatched". An assignment racing the node's death
     // can end as missing_result `failed` at attempt 1 (reported as a warning; see the finding
     // in docs/operations.md, "Known findings").
-  }, 120_000);
+  }, 300_000);
 });

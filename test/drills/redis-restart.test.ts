@@ -7,5 +7,5 @@ describe('drill redis-restart', () => {
     expect(s.fault.steps.map((x) => x.action)).toEqual(['SIGKILL', 'restart']);
     expect(s.fault.steps[1]!.detail.gateways_ready).toBe(true);
     expect(s.recovery.serving_again_after_restart_ms).not.toBeNull();
-  }, 120_000);
+  }, 300_000);
 });

@@ -9,7 +9,9 @@ export const CI_DRILL: Partial<DrillOptions> = {
   durationMs: 8000,
   atMs: 3000,
   nodes: 3,
-  settleTimeoutMs: 30_000,
+  settleTimeoutMs: 60_000,
+  // Hang bounds, not targets: on a loaded 2-core machine a process start can take tens of seconds.
+  readyTimeoutMs: 180_000,
   quiet: true,
   // Findings are printed; keep the logs only when a drill fails.
   keepLogs: 'on-failure',

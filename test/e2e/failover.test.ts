@@ -11,6 +11,7 @@ beforeAll(async () => {
   redis = await startRedis();
   cluster = await startGateways(redis.url, 2, {
     jobTimeoutMs: 2000,
+    assignCheckMs: 1000,
     maxAttempts: 3,
     nodeHeartbeatMs: 100,
     nodeHeartbeatTimeoutMs: 600,
@@ -71,7 +72,9 @@ describe('failover', () => {
       ...simOutput(audio, 'zh', 'en'),
       node_id: good.frames.length ? expect.any(String) : '',
     });
-    expect(silent.assigns).toHaveLength(1);
+    // It never confirmed (job_accepted), so the assignment was sent once more, same attempt.
+    expect(silent.assigns).toHaveLength(2);
+    expect(new Set(silent.assigns.map((a) => `${a.job_id}|${a.attempt}`)).size).toBe(1);
     expect(good.assigns).toHaveLength(1);
     expect(good.assigns[0]).toMatchObject({ attempt: 2 });
     // best-effort cancel reached the silent node

@@ -1,6 +1,7 @@
 import { LinguaSession } from '@lingua/client-sdk';
 import { createSimNode, simulatedOutput } from '@lingua/node-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeToken, sessionToken } from '../support/auth';
 import { startGateways, type TestCluster } from '../support/gateways';
 import { until } from '../support/peers';
 import { type RedisServer, startRedis } from '../support/redis';
@@ -19,13 +20,19 @@ afterAll(async () => {
 
 describe('resume', () => {
   it('socket closed mid-stream, resume on a different instance: nothing lost or duplicated', async () => {
-    const node = createSimNode({ urls: [cluster.urls('node')[1]!], nodeId: 'sim-1', latencyMs: 40 });
+    const node = createSimNode({
+      urls: [cluster.urls('node')[1]!],
+      nodeId: 'sim-1',
+      token: await nodeToken('sim-1'),
+      latencyMs: 40,
+    });
     await node.start();
     const [gw1, gw2] = cluster.urls('session');
     const session = new LinguaSession({
       urls: [gw1!, gw2!],
       srcLang: 'zh',
       tgtLang: 'en',
+      token: await sessionToken(),
       reconnect: { initialMs: 20, maxMs: 200 },
     });
     const results: { utterance_index: number; text_asr: string }[] = [];
@@ -74,9 +81,18 @@ describe('resume', () => {
   });
 
   it('a wrong resume_token is RESUME_REJECTED', async () => {
-    const node = createSimNode({ urls: [cluster.urls('node')[0]!], nodeId: 'sim-2' });
+    const node = createSimNode({
+      urls: [cluster.urls('node')[0]!],
+      nodeId: 'sim-2',
+      token: await nodeToken('sim-2'),
+    });
     await node.start();
-    const a = new LinguaSession({ urls: [cluster.urls('session')[0]!], srcLang: 'zh', tgtLang: 'en' });
+    const a = new LinguaSession({
+      urls: [cluster.urls('session')[0]!],
+      srcLang: 'zh',
+      tgtLang: 'en',
+      token: await sessionToken(),
+    });
     const ack = await a.start();
     const { RawPeer } = await import('../support/peers');
     const raw = await RawPeer.connect(cluster.urls('session')[1]!);
@@ -96,7 +112,11 @@ describe('resume', () => {
   });
 
   it('resuming while the old socket is still open elsewhere closes the old one (4001)', async () => {
-    const node = createSimNode({ urls: [cluster.urls('node')[0]!], nodeId: 'sim-3' });
+    const node = createSimNode({
+      urls: [cluster.urls('node')[0]!],
+      nodeId: 'sim-3',
+      token: await nodeToken('sim-3'),
+    });
     await node.start();
     const { RawPeer } = await import('../support/peers');
     const old = await RawPeer.connect(cluster.urls('session')[0]!);

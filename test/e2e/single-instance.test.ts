@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INSECURE } from '../support/auth';
 import { startGateways, type TestCluster } from '../support/gateways';
 import { RawPeer, rawNode, simOutput } from '../support/peers';
 import { type RedisServer, startRedis } from '../support/redis';
@@ -8,7 +9,8 @@ let cluster: TestCluster;
 
 beforeAll(async () => {
   redis = await startRedis();
-  cluster = await startGateways(redis.url, 1);
+  // One of the few suites on an open gateway (LINGUA_INSECURE=true): the development setup.
+  cluster = await startGateways(redis.url, 1, INSECURE);
 });
 afterAll(async () => {
   await cluster?.stop();
@@ -52,6 +54,16 @@ describe('single instance', () => {
       [3, 'is_final', 3],
       [4, 'is_final', 4],
     ]);
+    // The job API shows a job with its result, which is stored once, in the result log.
+    const res = await fetch(
+      `http://127.0.0.1:${cluster.gateways[0]!.port}/api/v1/jobs/${results[2]!.job_id}`,
+    );
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      state: 'completed',
+      outcome: 'r',
+      outcome_logged: { kind: 'result', ...simOutput(audios[2]!, 'zh', 'en'), node_id: 'node-a' },
+    });
     s.send({ type: 'session_close' });
     const [closed] = await s.next('session_closed');
     expect(closed).toMatchObject({ last_result_index: 4 });

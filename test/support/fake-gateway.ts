@@ -12,6 +12,8 @@ export interface Peer {
   ws: WebSocket;
   /** Request path and query of the upgrade. */
   path: string;
+  /** Request headers of the upgrade. */
+  headers: Record<string, string | string[] | undefined>;
   /** Every frame received, parsed, in order. */
   frames: Frame[];
   send(frame: Frame): void;
@@ -45,6 +47,7 @@ export async function startFakeGateway(): Promise<FakeGateway> {
     peers.push({
       ws,
       path: req.url ?? '',
+      headers: req.headers,
       frames,
       closed,
       ofType,

@@ -1,9 +1,13 @@
 /**
- * Starts real gateway instances (in-process, each its own uWS server on a free port) against
- * one real Redis. Tests talk to them over real WebSockets.
+ * Starts real gateway instances (in-process, each its own HTTP/WebSocket server on a free
+ * port) against one real Redis. Tests talk to them over real WebSockets. The transport is
+ * `LINGUA_TRANSPORT` from the environment (`LINGUA_TRANSPORT=node npm test` runs the whole
+ * suite on the ws + node:http one), unless a test passes `transport` itself. Every gateway has
+ * credentials (test/support/auth.ts) unless the overrides say otherwise (INSECURE).
  */
 import { Gateway, type GatewayConfig, loadConfig } from '@lingua/gateway';
 import pino from 'pino';
+import { TEST_CREDENTIALS } from './auth';
 
 export interface TestCluster {
   gateways: Gateway[];
@@ -28,6 +32,8 @@ export async function startGateways(
         host: '127.0.0.1',
         instanceId: `gw-${i + 1}`,
         logLevel: 'silent',
+        ...TEST_CREDENTIALS,
+        ...(process.env.LINGUA_TRANSPORT ? { transport: process.env.LINGUA_TRANSPORT } : {}),
         ...overrides,
       },
     );

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { parseServerToClientFrame, parseServerToNodeFrame } from '@lingua/protocol';
 import WebSocket from 'ws';
+import { nodeToken, sessionToken } from './auth';
 
 /**
  * Every frame a gateway sends to a RawPeer is checked against the protocol schemas; the test
@@ -46,9 +47,16 @@ export class RawPeer {
       this.closed = { code, reason: reason.toString() };
     });
   }
-  static async connect(url: string): Promise<RawPeer> {
-    const ws = new WebSocket(url);
-    const peer = new RawPeer(ws, url.includes('/ws/node') ? 'node' : 'session');
+  /**
+   * Opens a socket. A session socket presents a test session token as `Authorization: Bearer`
+   * unless `token` says otherwise (null: none; a string: that one). Node sockets present none
+   * (their token goes in node_register) unless given.
+   */
+  static async connect(url: string, opts: { token?: string | null } = {}): Promise<RawPeer> {
+    const kind = url.includes('/ws/node') ? 'node' : 'session';
+    const token = opts.token === undefined && kind === 'session' ? await sessionToken() : opts.token;
+    const ws = new WebSocket(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+    const peer = new RawPeer(ws, kind);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
@@ -79,6 +87,8 @@ export interface NodeBehaviour {
   fail?: boolean;
   /** send node_heartbeat every N ms (0 = never) */
   heartbeatMs?: number;
+  /** node_register.token: default a test token for exactly this id; null = none */
+  token?: string | null;
 }
 
 export interface TestNode extends RawPeer {
@@ -119,9 +129,11 @@ export async function rawNode(url: string, nodeId: string, behaviour: NodeBehavi
       processing_ms: 1,
     });
   });
+  const token = behaviour.token === undefined ? await nodeToken(nodeId) : behaviour.token;
   peer.send({
     type: 'node_register',
     node_id: nodeId,
+    ...(token ? { token } : {}),
     version: '1.0.0',
     platform: 'linux-x64',
     services: ['asr', 'nmt', 'tts'],

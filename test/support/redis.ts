@@ -9,6 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { tethered } from '../../packages/cli/src/tether';
 
 const execFileAsync = promisify(execFile);
 
@@ -40,13 +41,15 @@ export interface RedisServer {
 export interface RedisOptions {
   aof?: boolean;
   extraArgs?: string[];
+  /** extra redis-cli arguments for the readiness PING (credentials, --tls …) */
+  cliArgs?: string[];
 }
 
-async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
+async function waitForPing(port: number, timeoutMs = 10_000, cliArgs: string[] = []): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const { stdout } = await execFileAsync('redis-cli', ['-p', String(port), 'PING']);
+      const { stdout } = await execFileAsync('redis-cli', ['-p', String(port), ...cliArgs, 'PING']);
       if (stdout.trim() === 'PONG') return;
     } catch {
       // not up yet
@@ -57,23 +60,21 @@ async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
 }
 
 function spawnRedis(port: number, dir: string, args: string[]): ChildProcess {
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--maxmemory-policy',
-      'noeviction',
-      ...args,
-    ],
-    { stdio: 'ignore' },
-  );
+  // Tethered: a test runner killed with SIGKILL takes its redis-servers with it.
+  const run = tethered('redis-server', [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--maxmemory-policy',
+    'noeviction',
+    ...args,
+  ]);
+  const child = spawn(run.command, run.args, { stdio: 'ignore' });
   child.on('error', (err) => {
     throw new Error(`cannot start redis-server (is it installed? run npm run setup): ${err.message}`);
   });
@@ -97,7 +98,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
     ...(opts.extraArgs ?? []),
   ];
   let child: ChildProcess | undefined = spawnRedis(port, dir, args);
-  await waitForPing(port);
+  await waitForPing(port, 10_000, opts.cliArgs);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -109,7 +110,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
     async restart() {
       await killChild(child);
       child = spawnRedis(port, dir, args);
-      await waitForPing(port);
+      await waitForPing(port, 10_000, opts.cliArgs);
     },
     async stop() {
       await killChild(child);
@@ -147,7 +148,11 @@ export interface RedisClusterServer {
 }
 
 /** A 3-master Redis Cluster from plain redis-server processes (no replicas). */
-export async function startRedisCluster(masters = 3): Promise<RedisClusterServer> {
+export async function startRedisCluster(
+  masters = 3,
+  opts: Pick<RedisOptions, 'extraArgs' | 'cliArgs'> = {},
+): Promise<RedisClusterServer> {
+  const cli = opts.cliArgs ?? [];
   const ports: number[] = [];
   while (ports.length < masters) {
     const p = await freePort();
@@ -165,10 +170,12 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterServer
       '5000',
       '--appendonly',
       'no',
+      ...(opts.extraArgs ?? []),
     ]),
   );
-  await Promise.all(ports.map((p) => waitForPing(p)));
+  await Promise.all(ports.map((p) => waitForPing(p, 10_000, cli)));
   await execFileAsync('redis-cli', [
+    ...cli,
     '--cluster',
     'create',
     ...ports.map((p) => `127.0.0.1:${p}`),
@@ -180,7 +187,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterServer
   const deadline = Date.now() + 20_000;
   for (const port of ports) {
     for (;;) {
-      const { stdout } = await execFileAsync('redis-cli', ['-p', String(port), 'CLUSTER', 'INFO']);
+      const { stdout } = await execFileAsync('redis-cli', ['-p', String(port), ...cli, 'CLUSTER', 'INFO']);
       if (stdout.includes('cluster_state:ok')) break;
       if (Date.now() > deadline) throw new Error('redis cluster did not become ok');
       await new Promise((r) => setTimeout(r, 50));

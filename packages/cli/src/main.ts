@@ -10,8 +10,10 @@
  * Where status/dlq read from: --url (a gateway's API) or --redis; else LINGUA_REDIS_URL; else
  * the cluster a running `lingua up` in this checkout recorded; else http://127.0.0.1:8080.
  */
+import { redactRedisUrl } from '@lingua/cluster';
 import type { ClusterView } from '@lingua/dashboard';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { mintingSecrets, sessionTokenFrom } from './credentials';
 import { Demo, servedPairs } from './demo';
 import { deleteDlq, listDlq, replayDlq } from './dlq';
 import { registerDrillCommand } from './drill';
@@ -20,6 +22,7 @@ import { withRedis } from './redis-target';
 import { readState } from './state';
 import { readFromRedis, readFromUrl, renderStatus } from './status';
 import { table } from './table';
+import { registerTokenCommand } from './token';
 import { runUp, UP_DEFAULTS } from './up';
 
 function int(min: number, max: number) {
@@ -34,7 +37,6 @@ function int(min: number, max: number) {
 
 interface SourceOpts {
   url?: string;
-  token?: string;
   redis?: string;
   prefix?: string;
   cells?: number;
@@ -57,7 +59,7 @@ function resolveSource(o: SourceOpts, needRedis: boolean): Source {
   const env = process.env;
   const state = readState();
   const redisUrl = o.redis ?? env.LINGUA_REDIS_URL ?? state?.redisUrl;
-  const token = o.token ?? env.LINGUA_ADMIN_TOKEN;
+  const token = mintingSecrets().adminToken;
   if (o.url && !needRedis) return { kind: 'url', url: o.url, token };
   if (redisUrl) {
     const fromState = !o.redis && !env.LINGUA_REDIS_URL;
@@ -73,6 +75,12 @@ function resolveSource(o: SourceOpts, needRedis: boolean): Source {
     throw new Error('no Redis to read: pass --redis URL or set LINGUA_REDIS_URL (or start `lingua up` here)');
   }
   return { kind: 'url', url: 'http://127.0.0.1:8080', token };
+}
+
+function redisFromEnv(): string {
+  const url = process.env.LINGUA_REDIS_URL;
+  if (!url) throw new InvalidArgumentError('--redis-env: LINGUA_REDIS_URL is not set');
+  return url;
 }
 
 function numEnv(name: string): number | undefined {
@@ -101,12 +109,23 @@ program
     UP_DEFAULTS.port,
   )
   .option('--host <host>', 'address the gateways listen on', UP_DEFAULTS.host)
-  .option('--redis <url>', 'use this Redis instead of starting a private redis-server')
+  .option(
+    '--redis <url|sentinel|cluster>',
+    'use this Redis URL, or start a private Sentinel set (sentinel: primary, replica, 3 sentinels) or Redis Cluster (cluster: 3 masters + replicas) instead of one redis-server',
+  )
   .option('--prefix <prefix>', 'Redis key prefix', UP_DEFAULTS.prefix)
   .option('--cells <n>', 'node cells', int(1, 1024), UP_DEFAULTS.cells)
   .option('--shards <n>', 'session shards', int(1, 1024), UP_DEFAULTS.shards)
-  .option('--admin-token <token>', 'require this bearer token on /api (dashboard: /dashboard?token=...)')
-  .option('--auth-token <token>', 'require this token from sessions and nodes')
+  .option(
+    '--redis-env',
+    'use the Redis URL in LINGUA_REDIS_URL (for URLs with a password: argv is visible to every user)',
+    false,
+  )
+  .option(
+    '--insecure',
+    'no credentials: anyone may connect (default: LINGUA_SESSION_JWT_SECRET etc. from the environment, generated when absent)',
+    false,
+  )
   .option('--node-latency <ms>', 'simulated node latency, MS or MIN-MAX', UP_DEFAULTS.nodeLatency)
   .option('--max-jobs <n>', 'concurrent jobs per simulated node', int(1, 10_000), UP_DEFAULTS.maxJobs)
   .option(
@@ -129,18 +148,22 @@ program
     '\nExamples:\n  npm start\n  npm start -- --gateways 2 --nodes 4 --port 9000 --demo\n  npm run lingua -- up --redis redis://127.0.0.1:6379 --verbose\n',
   )
   .action(async (o) => {
+    if (o.redis && /^[a-z+]+:\/\/[^@/]*:[^@/]+@/i.test(o.redis)) {
+      process.stderr.write(
+        'lingua up: warning: the password in --redis is visible to every user of this machine (ps); prefer LINGUA_REDIS_URL=… with --redis-env\n',
+      );
+    }
     const code = await runUp({
       ...UP_DEFAULTS,
       gateways: o.gateways,
       nodes: o.nodes,
       port: o.port,
       host: o.host,
-      redis: o.redis,
+      redis: o.redisEnv ? redisFromEnv() : o.redis,
       prefix: o.prefix,
       cells: o.cells,
       shards: o.shards,
-      adminToken: o.adminToken,
-      authToken: o.authToken,
+      insecure: o.insecure,
       nodeLatency: o.nodeLatency,
       maxJobs: o.maxJobs,
       demo: o.demo === true ? 3 : (o.demo ?? 0),
@@ -157,8 +180,10 @@ withSourceOptions(
   program
     .command('status')
     .description('instances, nodes, pools, job counts, DLQ and recent failovers as tables')
-    .option('--url <url>', 'read a gateway API instead of Redis, e.g. http://127.0.0.1:8080')
-    .addOption(new Option('--token <token>', 'admin bearer token for --url').env('LINGUA_ADMIN_TOKEN'))
+    .option(
+      '--url <url>',
+      'read a gateway API instead of Redis, e.g. http://127.0.0.1:8080 (admin token: LINGUA_ADMIN_TOKEN)',
+    )
     .option('--json', 'print the raw snapshot as JSON', false),
 )
   .addHelpText(
@@ -168,7 +193,7 @@ withSourceOptions(
   .action(async (o) => {
     const src = resolveSource(o, false);
     const snap = src.kind === 'url' ? await readFromUrl(src.url, src.token) : await readFromRedis(src);
-    const where = src.kind === 'url' ? src.url : `${src.redisUrl} (prefix ${src.prefix})`;
+    const where = src.kind === 'url' ? src.url : `${redactRedisUrl(src.redisUrl)} (prefix ${src.prefix})`;
     if (o.json) process.stdout.write(`${JSON.stringify(snap, null, 2)}\n`);
     else process.stdout.write(`Cluster at ${where}\n\n${renderStatus(snap)}\n`);
   });
@@ -264,15 +289,20 @@ program
   .option('-i, --interval <ms>', 'one utterance every <ms> across all sessions', int(10, 600_000), 500)
   .option('--pairs <pairs>', 'language pairs src:tgt,... (default: every pool with nodes)')
   .option('-d, --duration <s>', 'stop after this many seconds (default: until Ctrl-C)', int(1, 86_400))
-  .addOption(new Option('--token <token>', 'admin bearer token to read the pools').env('LINGUA_ADMIN_TOKEN'))
-  .option('--auth-token <token>', 'session token when the cluster requires one')
+  .option('--tenant <tenant>', 'tenant of the minted session token', 'demo')
+  .addHelpText(
+    'after',
+    '\nCredentials come from the environment (LINGUA_SESSION_TOKEN, or LINGUA_SESSION_JWT_SECRET to mint one;\n' +
+      'LINGUA_ADMIN_TOKEN to read the pools) or from the running `lingua up` (.lingua/credentials.json).\n',
+  )
   .action(async (o) => {
     const state = readState();
+    const secrets = mintingSecrets();
     const base = (o.url ?? state?.httpUrl ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
     const ws = `${base.replace(/^http/, 'ws')}/ws/session`;
     let pairs: string[] = o.pairs ? String(o.pairs).split(',') : [];
     if (!pairs.length) {
-      const c = await getJson<ClusterView>(`${base}/api/v1/cluster`, o.token);
+      const c = await getJson<ClusterView>(`${base}/api/v1/cluster`, secrets.adminToken);
       pairs = servedPairs(c.pools);
       if (!pairs.length) throw new Error(`no pool has nodes at ${base}; start some nodes first`);
     }
@@ -281,7 +311,11 @@ program
       pairs,
       sessions: o.sessions,
       intervalMs: o.interval,
-      token: o.authToken,
+      token:
+        process.env.LINGUA_SESSION_TOKEN ||
+        (secrets.sessionSecret
+          ? await sessionTokenFrom(secrets.sessionSecret, { tenant: o.tenant }, 86_400)
+          : undefined),
     });
     await demo.start();
     process.stdout.write(`demo: ${o.sessions} sessions on ${ws}, pairs ${pairs.join(' ')}; Ctrl-C stops\n`);
@@ -311,6 +345,7 @@ program
     process.exit(0);
   });
 
+registerTokenCommand(program);
 registerDrillCommand(program);
 
 program.parseAsync(process.argv).catch((err) => {

@@ -1,5 +1,5 @@
 /** A Redis deployment as the CLI addresses it: URL, key prefix, cells and shards. */
-import { connectRedis, Keyspace, type RedisClient } from '@lingua/cluster';
+import { connectRedis, Keyspace, type RedisClient, redactRedisUrl } from '@lingua/cluster';
 
 export interface RedisTarget {
   redisUrl: string;
@@ -24,7 +24,7 @@ export async function withRedis<T>(
     try {
       await redis.ping();
     } catch (err) {
-      throw new Error(`cannot reach Redis at ${t.redisUrl}: ${(err as Error).message}`);
+      throw new Error(`cannot reach Redis at ${redactRedisUrl(t.redisUrl)}: ${(err as Error).message}`);
     }
     return await fn(redis, new Keyspace({ prefix: t.prefix, cells: t.cells, shards: t.shards }));
   } finally {

@@ -4,10 +4,11 @@
  * private Redis without flags. No secrets are stored.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { runtimeDir } from '@lingua/cluster';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+/** The checkout (from source), or the directory holding dist/ (a build, e.g. /app in the image). */
+export const REPO_ROOT = runtimeDir(import.meta.url, '../../..', '..');
 
 export interface LocalClusterState {
   pid: number;

@@ -3,13 +3,15 @@
  * stopping it signals the whole group: SIGTERM, wait, SIGKILL after a bound. Output goes
  * line by line to a log file (and, with verbose, to our stdout prefixed with the child name).
  * A synchronous last-resort SIGKILL runs on process exit, so a crash of `lingua up` leaves
- * no orphans behind (only SIGKILL of `lingua up` itself can).
+ * no orphans behind; and every child is tethered (tether.ts: the kernel's parent-death signal),
+ * so even a SIGKILL of the supervisor ends them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { formatLogLine } from './log-format';
+import { tethered } from './tether';
 
 export interface ChildSpec {
   name: string;
@@ -17,6 +19,8 @@ export interface ChildSpec {
   args: string[];
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** what the child gets when the supervisor dies without stopping it (default SIGTERM) */
+  deathSignal?: 'SIGTERM' | 'SIGKILL';
 }
 
 export interface ExitInfo {
@@ -42,7 +46,8 @@ export class ManagedChild {
   ) {
     this.logPath = join(logDir, `${spec.name}.log`);
     this.log = createWriteStream(this.logPath, { flags: 'a' });
-    this.proc = spawn(spec.command, spec.args, {
+    const run = tethered(spec.command, spec.args, spec.deathSignal);
+    this.proc = spawn(run.command, run.args, {
       cwd: spec.cwd,
       env: spec.env,
       detached: process.platform !== 'win32',
@@ -129,6 +134,66 @@ export class ManagedChild {
   closeLog(): Promise<void> {
     return new Promise((r) => this.log.end(() => r()));
   }
+}
+
+/** (state, ppid, pgrp) of a process from /proc (Linux), or null. */
+function procParent(pid: number): { state: string; ppid: number; pgrp: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid pgrp ...": comm may contain spaces and parentheses
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: f[0]!, ppid: Number(f[1]), pgrp: Number(f[2]) };
+  } catch {
+    return null;
+  }
+}
+
+/** Exists and is not a zombie (a container's PID 1 may never reap an orphaned wrapper). */
+function alive(pid: number): boolean {
+  const p = procParent(pid);
+  if (p) return p.state !== 'Z' && p.state !== 'X';
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The wrappers that started us: our parent, and on Linux every further ancestor in our own
+ * process group (`npm start` → sh → tsx → lingua up share the job's group; the interactive
+ * shell above them does not).
+ */
+export function launchChain(): number[] {
+  const chain = [process.ppid];
+  const me = procParent(process.pid);
+  if (!me) return chain;
+  for (let pid = process.ppid, i = 0; pid > 1 && i < 16; i++) {
+    const p = procParent(pid);
+    if (!p || p.pgrp !== me.pgrp || p.ppid <= 1) break;
+    chain.push(p.ppid);
+    pid = p.ppid;
+  }
+  return chain;
+}
+
+/**
+ * Calls `onOrphaned` once when a process of our launch chain is gone, e.g. the `npm` wrapper of
+ * `npm start` was killed (its `sh` dies with it, tsx and we would run on): a supervisor nobody
+ * can stop any more should stop itself.
+ */
+export function watchParent(onOrphaned: () => void, intervalMs = 500): () => void {
+  const parent = process.ppid;
+  const chain = launchChain();
+  const timer = setInterval(() => {
+    if (process.ppid !== parent || !chain.every(alive)) {
+      clearInterval(timer);
+      onOrphaned();
+    }
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 export class Supervisor {

@@ -41,9 +41,14 @@ export interface LinguaSessionOptions {
   /** Default 16000. */
   sampleRate?: number;
   features?: { tts?: boolean };
+  /** With auth on, the tenant comes from the token; sending a different one is refused. */
   tenantId?: string;
-  /** Sent as `?token=` on every connection. */
-  token?: string;
+  /**
+   * The session token (a JWT minted by your backend, docs/security.md), or a function called
+   * on every (re)connect so an expiring token can be refreshed. Sent as `Authorization: Bearer`
+   * in Node, as `?token=` in browsers (they cannot set headers on a WebSocket).
+   */
+  token?: string | (() => string);
   reconnect?: BackoffOptions;
   /** Bound on unacknowledged audio (raw bytes) kept for resume; default 8 MiB. */
   maxBufferedBytes?: number;
@@ -123,6 +128,8 @@ export class LinguaSession extends Emitter<SessionEvents> {
   private seq = 0;
   private lastResult = -1;
   private lastAccepted = -1;
+  /** highest seq seen accepted (utterance_accepted.last_chunk_seq, resume acks) */
+  private lastAcceptedSeq = -1;
   private duplicates = 0;
   private lastFrameAt = 0;
 
@@ -242,10 +249,11 @@ export class LinguaSession extends Emitter<SessionEvents> {
   private connect(): void {
     this.reconnectTimer = undefined;
     const urls = this.opts.urls;
-    const url = withToken(urls[this.urlIndex % urls.length]!, this.opts.token);
+    const url = urls[this.urlIndex % urls.length]!;
     let t: Transport;
     try {
-      t = this.factory(url);
+      const token = typeof this.opts.token === 'function' ? this.opts.token() : this.opts.token;
+      t = this.factory(url, token === undefined ? {} : { token });
     } catch (err) {
       this.fail('BAD_URL', `cannot open ${url}: ${(err as Error).message}`);
       return;
@@ -279,7 +287,15 @@ export class LinguaSession extends Emitter<SessionEvents> {
     if (o.features) frame.features = o.features;
     if (o.tenantId !== undefined) frame.tenant_id = o.tenantId;
     if (this.id !== undefined && this.token !== undefined) {
-      frame.resume = { session_id: this.id, resume_token: this.token, last_result_index: this.lastResult };
+      // v1.3: what we saw accepted, so a server whose Redis lost it answers missing_result
+      // for those indexes instead of handing them out again.
+      frame.resume = {
+        session_id: this.id,
+        resume_token: this.token,
+        last_result_index: this.lastResult,
+        next_utterance_index: this.lastAccepted + 1,
+        last_accepted_seq: this.lastAcceptedSeq,
+      };
     }
     return frame;
   }
@@ -354,6 +370,7 @@ export class LinguaSession extends Emitter<SessionEvents> {
     this.id = ack.session_id;
     this.token = ack.resume_token;
     this.lastAccepted = Math.max(this.lastAccepted, ack.next_utterance_index - 1);
+    this.lastAcceptedSeq = Math.max(this.lastAcceptedSeq, ack.last_accepted_seq);
     this.currentState = 'open';
     this.startHeartbeat(ack);
 
@@ -382,6 +399,8 @@ export class LinguaSession extends Emitter<SessionEvents> {
     // A replayed frame (e.g. after a resume) is not emitted twice; releasing audio is idempotent.
     if (msg.utterance_index <= this.lastAccepted) return;
     this.lastAccepted = msg.utterance_index;
+    if (msg.last_chunk_seq !== undefined)
+      this.lastAcceptedSeq = Math.max(this.lastAcceptedSeq, msg.last_chunk_seq);
     this.unacked.onAccepted(msg);
     this.emit('accepted', msg);
   }
@@ -514,11 +533,4 @@ export class LinguaSession extends Emitter<SessionEvents> {
     this.connectTimer = undefined;
     this.heartbeatTimer = undefined;
   }
-}
-
-function withToken(url: string, token: string | undefined): string {
-  if (token === undefined) return url;
-  const u = new URL(url);
-  u.searchParams.set('token', token);
-  return u.toString();
 }

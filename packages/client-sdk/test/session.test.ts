@@ -87,17 +87,19 @@ function missing(index: number): MissingResult {
 }
 
 describe('LinguaSession', () => {
-  it('start() sends session_init with the options (token in the query) and resolves with the ack', async () => {
+  it('start() sends session_init with the options (token as a bearer header) and resolves with the ack', async () => {
     const gw = await gateway();
     const s = session([gw.url('/ws/session')], {
-      token: 'tk 1',
+      token: 'tk-1',
       tenantId: 'acme',
       features: { tts: true },
       sampleRate: 8000,
     });
     const started = s.start();
     const peer = await gw.peer(0);
-    expect(new URL(peer.path, 'ws://x').searchParams.get('token')).toBe('tk 1');
+    // Node can set headers: the token stays out of the URL (and out of access logs).
+    expect(peer.headers.authorization).toBe('Bearer tk-1');
+    expect(new URL(peer.path, 'ws://x').searchParams.get('token')).toBeNull();
     expect(new URL(peer.path, 'ws://x').pathname).toBe('/ws/session');
     const init = await peer.waitFor('session_init');
     expect(init).toEqual({
@@ -262,7 +264,13 @@ describe('LinguaSession', () => {
       tgt_lang: 'en',
       audio_format: 'pcm16',
       sample_rate: 16000,
-      resume: { session_id: 'sess-1', resume_token: 'tok-1', last_result_index: 0 },
+      resume: {
+        session_id: 'sess-1',
+        resume_token: 'tok-1',
+        last_result_index: 0,
+        next_utterance_index: 1,
+        last_accepted_seq: 2,
+      },
     });
     // Audio sent while the session is between gateways is buffered with the next seq.
     const during = bytes(64);
@@ -304,7 +312,13 @@ describe('LinguaSession', () => {
     b.ws.terminate();
     const a2 = await gwA.peer(1);
     const init2 = await a2.waitFor('session_init');
-    expect(init2.resume).toEqual({ session_id: 'sess-1', resume_token: 'tok-2', last_result_index: 1 });
+    expect(init2.resume).toEqual({
+      session_id: 'sess-1',
+      resume_token: 'tok-2',
+      last_result_index: 1,
+      next_utterance_index: 2,
+      last_accepted_seq: 4,
+    });
   });
 
   it('after a resume resends exactly the whole utterances the server did not accept, with their seq', async () => {
@@ -441,7 +455,13 @@ describe('LinguaSession', () => {
     // The gateway stops talking (half-open connection): the client gives up on it.
     const second = await gw.peer(1);
     const init = await second.waitFor('session_init');
-    expect(init.resume).toEqual({ session_id: 'sess-1', resume_token: 'tok-1', last_result_index: -1 });
+    expect(init.resume).toEqual({
+      session_id: 'sess-1',
+      resume_token: 'tok-1',
+      last_result_index: -1,
+      next_utterance_index: 0,
+      last_accepted_seq: -1,
+    });
     expect(reasons).toEqual(['server timeout']);
     await first.closed;
   });

@@ -70,6 +70,30 @@ describe('webSocketTransportFactory', () => {
     vi.stubGlobal('WebSocket', undefined);
     expect(() => webSocketTransportFactory()('ws://c')).toThrow(/no WebSocket/);
   });
+
+  it('a token goes as a bearer header through the Node fallback, else into ?token=', () => {
+    const opened: string[] = [];
+    const withHeaders = class {
+      readyState = 0;
+      onopen = null;
+      onmessage = null;
+      onclose = null;
+      onerror = null;
+      constructor(url: string, opts?: { headers?: Record<string, string> }) {
+        opened.push(`fallback:${url}:${opts?.headers?.authorization}`);
+      }
+      send() {}
+      close() {}
+    };
+    vi.stubGlobal('WebSocket', fakeSocket('global', opened));
+    webSocketTransportFactory(withHeaders)('ws://a/ws/session', { token: 't.k' });
+    // No header-capable class (a browser): the token goes into the query.
+    webSocketTransportFactory()('ws://b/ws/session?x=1', { token: 't k' });
+    expect(opened).toEqual([
+      'fallback:ws://a/ws/session:Bearer t.k',
+      'global:ws://b/ws/session?x=1&token=t+k',
+    ]);
+  });
 });
 
 const chunk = (seq: number, isFinal = false, bytes = 10): UnackedItem => ({

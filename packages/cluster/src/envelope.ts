@@ -23,6 +23,8 @@ export type Envelope =
   | { t: 'cancel'; nodeId: string; jobId: string; attempt: number; reason: string }
   | { t: 'outcome'; sessionId: string; outcome: LoggedOutcome }
   | { t: 'kick'; sessionId: string; conn: string }
+  /** the node registered again elsewhere: close its older connection here (if still that epoch) */
+  | { t: 'kick-node'; nodeId: string; epoch: number }
   | { t: 'probe'; from: string; ts: number };
 
 export type EnvelopeType = Envelope['t'];

@@ -3,13 +3,16 @@
  * Entries are acknowledged (XACK + XDEL, lua/inbox-ack-1.lua) only after the handler finished
  * delivering (the WebSocket send). Entries left pending (handler failed, process restarted)
  * are re-claimed after `claimIdleMs`; after `maxDeliveries` they move to the instance's
- * dead-letter stream with the reason (lua/inbox-dead-letter-2.lua). Same-instance messages
- * skip the stream but go through the same handler.
+ * dead-letter stream with the reason (lua/inbox-dead-letter-2.lua). The DLQ is capped, never
+ * trimmed: at `dlqCapacity` entries a dead-letter is refused and the entry stays pending here
+ * (counted by `onDeadLetterRefused`, logged at most once a minute) until an operator replays or
+ * deletes dead letters. Same-instance messages skip the stream but go through the same handler.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { decode, encode } from './codec';
 import { DeadLetter, type Envelope } from './envelope';
 import type { Keyspace } from './keys';
+import { SCRIPTS } from './script-defs.gen';
 import { runScript } from './scripts';
 
 type RedisClient = Redis | Cluster;
@@ -33,11 +36,17 @@ export interface InboxOptions {
   claimIdleMs?: number;
   claimIntervalMs?: number;
   maxDeliveries?: number;
-  dlqMaxLen?: number;
+  /** the DLQ holds at most this many entries; more dead letters stay pending in the inbox */
+  dlqCapacity?: number;
   probeIntervalMs?: number;
   /** called for every entry moved to the DLQ */
   onDeadLetter?: (reason: string, env: Envelope | null) => void;
+  /** called when a dead-letter was refused because the DLQ is full (the entry stays pending) */
+  onDeadLetterRefused?: (reason: string) => void;
 }
+
+/** Default DLQ capacity per instance (LINGUA_DLQ_MAX). */
+export const DLQ_CAPACITY = 100_000;
 
 export const INBOX_GROUP = 'lingua';
 
@@ -46,10 +55,20 @@ export class InboxBus {
   private running = false;
   private loop: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
-  private readonly o: Required<Omit<InboxOptions, 'onDeadLetter'>> & Pick<InboxOptions, 'onDeadLetter'>;
+  private readonly o: Required<Omit<InboxOptions, 'onDeadLetter' | 'onDeadLetterRefused'>> &
+    Pick<InboxOptions, 'onDeadLetter' | 'onDeadLetterRefused'>;
+  private lastFullLogAt = 0;
   /** ms timestamp of the last probe that made the full round trip through our own inbox */
   lastProbeAt = 0;
-  readonly stats = { received: 0, delivered: 0, deadLettered: 0, reclaimed: 0, sentRemote: 0, sentLocal: 0 };
+  readonly stats = {
+    received: 0,
+    delivered: 0,
+    deadLettered: 0,
+    deadLetterRefused: 0,
+    reclaimed: 0,
+    sentRemote: 0,
+    sentLocal: 0,
+  };
 
   constructor(opts: InboxOptions) {
     this.o = {
@@ -59,7 +78,7 @@ export class InboxBus {
       claimIdleMs: 5000,
       claimIntervalMs: 2000,
       maxDeliveries: 5,
-      dlqMaxLen: 100_000,
+      dlqCapacity: DLQ_CAPACITY,
       probeIntervalMs: 1000,
       ...opts,
     };
@@ -197,7 +216,12 @@ export class InboxBus {
       }),
     );
     for (let i = 0; i < acks.length; i += 1000) {
-      await runScript(this.o.redis, 'inboxAck', [this.inboxKey], [this.o.group, ...acks.slice(i, i + 1000)]);
+      await runScript(
+        this.o.redis,
+        SCRIPTS.inboxAck,
+        [this.inboxKey],
+        [this.o.group, ...acks.slice(i, i + 1000)],
+      );
     }
   }
 
@@ -207,12 +231,25 @@ export class InboxBus {
     deliveries: number,
     env: Envelope | null,
   ): Promise<void> {
-    await runScript(
+    const r = await runScript(
       this.o.redis,
-      'inboxDeadLetter',
+      SCRIPTS.inboxDeadLetter,
       [this.inboxKey, this.o.ks.dlq(this.instanceId)],
-      [this.o.group, id, reason, deliveries, Date.now(), this.o.dlqMaxLen],
+      [this.o.group, id, reason, deliveries, Date.now(), this.o.dlqCapacity, this.instanceId],
     );
+    if (r === 'full') {
+      this.stats.deadLetterRefused++;
+      this.o.onDeadLetterRefused?.(reason);
+      const now = Date.now();
+      if (now - this.lastFullLogAt >= 60_000) {
+        this.lastFullLogAt = now;
+        this.o.log.error(
+          { entry: id, reason, capacity: this.o.dlqCapacity, refused: this.stats.deadLetterRefused },
+          'DLQ full: the entry stays pending in the inbox; replay or delete dead letters (lingua dlq)',
+        );
+      }
+      return;
+    }
     await this.o.redis.sadd(this.o.ks.dlqIndex(), this.instanceId);
     this.stats.deadLettered++;
     this.o.onDeadLetter?.(reason, env);
@@ -239,8 +276,12 @@ export class InboxBus {
       } else retry.push(id);
     }
     if (!retry.length) return;
-    const claimed = (await this.o.redis.callBuffer(
-      'XCLAIM',
+    // xclaimBuffer, not callBuffer('XCLAIM', …): with auto-pipelining (the request connection)
+    // ioredis 5 drops the command name of call/callBuffer and Redis answers "unknown command".
+    const claimer = this.o.redis as unknown as {
+      xclaimBuffer(...args: (string | number)[]): Promise<[Buffer, Buffer[] | null][]>;
+    };
+    const claimed = (await claimer.xclaimBuffer(
       this.inboxKey,
       this.o.group,
       this.instanceId,

@@ -2,11 +2,14 @@
  * Typed wrappers for the session and job scripts of a session shard (lua/job-*.lua,
  * lua/session-*.lua). Pure argument plumbing: the rules live in Lua and job-fsm.ts.
  */
+import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { decode, encode, parseJsonObject } from './codec';
 import type { JobState } from './job-fsm';
-import { parseJobId } from './job-fsm';
-import { type Keyspace, LUA_KEY_SUFFIXES } from './keys';
+import { jobIdFor, parseJobId } from './job-fsm';
+import { JOB_FIELDS } from './job-model';
+import type { Keyspace } from './keys';
+import { SCRIPTS } from './script-defs.gen';
 import { runScript, runScriptBuffer } from './scripts';
 
 type RedisClient = Redis | Cluster;
@@ -17,7 +20,14 @@ export interface JobStoreConfig {
   resultLogTtlMs: number;
   jobTtlMs: number;
   sessionTtlMs: number;
+  /** a dispatched job the node has not confirmed (job_accepted) this long is re-sent */
+  assignCheckMs?: number;
+  /** a job waiting for a node is checked by the timeout worker this often */
+  waitingCheckMs?: number;
 }
+
+export const DEFAULT_ASSIGN_CHECK_MS = 2000;
+export const DEFAULT_WAITING_CHECK_MS = 1000;
 
 export interface SessionRecordInit {
   sessionId: string;
@@ -76,7 +86,37 @@ export interface OwnerRef {
 
 export type FailOutcome =
   | { kind: 'retry'; attempt: number; tried: string[]; overallDeadline: number }
-  | (OwnerRef & { kind: 'failed'; reason: MissingReason; appended: boolean });
+  | (OwnerRef & {
+      kind: 'failed';
+      reason: MissingReason;
+      /** the missing marker is the index's logged outcome: deliver it (again, on a re-send) */
+      appended: boolean;
+    });
+
+export interface CreateJobResult {
+  status: 'created' | 'exists';
+  state: JobState;
+  attempt: number;
+  /** the node of the current attempt ('' while waiting) */
+  node: string;
+}
+
+export interface DispatchResult {
+  /**
+   * 'already': this call made the attempt before (a re-send: send the assignment again);
+   * 'concurrent': another call made it on the same node (it sends the assignment);
+   * 'taken': another call made it on another node (release this call's reservation)
+   */
+  status: 'dispatched' | 'already' | 'concurrent' | 'taken';
+  attempt: number;
+  node: string;
+}
+
+export type CompleteResult = OwnerRef & {
+  status: 'ok' | 'late' | 'dup';
+  /** 'dup' only: the logged result of the index (the winner), to deliver again */
+  logged?: StoredResult;
+};
 
 export type MissingReason = 'timeout' | 'failed' | 'no_node';
 export type FailCause = 'timed_out' | 'node_lost' | 'failed' | 'no_node';
@@ -104,6 +144,8 @@ export interface DueJob {
   state: JobState;
   attempt: number;
   node: string;
+  /** 'check': a dispatched job not confirmed by its node yet; 'timeout': a deadline passed */
+  kind: 'check' | 'timeout';
 }
 
 export class JobStore {
@@ -113,21 +155,34 @@ export class JobStore {
     readonly cfg: JobStoreConfig,
   ) {}
 
-  private shardOfJob(jobId: string): string {
+  private sessionOfJob(jobId: string): string {
     const parsed = parseJobId(jobId);
     if (!parsed) throw new Error(`malformed job id ${jobId}`);
-    return this.ks.shardOfSession(parsed.sessionId);
+    return parsed.sessionId;
   }
 
   jobKey(jobId: string): string {
-    return this.shardOfJob(jobId) + LUA_KEY_SUFFIXES.job + jobId;
+    return this.ks.job(jobId);
+  }
+
+  /** The keys every FSM step of a job declares: job, deadlines, events, jobcounts. */
+  private fsmKeys(jobId: string): [string, string, string, string] {
+    const shard = this.ks.shardOf(this.sessionOfJob(jobId));
+    return [this.ks.job(jobId), this.ks.deadlines(shard), this.ks.events(shard), this.ks.jobCounts(shard)];
+  }
+
+  /** fsmKeys plus the session hash and its result log (steps that may decide an outcome). */
+  private outcomeKeys(jobId: string): [string, string, string, string, string, string] {
+    const sid = this.sessionOfJob(jobId);
+    const [job, deadlines, events, counts] = this.fsmKeys(jobId);
+    return [job, this.ks.session(sid), deadlines, events, counts, this.ks.results(sid)];
   }
 
   async openSession(s: SessionRecordInit): Promise<'created' | 'exists'> {
     return runScript(
       this.redis,
-      'sessionOpen',
-      [this.ks.shardOfSession(s.sessionId)],
+      SCRIPTS.sessionOpen,
+      [this.ks.session(s.sessionId)],
       [
         s.sessionId,
         s.tenant,
@@ -145,20 +200,26 @@ export class JobStore {
     );
   }
 
+  /**
+   * Re-binds the session to (owner, conn) if `token` is its resume token and (with auth on)
+   * `rotate.tenant` its tenant; the resume token becomes `rotate.newToken` (the old one stops
+   * working). A re-send with the same new token and connection answers the same.
+   */
   async resumeSession(
     sessionId: string,
     token: string,
     owner: string,
     conn: string,
     now: number,
+    rotate: { newToken: string; tenant?: string },
   ): Promise<ResumedSession> {
     const r = await runScript<
       [string, string, number, number, string, string, string, string, string, string]
     >(
       this.redis,
-      'sessionResume',
-      [this.ks.shardOfSession(sessionId)],
-      [sessionId, token, owner, conn, now, this.cfg.sessionTtlMs],
+      SCRIPTS.sessionResume,
+      [this.ks.session(sessionId)],
+      [sessionId, token, owner, conn, now, this.cfg.sessionTtlMs, rotate.newToken, rotate.tenant ?? ''],
     );
     return {
       oldOwner: r[0] ?? '',
@@ -182,8 +243,8 @@ export class JobStore {
   ): Promise<boolean> {
     const r = await runScript<number>(
       this.redis,
-      'sessionDetach',
-      [this.ks.shardOfSession(sessionId)],
+      SCRIPTS.sessionDetach,
+      [this.ks.session(sessionId)],
       [sessionId, conn, mode, now, this.cfg.sessionTtlMs],
     );
     return r === 1;
@@ -194,13 +255,26 @@ export class JobStore {
     return Object.keys(h).length ? h : null;
   }
 
-  async createJob(
-    j: CreateJobInit,
-  ): Promise<{ status: 'created' | 'exists'; state: JobState; attempt: number }> {
-    const r = await runScript<[string, JobState, number]>(
+  private get assignCheckMs(): number {
+    return this.cfg.assignCheckMs ?? DEFAULT_ASSIGN_CHECK_MS;
+  }
+
+  private get waitingCheckMs(): number {
+    return this.cfg.waitingCheckMs ?? DEFAULT_WAITING_CHECK_MS;
+  }
+
+  async createJob(j: CreateJobInit): Promise<CreateJobResult> {
+    const shard = this.ks.shardOf(j.sessionId);
+    const r = await runScript<[string, JobState, number, string]>(
       this.redis,
-      'jobCreate',
-      [this.ks.shardOfSession(j.sessionId)],
+      SCRIPTS.jobCreate,
+      [
+        this.ks.session(j.sessionId),
+        this.ks.job(j.jobId),
+        this.ks.deadlines(shard),
+        this.ks.events(shard),
+        this.ks.jobCounts(shard),
+      ],
       [
         j.jobId,
         j.sessionId,
@@ -222,9 +296,11 @@ export class JobStore {
         j.node?.instance ?? '',
         j.node?.deadline ?? 0,
         this.cfg.sessionTtlMs,
+        this.assignCheckMs,
+        this.waitingCheckMs,
       ],
     );
-    return { status: r[0] as 'created' | 'exists', state: r[1], attempt: Number(r[2]) };
+    return { status: r[0] as 'created' | 'exists', state: r[1], attempt: Number(r[2]), node: r[3] ?? '' };
   }
 
   async dispatch(
@@ -234,14 +310,16 @@ export class JobStore {
     nodeInstance: string,
     now: number,
     deadline: number,
-  ): Promise<{ status: 'dispatched' | 'already'; attempt: number }> {
-    const r = await runScript<[string, number]>(
+    /** unique per re-dispatch call: tells a re-sent script from a rival dispatcher */
+    token: string = randomUUID(),
+  ): Promise<DispatchResult> {
+    const r = await runScript<[string, number, string]>(
       this.redis,
-      'jobDispatch',
-      [this.shardOfJob(jobId)],
-      [jobId, expectedAttempt, nodeId, nodeInstance, now, deadline],
+      SCRIPTS.jobDispatch,
+      this.fsmKeys(jobId),
+      [jobId, expectedAttempt, nodeId, nodeInstance, now, deadline, this.assignCheckMs, token],
     );
-    return { status: r[0] as 'dispatched' | 'already', attempt: Number(r[1]) };
+    return { status: r[0] as DispatchResult['status'], attempt: Number(r[1]), node: r[2] ?? '' };
   }
 
   async progress(
@@ -251,12 +329,13 @@ export class JobStore {
     to: 'accepted' | 'running',
     now: number,
   ): Promise<boolean> {
-    const r = await runScript<number>(
-      this.redis,
-      'jobProgress',
-      [this.shardOfJob(jobId)],
-      [jobId, attempt, nodeId, to, now],
-    );
+    const r = await runScript<number>(this.redis, SCRIPTS.jobProgress, this.fsmKeys(jobId), [
+      jobId,
+      attempt,
+      nodeId,
+      to,
+      now,
+    ]);
     return r === 1;
   }
 
@@ -266,11 +345,11 @@ export class JobStore {
     nodeId: string,
     result: StoredResult,
     now: number,
-  ): Promise<OwnerRef & { status: 'ok' | 'late' | 'dup' }> {
-    const r = await runScript<[string, string, string, number, string]>(
+  ): Promise<CompleteResult> {
+    const r = await runScriptBuffer<[Buffer, Buffer, Buffer, number, Buffer, Buffer?]>(
       this.redis,
-      'jobComplete',
-      [this.shardOfJob(jobId)],
+      SCRIPTS.jobComplete,
+      this.outcomeKeys(jobId),
       [
         jobId,
         attempt,
@@ -282,12 +361,15 @@ export class JobStore {
         this.cfg.jobTtlMs,
       ],
     );
+    const status = r[0].toString() as CompleteResult['status'];
+    const logged = status === 'dup' && r[5]?.length ? decode<StoredResult>(r[5]) : undefined;
     return {
-      status: r[0] as 'ok' | 'late' | 'dup',
-      owner: r[1] ?? '',
-      conn: r[2] ?? '',
+      status,
+      owner: r[1]?.toString() ?? '',
+      conn: r[2]?.toString() ?? '',
       index: Number(r[3]),
-      sessionId: r[4],
+      sessionId: r[4].toString(),
+      ...(logged ? { logged } : {}),
     };
   }
 
@@ -299,23 +381,19 @@ export class JobStore {
     now: number,
     retryable = true,
   ): Promise<FailOutcome> {
-    const r = await runScript<(string | number)[]>(
-      this.redis,
-      'jobFail',
-      [this.shardOfJob(jobId)],
-      [
-        jobId,
-        attempt,
-        nodeId,
-        cause,
-        now,
-        this.cfg.maxAttempts,
-        retryable ? 1 : 0,
-        this.cfg.resultLogMaxLen,
-        this.cfg.resultLogTtlMs,
-        this.cfg.jobTtlMs,
-      ],
-    );
+    const r = await runScript<(string | number)[]>(this.redis, SCRIPTS.jobFail, this.outcomeKeys(jobId), [
+      jobId,
+      attempt,
+      nodeId,
+      cause,
+      now,
+      this.cfg.maxAttempts,
+      retryable ? 1 : 0,
+      this.cfg.resultLogMaxLen,
+      this.cfg.resultLogTtlMs,
+      this.cfg.jobTtlMs,
+      this.waitingCheckMs,
+    ]);
     if (r[0] === 'retry') {
       return {
         kind: 'retry',
@@ -344,11 +422,11 @@ export class JobStore {
     reason: MissingReason,
     now: number,
   ): Promise<LoggedOutcome> {
-    const jobId = `${sessionId}.${index}`;
+    const jobId = jobIdFor(sessionId, index);
     const r = await runScriptBuffer<[Buffer, Buffer, Buffer]>(
       this.redis,
-      'jobDeclareMissing',
-      [this.ks.shardOfSession(sessionId)],
+      SCRIPTS.jobDeclareMissing,
+      [this.ks.job(jobId), this.ks.results(sessionId), this.ks.jobCounts(this.ks.shardOf(sessionId))],
       [
         jobId,
         sessionId,
@@ -361,6 +439,19 @@ export class JobStore {
       ],
     );
     return toOutcome(index, jobId, r[1].toString(), r[2]);
+  }
+
+  /** The logged outcome of one index, or null while it has none (job-outcome-2.lua). */
+  async outcomeOf(sessionId: string, index: number): Promise<LoggedOutcome | null> {
+    const jobId = jobIdFor(sessionId, index);
+    const r = await runScriptBuffer<Buffer[]>(
+      this.redis,
+      SCRIPTS.jobOutcome,
+      [this.ks.job(jobId), this.ks.results(sessionId)],
+      [jobId],
+    );
+    if (r.length < 2) return null;
+    return toOutcome(index, jobId, r[0]!.toString(), r[1]);
   }
 
   /** Every logged outcome of a session with index > afterIndex, sorted by index, each index once. */
@@ -376,20 +467,27 @@ export class JobStore {
     return [...byIndex.values()].sort((a, b) => a.index - b.index);
   }
 
-  async claimDue(shard: number, now: number, limit: number, leaseMs: number): Promise<DueJob[]> {
+  async claimDue(
+    shard: number,
+    now: number,
+    limit: number,
+    leaseMs: number,
+    waitingRecheckMs = 5000,
+  ): Promise<DueJob[]> {
     const r = await runScript<string[]>(
       this.redis,
-      'jobClaimDue',
-      [this.ks.shard(shard)],
-      [now, limit, leaseMs],
+      SCRIPTS.jobClaimDue,
+      [this.ks.deadlines(shard)],
+      [now, limit, leaseMs, waitingRecheckMs],
     );
     const out: DueJob[] = [];
-    for (let i = 0; i + 3 < r.length; i += 4) {
+    for (let i = 0; i + 4 < r.length; i += 5) {
       out.push({
         jobId: r[i]!,
         state: r[i + 1] as JobState,
         attempt: Number(r[i + 2]),
         node: r[i + 3] ?? '',
+        kind: r[i + 4] as DueJob['kind'],
       });
     }
     return out;
@@ -397,7 +495,7 @@ export class JobStore {
 
   /**
    * One job, read in one round trip: its fields as text and its audio (binary) apart. The
-   * result blob is left out; the audio is present only until the job is done.
+   * audio is present only until the job is done; the result is in the session's result log.
    */
   async getJobRecord(
     jobId: string,
@@ -406,8 +504,8 @@ export class JobStore {
     const fields: Record<string, string> = {};
     let audio: Buffer | null = null;
     for (const [k, v] of Object.entries(raw)) {
-      if (k === 'audio') audio = v;
-      else if (k !== 'oblob') fields[k] = v.toString();
+      if (k === JOB_FIELDS.audio) audio = v;
+      else fields[k] = v.toString();
     }
     return Object.keys(fields).length ? { fields, audio } : null;
   }

@@ -1,12 +1,14 @@
 /**
- * The one place that names Redis keys. Lua scripts receive a tag base in KEYS (e.g.
- * `lingua:v1:{c3}:`) and build the rest with the same suffixes: the script loader
- * generates a Lua table `K` from LUA_KEY_SUFFIXES below, so the names live only here.
+ * The one place that names Redis keys. Lua scripts receive every key known before they run in
+ * KEYS (Redis Cluster routes and migrates by them); keys a script derives inside are built from
+ * the declared keys' tag base with the same suffixes: the script loader generates a Lua table
+ * `K` from LUA_KEY_SUFFIXES below, so the names live only here.
  *
  * Partitioning (docs/architecture.md): node cells `{c<N>}`, session shards `{s<N>}`, per-instance
  * `{i:<id>}`, and a few global keys under `{g}`.
  */
 import { fnv1a } from './hash';
+import { parseJobId } from './job-fsm';
 
 /** Suffixes appended to a tag base; shared with Lua as table `K`. */
 export const LUA_KEY_SUFFIXES = {
@@ -20,6 +22,7 @@ export const LUA_KEY_SUFFIXES = {
   resv: 'resv', // zset "<job>|<attempt>" -> lease expiry ms
   resvNode: 'resvnode', // hash "<job>|<attempt>" -> node id
   nodes: 'nodes', // set of every node id ever registered in the cell (for listing)
+  lost: 'lost', // zset node -> offline ms: offline nodes whose reservations still await failover
   // shard {s<N>}
   session: 'session:', // hash per session
   job: 'job:', // hash per job
@@ -47,6 +50,8 @@ export class Keyspace {
   constructor(opts: KeyspaceOptions) {
     if (!Number.isInteger(opts.cells) || opts.cells < 1) throw new Error('cells must be an integer >= 1');
     if (!Number.isInteger(opts.shards) || opts.shards < 1) throw new Error('shards must be an integer >= 1');
+    // The first '}' of a key must close its hash tag (Lua's tagBase relies on it).
+    if (/[{}]/.test(opts.prefix)) throw new Error('the key prefix must not contain { or }');
     this.prefix = opts.prefix;
     this.cells = opts.cells;
     this.shards = opts.shards;
@@ -107,9 +112,19 @@ export class Keyspace {
   reservationNodes(cell: number): string {
     return this.cell(cell) + LUA_KEY_SUFFIXES.resvNode;
   }
+  /** zset node -> offline ms: offline nodes still holding reservations (failover pending). */
+  lostNodes(cell: number): string {
+    return this.cell(cell) + LUA_KEY_SUFFIXES.lost;
+  }
   /** set of "<job>|<attempt>" reservations a node holds. */
   nodeJobs(nodeId: string): string {
     return this.cellOfNode(nodeId) + LUA_KEY_SUFFIXES.nodeJobs + nodeId;
+  }
+  /** `job:<jobId>` in the shard of the job's session (job ids are `<sessionId>.<index>`). */
+  job(jobId: string): string {
+    const parsed = parseJobId(jobId);
+    if (!parsed) throw new Error(`malformed job id ${jobId}`);
+    return this.shardOfSession(parsed.sessionId) + LUA_KEY_SUFFIXES.job + jobId;
   }
   session(sessionId: string): string {
     return this.shardOfSession(sessionId) + LUA_KEY_SUFFIXES.session + sessionId;
@@ -176,6 +191,11 @@ export class Keyspace {
     return `${this.prefix}{g}:dlqs`;
   }
   /** lock key for draining a dead instance's inbox. */
+  /** zset: instances whose inbox was drained and retired → when (late writes are drained again for a grace) */
+  retiredInstances(): string {
+    return `${this.prefix}{g}:retired`;
+  }
+
   drainLock(deadInstanceId: string): string {
     return `${this.prefix}{g}:drainlock:${deadInstanceId}`;
   }

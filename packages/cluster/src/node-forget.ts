@@ -5,6 +5,7 @@
  */
 import type { Keyspace } from './keys';
 import type { RedisClient } from './redis';
+import { SCRIPTS } from './script-defs.gen';
 import { runScript } from './scripts';
 
 /**
@@ -21,7 +22,7 @@ export async function forgetOfflineNodes(
   for (let step = 0; step < (p.maxSteps ?? 50); step++) {
     const [next, ids] = await runScript<[string, string[]]>(
       redis,
-      'forgetNodes',
+      SCRIPTS.forgetNodes,
       [ks.cellNodes(p.cell)],
       [cursor, p.now, p.forgetMs, p.count ?? 200],
     );

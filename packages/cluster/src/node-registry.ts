@@ -10,6 +10,7 @@
 import { LinguaScriptError, ScriptErrorCode } from './errors';
 import type { Keyspace } from './keys';
 import type { RedisClient } from './redis';
+import { SCRIPTS } from './script-defs.gen';
 import { runScript } from './scripts';
 
 export type NodeState = 'online' | 'draining' | 'offline';
@@ -114,6 +115,16 @@ async function addPairHints(redis: RedisClient, ks: Keyspace, cell: number, pool
   if (err) throw err;
 }
 
+/** Most job ids a node may list (protocol v1.4 `job_ids`); the Lua scripts enforce the same. */
+export const MAX_LISTED_JOBS = 4096;
+
+function listArgs(script: string, jobIds: readonly string[] | undefined): [string, string] {
+  if (jobIds === undefined) return ['', ''];
+  if (jobIds.length > MAX_LISTED_JOBS) bad(script, `jobIds: at most ${MAX_LISTED_JOBS}`);
+  for (const id of jobIds) assertId(script, 'jobIds', id);
+  return ['1', jobIds.join(',')];
+}
+
 export interface RegisterNodeParams {
   nodeId: string;
   instance: string;
@@ -121,6 +132,8 @@ export interface RegisterNodeParams {
   now: number;
   /** unique per connection attempt: a re-sent registration then does not bump the epoch */
   registrationId?: string;
+  /** the jobs the node says it is working on (v1.4); undefined when it sent no list */
+  jobIds?: readonly string[];
 }
 
 export interface RegisterNodeResult {
@@ -128,9 +141,15 @@ export interface RegisterNodeResult {
   /** directed pools joined, "src:tgt", sorted */
   pools: string[];
   cell: number;
+  /** the registration this one replaced while it was still live (half-open or unclosed socket) */
+  previous: { instance: string; epoch: number } | null;
+  /** reservations to fail over now (not listed, or the node had gone offline) */
+  lost: HeldReservation[];
+  /** reservations of a node that sent no list: fail over unless answered within a grace period */
+  unconfirmed: HeldReservation[];
 }
 
-/** register-node-1.lua, then the global pair -> cell hints. */
+/** register-node-7.lua, then the global pair -> cell hints. */
 export async function registerNode(
   redis: RedisClient,
   ks: Keyspace,
@@ -140,10 +159,21 @@ export async function registerNode(
   if (!params.instance) bad('registerNode', 'instance is required');
   const cell = ks.cellOf(params.nodeId);
   const caps = capsArgs('registerNode', params.capabilities);
-  const [epoch, poolsCsv] = await runScript<[number, string]>(
+  const list = listArgs('registerNode', params.jobIds);
+  const [epoch, poolsCsv, prevInstance, prevEpoch, lost, unconfirmed] = await runScript<
+    [number, string, string, number, string[], string[]]
+  >(
     redis,
-    'registerNode',
-    [ks.cell(cell)],
+    SCRIPTS.registerNode,
+    [
+      ks.node(params.nodeId),
+      ks.nodeJobs(params.nodeId),
+      ks.heartbeats(cell),
+      ks.cellNodes(cell),
+      ks.cellPairs(cell),
+      ks.reservationNodes(cell),
+      ks.lostNodes(cell),
+    ],
     [
       params.nodeId,
       params.instance,
@@ -154,11 +184,19 @@ export async function registerNode(
       caps[2]!,
       caps[3]!,
       caps[4]!,
+      ...list,
     ],
   );
   const pools = splitCsv(poolsCsv);
   await addPairHints(redis, ks, cell, pools);
-  return { epoch, pools, cell };
+  return {
+    epoch,
+    pools,
+    cell,
+    previous: prevInstance ? { instance: prevInstance, epoch: Number(prevEpoch) } : null,
+    lost: lost.map(parseReservationId),
+    unconfirmed: unconfirmed.map(parseReservationId),
+  };
 }
 
 export interface NodeHeartbeatParams {
@@ -180,19 +218,19 @@ export interface NodeHeartbeatResult {
   poolsChanged: boolean;
 }
 
-/** node-heartbeat-1.lua. Throws NODE_OFFLINE when the registration is not current. */
+/** node-heartbeat-3.lua. Throws NODE_OFFLINE when the registration is not current. */
 export async function nodeHeartbeat(
   redis: RedisClient,
   ks: Keyspace,
   params: NodeHeartbeatParams,
 ): Promise<NodeHeartbeatResult> {
   const cell = ks.cellOf(params.nodeId);
-  const caps = params.capabilities ? capsArgs('nodeHeartbeat', params.capabilities) : [];
+  const caps = params.capabilities ? capsArgs('nodeHeartbeat', params.capabilities) : ['', '', '', '', ''];
   const num = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '' : String(v));
   const [poolsCsv, changed] = await runScript<[string, number]>(
     redis,
-    'nodeHeartbeat',
-    [ks.cell(cell)],
+    SCRIPTS.nodeHeartbeat,
+    [ks.node(params.nodeId), ks.heartbeats(cell), ks.cellPairs(cell)],
     [
       params.nodeId,
       params.epoch,
@@ -202,8 +240,12 @@ export async function nodeHeartbeat(
       num(params.cpu),
       num(params.gpu),
       num(params.mem),
-      caps.length ? '1' : '0',
-      ...caps,
+      params.capabilities ? '1' : '0',
+      caps[0]!,
+      caps[1]!,
+      caps[2]!,
+      caps[3]!,
+      caps[4]!,
     ],
   );
   const pools = splitCsv(poolsCsv);
@@ -219,18 +261,27 @@ export interface NodeOfflineParams {
 }
 
 /**
- * node-offline-1.lua: leaves every pool, drops the node's reservations and returns them
- * for failover. Throws NODE_MISMATCH when `epoch` is not the current registration.
+ * node-offline-6.lua: leaves every pool and returns the node's reservations for failover
+ * (each is released by the caller's job-fail + release-slot). Throws NODE_MISMATCH when
+ * `epoch` is not the current registration.
  */
 export async function nodeOffline(
   redis: RedisClient,
   ks: Keyspace,
   params: NodeOfflineParams,
 ): Promise<HeldReservation[]> {
+  const cell = ks.cellOf(params.nodeId);
   const rids = await runScript<string[]>(
     redis,
-    'nodeOffline',
-    [ks.cellOfNode(params.nodeId)],
+    SCRIPTS.nodeOffline,
+    [
+      ks.node(params.nodeId),
+      ks.nodeJobs(params.nodeId),
+      ks.heartbeats(cell),
+      ks.cellPairs(cell),
+      ks.reservationNodes(cell),
+      ks.lostNodes(cell),
+    ],
     [params.nodeId, params.epoch ?? '', params.now],
   );
   return rids.map(parseReservationId);
@@ -251,8 +302,8 @@ export async function setDraining(
 ): Promise<boolean> {
   const r = await runScript<number>(
     redis,
-    'setDraining',
-    [ks.cellOfNode(params.nodeId)],
+    SCRIPTS.setDraining,
+    [ks.node(params.nodeId)],
     [params.nodeId, params.epoch ?? '', params.draining === false ? '0' : '1'],
   );
   return r === 1;
@@ -261,21 +312,32 @@ export async function setDraining(
 export interface StaleNode {
   nodeId: string;
   reservations: HeldReservation[];
+  /** 'stale': missed heartbeats, taken offline now; 'lost': offline earlier, failover unfinished */
+  kind: 'stale' | 'lost';
 }
 
-/** reap-stale-nodes-1.lua: at most `limit` nodes of one cell with last heartbeat < now - timeout. */
+/**
+ * reap-stale-nodes-4.lua: at most `limit` nodes of one cell with last heartbeat < now -
+ * timeout (taken offline), and at most `limit` offline nodes whose reservations were not
+ * failed over `graceMs` after they went offline.
+ */
 export async function reapStaleNodes(
   redis: RedisClient,
   ks: Keyspace,
-  params: { cell: number; now: number; timeoutMs: number; limit: number },
+  params: { cell: number; now: number; timeoutMs: number; limit: number; graceMs?: number },
 ): Promise<StaleNode[]> {
-  const rows = await runScript<[string, string[]][]>(
+  const rows = await runScript<[string, string[], 'stale' | 'lost'][]>(
     redis,
-    'reapStaleNodes',
-    [ks.cell(params.cell)],
-    [params.now, params.timeoutMs, params.limit],
+    SCRIPTS.reapStaleNodes,
+    [
+      ks.heartbeats(params.cell),
+      ks.cellPairs(params.cell),
+      ks.reservationNodes(params.cell),
+      ks.lostNodes(params.cell),
+    ],
+    [params.now, params.timeoutMs, params.limit, params.graceMs ?? 1000],
   );
-  return rows.map(([nodeId, rids]) => ({ nodeId, reservations: rids.map(parseReservationId) }));
+  return rows.map(([nodeId, rids, kind]) => ({ nodeId, reservations: rids.map(parseReservationId), kind }));
 }
 
 // --- plain readers (no Lua): for the cluster API and dashboard ---

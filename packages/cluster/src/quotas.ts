@@ -5,6 +5,7 @@
  */
 import type { Keyspace } from './keys';
 import type { RedisClient } from './redis';
+import { SCRIPTS } from './script-defs.gen';
 import { runScript } from './scripts';
 
 /** Expired entries one admission removes at most (the rest go on the next calls or by TTL). */
@@ -33,7 +34,7 @@ export async function acquireSessionSlot(
 ): Promise<AdmitResult> {
   const [ok, live] = await runScript<[number, number]>(
     redis,
-    'sessionQuotaAcquire',
+    SCRIPTS.sessionQuotaAcquire,
     [ks.tenantSessions(p.tenant), ks.tenantSessionConns(p.tenant)],
     [p.sessionId, p.conn, p.now, p.leaseMs, p.maxSessions, PRUNE_LIMIT],
   );
@@ -56,7 +57,7 @@ export async function refreshSessionSlots(
     lost.push(
       ...(await runScript<string[]>(
         redis,
-        'sessionQuotaRefresh',
+        SCRIPTS.sessionQuotaRefresh,
         [ks.tenantSessions(p.tenant), ks.tenantSessionConns(p.tenant)],
         args,
       )),
@@ -69,7 +70,7 @@ export async function refreshSessionSlots(
 export async function releaseSessionSlot(redis: RedisClient, ks: Keyspace, p: SessionSlot): Promise<boolean> {
   const r = await runScript<number>(
     redis,
-    'sessionQuotaRelease',
+    SCRIPTS.sessionQuotaRelease,
     [ks.tenantSessions(p.tenant), ks.tenantSessionConns(p.tenant)],
     [p.sessionId, p.conn],
   );
@@ -106,7 +107,7 @@ export async function takeUtteranceTokens(
 ): Promise<TakeResult> {
   const [ok, retry, scope] = await runScript<[number, number, string]>(
     redis,
-    'rateTake',
+    SCRIPTS.rateTake,
     [ks.tenantRate(p.tenant), ks.sessionRate(p.tenant, p.sessionId)],
     [
       p.now,

@@ -1,41 +1,85 @@
 /**
  * Lua script loader, BullMQ style: every file in `lua/` is `name-<numKeys>.lua`, with a
  * header documenting KEYS/ARGV/returns. `--@include "file"` lines pull shared helpers from
- * `lua/includes/` at load time, and generated tables `K` (key suffixes from keys.ts) and `FSM`
- * (job-fsm.ts) are prepended so key names and transitions live in one place. Scripts are registered once per connection with
+ * `lua/includes/` at load time, and generated Lua is prepended so each fact lives in one place:
+ * `K` (key suffixes, keys.ts), `FSM` (job-fsm.ts), `F`/`LIVE`/`WAITING`/`xaddJobEvent` (the
+ * job model, job-model.ts) and `tagBase`. Scripts are registered once per connection with
  * `defineCommand`, which runs EVALSHA and reloads on NOSCRIPT (survives Redis restarts).
+ *
+ * KEYS convention: a script declares in KEYS every key known before it runs (Redis Cluster
+ * routes by them, and moves slots by them during resharding); keys it derives inside (e.g. a
+ * node hash picked from a pool) are built with `tagBase(KEYS[1]) .. K.<suffix> ..` and so share
+ * the hash tag of the declared keys.
+ *
+ * Callers never name a script by string: `runScript(redis, SCRIPTS.jobCreate, keys, args)`
+ * with SCRIPTS generated from the headers (script-defs.gen.ts), so the number of keys and
+ * arguments is checked by the compiler.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import { checkScriptResult } from './errors';
 import { fsmLuaTable } from './job-fsm';
+import { JOB_MODEL_LUA } from './job-model';
 import { LUA_KEY_SUFFIXES } from './keys';
+import { runtimeDir } from './runtime-paths';
+import { camelName } from './script-header';
 
-export const LUA_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../lua');
+/** <repo>/lua from source; dist/lua in a build (copied by scripts/build.ts). */
+export const LUA_DIR = runtimeDir(import.meta.url, '../../../lua', 'lua');
 
 export interface LoadedScript {
-  /** camelCase command name, e.g. `selectNode` for select-node-2.lua */
+  /** camelCase command name, e.g. `selectNode` for select-node-4.lua */
   name: string;
   file: string;
   numberOfKeys: number;
   lua: string;
 }
 
-const INCLUDE_RE = /^--@include\s+"([^"]+)"\s*$/gm;
-
-function camel(s: string): string {
-  return s.replace(/[-_]([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+/** A script as described by its header (generated into script-defs.gen.ts). */
+export interface ScriptDef {
+  readonly name: string;
+  readonly file: string;
+  /** descriptions of KEYS[1..n]; the tuple length types the keys argument */
+  readonly keys: readonly string[];
+  /** descriptions of ARGV[1..n] */
+  readonly args: readonly string[];
+  /** description of any number of further arguments after the documented ones, or false */
+  readonly rest: string | false;
 }
 
+export type ScriptArg = string | number | Buffer;
+
+type Tuple<T extends readonly unknown[], V> = { -readonly [I in keyof T]: V };
+export type ScriptKeys<D extends ScriptDef> = Tuple<D['keys'], string>;
+export type ScriptArgs<D extends ScriptDef> = D['rest'] extends string
+  ? [...Tuple<D['args'], ScriptArg>, ...ScriptArg[]]
+  : Tuple<D['args'], ScriptArg>;
+
+const INCLUDE_RE = /^--@include\s+"([^"]+)"\s*$/gm;
+
+/** `prefix{tag}:` of a declared key, to build the keys a script derives inside (same slot). */
+const TAG_BASE_LUA = `local function tagBase(key)
+  local i = string.find(key, '}', 1, true)
+  return string.sub(key, 1, i + 1)
+end
+`;
+
 /**
- * Generated prelude: key suffixes (table K) and, for scripts that use it, the job FSM (table
- * FSM), from their one TS home. A script pays for building these tables on every call.
+ * Generated prelude: only what the script uses (it pays for building these tables on every
+ * call).
  */
 function prelude(body: string): string {
-  const entries = Object.entries(LUA_KEY_SUFFIXES).map(([k, v]) => `${k} = '${v}'`);
-  return `local K = { ${entries.join(', ')} }\n${/\bFSM\b/.test(body) ? fsmLuaTable() : ''}`;
+  const uses = (name: string) => new RegExp(`\\b${name}\\b`).test(body);
+  let out = '';
+  if (uses('K')) {
+    const entries = Object.entries(LUA_KEY_SUFFIXES).map(([k, v]) => `${k} = '${v}'`);
+    out += `local K = { ${entries.join(', ')} }\n`;
+  }
+  if (uses('FSM')) out += fsmLuaTable();
+  for (const [name, lua] of Object.entries(JOB_MODEL_LUA)) if (uses(name)) out += lua;
+  if (uses('tagBase')) out += TAG_BASE_LUA;
+  return out;
 }
 
 function expandIncludes(source: string, dir: string, seen: Set<string>): string {
@@ -56,7 +100,7 @@ export function loadScripts(dir = LUA_DIR): LoadedScript[] {
     const source = readFileSync(join(dir, file), 'utf8');
     const body = expandIncludes(source, dir, new Set());
     const lua = prelude(body) + body;
-    out.push({ name: camel(m[1]!), file, numberOfKeys: Number(m[2]), lua });
+    out.push({ name: camelName(m[1]!), file, numberOfKeys: Number(m[2]), lua });
   }
   return out;
 }
@@ -74,31 +118,79 @@ export function registerScripts(redis: Redis | Cluster): void {
   marker.__linguaScripts = true;
 }
 
-export type ScriptArg = string | number | Buffer;
+/**
+ * Test-only fault injection, read once at start (never set in production):
+ *  - LINGUA_FAULT_RESEND=name[,name]: every call of these scripts runs twice and returns the
+ *    second answer, as when ioredis re-sends a script whose reply was lost;
+ *  - LINGUA_FAULT_KILL_AFTER=name[:n]: SIGKILL this process right after the n-th (default 1st)
+ *    call of that script returned, before the caller's follow-up.
+ */
+const FAULT_RESEND = new Set((process.env.LINGUA_FAULT_RESEND ?? '').split(',').filter(Boolean));
+const FAULT_KILL = /^(\w+)(?::(\d+))?$/.exec(process.env.LINGUA_FAULT_KILL_AFTER ?? '');
+let faultKillCount = 0;
+
+function afterScript(name: string): void {
+  if (FAULT_KILL && FAULT_KILL[1] === name && ++faultKillCount === Number(FAULT_KILL[2] ?? 1)) {
+    process.kill(process.pid, 'SIGKILL');
+  }
+}
+
+/**
+ * Redis Cluster refusing to run a script on this node right now: its slot is moving (ASK,
+ * TRYAGAIN), has moved (MOVED), or the cluster is failing over (CLUSTERDOWN); or ioredis
+ * refusing to send an auto-pipelined batch built on a slot map that changed meanwhile. The
+ * script did not run, so running it again is always safe. ioredis follows redirections itself
+ * for a command sent alone, but not inside an auto-pipelined batch mixed with other commands.
+ */
+const REDIRECTED =
+  /^(ASK|MOVED|TRYAGAIN|CLUSTERDOWN)\b|^All keys in the pipeline should belong to the same slots/;
+const REDIRECT_RETRIES = 6; // 25 ms doubling: ~1.6 s, longer than a slot's SETSLOT NODE step
+
+async function call(
+  redis: Redis | Cluster,
+  command: string,
+  keys: readonly string[],
+  args: readonly ScriptArg[],
+) {
+  registerScripts(redis);
+  const fn = (redis as unknown as Record<string, (...a: ScriptArg[]) => Promise<unknown>>)[command];
+  if (typeof fn !== 'function') throw new Error(`unknown Lua script ${command}`);
+  for (let i = 0; ; i++) {
+    try {
+      return await fn.call(redis, ...keys, ...args);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : '';
+      if (i >= REDIRECT_RETRIES || !REDIRECTED.test(msg)) throw err;
+      if (msg.startsWith('MOVED') && 'refreshSlotsCache' in redis) redis.refreshSlotsCache();
+      await new Promise((r) => setTimeout(r, 25 * 2 ** i));
+    }
+  }
+}
 
 /**
  * Runs a registered script and maps negative return codes to LinguaScriptError.
  * Every typed wrapper (node-registry.ts, jobs.ts, ...) goes through here.
  */
-export async function runScript<T = unknown>(
+export async function runScript<T = unknown, D extends ScriptDef = ScriptDef>(
   redis: Redis | Cluster,
-  name: string,
-  keys: readonly string[],
-  args: readonly ScriptArg[],
+  def: D,
+  keys: ScriptKeys<D>,
+  args: ScriptArgs<D>,
+  opts: { buffers?: boolean } = {},
 ): Promise<T> {
-  registerScripts(redis);
-  const fn = (redis as unknown as Record<string, (...a: ScriptArg[]) => Promise<unknown>>)[name];
-  if (typeof fn !== 'function') throw new Error(`unknown Lua script ${name}`);
-  const result = await fn.call(redis, ...keys, ...args);
-  return checkScriptResult(name.replace(/Buffer$/, ''), result) as T;
+  const command = opts.buffers ? `${def.name}Buffer` : def.name;
+  if (FAULT_RESEND.has(def.name)) await call(redis, command, keys, args).catch(() => {});
+  const result = await call(redis, command, keys, args);
+  afterScript(def.name);
+  return checkScriptResult(def.name, result) as T;
 }
 
 /** Like runScript, but bulk replies come back as Buffers (binary result blobs). */
-export async function runScriptBuffer<T = unknown>(
+export async function runScriptBuffer<T = unknown, D extends ScriptDef = ScriptDef>(
   redis: Redis | Cluster,
-  name: string,
-  keys: readonly string[],
-  args: readonly ScriptArg[],
+  def: D,
+  keys: ScriptKeys<D>,
+  args: ScriptArgs<D>,
 ): Promise<T> {
-  return runScript<T>(redis, `${name}Buffer`, keys, args);
+  return runScript<T, D>(redis, def, keys, args, { buffers: true });
 }

@@ -1,13 +1,15 @@
 /**
- * Node selection and the slot-reservation lifecycle: select (reserve) -> confirm lease
- * (job recorded) -> release (job done) or reap (lease expired). Each step is one Lua
- * script inside one node cell; selection across cells is this module's loop.
+ * Node selection and the slot-reservation lifecycle: select (reserve, with a lease covering
+ * the attempt) -> release (job done or failed over) or reap (lease expired: the dispatcher
+ * died before recording the job). Each step is one Lua script inside one node cell;
+ * selection across cells is this module's loop.
  */
 import { isScriptError, LinguaScriptError, ScriptErrorCode } from './errors';
 import { fnv1a } from './hash';
 import type { Keyspace } from './keys';
 import { assertId, type HeldReservation, parseReservationId } from './node-registry';
 import type { RedisClient } from './redis';
+import { SCRIPTS } from './script-defs.gen';
 import { runScript } from './scripts';
 
 export interface SelectNodeParams {
@@ -20,7 +22,7 @@ export interface SelectNodeParams {
   /** nodes that must not be chosen (failover) */
   exclude?: string[];
   now: number;
-  /** an unconfirmed reservation expires after this many ms */
+  /** the reservation expires after this many ms (the attempt's time plus a grace) */
   leaseMs: number;
 }
 
@@ -44,7 +46,7 @@ export function candidateCells(hinted: readonly number[], jobId: string, affinit
   return affinityCell === undefined ? rotated : [affinityCell, ...rotated];
 }
 
-/** select-node-1.lua in one cell. Throws NO_POOL_FOR_LANG_PAIR / NO_AVAILABLE_NODE. */
+/** select-node-4.lua in one cell. Throws NO_POOL_FOR_LANG_PAIR / NO_AVAILABLE_NODE. */
 export async function selectNodeInCell(
   redis: RedisClient,
   ks: Keyspace,
@@ -53,8 +55,13 @@ export async function selectNodeInCell(
 ): Promise<SelectedNode> {
   const [nodeId, instance, reused] = await runScript<[string, string, number]>(
     redis,
-    'selectNode',
-    [ks.cell(cell)],
+    SCRIPTS.selectNode,
+    [
+      ks.pool(cell, params.src, params.tgt),
+      ks.cellPairs(cell),
+      ks.reservations(cell),
+      ks.reservationNodes(cell),
+    ],
     [
       params.src,
       params.tgt,
@@ -137,33 +144,17 @@ export interface ReservationRef {
   attempt: number;
 }
 
-/**
- * confirm-lease-1.lua: extends the reservation to `expiresAt` (job deadline + grace) once
- * the job is recorded. Throws NODE_MISMATCH / NOT_FOUND.
- */
-export async function confirmLease(
-  redis: RedisClient,
-  ks: Keyspace,
-  params: ReservationRef & { expiresAt: number },
-): Promise<void> {
-  await runScript<number>(
-    redis,
-    'confirmLease',
-    [ks.cellOfNode(params.nodeId)],
-    [params.nodeId, params.jobId, params.attempt, params.expiresAt],
-  );
-}
-
-/** release-slot-1.lua: true when released now, false when already released. Throws NODE_MISMATCH. */
+/** release-slot-4.lua: true when released now, false when already released. Throws NODE_MISMATCH. */
 export async function releaseSlot(
   redis: RedisClient,
   ks: Keyspace,
   params: ReservationRef,
 ): Promise<boolean> {
+  const cell = ks.cellOf(params.nodeId);
   const r = await runScript<number>(
     redis,
-    'releaseSlot',
-    [ks.cellOfNode(params.nodeId)],
+    SCRIPTS.releaseSlot,
+    [ks.reservationNodes(cell), ks.reservations(cell), ks.node(params.nodeId), ks.nodeJobs(params.nodeId)],
     [params.nodeId, params.jobId, params.attempt],
   );
   return r === 1;
@@ -173,7 +164,7 @@ export interface ReapedLease extends HeldReservation {
   nodeId: string;
 }
 
-/** reap-leases-1.lua: releases at most `limit` expired reservations of one cell. */
+/** reap-leases-2.lua: releases at most `limit` expired reservations of one cell. */
 export async function reapLeases(
   redis: RedisClient,
   ks: Keyspace,
@@ -181,8 +172,8 @@ export async function reapLeases(
 ): Promise<ReapedLease[]> {
   const items = await runScript<string[]>(
     redis,
-    'reapLeases',
-    [ks.cell(params.cell)],
+    SCRIPTS.reapLeases,
+    [ks.reservations(params.cell), ks.reservationNodes(params.cell)],
     [params.now, params.limit],
   );
   return items.map((item) => {

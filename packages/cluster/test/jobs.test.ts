@@ -28,6 +28,8 @@ beforeAll(async () => {
     resultLogTtlMs: 60_000,
     jobTtlMs: 60_000,
     sessionTtlMs: 60_000,
+    assignCheckMs: 1000,
+    waitingCheckMs: 1000,
   });
 });
 afterAll(async () => {
@@ -88,8 +90,14 @@ describe('job scripts', () => {
   it('creates idempotently, dispatches, completes once, logs the result', async () => {
     await openSession('s1');
     const a = await store.createJob(job('s1', 0, 'n1'));
-    expect(a).toEqual({ status: 'created', state: 'dispatched', attempt: 1 });
-    expect((await store.createJob(job('s1', 0, 'n1'))).status).toBe('exists');
+    expect(a).toEqual({ status: 'created', state: 'dispatched', attempt: 1, node: 'n1' });
+    // A re-sent create answers with what the caller needs to send the assignment again.
+    expect(await store.createJob(job('s1', 0, 'n1'))).toEqual({
+      status: 'exists',
+      state: 'dispatched',
+      attempt: 1,
+      node: 'n1',
+    });
     const sess = await store.getSession('s1');
     expect(sess?.next_index).toBe('1');
     expect(sess?.last_accepted_seq).toBe('1');
@@ -101,9 +109,18 @@ describe('job scripts', () => {
     expect(isScriptError(stale, ScriptErrorCode.STALE_ATTEMPT)).toBe(true);
     const done = await store.complete(jobIdFor('s1', 0), 1, 'n1', result('s1', 0), NOW + 2);
     expect(done).toMatchObject({ status: 'ok', owner: 'gw-1', conn: 'c1', index: 0, sessionId: 's1' });
-    expect((await store.complete(jobIdFor('s1', 0), 1, 'n1', result('s1', 0), NOW + 3)).status).toBe('dup');
+    // A re-sent completion: 'dup' with the logged result, so the caller delivers it again.
+    const dup = await store.complete(jobIdFor('s1', 0), 1, 'n1', result('s1', 0), NOW + 3);
+    expect(dup).toMatchObject({ status: 'dup', owner: 'gw-1', index: 0, logged: result('s1', 0) });
     const log = await store.readResults('s1', -1);
     expect(log).toHaveLength(1);
+    // Stored once: in the result log; the job keeps only the kind and the entry id.
+    const raw = await redis.hgetall(ks.job(jobIdFor('s1', 0)));
+    expect(raw.outcome).toBe('r');
+    expect(raw.oid).toMatch(/^\d+-\d+$/);
+    expect(Object.keys(raw)).not.toContain('oblob');
+    expect(await store.outcomeOf('s1', 0)).toMatchObject({ kind: 'result', result: { text_asr: 'zh:abc' } });
+    expect(await store.outcomeOf('s1', 1)).toBeNull();
     expect(log[0]).toMatchObject({ index: 0, kind: 'result', result: { text_asr: 'zh:abc' } });
     expect((await store.getSession('s1'))?.last_node).toBe('n1');
   });
@@ -123,11 +140,24 @@ describe('job scripts', () => {
     // a late result of attempt 1 is refused
     const late = await store.complete(id, 1, 'n1', result('s3', 0), NOW + 11).catch((e) => e);
     expect(isScriptError(late, ScriptErrorCode.ILLEGAL_TRANSITION)).toBe(true);
-    expect(await store.dispatch(id, 1, 'n2', 'gw-2', NOW + 12, NOW + 20_000)).toEqual({
+    expect(await store.dispatch(id, 1, 'n2', 'gw-2', NOW + 12, NOW + 20_000, 'call-1')).toEqual({
       status: 'dispatched',
       attempt: 2,
+      node: 'n2',
     });
-    expect((await store.dispatch(id, 1, 'n2', 'gw-2', NOW + 12, NOW + 20_000)).status).toBe('already');
+    // The same call re-sent: 'already' (send the assignment again); a rival call that chose the
+    // same node: 'concurrent' (the first sends it); another node: 'taken' (release its slot).
+    expect((await store.dispatch(id, 1, 'n2', 'gw-2', NOW + 12, NOW + 20_000, 'call-1')).status).toBe(
+      'already',
+    );
+    expect((await store.dispatch(id, 1, 'n2', 'gw-2', NOW + 12, NOW + 20_000, 'call-2')).status).toBe(
+      'concurrent',
+    );
+    expect(await store.dispatch(id, 1, 'n9', 'gw-2', NOW + 12, NOW + 20_000)).toEqual({
+      status: 'taken',
+      attempt: 2,
+      node: 'n2',
+    });
     const r2 = await store.fail(id, 2, 'n2', 'node_lost', NOW + 13);
     expect(r2.kind).toBe('retry');
     await store.dispatch(id, 2, 'n3', 'gw-2', NOW + 14, NOW + 20_000);
@@ -135,8 +165,13 @@ describe('job scripts', () => {
     expect(r3).toMatchObject({ kind: 'failed', reason: 'failed', appended: true, index: 0 });
     const log = await store.readResults('s3', -1);
     expect(log).toEqual([{ index: 0, kind: 'missing', reason: 'failed', jobId: id }]);
-    const again = await store.fail(id, 3, 'n3', 'failed', NOW + 16).catch((e) => e);
-    expect(isScriptError(again, ScriptErrorCode.ILLEGAL_TRANSITION)).toBe(true);
+    // A re-sent report answers as the first did, so the missing is delivered again.
+    expect(await store.fail(id, 3, 'n3', 'failed', NOW + 16)).toMatchObject({
+      kind: 'failed',
+      reason: 'failed',
+      appended: true,
+    });
+    expect(await store.readResults('s3', -1)).toHaveLength(1);
   });
 
   it('a second failure report for the same attempt does not end a retrying job', async () => {
@@ -144,10 +179,13 @@ describe('job scripts', () => {
     const id = jobIdFor('s7', 0);
     await store.createJob(job('s7', 0, 'n1'));
     expect((await store.fail(id, 1, 'n1', 'node_lost', NOW + 1)).kind).toBe('retry');
-    // e.g. the socket-close path and a re-routed assignment both report the lost node
-    const again = await store.fail(id, 1, 'n1', 'node_lost', NOW + 2).catch((e) => e);
-    expect(isScriptError(again, ScriptErrorCode.ILLEGAL_TRANSITION)).toBe(true);
+    // e.g. the socket-close path and a re-routed assignment both report the lost node, or
+    // ioredis re-sent the script: the same answer, so the failover is enqueued (idempotent).
+    expect(await store.fail(id, 1, 'n1', 'node_lost', NOW + 2)).toMatchObject({ kind: 'retry', attempt: 1 });
     expect((await store.getJob(id))?.state).toBe('retrying');
+    // A retrying job is due for a check soon, not at its overall deadline.
+    const score = Number(await redis.zscore(ks.deadlines(ks.shardOf('s7')), id));
+    expect(score).toBe(NOW + 1 + 1000);
     expect(await store.readResults('s7', -1)).toEqual([]);
   });
 
@@ -171,22 +209,51 @@ describe('job scripts', () => {
     await openSession('s5');
     await store.createJob(job('s5', 0, 'n1'));
     const shard = ks.shardOf('s5');
-    expect(await store.claimDue(shard, NOW + 5_000, 10, 1000)).toEqual([]);
+    const mine = (d: { jobId: string }) => d.jobId === jobIdFor('s5', 0);
+    // The node has not confirmed it after the assignment check: a 'check' (re-send), once.
+    expect((await store.claimDue(shard, NOW + 999, 10, 1000)).filter(mine)).toEqual([]);
+    const check = { jobId: jobIdFor('s5', 0), state: 'dispatched', attempt: 1, node: 'n1', kind: 'check' };
+    expect((await store.claimDue(shard, NOW + 1000, 10, 1000)).filter(mine)).toEqual([check]);
+    // Once more a claim lease later (its first claimer may have died before re-sending), then
+    // not before the attempt deadline.
+    expect((await store.claimDue(shard, NOW + 1999, 10, 1000)).filter(mine)).toEqual([]);
+    expect((await store.claimDue(shard, NOW + 2000, 10, 1000)).filter(mine)).toEqual([check]);
+    expect((await store.claimDue(shard, NOW + 5_000, 10, 1000)).filter(mine)).toEqual([]);
     const due = await store.claimDue(shard, NOW + 10_000, 10, 1000);
-    expect(due).toContainEqual({ jobId: jobIdFor('s5', 0), state: 'dispatched', attempt: 1, node: 'n1' });
+    expect(due).toContainEqual({
+      jobId: jobIdFor('s5', 0),
+      state: 'dispatched',
+      attempt: 1,
+      node: 'n1',
+      kind: 'timeout',
+    });
     const twice = await store.claimDue(shard, NOW + 10_000, 10, 1000);
     expect(twice.find((d) => d.jobId === jobIdFor('s5', 0))).toBeUndefined();
     const reclaimed = await store.claimDue(shard, NOW + 11_001, 10, 1000);
     expect(reclaimed.find((d) => d.jobId === jobIdFor('s5', 0))).toBeDefined();
   });
 
+  it("the node's job_accepted moves the assignment check on to the attempt deadline", async () => {
+    await openSession('s8');
+    const id = jobIdFor('s8', 0);
+    await store.createJob(job('s8', 0, 'n1'));
+    const dkey = ks.deadlines(ks.shardOf('s8'));
+    expect(Number(await redis.zscore(dkey, id))).toBe(NOW + 1000);
+    await store.progress(id, 1, 'n1', 'accepted', NOW + 5);
+    expect(Number(await redis.zscore(dkey, id))).toBe(NOW + 10_000);
+    // A job waiting for a node is checked soon too, not at its overall deadline.
+    await store.createJob(job('s8', 1));
+    expect(Number(await redis.zscore(dkey, jobIdFor('s8', 1)))).toBe(NOW + 1000);
+  });
+
   it('resume checks the token and re-binds the owner', async () => {
     await openSession('s6');
-    const bad = await store.resumeSession('s6', 'nope', 'gw-3', 'c9', NOW).catch((e) => e);
+    const rot = { newToken: 'tok2' };
+    const bad = await store.resumeSession('s6', 'nope', 'gw-3', 'c9', NOW, rot).catch((e) => e);
     expect(isScriptError(bad, ScriptErrorCode.RESUME_REJECTED)).toBe(true);
-    const missing = await store.resumeSession('nope', 'tok', 'gw-3', 'c9', NOW).catch((e) => e);
+    const missing = await store.resumeSession('nope', 'tok', 'gw-3', 'c9', NOW, rot).catch((e) => e);
     expect(isScriptError(missing, ScriptErrorCode.NOT_FOUND)).toBe(true);
-    const r = await store.resumeSession('s6', 'tok', 'gw-3', 'c9', NOW);
+    const r = await store.resumeSession('s6', 'tok', 'gw-3', 'c9', NOW, rot);
     expect(r).toMatchObject({
       oldOwner: 'gw-1',
       oldConn: 'c1',
@@ -194,9 +261,31 @@ describe('job scripts', () => {
       lastAcceptedSeq: -1,
       src: 'zh',
     });
+    // A re-send of the same resume (same new token, same connection) answers the same.
+    expect(await store.resumeSession('s6', 'tok', 'gw-3', 'c9', NOW, rot)).toEqual(r);
     expect(await store.detachSession('s6', 'c1', 'detach', NOW)).toBe(false);
     expect(await store.detachSession('s6', 'c9', 'detach', NOW)).toBe(true);
     expect((await store.getSession('s6'))?.owner).toBe('');
+  });
+
+  it('resume rotates the token and checks the tenant', async () => {
+    await openSession('s7');
+    const tenant = 't';
+    const other = await store
+      .resumeSession('s7', 'tok', 'gw-3', 'c9', NOW, { newToken: 'r1', tenant: `${tenant}-other` })
+      .catch((e) => e);
+    expect(isScriptError(other, ScriptErrorCode.RESUME_REJECTED)).toBe(true);
+    await store.resumeSession('s7', 'tok', 'gw-3', 'c9', NOW, { newToken: 'r1', tenant });
+    // The old token is spent: neither a new connection nor the same one can use it again.
+    for (const conn of ['c10', 'c9']) {
+      const again = await store
+        .resumeSession('s7', 'tok', 'gw-2', conn, NOW, { newToken: 'r2', tenant })
+        .catch((e) => e);
+      expect(isScriptError(again, ScriptErrorCode.RESUME_REJECTED)).toBe(true);
+    }
+    const next = await store.resumeSession('s7', 'r1', 'gw-2', 'c11', NOW, { newToken: 'r3', tenant });
+    expect(next).toMatchObject({ oldOwner: 'gw-3', oldConn: 'c9' });
+    expect((await store.getSession('s7'))?.token).toBe('r3');
   });
 });
 

@@ -18,8 +18,9 @@ import {
   setDraining,
 } from '../src/node-registry';
 import { connectRedis, type RedisClient } from '../src/redis';
+import { SCRIPTS } from '../src/script-defs.gen';
 import { runScript } from '../src/scripts';
-import { confirmLease, reapLeases, releaseSlot, type SelectedNode, selectNode } from '../src/select-node';
+import { reapLeases, releaseSlot, type SelectedNode, selectNode } from '../src/select-node';
 
 const T0 = 1_732_000_000_000;
 const LEASE = 10_000;
@@ -161,6 +162,10 @@ describe.each([
     const r2 = await register(ks, 'node-b', caps(['zh'], ['en']), T0 + 1000, 'gw-2');
     expect(r2.epoch).toBe(r1.epoch + 1);
     expect(r2.pools).toEqual(['zh:en']);
+    // It sent no job list: the earlier connection's job is kept for now, to be checked later.
+    expect(r2.previous).toEqual({ instance: 'gw-1', epoch: r1.epoch });
+    expect(r2.unconfirmed).toEqual([{ jobId: 'job-1', attempt: 1 }]);
+    expect(r2.lost).toEqual([]);
     expect(await cellPairs(redis, ks, r2.cell)).toEqual({ 'zh:en': 1 });
     for (const pair of ['en:ja', 'en:zh', 'zh:ja']) {
       const [src, tgt] = pair.split(':') as [string, string];
@@ -213,20 +218,33 @@ describe.each([
 
   it('scripts validate their own arguments (callers other than these wrappers)', async () => {
     const ks = freshKs();
-    const cell = ks.cell(0);
+    const c = ks.cellOf('lua-n');
+    const nodeKeys = [ks.node('lua-n'), ks.nodeJobs('lua-n'), ks.heartbeats(c)] as const;
     const reg = (max: string, asr: string) =>
-      runScript(redis, 'registerNode', [cell], ['lua-n', 'gw-1', '', T0, max, 'asr,nmt', asr, 'en', '{}']);
+      runScript(
+        redis,
+        SCRIPTS.registerNode,
+        [...nodeKeys, ks.cellNodes(c), ks.cellPairs(c), ks.reservationNodes(c), ks.lostNodes(c)],
+        ['lua-n', 'gw-1', '', T0, max, 'asr,nmt', asr, 'en', '{}', '', ''],
+      );
     await expect(reg('0', 'zh')).rejects.toMatchObject({ code: ScriptErrorCode.BAD_ARGUMENT });
     await expect(reg('2.5', 'zh')).rejects.toMatchObject({ code: ScriptErrorCode.BAD_ARGUMENT });
     await expect(reg('4', 'zh:x')).rejects.toMatchObject({ code: ScriptErrorCode.BAD_ARGUMENT });
     await expect(reg('4', Array.from({ length: 65 }, (_, i) => `l${i}`).join(','))).rejects.toMatchObject({
       code: ScriptErrorCode.BAD_ARGUMENT,
     });
-    expect(await redis.exists(`${cell}node:lua-n`)).toBe(0);
+    expect(await redis.exists(ks.node('lua-n'))).toBe(0);
     await expect(
-      runScript(redis, 'selectNode', [cell], ['zh', 'en', 'job|x', 1, '', '', T0, LEASE]),
+      runScript(
+        redis,
+        SCRIPTS.selectNode,
+        [ks.pool(0, 'zh', 'en'), ks.cellPairs(0), ks.reservations(0), ks.reservationNodes(0)],
+        ['zh', 'en', 'job|x', 1, '', '', T0, LEASE],
+      ),
     ).rejects.toMatchObject({ code: ScriptErrorCode.BAD_ARGUMENT });
-    await expect(runScript(redis, 'reapLeases', [cell], [T0, 0])).rejects.toMatchObject({
+    await expect(
+      runScript(redis, SCRIPTS.reapLeases, [ks.reservations(0), ks.reservationNodes(0)], [T0, 0]),
+    ).rejects.toMatchObject({
       code: ScriptErrorCode.BAD_ARGUMENT,
     });
     // A heartbeat with invalid new capabilities changes nothing, not even last_hb.
@@ -234,12 +252,12 @@ describe.each([
     await expect(
       runScript(
         redis,
-        'nodeHeartbeat',
-        [cell],
+        SCRIPTS.nodeHeartbeat,
+        [ks.node('lua-n'), ks.heartbeats(c), ks.cellPairs(c)],
         ['lua-n', 1, 'gw-1', T0 + 5, 0, '', '', '', '1', '0', 'asr,nmt', 'zh', 'en', '{}'],
       ),
     ).rejects.toMatchObject({ code: ScriptErrorCode.BAD_ARGUMENT });
-    expect(await redis.hget(`${cell}node:lua-n`, 'last_hb')).toBe(String(T0));
+    expect(await redis.hget(ks.node('lua-n'), 'last_hb')).toBe(String(T0));
   });
 
   it('heartbeat updates liveness, re-assigns pools on new caps, refuses stale epochs', async () => {
@@ -462,43 +480,26 @@ describe.each([
     expect(await sumOverCells(ks, (c) => redis.zcard(ks.reservations(c)))).toBe(0);
   });
 
-  it('reaps unconfirmed leases; a confirmed lease lives until its new expiry', async () => {
+  it('a reservation lives for its lease (the attempt plus a grace), then reap-leases frees it', async () => {
     const ks = freshKs();
     const r = await register(ks, 'lease-n', caps(['zh'], ['en'], 4));
     const cell = r.cell;
-    await select(ks, 'unconfirmed');
-    await select(ks, 'confirmed');
-    await confirmLease(redis, ks, {
-      nodeId: 'lease-n',
-      jobId: 'confirmed',
-      attempt: 1,
-      expiresAt: T0 + 60_000,
-    });
-    // Confirming again (re-send) or with an older expiry never shortens it.
-    await confirmLease(redis, ks, {
-      nodeId: 'lease-n',
-      jobId: 'confirmed',
-      attempt: 1,
-      expiresAt: T0 + 30_000,
-    });
-    expect(await redis.zscore(ks.reservations(cell), 'confirmed|1')).toBe(String(T0 + 60_000));
-
+    await select(ks, 'short');
+    await select(ks, 'long', { leaseMs: 60_000 });
+    expect(await redis.zscore(ks.reservations(cell), 'long|1')).toBe(String(T0 + 60_000));
     expect(await reapLeases(redis, ks, { cell, now: T0 + LEASE - 1, limit: 100 })).toEqual([]);
     expect(await reapLeases(redis, ks, { cell, now: T0 + LEASE + 1, limit: 100 })).toEqual([
-      { jobId: 'unconfirmed', attempt: 1, nodeId: 'lease-n' },
+      { jobId: 'short', attempt: 1, nodeId: 'lease-n' },
     ]);
     expect(await getNode(redis, ks, 'lease-n')).toMatchObject({ running: 1 });
     expect(await reapLeases(redis, ks, { cell, now: T0 + 59_999, limit: 100 })).toEqual([]);
     expect(await reapLeases(redis, ks, { cell, now: T0 + 60_000, limit: 100 })).toEqual([
-      { jobId: 'confirmed', attempt: 1, nodeId: 'lease-n' },
+      { jobId: 'long', attempt: 1, nodeId: 'lease-n' },
     ]);
     expect(await getNode(redis, ks, 'lease-n')).toMatchObject({ running: 0 });
     expect((await poolMembers(redis, ks, { cell, src: 'zh', tgt: 'en' })).available).toEqual([
       { nodeId: 'lease-n', load: 0 },
     ]);
-    await expect(
-      confirmLease(redis, ks, { nodeId: 'lease-n', jobId: 'confirmed', attempt: 1, expiresAt: T0 + 90_000 }),
-    ).rejects.toMatchObject({ code: ScriptErrorCode.NOT_FOUND });
   });
 
   it('reap-leases is bounded by its limit', async () => {
@@ -522,9 +523,6 @@ describe.each([
         code: ScriptErrorCode.NODE_MISMATCH,
       },
     );
-    await expect(
-      confirmLease(redis, ks, { nodeId: wrong, jobId: 'job-r', attempt: 1, expiresAt: T0 + 1 }),
-    ).rejects.toMatchObject({ code: ScriptErrorCode.NODE_MISMATCH });
     expect(await releaseSlot(redis, ks, { nodeId: s.nodeId, jobId: 'job-r', attempt: 1 })).toBe(true);
     expect(await releaseSlot(redis, ks, { nodeId: s.nodeId, jobId: 'job-r', attempt: 1 })).toBe(false);
     expect(await getNode(redis, ks, s.nodeId)).toMatchObject({ running: 0 });
@@ -546,9 +544,12 @@ describe.each([
       { jobId: 'off-1', attempt: 1 },
       { jobId: 'off-2', attempt: 3 },
     ]);
-    expect(await nodeOffline(redis, ks, { nodeId: 'off-n', epoch: r.epoch, now: T0 + 2 })).toEqual([]);
+    // The reservations stay until each job's follow-up releases it: a re-sent call (the caller
+    // lost the answer) gets them again, and the node is listed as lost meanwhile.
+    expect(await nodeOffline(redis, ks, { nodeId: 'off-n', epoch: r.epoch, now: T0 + 2 })).toEqual(held);
+    expect(await redis.zscore(ks.lostNodes(r.cell), 'off-n')).toBe(String(T0 + 1));
     expect(await nodeOffline(redis, ks, { nodeId: 'unknown', now: T0 })).toEqual([]);
-    expect(await getNode(redis, ks, 'off-n')).toMatchObject({ state: 'offline', running: 0 });
+    expect(await getNode(redis, ks, 'off-n')).toMatchObject({ state: 'offline' });
     expect(await cellPairs(redis, ks, r.cell)).toEqual({});
     for (const [src, tgt] of [
       ['zh', 'en'],
@@ -557,18 +558,65 @@ describe.each([
       expect(await poolMembers(redis, ks, { cell: r.cell, src, tgt })).toEqual({ available: [], all: [] });
     }
     expect(await redis.zscore(ks.heartbeats(r.cell), 'off-n')).toBeNull();
-    expect(await redis.zcard(ks.reservations(r.cell))).toBe(0);
-    expect(await redis.hlen(ks.reservationNodes(r.cell))).toBe(0);
     await expect(select(ks, 'off-3', { affinityNodeId: 'off-n' })).rejects.toMatchObject({
       code: ScriptErrorCode.NO_POOL_FOR_LANG_PAIR,
     });
-    // Releasing a reservation it lost is a no-op.
+    // The follow-up of one job ran; the other's did not (its caller died).
+    expect(await releaseSlot(redis, ks, { nodeId: 'off-n', jobId: 'off-1', attempt: 1 })).toBe(true);
     expect(await releaseSlot(redis, ks, { nodeId: 'off-n', jobId: 'off-1', attempt: 1 })).toBe(false);
 
-    const r2 = await register(ks, 'off-n', caps(['zh'], ['en'], 4), T0 + 10);
+    // Coming back: whatever an offline node still held is lost (its failover was decided).
+    const r2 = await registerNode(redis, ks, {
+      nodeId: 'off-n',
+      instance: 'gw-1',
+      capabilities: caps(['zh'], ['en'], 4),
+      now: T0 + 10,
+      jobIds: ['off-2'],
+    });
     expect(r2.epoch).toBe(r.epoch + 1);
+    expect(r2.previous).toBeNull();
+    expect(r2.lost).toEqual([{ jobId: 'off-2', attempt: 3 }]);
+    expect(await redis.zscore(ks.lostNodes(r.cell), 'off-n')).toBeNull();
     expect((await select(ks, 'off-4')).nodeId).toBe('off-n');
-    expect(await getNode(redis, ks, 'off-n')).toMatchObject({ state: 'online', running: 1 });
+    expect(await getNode(redis, ks, 'off-n')).toMatchObject({ state: 'online', running: 2 });
+  });
+
+  it('reconciles on register: listed jobs are kept, the rest are lost; no list = unconfirmed', async () => {
+    const ks = freshKs();
+    const r1 = await register(ks, 'rec-n', caps(['zh'], ['en'], 8));
+    for (const j of ['a', 'b', 'c']) await select(ks, `rec-${j}`);
+    const again = (jobIds: string[] | undefined, registrationId: string) =>
+      registerNode(redis, ks, {
+        nodeId: 'rec-n',
+        instance: 'gw-2',
+        capabilities: caps(['zh'], ['en'], 8),
+        now: T0 + 1,
+        registrationId,
+        jobIds,
+      });
+    const r2 = await again(['rec-b', 'unknown-job'], 'conn-2');
+    expect(r2.previous).toEqual({ instance: 'gw-1', epoch: r1.epoch });
+    expect(r2.lost).toEqual([
+      { jobId: 'rec-a', attempt: 1 },
+      { jobId: 'rec-c', attempt: 1 },
+    ]);
+    expect(r2.unconfirmed).toEqual([]);
+    // A re-send answers the same (nothing was released in between).
+    expect((await again(['rec-b', 'unknown-job'], 'conn-2')).lost).toEqual(r2.lost);
+    // The follow-up releases what was lost; a node without a list leaves all unconfirmed.
+    for (const j of ['rec-a', 'rec-c'])
+      await releaseSlot(redis, ks, { nodeId: 'rec-n', jobId: j, attempt: 1 });
+    const r3 = await again(undefined, 'conn-3');
+    expect(r3.lost).toEqual([]);
+    expect(r3.unconfirmed).toEqual([{ jobId: 'rec-b', attempt: 1 }]);
+    await expect(
+      again(
+        Array.from({ length: 4097 }, (_, i) => `j${i}`),
+        'conn-4',
+      ),
+    ).rejects.toMatchObject({
+      code: ScriptErrorCode.BAD_ARGUMENT,
+    });
   });
 
   it('reaps nodes whose heartbeat is stale, with their reservations, within the limit', async () => {
@@ -596,9 +644,22 @@ describe.each([
     expect(reaped.find((x) => x.nodeId === ids[0])!.reservations).toEqual([
       { jobId: 'stale-job', attempt: 1 },
     ]);
+    expect(reaped.every((x) => x.kind === 'stale')).toBe(true);
     expect(await reapStaleNodes(redis, ks, { cell: 3, now: T0 + 10_000, timeoutMs: 5000, limit: 2 })).toEqual(
       [],
     );
+    // Whoever reaped it died before failing stale-job over: a later sweep hands it out again,
+    // once per grace period, until the follow-up released it.
+    const sweep = (now: number) =>
+      reapStaleNodes(redis, ks, { cell: 3, now, timeoutMs: 5000, limit: 2, graceMs: 1000 });
+    expect(await sweep(T0 + 10_999)).toEqual([]);
+    expect(await sweep(T0 + 11_000)).toEqual([
+      { nodeId: ids[0], reservations: [{ jobId: 'stale-job', attempt: 1 }], kind: 'lost' },
+    ]);
+    expect(await sweep(T0 + 11_500)).toEqual([]);
+    await releaseSlot(redis, ks, { nodeId: ids[0]!, jobId: 'stale-job', attempt: 1 });
+    expect(await sweep(T0 + 13_000)).toEqual([]);
+    expect(await redis.zcard(ks.lostNodes(3))).toBe(0);
     expect((await getNode(redis, ks, fresh))!.state).toBe('online');
     expect(await poolMembers(redis, ks, { cell: 3, src: 'zh', tgt: 'en' })).toEqual({
       available: [{ nodeId: fresh, load: 0 }],

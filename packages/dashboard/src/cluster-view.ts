@@ -13,6 +13,7 @@ import {
   listNodes,
   type NodeRecord,
   Presence,
+  parseJobEvent,
   type RedisClient,
 } from '@lingua/cluster';
 
@@ -214,19 +215,9 @@ export interface JobEvent {
 }
 
 function parseEvent(id: string, fields: string[]): JobEvent {
-  const f: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
+  const e = parseJobEvent(fields); // the event record of the job model (job-model.ts)
   const ms = Number(id.slice(0, id.indexOf('-')));
-  return {
-    ms,
-    id,
-    job: f.job ?? '',
-    from: f.from ?? '',
-    to: f.to ?? '',
-    attempt: Number(f.attempt ?? 0),
-    node: f.node ?? '',
-    ts: Number(f.ts ?? ms),
-  };
+  return { ms, id, job: e.job, from: e.from, to: e.to, attempt: e.attempt, node: e.node, ts: e.ts || ms };
 }
 
 /** Stream order: ms, then sequence (events of one job live in one shard stream). */

@@ -8,10 +8,13 @@
  *   GET /api/v1/nodes     nodes with pools, load and state
  *   GET /api/v1/jobs/:id  one job record
  */
+import { JOB_FIELDS } from '@lingua/cluster';
 import { ClusterReader, type ClusterView } from '@lingua/dashboard';
+import type { AdminAuth } from './auth';
 import type { GatewayContext } from './context';
 import { getRoute, json } from './http';
-import type { TemplatedApp } from './uws';
+import { safeDecode } from './transport/http-util';
+import type { HttpTransport } from './transport/types';
 
 const readers = new WeakMap<GatewayContext, ClusterReader>();
 
@@ -67,27 +70,45 @@ function snakeKeys(o: Record<string, number>): Record<string, number> {
   );
 }
 
-export function registerApiRoutes(app: TemplatedApp, ctx: GatewayContext, adminToken?: string): void {
-  getRoute(app, '/api/v1/cluster', async () => json(await clusterSnapshot(ctx)), adminToken);
+export function registerApiRoutes(app: HttpTransport, ctx: GatewayContext, admin?: AdminAuth): void {
+  getRoute(app, '/api/v1/cluster', async () => json(await clusterSnapshot(ctx)), admin);
   getRoute(
     app,
     '/api/v1/stats',
     async () => json({ served_by: ctx.cfg.instanceId, ...(await clusterReader(ctx).stats(ctx.now())) }),
-    adminToken,
+    admin,
   );
   getRoute(
     app,
     '/api/v1/nodes',
     async () => json({ served_by: ctx.cfg.instanceId, nodes: await clusterReader(ctx).nodes() }),
-    adminToken,
+    admin,
   );
   getRoute(
     app,
     '/api/v1/jobs/:id',
     async ([id]) => {
-      const job = await ctx.store.getJob(decodeURIComponent(id ?? '')).catch(() => null);
-      return job ? json(job) : json({ error: { code: 'NOT_FOUND', message: 'no such job' } }, 404);
+      const jobId = safeDecode(id ?? ''); // a malformed escape is no job, not an exception
+      const job = jobId ? await ctx.store.getJob(jobId).catch(() => null) : null;
+      if (!job) return json({ error: { code: 'NOT_FOUND', message: 'no such job' } }, 404);
+      // The outcome is stored once, in the session's result log: read it from there by index.
+      const sid = job[JOB_FIELDS.sessionId];
+      const logged = sid
+        ? await ctx.store.outcomeOf(sid, Number(job[JOB_FIELDS.index])).catch(() => null)
+        : null;
+      if (!logged) return json(job);
+      const outcome =
+        logged.kind === 'result'
+          ? {
+              kind: 'result',
+              ...logged.result,
+              tts_audio: logged.result.tts_audio
+                ? Buffer.from(logged.result.tts_audio).toString('base64')
+                : undefined,
+            }
+          : { kind: 'missing', reason: logged.reason };
+      return json({ ...job, outcome_logged: outcome });
     },
-    adminToken,
+    admin,
   );
 }

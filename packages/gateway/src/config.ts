@@ -3,6 +3,8 @@
  * and bounds. `loadConfig` validates everything at start and reports every problem at once.
  */
 import { hostname } from 'node:os';
+import { isSentinelUrl, parseSentinelUrl, redactRedisUrl } from '@lingua/cluster';
+import { MIN_ADMIN_TOKEN_LENGTH, roleKeyFromEnv } from './auth';
 
 type Kind = 'int' | 'string' | 'bool';
 
@@ -33,14 +35,38 @@ export const CONFIG_SPEC = {
   redisUrl: str(
     'LINGUA_REDIS_URL',
     'redis://127.0.0.1:6379',
-    'redis://host:port or redis+cluster://h1:p1,h2:p2',
+    'redis://host:port, redis+cluster://h1:p1,h2:p2 or redis+sentinel://s1:p1,s2:p2/<master-name>; credentials via LINGUA_REDIS_PASSWORD etc.',
   ),
   keyPrefix: str('LINGUA_KEY_PREFIX', 'lingua:v1:', 'prefix of every Redis key'),
   cells: int('LINGUA_CELLS', 1, 1, 1024, 'number of node cells (fixed per deployment)'),
   shards: int('LINGUA_SHARDS', 1, 1, 1024, 'number of session shards (fixed per deployment)'),
-  authToken: str('LINGUA_AUTH_TOKEN', '', 'when set, sessions and nodes must present it'),
-  adminToken: str('LINGUA_ADMIN_TOKEN', '', 'when set, /api routes need Authorization: Bearer <token>'),
+  // credentials (docs/security.md): each role is enforced when configured; with none of them
+  // the gateway refuses to start unless LINGUA_INSECURE=true
+  sessionJwtSecret: str('LINGUA_SESSION_JWT_SECRET', '', 'HS256 secret of session tokens (>= 32 chars)'),
+  sessionJwtPublicKey: str(
+    'LINGUA_SESSION_JWT_PUBLIC_KEY',
+    '',
+    'PEM public key of session tokens (RS256/ES256/EdDSA)',
+  ),
+  nodeJwtSecret: str('LINGUA_NODE_JWT_SECRET', '', 'HS256 secret of node tokens (>= 32 chars)'),
+  nodeJwtPublicKey: str(
+    'LINGUA_NODE_JWT_PUBLIC_KEY',
+    '',
+    'PEM public key of node tokens (RS256/ES256/EdDSA)',
+  ),
+  adminToken: str(
+    'LINGUA_ADMIN_TOKEN',
+    '',
+    '/api, /dashboard and /metrics need it (bearer or dashboard login)',
+  ),
+  metricsPublic: bool('LINGUA_METRICS_PUBLIC', false, '/metrics without the admin token'),
+  insecure: bool('LINGUA_INSECURE', false, 'allow roles without credentials (development only)'),
   logLevel: str('LINGUA_LOG_LEVEL', 'info', 'pino log level'),
+  transport: str(
+    'LINGUA_TRANSPORT',
+    'auto',
+    'HTTP/WebSocket server: uws (native uWebSockets.js; start fails when no binary loads), node (ws + node:http), auto (uws when it loads, else node)',
+  ),
   // finalize
   pauseMs: int('LINGUA_PAUSE_MS', 3000, 50, 600_000, 'finalize after this much silence'),
   maxDurationMs: int('LINGUA_MAX_DURATION_MS', 20_000, 100, 600_000, 'cut utterances longer than this'),
@@ -90,7 +116,35 @@ export const CONFIG_SPEC = {
     604_800_000,
     'session record / resume window',
   ),
-  abuseLimit: int('LINGUA_ABUSE_LIMIT', 100, 1, 1_000_000, 'bad frames in a row before close 1008'),
+  abuseLimit: int(
+    'LINGUA_ABUSE_LIMIT',
+    100,
+    1,
+    1_000_000,
+    'rejected frames (unparsable or refused for a client fault) per LINGUA_ABUSE_WINDOW_MS before close 1008',
+  ),
+  abuseWindowMs: int('LINGUA_ABUSE_WINDOW_MS', 60_000, 1000, 86_400_000, 'window of LINGUA_ABUSE_LIMIT'),
+  initTimeoutMs: int(
+    'LINGUA_INIT_TIMEOUT_MS',
+    5000,
+    100,
+    600_000,
+    'session_init / node_register must complete this long after connecting, else close 1008',
+  ),
+  maxPendingConnections: int(
+    'LINGUA_MAX_PENDING_CONNECTIONS',
+    2000,
+    1,
+    1_000_000,
+    'connections not yet initialised/registered per instance; beyond it upgrades get HTTP 503',
+  ),
+  wsIdleTimeoutSec: int(
+    'LINGUA_WS_IDLE_TIMEOUT_S',
+    120,
+    8,
+    960,
+    'WebSocket closed after this long without a frame or pong (pings are sent before)',
+  ),
   // nodes and jobs
   nodeHeartbeatMs: int('LINGUA_NODE_HEARTBEAT_MS', 5000, 50, 600_000, 'node heartbeat interval'),
   nodeHeartbeatTimeoutMs: int('LINGUA_NODE_HEARTBEAT_TIMEOUT_MS', 15_000, 150, 3_600_000, 'offline after'),
@@ -103,7 +157,48 @@ export const CONFIG_SPEC = {
     86_400_000,
     '0 = jobTimeout × maxAttempts + 5 s',
   ),
-  leaseMs: int('LINGUA_LEASE_MS', 5000, 100, 600_000, 'unconfirmed slot reservation lifetime'),
+  leaseMs: int(
+    'LINGUA_LEASE_MS',
+    5000,
+    100,
+    600_000,
+    'grace of a slot reservation beyond its attempt deadline',
+  ),
+  nodeReconnectGraceMs: int(
+    'LINGUA_NODE_RECONNECT_GRACE_MS',
+    1000,
+    0,
+    60_000,
+    'a re-registered node that lists no jobs has this long to answer its earlier jobs; also the minimum age of an unlisted job in heartbeats',
+  ),
+  assignCheckMs: int(
+    'LINGUA_ASSIGN_CHECK_MS',
+    2000,
+    50,
+    600_000,
+    're-send job_assign when the node has not confirmed it (job_accepted) after this',
+  ),
+  waitingCheckMs: int(
+    'LINGUA_WAITING_CHECK_MS',
+    1000,
+    50,
+    600_000,
+    'a job waiting for a node (first dispatch or failover) is re-checked this often',
+  ),
+  claimLeaseMs: int(
+    'LINGUA_CLAIM_LEASE_MS',
+    1000,
+    50,
+    600_000,
+    'a due job claimed by a timeout worker that died is claimed again after this',
+  ),
+  resultCheckMs: int(
+    'LINGUA_RESULT_CHECK_MS',
+    1000,
+    50,
+    600_000,
+    'a session waiting this long for its next result checks the result log (lost deliveries)',
+  ),
   gapTimeoutMs: int('LINGUA_GAP_TIMEOUT_MS', 0, 0, 86_400_000, '0 = overall job timeout + 2 s'),
   resultLogMaxLen: int('LINGUA_RESULT_LOG_MAX', 10_000, 10, 1_000_000, 'results kept per session for resume'),
   jobTtlMs: int('LINGUA_JOB_TTL_MS', 3_600_000, 1000, 604_800_000, 'finished jobs kept for'),
@@ -170,6 +265,27 @@ export const CONFIG_SPEC = {
     're-claim inbox entries idle this long',
   ),
   inboxMaxDeliveries: int('LINGUA_INBOX_MAX_DELIVERIES', 5, 1, 1000, 'dead-letter after this many'),
+  lossAuditMs: int(
+    'LINGUA_LOSS_AUDIT_MS',
+    5000,
+    0,
+    3_600_000,
+    'audit accepted jobs this old for loss by Redis (also after each reconnect); 0 = only after reconnects',
+  ),
+  dlqMax: int(
+    'LINGUA_DLQ_MAX',
+    100_000,
+    1,
+    10_000_000,
+    'DLQ capacity per instance; when full, entries stay pending',
+  ),
+  dlqRetentionMs: int(
+    'LINGUA_DLQ_RETENTION_MS',
+    0,
+    0,
+    31_536_000_000,
+    'remove dead letters older than this; 0 = never',
+  ),
   // workers
   workers: bool('LINGUA_WORKERS', true, 'run timeout/failover/sweep workers in this process'),
   timeoutPollMs: int('LINGUA_TIMEOUT_POLL_MS', 200, 10, 60_000, 'deadline index poll period'),
@@ -227,10 +343,19 @@ export function loadConfig(
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(cfg.instanceId)) {
     problems.push(`LINGUA_INSTANCE_ID: "${cfg.instanceId}" must be 1-64 chars of [A-Za-z0-9._-]`);
   }
-  if (!/^rediss?:\/\/|^redis\+cluster:\/\//.test(cfg.redisUrl)) {
+  if (!/^rediss?:\/\/|^rediss?\+cluster:\/\/|^redis\+sentinel:\/\//.test(cfg.redisUrl)) {
     problems.push(
-      `LINGUA_REDIS_URL: "${cfg.redisUrl}" must start with redis://, rediss:// or redis+cluster://`,
+      `LINGUA_REDIS_URL: "${redactRedisUrl(cfg.redisUrl)}" must start with redis://, rediss://, redis+cluster://, rediss+cluster:// or redis+sentinel://`,
     );
+  } else if (isSentinelUrl(cfg.redisUrl)) {
+    try {
+      parseSentinelUrl(cfg.redisUrl);
+    } catch (err) {
+      problems.push(`LINGUA_REDIS_URL: ${(err as Error).message}`);
+    }
+  }
+  if (!['auto', 'uws', 'node'].includes(cfg.transport)) {
+    problems.push(`LINGUA_TRANSPORT: "${cfg.transport}" must be auto, uws or node`);
   }
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) {
     problems.push(`LINGUA_LOG_LEVEL: "${cfg.logLevel}" is not a pino level`);
@@ -238,8 +363,44 @@ export function loadConfig(
   if (cfg.nodeHeartbeatTimeoutMs < cfg.nodeHeartbeatMs * 2) {
     problems.push('LINGUA_NODE_HEARTBEAT_TIMEOUT_MS must be at least twice LINGUA_NODE_HEARTBEAT_MS');
   }
+  problems.push(...credentialProblems(cfg, env));
   if (!cfg.jobOverallTimeoutMs) cfg.jobOverallTimeoutMs = cfg.jobTimeoutMs * cfg.maxAttempts + 5000;
   if (!cfg.gapTimeoutMs) cfg.gapTimeoutMs = cfg.jobOverallTimeoutMs + 2000;
   if (problems.length) throw new ConfigError(problems);
   return cfg;
+}
+
+/**
+ * Credentials: every key must parse, and a gateway with a role left open refuses to start
+ * unless LINGUA_INSECURE=true (so a forgotten variable never means an open cluster).
+ */
+function credentialProblems(cfg: GatewayConfig, env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  if (env.LINGUA_AUTH_TOKEN) {
+    problems.push(
+      'LINGUA_AUTH_TOKEN was removed in protocol v1.2: set LINGUA_SESSION_JWT_SECRET and LINGUA_NODE_JWT_SECRET and mint tokens (docs/security.md)',
+    );
+  }
+  const missing: string[] = [];
+  for (const role of ['SESSION', 'NODE'] as const) {
+    const [secret, pem] =
+      role === 'SESSION'
+        ? [cfg.sessionJwtSecret, cfg.sessionJwtPublicKey]
+        : [cfg.nodeJwtSecret, cfg.nodeJwtPublicKey];
+    try {
+      if (!roleKeyFromEnv(role, secret, pem)) missing.push(`LINGUA_${role}_JWT_SECRET (or _PUBLIC_KEY)`);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  if (!cfg.adminToken) missing.push('LINGUA_ADMIN_TOKEN');
+  else if (cfg.adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
+    problems.push(`LINGUA_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
+  }
+  if (missing.length && !cfg.insecure) {
+    problems.push(
+      `no credentials for ${missing.join(', ')}: set them, or LINGUA_INSECURE=true to run without (development only; see docs/security.md)`,
+    );
+  }
+  return problems;
 }

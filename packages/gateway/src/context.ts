@@ -1,6 +1,7 @@
 /** What every connection handler of one gateway instance shares. */
 import type { InboxBus, JobStore, Keyspace, RedisClient } from '@lingua/cluster';
 import type { JobLifecycle } from '@lingua/workers';
+import type { Authenticator } from './auth';
 import type { GatewayConfig } from './config';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
@@ -24,6 +25,8 @@ export interface GatewayContext {
   /** This instance's own node sockets: node id → connection. */
   nodes: Map<string, NodeConn>;
   now: () => number;
+  /** credentials per role (auth.ts): verifies session/node tokens and the admin token */
+  auth: Authenticator;
   /** set on SIGTERM: refuse new connections, hand sessions off */
   draining: boolean;
 }

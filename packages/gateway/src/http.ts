@@ -1,68 +1,38 @@
 /**
  * HTTP routes on the gateway's port: liveness, readiness, metrics, the cluster API and the
- * dashboard. uWebSockets.js rule: headers are read before the handler returns, and an async
- * answer checks `onAborted` and corks its writes.
+ * dashboard, registered on the transport seam (which reads the request up front, guards the
+ * handler and answers 500 when it throws).
  */
-import type { HttpRequest, HttpResponse, TemplatedApp } from './uws';
+import type { AdminAuth } from './auth';
+import type { HttpTransport } from './transport/types';
 
 export interface HttpReply {
   status?: number;
   body: string;
   type?: string;
+  headers?: Record<string, string>;
 }
-
-const STATUS_TEXT: Record<number, string> = {
-  200: '200 OK',
-  400: '400 Bad Request',
-  401: '401 Unauthorized',
-  404: '404 Not Found',
-  500: '500 Internal Server Error',
-  503: '503 Service Unavailable',
-};
 
 export function json(body: unknown, status = 200): HttpReply {
   return { status, body: JSON.stringify(body), type: 'application/json' };
 }
 
-/** Registers an async GET route; `auth` makes it require the admin bearer token. */
+export const unauthorized = (): HttpReply =>
+  json({ error: { code: 'UNAUTHORIZED', message: 'Authorization: Bearer <admin token> required' } }, 401);
+
+/**
+ * Registers an async GET route; `admin` makes it require the admin token (bearer header or the
+ * dashboard's login cookie). A handler that throws is answered 500 by the seam, counted and
+ * logged (not echoed to the client).
+ */
 export function getRoute(
-  app: TemplatedApp,
+  app: HttpTransport,
   path: string,
   handler: (params: string[], query: string) => Promise<HttpReply> | HttpReply,
-  adminToken?: string,
+  admin?: AdminAuth,
 ): void {
-  app.get(path, (res: HttpResponse, req: HttpRequest) => {
-    const params: string[] = [];
-    for (let i = 0; req.getParameter(i) !== undefined && i < 8; i++) params.push(req.getParameter(i) ?? '');
-    const query = req.getQuery() ?? '';
-    const authz = req.getHeader('authorization');
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    const send = (r: HttpReply) => {
-      if (aborted) return;
-      res.cork(() => {
-        res
-          .writeStatus(STATUS_TEXT[r.status ?? 200] ?? `${r.status}`)
-          .writeHeader('content-type', r.type ?? 'text/plain; charset=utf-8')
-          .writeHeader('cache-control', 'no-store')
-          .end(r.body);
-      });
-    };
-    if (adminToken && authz !== `Bearer ${adminToken}`) {
-      send(
-        json(
-          { error: { code: 'UNAUTHORIZED', message: 'Authorization: Bearer <admin token> required' } },
-          401,
-        ),
-      );
-      return;
-    }
-    Promise.resolve()
-      .then(() => handler(params, query))
-      .then(send, (err) =>
-        send(json({ error: { code: 'INTERNAL', message: String(err?.message ?? err) } }, 500)),
-      );
+  app.route('GET', path, async (req) => {
+    if (admin && !admin.allows(req.header('authorization'), req.header('cookie'))) return unauthorized();
+    return handler(req.params, req.query);
   });
 }

@@ -3,6 +3,9 @@ import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
 import { Gateway } from './server';
 
+/** Bound on start-up (Redis connections, presence, inbox, listen). */
+const START_TIMEOUT_MS = 60_000;
+
 async function main(): Promise<void> {
   let cfg: ReturnType<typeof loadConfig>;
   try {
@@ -15,7 +18,18 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(cfg.instanceId, cfg.logLevel);
+  // A start that cannot finish (e.g. a Redis Cluster that never becomes ready: its client queues
+  // commands forever) must not leave a silent process: exit, and the supervisor restarts it.
+  const startBound = setTimeout(() => {
+    log.error({ timeout_ms: START_TIMEOUT_MS }, 'gateway did not start in time; exiting');
+    process.exit(1);
+  }, START_TIMEOUT_MS);
+  startBound.unref();
   const gw = await Gateway.start(cfg, log);
+  clearTimeout(startBound);
+  // Last line of defence: a promise nobody awaited must not end the process (every socket
+  // callback is guarded already); counted in lingua_handler_errors_total{where="unhandled"}.
+  process.on('unhandledRejection', (err) => gw.reportError('unhandled', err));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

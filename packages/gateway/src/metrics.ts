@@ -3,7 +3,11 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-export function createMetrics(instanceId: string, native: boolean) {
+export function createMetrics(
+  instanceId: string,
+  native: boolean,
+  transport: 'uws' | 'node' = native ? 'uws' : 'node',
+) {
   const registry = new Registry();
   registry.setDefaultLabels({ instance_id: instanceId });
   collectDefaultMetrics({ register: registry });
@@ -19,6 +23,12 @@ export function createMetrics(instanceId: string, native: boolean) {
       name: 'lingua_frames_rejected_total',
       help: 'Frames answered with an error',
       labelNames: ['kind', 'code'],
+      registers: [registry],
+    }),
+    authRefused: new Counter({
+      name: 'lingua_auth_refused_total',
+      help: 'Credentials refused (session/node tokens, admin token), by role and reason',
+      labelNames: ['kind', 'reason'],
       registers: [registry],
     }),
     utterances: new Counter({
@@ -49,6 +59,30 @@ export function createMetrics(instanceId: string, native: boolean) {
       name: 'lingua_late_results_dropped_total',
       help: 'Node results dropped (stale attempt, wrong node, duplicate, late)',
       labelNames: ['reason'],
+      registers: [registry],
+    }),
+    races: new Counter({
+      name: 'lingua_races_total',
+      help: 'Expected races lost: stale answers, repeated failure reports, re-sent scripts (not errors)',
+      labelNames: ['op', 'code'],
+      registers: [registry],
+    }),
+    assignResends: new Counter({
+      name: 'lingua_assign_resends_total',
+      help: 'job_assign sent again: a re-sent script, or the node had not confirmed the job in time',
+      labelNames: ['why'],
+      registers: [registry],
+    }),
+    nodeReconciled: new Counter({
+      name: 'lingua_node_reconciled_total',
+      help: 'Jobs failed over because the node no longer held them (reconciliation)',
+      labelNames: ['how'],
+      registers: [registry],
+    }),
+    resultChecks: new Counter({
+      name: 'lingua_result_checks_total',
+      help: 'Result-log checks by sessions waiting for their next result, by what they found',
+      labelNames: ['found'],
       registers: [registry],
     }),
     failovers: new Counter({
@@ -93,6 +127,35 @@ export function createMetrics(instanceId: string, native: boolean) {
       labelNames: ['quota'],
       registers: [registry],
     }),
+    dlqRefused: new Counter({
+      name: 'lingua_dlq_refused_total',
+      help: 'Dead-letters refused because the DLQ is at capacity (the entry stays pending in the inbox)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    dlqLength: new Gauge({
+      name: 'lingua_dlq_length',
+      help: 'Entries in each instance DLQ (label dlq), as read by this instance',
+      labelNames: ['dlq'],
+      registers: [registry],
+    }),
+    dlqCapacity: new Gauge({
+      name: 'lingua_dlq_capacity',
+      help: 'Most entries one instance DLQ may hold (LINGUA_DLQ_MAX)',
+      registers: [registry],
+    }),
+    dlqExpired: new Counter({
+      name: 'lingua_dlq_expired_total',
+      help: 'Dead letters removed by the explicit retention (LINGUA_DLQ_RETENTION_MS)',
+      labelNames: ['dlq'],
+      registers: [registry],
+    }),
+    lostJobs: new Counter({
+      name: 'lingua_lost_jobs_total',
+      help: 'Accepted utterances whose job Redis lost (failover/restart), answered with missing_result',
+      labelNames: ['trigger'],
+      registers: [registry],
+    }),
     redisErrors: new Counter({
       name: 'lingua_redis_errors_total',
       help: 'Redis command failures',
@@ -104,6 +167,29 @@ export function createMetrics(instanceId: string, native: boolean) {
       help: 'Entries pending in this instance inbox',
       registers: [registry],
     }),
+    connectionsPending: new Gauge({
+      name: 'lingua_connections_pending',
+      help: 'Open WebSocket connections that have not completed session_init / node_register',
+      registers: [registry],
+    }),
+    connectionsRefused: new Counter({
+      name: 'lingua_connections_refused_total',
+      help: 'Connections refused or closed by a bound (pending_cap, unauthorized, init_timeout, abuse, backpressure)',
+      labelNames: ['kind', 'reason'],
+      registers: [registry],
+    }),
+    handlerErrors: new Counter({
+      name: 'lingua_handler_errors_total',
+      help: 'Exceptions caught by the transport guards (that connection closed or answered 500)',
+      labelNames: ['where'],
+      registers: [registry],
+    }),
+    transportInfo: new Gauge({
+      name: 'lingua_transport_info',
+      help: 'HTTP/WebSocket implementation in use (value 1): uws (native uWebSockets.js) or node (ws + node:http)',
+      labelNames: ['impl'],
+      registers: [registry],
+    }),
     uwsNative: new Gauge({
       name: 'lingua_uws_native',
       help: '1 when the native uWebSockets.js binary is in use',
@@ -111,6 +197,7 @@ export function createMetrics(instanceId: string, native: boolean) {
     }),
   };
   m.uwsNative.set(native ? 1 : 0);
+  m.transportInfo.set({ impl: transport }, 1);
   return m;
 }
 

@@ -2,10 +2,19 @@
  * One compute node's socket on this instance: registration (with the node's owner recorded
  * in its cell), heartbeats, job delivery and the node's answers. The node's identity comes
  * from this connection's registration, never from a field in a later frame.
+ *
+ * Reconciliation (protocol v1.4 `job_ids`): the jobs a node lists on register and in its
+ * heartbeats are the ones it still works on. On register, every other job the cluster holds
+ * for it fails over (`node_lost`) at once (a node that sends no list gets
+ * LINGUA_NODE_RECONNECT_GRACE_MS to answer them). On heartbeats, a job this connection sent
+ * that the node has not listed in two heartbeats at least that grace apart fails over; jobs
+ * never sent on this connection (an assignment still on its way, or lost with a dying
+ * dispatcher) are left to the assignment check, which re-sends them.
  */
 import { randomUUID } from 'node:crypto';
 import {
   type AssignPayload,
+  type HeldReservation,
   isScriptError,
   nodeHeartbeat,
   nodeOffline,
@@ -21,28 +30,42 @@ import { checkJobResult, checkNodeRegister, type LimitProblem, storedHardware } 
 import type { Logger } from './logger';
 
 interface InFlight {
+  jobId: string;
+  attempt: number;
   sentAt: number;
   finalizedAt: number;
   index: number;
   src: string;
   tgt: string;
+  /** first heartbeat (after the send) that did not list the job */
+  unlistedSince?: number;
 }
+
+/** Jobs remembered per connection: the protocol bounds max_concurrent_jobs to 1024. */
+const MAX_INFLIGHT = 4096;
 
 export class NodeConn {
   readonly conn = randomUUID();
   nodeId: string | undefined;
   private epoch = 0;
+  private registrations = 0;
+  private graceTimer: NodeJS.Timeout | undefined;
   private registration: NodeRegister | undefined;
   private registering: Promise<void> | undefined;
   private closed = false;
   private handedOff = false;
-  /** send times of this socket's jobs, for timings only (the job's truth is in Redis) */
+  /**
+   * Jobs sent on this socket and not answered: timings, and what heartbeats reconcile with
+   * (the job's truth is in Redis; a failover is always a CAS there).
+   */
   private readonly inflight = new Map<string, InFlight>();
   private log: Logger;
 
   constructor(
     private readonly ctx: GatewayContext,
     private readonly transport: Transport,
+    /** a node token presented as bearer at upgrade (already verified), for node_register without one */
+    private readonly creds: { upgradeToken?: string } = {},
   ) {
     this.log = ctx.log.child({ conn: this.conn });
   }
@@ -91,6 +114,8 @@ export class NodeConn {
             gpu: msg.resource?.gpu,
             mem: msg.resource?.mem,
           });
+          const lost = msg.job_ids ? this.unlisted(msg.job_ids, now) : [];
+          if (lost.length) await this.failOver(lost, 'heartbeat_unlisted', now);
         } catch (err) {
           if (!isScriptError(err, ScriptErrorCode.NODE_OFFLINE) || !this.registration) throw err;
           // Declared offline while still connected (missed heartbeats): register again.
@@ -136,27 +161,30 @@ export class NodeConn {
       this.error('BAD_MESSAGE', 'node_register: this connection is already registered as another node');
       return;
     }
-    if (this.ctx.cfg.authToken && msg.token !== this.ctx.cfg.authToken) {
-      this.error('UNAUTHORIZED', 'node_register: invalid token');
-      this.transport.close(1008, 'unauthorized');
-      return;
-    }
-    if (this.ctx.draining) {
-      this.error('DRAINING', 'this instance is shutting down; connect to another one');
-      this.transport.close(1012, 'draining');
-      return;
-    }
     const tooBig = checkNodeRegister(msg, this.ctx.cfg);
     if (tooBig) {
       this.refuse(tooBig, `node_${tooBig.field}`);
       return;
     }
     const run = async () => {
+      // Every registration needs a token allowing this very id, so the id of a connected node
+      // cannot be taken over without a token for it (auth.ts). A re-registration of this same
+      // connection (`again`) was authorized the first time.
+      if (!again && !(await this.authorized(msg))) return;
+      if (this.ctx.draining) {
+        this.error('DRAINING', 'this instance is shutting down; connect to another one');
+        this.transport.close(1012, 'draining');
+        return;
+      }
+      const now = this.ctx.now();
       const r = await registerNode(this.ctx.redis, this.ctx.ks, {
         nodeId: msg.node_id,
         instance: this.ctx.cfg.instanceId,
-        now: this.ctx.now(),
-        registrationId: this.conn,
+        now,
+        // Unique per registration (a re-registration of this socket is a new one).
+        registrationId: `${this.conn}:${++this.registrations}`,
+        // A re-registration after being taken offline: everything it held was failed over.
+        jobIds: again ? [] : msg.job_ids,
         capabilities: {
           services: msg.services,
           asrLangs: msg.asr_langs,
@@ -177,7 +205,10 @@ export class NodeConn {
       this.registration = msg;
       this.log = this.ctx.log.child({ conn: this.conn, node: msg.node_id });
       this.ctx.nodes.set(msg.node_id, this);
-      this.log.info({ pools: r.pools, epoch: r.epoch }, 'node registered');
+      this.log.info(
+        { pools: r.pools, epoch: r.epoch, lost: r.lost.length, unconfirmed: r.unconfirmed.length },
+        'node registered',
+      );
       this.transport.send({
         type: 'node_register_ack',
         node_id: msg.node_id,
@@ -185,6 +216,13 @@ export class NodeConn {
         heartbeat_interval_ms: this.ctx.cfg.nodeHeartbeatMs,
         pools: r.pools,
       });
+      if (r.previous && r.previous.instance !== this.ctx.cfg.instanceId) {
+        // Its earlier connection may linger half-open on that instance: close it there.
+        const kick = { t: 'kick-node' as const, nodeId: msg.node_id, epoch: r.previous.epoch };
+        await this.ctx.inbox.send(r.previous.instance, kick).catch(() => {});
+      }
+      if (r.lost.length) await this.failOver(r.lost, 'register_unlisted', now);
+      if (r.unconfirmed.length) this.failOverUnanswered(r.unconfirmed, r.epoch);
     };
     this.registering = run();
     try {
@@ -198,6 +236,71 @@ export class NodeConn {
     } finally {
       this.registering = undefined;
     }
+  }
+
+  /**
+   * Jobs sent on this connection that the heartbeat does not list: struck the first time,
+   * lost when still unlisted at least the grace period later (two heartbeats in a row).
+   */
+  private unlisted(jobIds: readonly string[], now: number): HeldReservation[] {
+    const listed = new Set(jobIds);
+    const lost: HeldReservation[] = [];
+    for (const [key, f] of this.inflight) {
+      if (listed.has(f.jobId)) {
+        f.unlistedSince = undefined;
+      } else if (f.unlistedSince === undefined) {
+        f.unlistedSince = now;
+      } else if (now - f.unlistedSince >= this.ctx.cfg.nodeReconnectGraceMs) {
+        this.inflight.delete(key);
+        lost.push({ jobId: f.jobId, attempt: f.attempt });
+      }
+    }
+    return lost;
+  }
+
+  /** The cluster held these jobs for this node, and the node does not: fail them over now. */
+  private async failOver(held: HeldReservation[], how: string, now: number): Promise<void> {
+    this.ctx.metrics.nodeReconciled.inc({ how }, held.length);
+    this.log.info(
+      { jobs: held.length, how },
+      'node does not hold jobs the cluster gave it: failing them over',
+    );
+    for (const h of held) {
+      await this.ctx.jobs.onAttemptFailed(h.jobId, h.attempt, this.nodeId!, 'node_lost', true, now);
+    }
+  }
+
+  /**
+   * A node that sent no job list (a v1.1 node) re-registered while holding jobs from an earlier
+   * connection: whatever it has not answered after the grace period fails over (an answered
+   * job is completed or failed already, so job-fail refuses it and nothing happens).
+   */
+  private failOverUnanswered(held: HeldReservation[], epoch: number): void {
+    clearTimeout(this.graceTimer);
+    this.graceTimer = setTimeout(() => {
+      this.graceTimer = undefined;
+      if (this.closed || this.epoch !== epoch) return; // closed: node-offline failed them over
+      this.failOver(held, 'register_unanswered', this.ctx.now()).catch((err) =>
+        this.log.warn({ err }, 'failing over unanswered jobs failed; their deadlines catch them'),
+      );
+    }, this.ctx.cfg.nodeReconnectGraceMs);
+    this.graceTimer.unref();
+  }
+
+  /** True while this connection is the node's registration with that epoch. */
+  registeredWith(epoch: number): boolean {
+    return !this.closed && this.nodeId !== undefined && this.epoch === epoch;
+  }
+
+  /** The node_register credential check; false (after UNAUTHORIZED and close 1008) when refused. */
+  private async authorized(msg: NodeRegister): Promise<boolean> {
+    const v = await this.ctx.auth.authorizeNode(msg.node_id, msg.token, this.creds.upgradeToken);
+    if (v.ok) return !this.closed && !this.transport.closed;
+    this.ctx.metrics.authRefused.inc({ kind: 'node', reason: v.reason });
+    this.log.warn({ node_id: msg.node_id, reason: v.reason }, 'node_register refused');
+    this.error('UNAUTHORIZED', `node_register: ${v.message}`);
+    this.transport.close(1008, 'unauthorized');
+    return false;
   }
 
   private async result(msg: Extract<NodeMessage, { type: 'job_result' }>): Promise<void> {
@@ -270,7 +373,11 @@ export class NodeConn {
     const now = this.ctx.now();
     const ok = this.transport.send(jobAssignFrame(job));
     if (ok) {
-      this.inflight.set(`${job.job_id}|${job.attempt}`, {
+      const key = `${job.job_id}|${job.attempt}`;
+      this.inflight.delete(key); // a re-sent assignment starts over
+      this.inflight.set(key, {
+        jobId: job.job_id,
+        attempt: job.attempt,
         sentAt: now,
         finalizedAt: job.finalized_at,
         index: job.utterance_index,
@@ -278,7 +385,11 @@ export class NodeConn {
         tgt: job.tgt_lang,
       });
     }
-    if (this.inflight.size > 10_000) this.inflight.clear(); // timings only; never unbounded
+    // Bounded: the oldest entries go first (their jobs' deadlines still guard them).
+    for (const key of this.inflight.keys()) {
+      if (this.inflight.size <= MAX_INFLIGHT) break;
+      this.inflight.delete(key);
+    }
     return ok;
   }
 
@@ -324,6 +435,7 @@ export class NodeConn {
   async onSocketClosed(): Promise<void> {
     const wasReplaced = this.closed;
     this.closed = true;
+    clearTimeout(this.graceTimer);
     const nodeId = this.nodeId;
     if (!nodeId) return;
     if (this.ctx.nodes.get(nodeId) === this) this.ctx.nodes.delete(nodeId);

@@ -47,6 +47,13 @@ export function createInboxHandler(
         if (actor && actor.conn === env.conn) actor.kick();
         return;
       }
+      case 'kick-node': {
+        // The node registered on another instance: an older socket of it here (half-open, or
+        // not yet closed) must stop getting jobs. Its jobs were reconciled by that registration.
+        const node = ctx.nodes.get(env.nodeId);
+        if (node?.registeredWith(env.epoch)) node.replaced();
+        return;
+      }
       case 'probe':
         return;
     }

@@ -1,80 +1,70 @@
 /**
- * One gateway instance: uWebSockets.js server for sessions and nodes, the inbox consumer,
+ * One gateway instance: the HTTP/WebSocket transport (native uWebSockets.js or `ws` +
+ * `node:http`, see transport/) with the session and node endpoints, the inbox consumer,
  * presence, and (by default) the workers. Everything shared lives in Redis; the maps in the
  * context are this process's own sockets.
  */
 import { connectRedis, InboxBus, JobStore, Keyspace, Presence, type RedisClient } from '@lingua/cluster';
-import { parseClientFrame, parseNodeFrame } from '@lingua/protocol';
-import { FailoverQueue, JobLifecycle, Rerouter, Sweeps, TimeoutWorker } from '@lingua/workers';
-import { instanceLoad, registerApiRoutes } from './api';
+import { DlqMonitor, FailoverQueue, JobLifecycle, Rerouter, Sweeps, TimeoutWorker } from '@lingua/workers';
+import { clusterReader, instanceLoad, registerApiRoutes } from './api';
+import { authenticatorFor } from './auth';
+import { registerClusterMetrics } from './cluster-metrics';
 import type { GatewayConfig } from './config';
-import type { GatewayContext, Transport } from './context';
+import { type Authorize, registerSocketEndpoints } from './connections';
+import type { GatewayContext } from './context';
 import { registerDashboardRoutes } from './dashboard-routes';
+import { HandlerErrors } from './handler-errors';
 import { getRoute, json } from './http';
 import { createLogger, type Logger } from './logger';
+import { LossAudit } from './loss-audit';
 import { createMetrics } from './metrics';
-import { NodeConn } from './node-conn';
 import { Quotas } from './quotas';
 import { createInboxHandler } from './router';
-import { SessionActor } from './session-actor';
-import { type us_listen_socket, uWS, uwsIsNative, type WebSocket } from './uws';
+import { createTransport, type HttpTransport, type TransportChoice } from './transport';
+import { credentialsAuthorize } from './upgrade-auth';
 
-interface ConnData {
-  kind: 'session' | 'node';
-  authorized: boolean;
-  tenant?: string;
-  transport?: SocketTransport;
-  session?: SessionActor;
-  node?: NodeConn;
-  badFrames: number;
-}
-
-/** Wraps a uWS socket: never touched after close; over the backpressure limit it is closed
- * (the client resumes and replays from the result log, so nothing is lost). */
-class SocketTransport implements Transport {
-  closed = false;
-  constructor(
-    private readonly ws: WebSocket<ConnData>,
-    private readonly maxBuffered: number,
-  ) {}
-  send(frame: object): boolean {
-    if (this.closed) return false;
-    this.ws.send(JSON.stringify(frame), false);
-    if (this.ws.getBufferedAmount() > this.maxBuffered) {
-      this.close(1013, 'backpressure: client too slow');
-      return false;
-    }
-    return true;
-  }
-  close(code: number, reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.ws.end(code, reason);
-  }
+export interface GatewayOptions {
+  /** upgrade-time auth hook; default: the session/node token checks of auth.ts */
+  authorize?: Authorize;
 }
 
 export class Gateway {
   readonly ctx: GatewayContext;
   port = 0;
-  private listenSocket: us_listen_socket | null = null;
   private readonly conns: { redis: RedisClient; worker: RedisClient; blocking: RedisClient };
   private readonly presence: Presence;
   private readonly failover: FailoverQueue;
   private readonly timeouts: TimeoutWorker;
   private readonly sweeps: Sweeps;
-  private readonly app: ReturnType<typeof uWS.App>;
+  private readonly dlqMonitor: DlqMonitor;
+  private readonly lossAudit: LossAudit;
+  private readonly http: HttpTransport;
+  /** what serves HTTP/WebSocket, for the start-up log */
+  private readonly transportDetail: string;
   private redisOk = false;
   /** static presence facts; instanceLoad() adds connection counts and counters each second */
   private presenceMeta: Record<string, unknown> = {};
   private pingTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   readonly native: boolean;
+  /** counts and logs (rate-limited) an error caught outside a connection's own handling */
+  readonly reportError: (where: string, err: unknown) => void;
 
   private constructor(
     readonly cfg: GatewayConfig,
     readonly log: Logger,
+    private readonly opts: GatewayOptions,
   ) {
-    this.native = uwsIsNative();
+    // Errors caught by the transport guards; the metric exists once metrics are created.
+    let reportError: (where: string, err: unknown) => void = () => {};
+    const chosen = createTransport(cfg.transport as TransportChoice, {
+      onError: (where, err) => reportError(where, err),
+      // zero-fill message bytes after their callback under test: catches code that keeps them
+      poisonMessages: process.env.NODE_ENV === 'test',
+    });
+    this.http = chosen.transport;
+    this.transportDetail = chosen.detail;
+    this.native = this.http.native;
     const conns = {
       redis: connectRedis({ url: cfg.redisUrl, role: 'request', name: `${cfg.instanceId}:req` }),
       worker: connectRedis({ url: cfg.redisUrl, role: 'worker', name: `${cfg.instanceId}:worker` }),
@@ -85,13 +75,17 @@ export class Gateway {
       c.on('error', (err) => log.debug({ err: String(err), role }, 'redis connection error'));
     }
     const ks = new Keyspace({ prefix: cfg.keyPrefix, cells: cfg.cells, shards: cfg.shards });
-    const metrics = createMetrics(cfg.instanceId, this.native);
+    const metrics = createMetrics(cfg.instanceId, this.native, this.http.impl);
+    reportError = new HandlerErrors(log, metrics).report;
+    this.reportError = reportError;
     const store = new JobStore(conns.redis, ks, {
       maxAttempts: cfg.maxAttempts,
       resultLogMaxLen: cfg.resultLogMaxLen,
       resultLogTtlMs: cfg.sessionTtlMs,
       jobTtlMs: cfg.jobTtlMs,
       sessionTtlMs: cfg.sessionTtlMs,
+      assignCheckMs: cfg.assignCheckMs,
+      waitingCheckMs: cfg.waitingCheckMs,
     });
     let handler: (env: Parameters<ReturnType<typeof createInboxHandler>>[0]) => Promise<void> =
       async () => {};
@@ -104,7 +98,9 @@ export class Gateway {
       log,
       claimIdleMs: cfg.inboxClaimIdleMs,
       maxDeliveries: cfg.inboxMaxDeliveries,
+      dlqCapacity: cfg.dlqMax,
       onDeadLetter: (reason) => metrics.dlqEntries.inc({ reason: reason.replace(/\d+/g, 'N') }),
+      onDeadLetterRefused: (reason) => metrics.dlqRefused.inc({ reason: reason.replace(/\d+/g, 'N') }),
     });
     const jobs = new JobLifecycle(
       conns.redis,
@@ -117,6 +113,8 @@ export class Gateway {
         onTransition: (to) => metrics.jobTransitions.inc({ to }),
         onDropped: (reason) => metrics.lateResultsDropped.inc({ reason }),
         onSelect: (s) => metrics.selectSeconds.observe(s),
+        onRace: (op, code) => metrics.races.inc({ op, code }),
+        onResend: (why) => metrics.assignResends.inc({ why }),
         onFailover: (cause, detectedAt) => {
           if ((cause as string) === 'dispatched') {
             if (detectedAt) metrics.failoverSeconds.observe(Math.max(0, Date.now() - detectedAt) / 1000);
@@ -137,29 +135,58 @@ export class Gateway {
       sessions: new Map(),
       nodes: new Map(),
       now: Date.now,
+      auth: authenticatorFor(cfg),
       draining: false,
     };
+    const reader = clusterReader(this.ctx);
+    registerClusterMetrics(
+      metrics.registry,
+      { nodes: () => reader.nodes(), knownPairs: () => conns.redis.smembers(ks.allPairs()) },
+      metrics.redisErrors,
+    );
     const rerouter = new Rerouter(conns.redis, ks, store, inbox, jobs);
     handler = createInboxHandler(this.ctx, rerouter);
     const bullPrefix = `{${ks.bullPrefix()}}`;
     this.failover = new FailoverQueue({ connection: conns.worker, prefix: bullPrefix });
     jobs.failover = this.failover;
-    this.timeouts = new TimeoutWorker(ks, store, jobs, log, { pollMs: cfg.timeoutPollMs });
+    this.timeouts = new TimeoutWorker(ks, store, jobs, log, {
+      pollMs: cfg.timeoutPollMs,
+      claimLeaseMs: cfg.claimLeaseMs,
+    });
     this.sweeps = new Sweeps(conns.worker, ks, jobs, rerouter, log, {
       connection: conns.worker,
       prefix: bullPrefix,
       intervalMs: cfg.sweepIntervalMs,
       nodeHeartbeatTimeoutMs: cfg.nodeHeartbeatTimeoutMs,
       nodeForgetMs: cfg.nodeForgetMs,
+      lostNodeGraceMs: Math.max(cfg.sweepIntervalMs, 1000),
       instanceId: cfg.instanceId,
+      dlqCapacity: cfg.dlqMax,
     });
+    metrics.dlqCapacity.set(cfg.dlqMax);
+    this.dlqMonitor = new DlqMonitor(conns.worker, ks, {
+      intervalMs: 5000,
+      retentionMs: cfg.dlqRetentionMs,
+      onLength: (dlq, n) => metrics.dlqLength.set({ dlq }, n),
+      onExpired: (dlq, n) => metrics.dlqExpired.inc({ dlq }, n),
+      log,
+    });
+    this.lossAudit = new LossAudit(
+      () => this.ctx.sessions.values(),
+      log,
+      { intervalMs: cfg.lossAuditMs },
+      (n, why) => metrics.lostJobs.inc({ trigger: why }, n),
+    );
     this.presence = new Presence(conns.redis, ks, cfg.instanceId, cfg.presenceTtlMs);
-    this.app = uWS.App();
     this.routes();
   }
 
-  static async start(cfg: GatewayConfig, log = createLogger(cfg.instanceId, cfg.logLevel)): Promise<Gateway> {
-    const gw = new Gateway(cfg, log);
+  static async start(
+    cfg: GatewayConfig,
+    log = createLogger(cfg.instanceId, cfg.logLevel),
+    opts: GatewayOptions = {},
+  ): Promise<Gateway> {
+    const gw = new Gateway(cfg, log, opts);
     await gw.begin();
     return gw;
   }
@@ -167,7 +194,18 @@ export class Gateway {
   private async begin(): Promise<void> {
     const { cfg, log } = this;
     const onError = (err: unknown) => log.warn({ err: String(err) }, 'background task error');
-    await this.conns.redis.ping();
+    // The request connection fails a command after 2 s; at start-up Redis may be slow (a busy
+    // machine, a failover in progress): keep asking for a bounded while instead of exiting.
+    for (let tries = 1; ; tries++) {
+      try {
+        await this.conns.redis.ping();
+        break;
+      } catch (err) {
+        if (tries >= 30) throw err;
+        log.warn({ err: String(err), tries }, 'Redis not answering yet; retrying');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
     this.redisOk = true;
     this.pingTimer = setInterval(() => {
       this.conns.redis.ping().then(
@@ -194,24 +232,19 @@ export class Gateway {
     await this.presence.beat();
     await this.ctx.inbox.start();
     this.ctx.quotas.start();
+    this.lossAudit.start(this.conns.redis);
     if (cfg.workers) {
       this.failover.startWorker(this.ctx.jobs, onError);
       this.timeouts.start();
       await this.sweeps.start(onError);
+      this.dlqMonitor.start();
     }
-    await new Promise<void>((resolve, reject) => {
-      this.app.listen(cfg.host, cfg.port, (sock) => {
-        if (!sock) return reject(new Error(`cannot listen on ${cfg.host}:${cfg.port}`));
-        this.listenSocket = sock;
-        this.port = uWS.us_socket_local_port(sock);
-        resolve();
-      });
-    });
-    this.presenceMeta = { ...this.presenceMeta, port: this.port };
+    this.port = await this.http.listen(cfg.host, cfg.port);
+    this.presenceMeta = { ...this.presenceMeta, port: this.port, transport: this.http.impl };
     this.presence.setMeta(this.presenceMeta);
     log.info(
-      { port: this.port, uws: this.native ? 'native' : 'fallback', workers: cfg.workers },
-      `gateway ${cfg.instanceId} listening on ${cfg.host}:${this.port} (uWebSockets.js ${this.native ? 'native binary' : 'ws fallback'})`,
+      { port: this.port, transport: this.http.impl, native: this.native, workers: cfg.workers },
+      `gateway ${cfg.instanceId} listening on ${cfg.host}:${this.port} (transport: ${this.transportDetail})`,
     );
   }
 
@@ -222,36 +255,14 @@ export class Gateway {
 
   private routes(): void {
     const { cfg } = this;
-    const hardCap = cfg.maxPayloadBytes * 2;
-    const wsOptions = (kind: 'session' | 'node') => ({
-      maxPayloadLength: hardCap,
-      maxBackpressure: cfg.maxBackpressureBytes * 4,
-      idleTimeout: 120,
-      sendPingsAutomatically: true,
-      upgrade: (res: import('./uws').HttpResponse, req: import('./uws').HttpRequest, context: unknown) => {
-        const token = tokenFrom(req.getQuery() ?? '', req.getHeader('authorization'));
-        const data: ConnData = {
-          kind,
-          // Nodes authenticate in node_register; sessions with ?token= or a bearer header.
-          authorized: kind === 'node' || !cfg.authToken || token === cfg.authToken,
-          badFrames: 0,
-        };
-        res.upgrade(
-          data,
-          req.getHeader('sec-websocket-key'),
-          req.getHeader('sec-websocket-protocol'),
-          req.getHeader('sec-websocket-extensions'),
-          context as import('uWebSockets.js').us_socket_context_t,
-        );
-      },
-      open: (ws: WebSocket<ConnData>) => this.onOpen(ws),
-      message: (ws: WebSocket<ConnData>, message: ArrayBuffer) => this.onMessage(ws, message),
-      close: (ws: WebSocket<ConnData>) => this.onClose(ws),
+    const app = this.http;
+    registerSocketEndpoints(app, this.ctx, {
+      authorize: this.opts.authorize ?? credentialsAuthorize(this.ctx.auth, this.ctx.metrics),
+      maxPendingConnections: cfg.maxPendingConnections,
+      wsIdleTimeoutSec: cfg.wsIdleTimeoutSec,
     });
-    this.app.ws<ConnData>('/ws/session', wsOptions('session'));
-    this.app.ws<ConnData>('/ws/node', wsOptions('node'));
-    getRoute(this.app, '/health', () => json({ status: 'ok', instance_id: cfg.instanceId }));
-    getRoute(this.app, '/ready', () =>
+    getRoute(app, '/health', () => json({ status: 'ok', instance_id: cfg.instanceId }));
+    getRoute(app, '/ready', () =>
       this.ready()
         ? json({ status: 'ready', instance_id: cfg.instanceId })
         : json(
@@ -265,71 +276,19 @@ export class Gateway {
             503,
           ),
     );
-    getRoute(this.app, '/metrics', async () => ({
-      body: await this.ctx.metrics.registry.metrics(),
-      type: this.ctx.metrics.registry.contentType,
-    }));
-    registerApiRoutes(this.app, this.ctx, cfg.adminToken || undefined);
-    registerDashboardRoutes(this.app, this.ctx, cfg.adminToken || undefined);
-    this.app.any('/*', (res) => {
-      res
-        .writeStatus('404 Not Found')
-        .writeHeader('content-type', 'application/json')
-        .end('{"error":"not found"}');
-    });
-  }
-
-  private onOpen(ws: WebSocket<ConnData>): void {
-    const data = ws.getUserData();
-    const transport = new SocketTransport(ws, this.cfg.maxBackpressureBytes);
-    data.transport = transport;
-    this.ctx.metrics.connections.inc({ kind: data.kind });
-    if (!data.authorized) {
-      transport.send({ type: 'error', code: 'UNAUTHORIZED', message: 'missing or invalid token' });
-      transport.close(1008, 'unauthorized');
-      return;
-    }
-    if (this.ctx.draining) {
-      transport.send({
-        type: 'error',
-        code: 'DRAINING',
-        message: 'this instance is shutting down; reconnect',
-      });
-      transport.close(1012, 'draining');
-      return;
-    }
-    if (data.kind === 'session')
-      data.session = new SessionActor(this.ctx, transport, { tenant: data.tenant });
-    else data.node = new NodeConn(this.ctx, transport);
-  }
-
-  private onMessage(ws: WebSocket<ConnData>, message: ArrayBuffer): void {
-    const data = ws.getUserData();
-    const transport = data.transport!;
-    if (transport.closed) return;
-    // The ArrayBuffer is only valid during this callback: parse decodes it synchronously.
-    const parsed =
-      data.kind === 'session'
-        ? parseClientFrame(message, { maxBytes: this.cfg.maxPayloadBytes })
-        : parseNodeFrame(message, { maxBytes: this.cfg.maxPayloadBytes });
-    if (!parsed.ok) {
-      data.badFrames++;
-      this.ctx.metrics.framesRejected.inc({ kind: data.kind, code: parsed.code });
-      transport.send({ type: 'error', code: parsed.code, message: parsed.message, field: parsed.field });
-      if (data.badFrames > this.cfg.abuseLimit) transport.close(1008, 'too many bad frames');
-      return;
-    }
-    data.badFrames = 0;
-    if (data.session) data.session.receive(parsed.msg as never);
-    else data.node?.receive(parsed.msg as never);
-  }
-
-  private onClose(ws: WebSocket<ConnData>): void {
-    const data = ws.getUserData();
-    if (data.transport) data.transport.closed = true;
-    this.ctx.metrics.connections.dec({ kind: data.kind });
-    data.session?.onSocketClosed();
-    void data.node?.onSocketClosed();
+    const admin = this.ctx.auth.admin ?? undefined;
+    getRoute(
+      app,
+      '/metrics',
+      async () => ({
+        body: await this.ctx.metrics.registry.metrics(),
+        type: this.ctx.metrics.registry.contentType,
+      }),
+      cfg.metricsPublic ? undefined : admin,
+    );
+    registerApiRoutes(app, this.ctx, admin);
+    registerDashboardRoutes(app, this.ctx, admin);
+    app.fallback(() => json({ error: 'not found' }, 404));
   }
 
   /**
@@ -343,8 +302,7 @@ export class Gateway {
 
   private async doStop(graceful: boolean): Promise<void> {
     this.ctx.draining = true;
-    if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
-    this.listenSocket = null;
+    this.http.stopListening();
     if (graceful) {
       for (const actor of [...this.ctx.sessions.values()]) actor.handOff();
       // Nodes: no new jobs, results of running ones still accepted for a bounded grace.
@@ -353,24 +311,14 @@ export class Gateway {
     }
     this.timeouts.stop();
     this.ctx.quotas.stop();
+    this.dlqMonitor.stop();
+    this.lossAudit.stop();
     await Promise.allSettled([this.sweeps.close(), this.failover.close()]);
     await this.ctx.inbox.stop();
     await this.presence.stop(graceful).catch(() => {});
     if (this.pingTimer) clearInterval(this.pingTimer);
     for (const c of Object.values(this.conns)) c.disconnect();
+    this.http.closeAll(); // whatever is still open would talk to a stopped instance
     this.log.info('gateway stopped');
   }
-}
-
-function tokenFrom(query: string, authorization: string): string | undefined {
-  const m = /(?:^|&)token=([^&]*)/.exec(query);
-  if (m) {
-    try {
-      return decodeURIComponent(m[1]!);
-    } catch {
-      return undefined; // a malformed escape is a wrong token, not a reason to exit (issue 9, finding 1)
-    }
-  }
-  if (authorization.startsWith('Bearer ')) return authorization.slice(7);
-  return undefined;
 }

@@ -14,11 +14,14 @@ import {
   type TakeResult,
 } from '@lingua/cluster';
 import type { ClientMessage, SessionInit } from '@lingua/protocol';
+import { pairAllowed, type SessionAuthContext } from './auth';
 import type { GatewayContext, Transport } from './context';
 import { type ChunkOutcome, type Finalized, UtteranceSegmenter } from './finalize';
 import { storedFeatures } from './limits';
 import type { Logger } from './logger';
+import { classify, recoverLostOnResume } from './loss-audit';
 import { ResultOrderer } from './result-order';
+import { checkSessionInit } from './session-init-check';
 
 type State = 'new' | 'initializing' | 'open' | 'closing' | 'closed';
 
@@ -37,6 +40,11 @@ export class SessionActor {
   private lastNode: string | undefined;
   /** numbers this connection's token takes (a re-sent take is then harmless) */
   private takes = 0;
+  /** the index the orderer waits on next, when it is checked next, and the check interval */
+  private head = { index: -1, at: 0, every: 0 };
+  private resumeToken = '';
+  /** accepted on this connection, no outcome delivered yet: index → accepted at (loss audit) */
+  private readonly acceptedAt = new Map<number, number>();
   private info = {
     tenant: 'default',
     src: '',
@@ -50,11 +58,8 @@ export class SessionActor {
   constructor(
     private readonly ctx: GatewayContext,
     private readonly transport: Transport,
-    /**
-     * From the connection's credentials: the tenant, and the session token's `max_sessions`
-     * claim (else LINGUA_TENANT_MAX_SESSIONS applies).
-     */
-    private readonly auth: { tenant?: string; maxSessions?: number },
+    /** what the connection's session token allows (auth.ts); {} when auth is off */
+    readonly auth: SessionAuthContext,
   ) {
     this.log = ctx.log.child({ conn: this.conn });
     this.lastFrameAt = ctx.now();
@@ -209,26 +214,72 @@ export class SessionActor {
       this.error('BAD_MESSAGE', 'session_init: the session is already initialized');
       return;
     }
+    const problem = checkSessionInit(msg);
+    if (problem) {
+      this.error('BAD_MESSAGE', problem.message, { field: problem.field });
+      return;
+    }
     if (this.ctx.draining) {
       this.error('DRAINING', 'this instance is shutting down; reconnect');
       this.transport.close(1012, 'draining');
       return;
     }
+    // With auth on, the tenant is the token's: a different tenant_id is a spoofing attempt.
+    const tenant = this.auth.tenant;
+    if (tenant !== undefined && msg.tenant_id !== undefined && msg.tenant_id !== tenant) {
+      this.unauthorized(`tenant_id "${msg.tenant_id}" is not the tenant of your token`);
+      return;
+    }
+    if (!msg.resume && !pairAllowed(this.auth, msg.src_lang, msg.tgt_lang)) {
+      this.unauthorized(`your token does not allow ${msg.src_lang}:${msg.tgt_lang}`);
+      return;
+    }
     this.state = 'initializing';
+    try {
+      await this.initSession(msg);
+    } catch (err) {
+      // Never half-initialised: back to 'new' (the client may retry session_init), then
+      // fail() answers INTERNAL / UNAVAILABLE.
+      if (this.state === 'initializing') {
+        this.state = 'new';
+        this.sessionId = undefined;
+      }
+      throw err;
+    }
+  }
+
+  private async initSession(msg: SessionInit): Promise<void> {
+    const tenant = this.auth.tenant;
     const now = this.ctx.now();
     const { cfg, store } = this.ctx;
     let nextIndex = 0;
     let lastAcceptedSeq = -1;
-    let resumeToken: string;
+    // A fresh resume token per session and per resume: a presented token is good for one resume.
+    const resumeToken = randomBytes(18).toString('base64url');
     let lastResultIndex = -1;
     if (msg.resume) {
       const r = msg.resume;
       try {
-        const s = await store.resumeSession(r.session_id, r.resume_token, cfg.instanceId, this.conn, now);
+        const s = await store.resumeSession(r.session_id, r.resume_token, cfg.instanceId, this.conn, now, {
+          newToken: resumeToken,
+          tenant,
+        });
         this.sessionId = r.session_id;
-        resumeToken = r.resume_token;
-        nextIndex = s.nextIndex;
-        lastAcceptedSeq = s.lastAcceptedSeq;
+        // v1.3: the client saw more accepted than Redis remembers (a failover lost it).
+        const fixed = await recoverLostOnResume(
+          (i) => store.declareMissing(r.session_id, i, 'failed', now),
+          s,
+          r,
+        );
+        if (fixed.lost) {
+          this.ctx.metrics.lostJobs.inc({ trigger: 'resume' }, fixed.lost);
+          this.log.warn(
+            { session: r.session_id, lost: fixed.lost, from: s.nextIndex },
+            'resume: accepted utterances Redis lost (failover) answered missing_result',
+          );
+        }
+        nextIndex = fixed.nextIndex;
+        lastAcceptedSeq = fixed.lastAcceptedSeq;
         lastResultIndex = r.last_result_index ?? -1;
         this.info = {
           tenant: s.tenant,
@@ -254,6 +305,7 @@ export class SessionActor {
       } catch (err) {
         this.state = 'new';
         if (isScriptError(err, ScriptErrorCode.NOT_FOUND)) {
+          // Like every refused frame, counted toward LINGUA_ABUSE_LIMIT by the connection (connections.ts).
           this.error('SESSION_NOT_FOUND', `session ${r.session_id} does not exist or expired`);
           return;
         }
@@ -271,9 +323,8 @@ export class SessionActor {
         return;
       }
       const sessionId = randomUUID();
-      resumeToken = randomBytes(18).toString('base64url');
       this.info = {
-        tenant: this.auth.tenant ?? msg.tenant_id ?? 'default',
+        tenant: tenant ?? msg.tenant_id ?? 'default',
         src: msg.src_lang,
         tgt: msg.tgt_lang,
         fmt: msg.audio_format,
@@ -325,6 +376,7 @@ export class SessionActor {
       gapTimeoutMs: cfg.gapTimeoutMs,
       nextIndex: lastResultIndex + 1,
     });
+    this.resumeToken = resumeToken;
     this.log = this.log.child({ session: this.sessionId });
     this.ctx.sessions.get(this.sessionId!)?.kick(); // an older socket of ours for the same session
     this.ctx.sessions.set(this.sessionId!, this);
@@ -362,6 +414,14 @@ export class SessionActor {
     return false;
   }
 
+  /** A credential problem at session_init: UNAUTHORIZED, then close 1008 (docs/protocol.md). */
+  private unauthorized(message: string): void {
+    this.ctx.metrics.authRefused.inc({ kind: 'session', reason: 'not_allowed' });
+    this.error('UNAUTHORIZED', message);
+    this.state = 'closed';
+    this.transport.close(1008, 'unauthorized');
+  }
+
   /**
    * Records each finalized utterance as a job (durable) before telling the client. `forced`:
    * finalized by the server (pause, close, idle), not by a frame it could refuse: the tokens
@@ -380,37 +440,77 @@ export class SessionActor {
     for (const u of utterances) {
       const jobId = jobIdFor(this.sessionId!, u.index);
       this.ctx.metrics.utterances.inc({ reason: u.reason });
-      const r = await this.ctx.jobs.dispatchNew(
-        {
-          jobId,
-          sessionId: this.sessionId!,
-          index: u.index,
-          tenant: this.info.tenant,
-          src: this.info.src,
-          tgt: this.info.tgt,
-          audioFormat: this.info.fmt,
-          sampleRate: this.info.rate,
-          features: this.info.features,
-          audio: u.audio,
-          lastChunkSeq: u.lastChunkSeq,
-          reason: u.reason,
-          now: this.ctx.now(),
-          owner: this.ctx.cfg.instanceId,
-          conn: this.conn,
-        },
-        this.lastNode,
-        u.finalizedAt,
-      );
-      if (r.nodeId) this.lastNode = r.nodeId;
-      this.transport.send({
+      const accepted = {
         type: 'utterance_accepted',
         utterance_index: u.index,
         job_id: jobId,
         reason: u.reason,
         // absent when no sequenced audio was accepted yet (the schema has it >= 0)
         ...(u.lastChunkSeq >= 0 ? { last_chunk_seq: u.lastChunkSeq } : {}),
-      });
+      };
+      const r = await this.restoringSession(() =>
+        this.ctx.jobs.dispatchNew(
+          {
+            jobId,
+            sessionId: this.sessionId!,
+            index: u.index,
+            tenant: this.info.tenant,
+            src: this.info.src,
+            tgt: this.info.tgt,
+            audioFormat: this.info.fmt,
+            sampleRate: this.info.rate,
+            features: this.info.features,
+            audio: u.audio,
+            lastChunkSeq: u.lastChunkSeq,
+            reason: u.reason,
+            now: this.ctx.now(),
+            owner: this.ctx.cfg.instanceId,
+            conn: this.conn,
+          },
+          this.lastNode,
+          u.finalizedAt,
+          // Sent the moment the job is durable and before its assignment leaves, so on this
+          // socket the acceptance of an index always precedes its result.
+          () => {
+            this.acceptedAt.set(u.index, this.ctx.now());
+            this.transport.send(accepted);
+          },
+        ),
+      );
+      if (r.nodeId) this.lastNode = r.nodeId;
     }
+  }
+
+  /**
+   * When the next index's outcome has not arrived for LINGUA_RESULT_CHECK_MS, look it up in
+   * the result log: a delivery can die with the instance that decided it (between its script
+   * and the send), and this finds it within seconds instead of at the gap timeout. While the
+   * index is simply still being worked on, the interval doubles (up to 8×): one read per
+   * waiting session every few seconds at most, so overload does not feed on itself.
+   */
+  private resultCheckAt(now: number): number | null {
+    if (!this.seg || !this.order || this.order.nextIndex >= this.seg.nextIndex) return null;
+    if (this.head.index !== this.order.nextIndex) {
+      const every = this.ctx.cfg.resultCheckMs;
+      this.head = { index: this.order.nextIndex, at: now + every, every };
+    }
+    return this.head.at;
+  }
+
+  private async checkResults(now: number): Promise<void> {
+    const at = this.resultCheckAt(now);
+    if (at === null || now < at || !this.order || !this.seg) return;
+    this.head.every = Math.min(this.head.every * 2, this.ctx.cfg.resultCheckMs * 8);
+    this.head.at = now + this.head.every;
+    // The head, then each next index while found (several deliveries may have been lost).
+    let found = 0;
+    for (let i = this.order.nextIndex; i < this.seg.nextIndex && found < 64; i++) {
+      const o = await this.ctx.store.outcomeOf(this.sessionId!, i);
+      if (!o) break;
+      found++;
+      this.deliver(o);
+    }
+    this.ctx.metrics.resultChecks.inc({ found: found > 0 ? 'yes' : 'no' });
   }
 
   /** An outcome routed to us through the inbox (or replayed from the result log). */
@@ -430,7 +530,10 @@ export class SessionActor {
       this.run(() => this.settleGaps(true));
       return;
     }
-    for (const item of out.deliver) this.sendOutcome(item.payload);
+    for (const item of out.deliver) {
+      this.acceptedAt.delete(item.index);
+      this.sendOutcome(item.payload);
+    }
     if (this.state === 'closing') this.run(() => this.maybeFinishClose());
   }
 
@@ -464,6 +567,85 @@ export class SessionActor {
       });
       this.ctx.metrics.resultsDelivered.inc({ kind: 'missing' });
     }
+  }
+
+  /**
+   * Redis lost this session's record (a failover to a replica that lagged, a restart without
+   * fsync) while this connection still owns it: write it again from what this actor knows
+   * (job-create then moves next_index / last_accepted_seq forward again) and retry once.
+   */
+  private async restoringSession<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isScriptError(err, ScriptErrorCode.NOT_FOUND) || this.state !== 'open') throw err;
+      const created = await this.ctx.store.openSession({
+        sessionId: this.sessionId!,
+        tenant: this.info.tenant,
+        src: this.info.src,
+        tgt: this.info.tgt,
+        audioFormat: this.info.fmt,
+        sampleRate: this.info.rate,
+        features: this.info.features,
+        owner: this.ctx.cfg.instanceId,
+        conn: this.conn,
+        resumeToken: this.resumeToken,
+        now: this.ctx.now(),
+      });
+      this.log.warn(
+        { session: this.sessionId, created },
+        'session record lost by Redis: restored by its owner',
+      );
+      return fn();
+    }
+  }
+
+  /**
+   * Loss audit (loss-audit.ts): accepted indexes still without an outcome, accepted at or
+   * before `cutoff`, whose job Redis no longer has get a missing marker now; those that have an
+   * outcome we never received are re-read from the result log. Returns how many were lost.
+   */
+  auditLoss(cutoff: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.run(async () => {
+        try {
+          resolve(await this.auditLossNow(cutoff));
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+  }
+
+  private async auditLossNow(cutoff: number): Promise<number> {
+    const order = this.order;
+    if (!order || !this.sessionId || this.state === 'closed') return 0;
+    const indexes: number[] = [];
+    for (const [index, at] of this.acceptedAt) {
+      if (index < order.nextIndex) this.acceptedAt.delete(index);
+      else if (at <= cutoff) indexes.push(index);
+    }
+    if (!indexes.length) return 0;
+    const rows = await Promise.all(
+      indexes.map((i) =>
+        this.ctx.redis.hmget(this.ctx.store.jobKey(jobIdFor(this.sessionId!, i)), 'state', 'outcome'),
+      ),
+    );
+    let lost = 0;
+    let decided = false;
+    const now = this.ctx.now();
+    for (const [k, [state, outcome]] of rows.entries()) {
+      const verdict = classify(state ?? null, outcome ?? null);
+      if (verdict === 'lost') {
+        lost++;
+        this.deliver(await this.ctx.store.declareMissing(this.sessionId, indexes[k]!, 'failed', now));
+      } else if (verdict === 'decided') decided = true;
+    }
+    if (decided) {
+      for (const o of await this.ctx.store.readResults(this.sessionId, order.nextIndex - 1)) this.deliver(o);
+    }
+    this.schedule();
+    return lost;
   }
 
   /** Gaps past their timeout: persist a missing marker (first writer wins) and deliver the winner. */
@@ -505,6 +687,7 @@ export class SessionActor {
       this.seg?.nextDeadline() ?? null,
       this.order?.nextDeadline() ?? null,
       this.state === 'closing' ? this.closeBy : null,
+      this.resultCheckAt(now),
       this.lastFrameAt + this.ctx.cfg.sessionIdleTimeoutMs,
     ].filter((t): t is number => t !== null);
     const at = Math.max(now, Math.min(...candidates));
@@ -522,6 +705,7 @@ export class SessionActor {
     if (this.state === 'closed') return;
     const now = this.ctx.now();
     if (this.seg && this.state === 'open') await this.accept(this.seg.onTick(now), true);
+    await this.checkResults(now);
     await this.settleGaps();
     if (this.state === 'closing') await this.maybeFinishClose();
     if (this.state === 'open' && now - this.lastFrameAt >= this.ctx.cfg.sessionIdleTimeoutMs) {

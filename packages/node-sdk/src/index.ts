@@ -11,6 +11,7 @@ export {
   type WebSocketConstructor,
   webSocketTransportFactory,
 } from '@lingua/protocol/sdk';
+export { type HealthServer, startHealthServer } from './health';
 export {
   type Hardware,
   type JobContext,

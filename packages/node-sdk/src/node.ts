@@ -6,6 +6,8 @@
  * assignments wait locally, in arrival order). A cancelled job's signal is aborted and nothing
  * is sent for it. A result that cannot be sent (socket down) is kept and sent after the next
  * registration; whether it still counts is the gateway's decision (stale attempts are dropped).
+ * node_register and every heartbeat list the jobs held and the unsent results (`job_ids`,
+ * protocol v1.4), so the gateway fails over at once whatever this node no longer has.
  */
 import {
   abandonTransport,
@@ -69,7 +71,12 @@ export interface LinguaNodeOptions {
   /** Gateway node endpoints, e.g. `ws://127.0.0.1:8080/ws/node`; reconnects go round-robin. */
   urls: string[];
   nodeId: string;
-  token?: string;
+  /**
+   * The node token (a JWT whose `node_id` allows `nodeId`; docs/security.md), sent in
+   * node_register, never in the URL. A function is called on every (re)registration, so an
+   * expiring token can be refreshed.
+   */
+  token?: string | (() => string);
   services: Service[];
   asrLangs: string[];
   ttsLangs: string[];
@@ -134,6 +141,9 @@ interface HeldJob {
 }
 
 const jobKey = (jobId: string, attempt: number) => `${jobId}#${attempt}`;
+
+/** protocol v1.4 bound on `job_ids` */
+const MAX_JOB_IDS = 4096;
 
 export class LinguaNode extends Emitter<NodeEvents> {
   private readonly opts: LinguaNodeOptions;
@@ -276,11 +286,21 @@ export class LinguaNode extends Emitter<NodeEvents> {
       tts_langs: o.ttsLangs,
       max_concurrent_jobs: o.maxConcurrentJobs,
     };
-    if (o.token !== undefined) frame.token = o.token;
+    const token = typeof o.token === 'function' ? o.token() : o.token;
+    if (token !== undefined) frame.token = token;
     if (o.version !== undefined) frame.version = o.version;
     if (o.platform !== undefined) frame.platform = o.platform;
     if (o.hardware !== undefined) frame.hardware = o.hardware;
+    frame.job_ids = this.jobIds();
     return frame;
+  }
+
+  /** Jobs held (running or waiting for a slot) and results not sent yet, each job once. */
+  private jobIds(): string[] {
+    const ids = new Set<string>();
+    for (const h of this.held.values()) ids.add(h.job.job_id);
+    for (const r of this.unsent) ids.add(r.job_id);
+    return [...ids].slice(0, MAX_JOB_IDS);
   }
 
   private dropTransport(t: Transport, reason: string): void {
@@ -494,7 +514,11 @@ export class LinguaNode extends Emitter<NodeEvents> {
     clearInterval(this.heartbeatTimer);
     const every = this.opts.heartbeatIntervalMs ?? ack.heartbeat_interval_ms ?? 5000;
     this.heartbeatTimer = setInterval(() => {
-      const frame: NodeHeartbeat = { type: 'node_heartbeat', running_jobs: this.held.size };
+      const frame: NodeHeartbeat = {
+        type: 'node_heartbeat',
+        running_jobs: this.held.size,
+        job_ids: this.jobIds(),
+      };
       const resource = this.opts.resource?.();
       if (resource) frame.resource = resource;
       this.sendFrame(frame);

@@ -5,21 +5,24 @@
  *     --asr zh,en --tts zh,en,ja --max-jobs 4 --latency 0 --failure-rate 0 [--silent]
  *
  * --url may repeat or be comma-separated (reconnects go round-robin). --latency is `50` or
- * `20-80`. The token comes from --token or LINGUA_NODE_TOKEN. On SIGTERM/SIGINT the node
+ * `20-80`. The node token comes from LINGUA_NODE_TOKEN only (never argv: `ps` shows argv to
+every user). On SIGTERM/SIGINT the node
  * drains (up to --grace-ms), closes and exits 0; a second signal exits at once.
- * Logs are JSON lines on stdout.
+ * Logs are JSON lines on stdout. --health-port serves GET /health (200 while registered) for
+ * container health checks and probes.
  *
  * Failure drills: --silent-after MS (or SIGUSR2 at any moment) makes the node go silent while
  * its socket stays open; --silent-scope all (a hung process: no heartbeats, no frames at all)
  * or jobs (heartbeats continue, results never come). See SilenceSwitch in sim-node.ts.
  */
 import { parseArgs } from 'node:util';
+import { startHealthServer } from './health';
 import { createSimNode, type SilenceScope, SilenceSwitch } from './sim-node';
 
-const USAGE = `usage: sim-main --url ws://host:port/ws/node [--node-id ID] [--token T] [--asr zh,en]
+const USAGE = `usage: LINGUA_NODE_TOKEN=<node token> sim-main --url ws://host:port/ws/node [--node-id ID] [--asr zh,en]
   [--tts zh,en,ja] [--services asr,nmt,tts] [--max-jobs 4] [--latency MS|MIN-MAX]
   [--failure-rate 0..1] [--silent] [--seed N] [--heartbeat-ms MS] [--grace-ms 3000]
-  [--silent-after MS] [--silent-scope all|jobs]
+  [--silent-after MS] [--silent-scope all|jobs] [--health-port P [--health-host 0.0.0.0]]
 SIGUSR2 makes the node go silent at once (socket kept open), like --silent-after.`;
 
 function log(msg: string, fields: Record<string, unknown> = {}): void {
@@ -64,7 +67,6 @@ function parse() {
     options: {
       url: { type: 'string', multiple: true },
       'node-id': { type: 'string' },
-      token: { type: 'string' },
       asr: { type: 'string', default: 'zh,en' },
       tts: { type: 'string', default: 'zh,en,ja' },
       services: { type: 'string', default: 'asr,nmt,tts' },
@@ -77,6 +79,8 @@ function parse() {
       'grace-ms': { type: 'string', default: '3000' },
       'silent-after': { type: 'string' },
       'silent-scope': { type: 'string', default: 'all' },
+      'health-port': { type: 'string' },
+      'health-host': { type: 'string', default: '0.0.0.0' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -106,7 +110,7 @@ const silence = new SilenceSwitch(scope as SilenceScope);
 const node = createSimNode({
   urls,
   nodeId,
-  token: args.token ?? process.env.LINGUA_NODE_TOKEN,
+  token: process.env.LINGUA_NODE_TOKEN || undefined,
   services: services as Array<'asr' | 'nmt' | 'tts'>,
   asrLangs: list(args.asr),
   ttsLangs: list(args.tts),
@@ -155,6 +159,14 @@ async function stop(signal: string): Promise<void> {
 }
 process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('SIGINT', () => void stop('SIGINT'));
+
+const healthPort = num('health-port', args['health-port'], 0, 65535);
+if (healthPort !== undefined) {
+  startHealthServer(healthPort, args['health-host'], () => node.state, nodeId).then(
+    (h) => log('health endpoint', { node_id: nodeId, port: h.port }),
+    (err: Error) => fail(`--health-port ${healthPort}: ${err.message}`),
+  );
+}
 
 log('starting', { node_id: nodeId, urls });
 node.start().catch(() => {

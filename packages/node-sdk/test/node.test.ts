@@ -152,6 +152,7 @@ describe('LinguaNode', () => {
       asr_langs: ['zh'],
       tts_langs: ['en'],
       max_concurrent_jobs: 2,
+      job_ids: [],
     });
     peer.send(ack());
     const a = await started;
@@ -164,6 +165,7 @@ describe('LinguaNode', () => {
       type: 'node_heartbeat',
       running_jobs: 0,
       resource: { cpu: 0.25, gpu: 0.5, mem: 0.75 },
+      job_ids: [],
     });
   });
 
@@ -298,6 +300,8 @@ describe('LinguaNode', () => {
     const b = await gwB.peer(0);
     const reg = await b.waitFor('node_register');
     expect(reg.node_id).toBe('n1');
+    // It still works on the job: listed, so the gateway keeps it (v1.4 reconciliation).
+    expect(reg.job_ids).toEqual([job.job_id]);
     // Finish the job while connected but not yet registered: the result must wait.
     ctl.release.get(job.job_id)!();
     await waitUntil(() => node.unsentResults === 1, 'result kept');
@@ -314,14 +318,21 @@ describe('LinguaNode', () => {
     });
     expect(node.unsentResults).toBe(0);
     expect(seen).toEqual(['registered:gw-a', 'disconnected', 'registered:gw-b', 'reconnected:gw-b']);
-    // Heartbeats resume on the new connection.
-    await b.waitFor('node_heartbeat');
+    // Heartbeats resume on the new connection; the answered job is no longer listed.
+    const hb = await b.waitFor('node_heartbeat');
+    expect(hb.job_ids).toEqual([]);
   });
 
-  it('re-registers on the same url after the server closes the socket', async () => {
+  it('re-registers on the same url after the server closes the socket (a token function is asked each time)', async () => {
     const gw = await gateway();
+    let minted = 0;
     const node = track(
-      createSimNode({ urls: [gw.url('/ws/node')], nodeId: 'n1', reconnect: { initialMs: 5 } }),
+      createSimNode({
+        urls: [gw.url('/ws/node')],
+        nodeId: 'n1',
+        token: () => `tok-${++minted}`,
+        reconnect: { initialMs: 5 },
+      }),
     );
     const reconnected = deferred();
     node.on('reconnected', () => reconnected.resolve());
@@ -330,6 +341,7 @@ describe('LinguaNode', () => {
     first.ws.close(1001, 'going away');
     const second = await registered(gw, 1);
     await reconnected.promise;
+    expect([first, second].map((p) => p.ofType('node_register')[0]!.token)).toEqual(['tok-1', 'tok-2']);
     const job = assign(new Uint8Array([1, 2, 3]));
     second.send(job);
     const r = await second.waitFor('job_result');

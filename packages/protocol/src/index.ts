@@ -1,3 +1,4 @@
+export * from './depth';
 export * from './describe';
 export * from './encode';
 export * from './errors';

@@ -2,6 +2,7 @@
  * Frame parsers for the four directions. They never throw: every outcome is a value.
  * Fast path: size check, JSON.parse, one Map lookup on `type`, one compiled check.
  */
+import { MAX_FRAME_DEPTH, withinDepth } from './depth';
 import { jsonTypeOf } from './describe';
 import { DEFAULT_MAX_FRAME_BYTES, decodeFrame, type FrameData } from './frame';
 import {
@@ -83,6 +84,7 @@ function makeParsers<M>(validators: ReadonlyMap<string, MessageValidator>) {
       } catch {
         return badMessage('frame is not valid JSON');
       }
+      if (!withinDepth(value)) return badMessage(`frame nests deeper than ${MAX_FRAME_DEPTH} levels`);
       return validateWith<M>(validators, value);
     } catch {
       return badMessage('frame could not be validated');

@@ -1,3 +1,4 @@
+export * from './dlq-monitor';
 export * from './failover-queue';
 export * from './job-lifecycle';
 export * from './reroute';

@@ -3,17 +3,26 @@
  * re-dispatch and delivery of outcomes to the session's owner. Used by the gateway (session
  * actor, node connections, inbox) and by the workers (timeout, failover, sweeps), so every
  * path that touches a job goes through the same code.
+ *
+ * Every step is a script followed by a follow-up (send the assignment, release the slot,
+ * deliver, enqueue the failover). A script re-sent by ioredis answers "already done" with what
+ * the follow-up needs, and the follow-up runs again (each one is idempotent); a process dying
+ * between a script and its follow-up is covered by the deadline index (assignment check,
+ * waiting check), the lost-node sweep and the session's result check, within seconds.
  */
 import {
   type AssignPayload,
   type CreateJobInit,
-  confirmLease,
+  type CreateJobResult,
   type FailCause,
   type InboxBus,
   isScriptError,
+  isWaitingState,
   type JobStore,
   type Keyspace,
+  type LinguaScriptError,
   type LoggedOutcome,
+  parseJobRecord,
   parseJsonObject,
   type RedisClient,
   releaseSlot,
@@ -25,6 +34,7 @@ import {
 export interface LifecycleConfig {
   jobTimeoutMs: number;
   jobOverallTimeoutMs: number;
+  /** grace added to an attempt's slot reservation beyond its deadline */
   leaseMs: number;
 }
 
@@ -34,6 +44,13 @@ export interface LifecycleHooks {
   onTransition?(to: string): void;
   onDropped?(reason: string): void;
   onSelect?(seconds: number): void;
+  /**
+   * An expected race was lost (a stale answer, a second report of the same failure, a
+   * re-sent script): counted, never logged with a stack. `op` names the step, `code` why.
+   */
+  onRace?(op: string, code: string): void;
+  /** an assignment was sent again (re-sent script, or the node never confirmed it) */
+  onResend?(why: 'resent_script' | 'unconfirmed'): void;
 }
 
 export interface LifecycleLogger {
@@ -50,6 +67,18 @@ export interface FailoverSink {
 export type ResultOutcome = 'ok' | 'late' | 'dup' | 'stale';
 
 export type RedispatchOutcome = 'dispatched' | 'stale' | 'wait' | 'failed';
+
+/** Script errors that mean "someone else already decided": expected races, not failures. */
+const RACE_CODES: ReadonlySet<ScriptErrorCode> = new Set([
+  ScriptErrorCode.STALE_ATTEMPT,
+  ScriptErrorCode.NODE_MISMATCH,
+  ScriptErrorCode.NOT_FOUND,
+  ScriptErrorCode.ILLEGAL_TRANSITION,
+]);
+
+function isRace(err: unknown): err is LinguaScriptError {
+  return isScriptError(err) && RACE_CODES.has(err.code);
+}
 
 export class JobLifecycle {
   failover: FailoverSink | undefined;
@@ -69,12 +98,14 @@ export class JobLifecycle {
    * First attempt of a freshly finalized utterance: reserve a node (affinity first), record the
    * job (idempotent) dispatched to it, then route the assignment. With no free node the job is
    * recorded as `created` and handed to the failover queue, which retries with backoff.
-   * Returns once the job is durable (the caller may then send `utterance_accepted`).
+   * `onRecorded` runs as soon as the job is durable and before the assignment leaves, so the
+   * caller's `utterance_accepted` always precedes the index's result on its socket.
    */
   async dispatchNew(
     init: Omit<CreateJobInit, 'node' | 'overallDeadline'>,
     affinityNodeId: string | undefined,
     finalizedAt: number,
+    onRecorded?: (r: CreateJobResult) => void,
   ): Promise<{ status: 'created' | 'exists'; nodeId: string | null; noPool: boolean }> {
     const now = init.now;
     const deadline = now + this.cfg.jobTimeoutMs;
@@ -90,7 +121,7 @@ export class JobLifecycle {
         affinityNodeId,
         exclude: [],
         now,
-        leaseMs: this.cfg.leaseMs,
+        leaseMs: this.cfg.jobTimeoutMs + this.cfg.leaseMs,
       });
     } catch (err) {
       if (isScriptError(err, ScriptErrorCode.NO_POOL_FOR_LANG_PAIR)) noPool = true;
@@ -102,29 +133,9 @@ export class JobLifecycle {
       overallDeadline: now + this.cfg.jobOverallTimeoutMs,
       node: node ? { nodeId: node.nodeId, instance: node.instance, deadline } : undefined,
     });
-    if (created.status === 'exists') {
-      // A repeat of an already recorded utterance: the original dispatch stands.
-      return { status: 'exists', nodeId: null, noPool };
-    }
-    this.hooks.onTransition?.('created');
-    if (!node) {
-      // No free node (or the pool is empty right now, e.g. its nodes are restarting): the
-      // failover queue retries with backoff until the overall deadline, then `no_node`.
-      this.hooks.onFailover?.('no_node_yet', null);
-      await this.requireFailover().enqueue(init.jobId, 0, now, 0);
-      return { status: 'created', nodeId: null, noPool };
-    }
-    this.hooks.onTransition?.('dispatched');
-    await Promise.all([
-      confirmLease(this.redis, this.ks, {
-        nodeId: node.nodeId,
-        jobId: init.jobId,
-        attempt: 1,
-        expiresAt: deadline + this.cfg.leaseMs,
-      }).catch((err) =>
-        this.log.warn({ err, job: init.jobId }, 'confirm lease failed (the sweep keeps it safe)'),
-      ),
-      this.sendAssign(node.instance, node.nodeId, {
+    onRecorded?.(created);
+    const assign = (n: { nodeId: string; instance: string }) =>
+      this.sendAssign(n.instance, n.nodeId, {
         job_id: init.jobId,
         attempt: 1,
         session_id: init.sessionId,
@@ -137,8 +148,30 @@ export class JobLifecycle {
         features: init.features,
         deadline_ms: deadline,
         finalized_at: finalizedAt,
-      }),
-    ]);
+      });
+    if (created.status === 'exists') {
+      // A re-sent create (the first answer was lost): redo the follow-up it needed.
+      this.hooks.onRace?.('job_create', 'exists');
+      const ours = node !== null && created.attempt === 1 && created.node === node.nodeId;
+      if (node && !ours) await this.release(node.nodeId, init.jobId, 1);
+      if (ours && created.state === 'dispatched') {
+        this.hooks.onResend?.('resent_script');
+        await assign(node!);
+      } else if (created.state === 'created') {
+        await this.requireFailover().enqueue(init.jobId, 0, now, 0);
+      }
+      return { status: 'exists', nodeId: ours ? node!.nodeId : null, noPool };
+    }
+    this.hooks.onTransition?.('created');
+    if (!node) {
+      // No free node (or the pool is empty right now, e.g. its nodes are restarting): the
+      // failover queue retries with backoff until the overall deadline, then `no_node`.
+      this.hooks.onFailover?.('no_node_yet', null);
+      await this.requireFailover().enqueue(init.jobId, 0, now, 0);
+      return { status: 'created', nodeId: null, noPool };
+    }
+    this.hooks.onTransition?.('dispatched');
+    await assign(node);
     this.hooks.onDispatch?.('initial', finalizedAt);
     return { status: 'created', nodeId: node.nodeId, noPool };
   }
@@ -163,28 +196,31 @@ export class JobLifecycle {
     try {
       r = await this.store.complete(jobId, attempt, nodeId, result, this.now());
     } catch (err) {
-      if (
-        isScriptError(err, ScriptErrorCode.STALE_ATTEMPT) ||
-        isScriptError(err, ScriptErrorCode.NODE_MISMATCH) ||
-        isScriptError(err, ScriptErrorCode.NOT_FOUND) ||
-        isScriptError(err, ScriptErrorCode.ILLEGAL_TRANSITION)
-      ) {
-        return 'stale'; // the caller (node connection) counts and answers JOB_NOT_HELD
-      }
-      throw err;
-    }
-    if (r.status !== 'ok') {
+      if (!isRace(err)) throw err;
+      // Not (or no longer) this node's attempt; its reservation for it is garbage either way.
+      this.hooks.onRace?.('job_result', err.codeName);
       await this.release(nodeId, jobId, attempt);
-      this.hooks.onDropped?.(r.status);
-      return r.status;
+      return 'stale'; // the caller (node connection) counts and answers JOB_NOT_HELD
     }
-    this.hooks.onTransition?.('completed');
-    // Independent (cell vs. session owner's inbox): one round trip instead of two.
+    if (r.status === 'ok') {
+      this.hooks.onTransition?.('completed');
+      // Independent (cell vs. session owner's inbox): one round trip instead of two.
+      await Promise.all([
+        this.release(nodeId, jobId, attempt),
+        this.deliver(r.owner, r.sessionId, { index: r.index, kind: 'result', result }),
+      ]);
+      return 'ok';
+    }
+    this.hooks.onDropped?.(r.status);
+    if (r.status === 'dup') this.hooks.onRace?.('job_result', 'dup');
     await Promise.all([
       this.release(nodeId, jobId, attempt),
-      this.deliver(r.owner, r.sessionId, { index: r.index, kind: 'result', result }),
+      // A re-sent completion: deliver the logged winner again (the orderer drops an index twice).
+      r.logged
+        ? this.deliver(r.owner, r.sessionId, { index: r.index, kind: 'result', result: r.logged })
+        : null,
     ]);
-    return 'ok';
+    return r.status;
   }
 
   /**
@@ -203,15 +239,11 @@ export class JobLifecycle {
     try {
       r = await this.store.fail(jobId, attempt, nodeId, cause, this.now(), retryable);
     } catch (err) {
-      if (
-        isScriptError(err, ScriptErrorCode.STALE_ATTEMPT) ||
-        isScriptError(err, ScriptErrorCode.NODE_MISMATCH) ||
-        isScriptError(err, ScriptErrorCode.ILLEGAL_TRANSITION) ||
-        isScriptError(err, ScriptErrorCode.NOT_FOUND)
-      ) {
-        return 'stale';
-      }
-      throw err;
+      if (!isRace(err)) throw err;
+      this.hooks.onRace?.('job_fail', err.codeName);
+      // Decided already (completed, or a later attempt): this node's reservation is garbage.
+      if (nodeId) await this.release(nodeId, jobId, attempt);
+      return 'stale';
     }
     if (nodeId) await this.release(nodeId, jobId, attempt);
     this.hooks.onTransition?.(cause === 'no_node' ? 'failed' : cause);
@@ -235,32 +267,30 @@ export class JobLifecycle {
    */
   async redispatch(jobId: string, expectedAttempt: number, detectedAt: number): Promise<RedispatchOutcome> {
     const record = await this.store.getJobRecord(jobId);
-    if (!record) return 'stale';
-    const job = record.fields;
-    if ((job.state !== 'created' && job.state !== 'retrying') || Number(job.attempt) !== expectedAttempt) {
-      return 'stale';
-    }
+    const job = record ? parseJobRecord(record.fields) : null;
+    if (!record || !job) return 'stale';
+    if (!isWaitingState(job.state) || job.attempt !== expectedAttempt) return 'stale';
     const now = this.now();
-    const overall = Number(job.overall);
+    const overall = job.overallDeadline;
     if (now >= overall) {
       const cause: FailCause = expectedAttempt === 0 ? 'no_node' : 'timed_out';
       const r = await this.onAttemptFailed(jobId, expectedAttempt, '', cause, false, detectedAt);
       return r === 'stale' ? 'stale' : 'failed';
     }
     const nextAttempt = expectedAttempt + 1;
-    const tried = (job.tried ?? '').split(',').filter(Boolean);
+    const deadline = Math.min(now + this.cfg.jobTimeoutMs, overall);
     let node: { nodeId: string; instance: string };
     const t0 = performance.now();
     try {
       node = await selectNode(this.redis, this.ks, {
-        src: job.src!,
-        tgt: job.tgt!,
+        src: job.src,
+        tgt: job.tgt,
         jobId,
         attempt: nextAttempt,
         affinityNodeId: undefined,
-        exclude: tried,
+        exclude: job.tried,
         now,
-        leaseMs: this.cfg.leaseMs,
+        leaseMs: deadline - now + this.cfg.leaseMs,
       });
     } catch (err) {
       if (
@@ -273,45 +303,78 @@ export class JobLifecycle {
     } finally {
       this.hooks.onSelect?.((performance.now() - t0) / 1000);
     }
-    const deadline = Math.min(now + this.cfg.jobTimeoutMs, overall);
+    let d: Awaited<ReturnType<JobStore['dispatch']>>;
     try {
-      await this.store.dispatch(jobId, expectedAttempt, node.nodeId, node.instance, now, deadline);
+      d = await this.store.dispatch(jobId, expectedAttempt, node.nodeId, node.instance, now, deadline);
     } catch (err) {
-      await releaseSlot(this.redis, this.ks, { nodeId: node.nodeId, jobId, attempt: nextAttempt }).catch(
-        () => {},
-      );
-      if (isScriptError(err)) return 'stale';
-      throw err;
+      await this.release(node.nodeId, jobId, nextAttempt);
+      if (!isRace(err)) throw err;
+      this.hooks.onRace?.('job_dispatch', err.codeName);
+      return 'stale';
     }
-    this.hooks.onTransition?.('dispatched');
-    const audio = record.audio ?? Buffer.alloc(0);
-    await Promise.all([
-      confirmLease(this.redis, this.ks, {
-        nodeId: node.nodeId,
-        jobId,
-        attempt: nextAttempt,
-        expiresAt: deadline + this.cfg.leaseMs,
-      }).catch(() => {}),
-      this.sendAssign(node.instance, node.nodeId, {
-        job_id: jobId,
-        attempt: nextAttempt,
-        session_id: job.sid!,
-        utterance_index: Number(job.idx),
-        src_lang: job.src!,
-        tgt_lang: job.tgt!,
-        audio,
-        audio_format: job.fmt ?? 'pcm16',
-        sample_rate: Number(job.rate ?? 16000),
-        features: parseJsonObject(job.feat),
-        deadline_ms: deadline,
-        finalized_at: Number(job.created ?? now),
-      }),
-    ]);
-    this.hooks.onDispatch?.('failover', Number(job.created ?? now));
+    if (d.status === 'taken' || d.status === 'concurrent') {
+      // A rival re-dispatch (the timeout worker's check and the queue) got there first and
+      // sends the assignment; on another node our reservation (in another cell) is ours alone.
+      this.hooks.onRace?.('job_dispatch', d.status);
+      if (d.status === 'taken') await this.release(node.nodeId, jobId, nextAttempt);
+      return 'stale';
+    }
+    if (d.status === 'already') {
+      this.hooks.onRace?.('job_dispatch', 'already');
+      this.hooks.onResend?.('resent_script');
+    } else this.hooks.onTransition?.('dispatched');
+    await this.sendAssign(
+      node.instance,
+      node.nodeId,
+      this.assignPayload(job, record.audio, nextAttempt, deadline),
+    );
+    this.hooks.onDispatch?.('failover', job.createdAt || now);
     // Only a real failover (an attempt had failed) counts: a first dispatch that waited for a
     // free slot is queueing, not failover.
-    if (expectedAttempt > 0) this.hooks.onFailover?.('dispatched' as FailCause, detectedAt);
+    if (expectedAttempt > 0 && d.status === 'dispatched')
+      this.hooks.onFailover?.('dispatched' as FailCause, detectedAt);
     return 'dispatched';
+  }
+
+  /**
+   * Sends a dispatched attempt's assignment again: its node has not confirmed it (the
+   * dispatcher may have died before sending it, or the send was lost). The node treats a
+   * repeated (job_id, attempt) as the same job. Routed to the node's current gateway.
+   */
+  async resendAssign(jobId: string, attempt: number): Promise<boolean> {
+    const record = await this.store.getJobRecord(jobId);
+    const job = record ? parseJobRecord(record.fields) : null;
+    if (!record || !job || job.state !== 'dispatched' || job.attempt !== attempt || !job.node) return false;
+    const instance = (await this.redis.hget(this.ks.node(job.node), 'instance')) || job.nodeInstance;
+    this.hooks.onResend?.('unconfirmed');
+    this.log.debug(
+      { job: jobId, attempt, node: job.node },
+      'assignment re-sent: the node had not confirmed it',
+    );
+    await this.sendAssign(instance, job.node, this.assignPayload(job, record.audio, attempt, job.deadline));
+    return true;
+  }
+
+  private assignPayload(
+    job: NonNullable<ReturnType<typeof parseJobRecord>>,
+    audio: Buffer | null,
+    attempt: number,
+    deadline: number,
+  ): AssignPayload {
+    return {
+      job_id: job.id,
+      attempt,
+      session_id: job.sessionId,
+      utterance_index: job.index,
+      src_lang: job.src,
+      tgt_lang: job.tgt,
+      audio: audio ?? Buffer.alloc(0),
+      audio_format: job.audioFormat,
+      sample_rate: job.sampleRate,
+      features: parseJsonObject(job.features),
+      deadline_ms: deadline,
+      finalized_at: job.createdAt || this.now(),
+    };
   }
 
   /** Best-effort cancel of an attempt that was given up on (the node may still be working). */

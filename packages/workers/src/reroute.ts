@@ -59,6 +59,8 @@ export class Rerouter {
         }
         return 'dropped';
       }
+      case 'kick-node':
+        return 'dropped'; // its instance is gone, and so is the connection it was meant for
       case 'cancel': {
         const owner = await this.redis.hget(this.ks.node(env.nodeId), 'instance');
         if (owner && owner !== from && (await Presence.isAlive(this.redis, this.ks, owner))) {

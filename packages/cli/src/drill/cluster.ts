@@ -8,12 +8,28 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectRedis, Keyspace, type RedisClient } from '@lingua/cluster';
+import {
+  gatewayEnv,
+  type LocalCredentials,
+  nodeTokenFrom,
+  resolveCredentials,
+  sessionTokenFrom,
+  withoutCredentials,
+} from '../credentials';
+import { entryCommand } from '../entries';
 import { freePort, redisPing, sleep } from '../net';
+import { LocalRedis } from '../redis-local';
 import { REPO_ROOT } from '../state';
 import { type ManagedChild, Supervisor } from '../supervisor';
 
-const GATEWAY_MAIN = join(REPO_ROOT, 'packages/gateway/src/main.ts');
-const SIM_MAIN = join(REPO_ROOT, 'packages/node-sdk/src/sim-main.ts');
+const PROTO_NODE_MAIN = join(REPO_ROOT, 'packages/cli/src/drill/proto-node-main.mjs');
+
+/**
+ * Which node processes a drill runs: the SDK's simulated node (`sim`: keeps unsent results
+ * across reconnects), or the protocol-only node that drops in-flight answers when its
+ * connection drops, listing its jobs (`proto`, v1.4) or not (`proto-v11`).
+ */
+export type NodeKind = 'sim' | 'proto' | 'proto-v11';
 
 /**
  * Fast failure detection, so a drill sees failover in seconds instead of the production
@@ -45,10 +61,14 @@ export interface ClusterOptions {
   maxJobs: number;
   /** what a node silenced with SIGUSR2 stops doing (sim-main --silent-scope) */
   silentScope: 'all' | 'jobs';
+  /** node processes to run (default sim) */
+  nodeKind?: NodeKind;
   /** redis-server --appendfsync for the private Redis */
   appendfsync: 'always' | 'everysec';
   readyTimeoutMs: number;
   verbose: boolean;
+  /** private Redis as a Sentinel set or a Cluster with replicas (redis-local.ts); default standalone */
+  redisTopology?: 'standalone' | 'sentinel' | 'cluster';
 }
 
 export interface GatewaySlot {
@@ -64,6 +84,8 @@ export interface NodeSlot {
   child: ManagedChild;
   registered: boolean;
   silent: boolean;
+  /** the gateways it connects to, in order (kept for a restart) */
+  urls?: string[];
 }
 
 export class DrillCluster {
@@ -75,11 +97,16 @@ export class DrillCluster {
   redisUrl = '';
   redisPort = 0;
   redisChild: ManagedChild | undefined;
+  /** the private Sentinel set / Cluster, when redisTopology asked for one */
+  localRedis: LocalRedis | undefined;
   gateways: GatewaySlot[] = [];
   nodes: NodeSlot[] = [];
   /** a connection for the drill's own reads (events, DLQ, node state) */
   redis: RedisClient | undefined;
   private redisDir = '';
+  /** fresh secrets per drill: gateways get them in their environment, nodes a token each */
+  readonly creds: LocalCredentials = resolveCredentials({}, false);
+  private readonly nodeTokens = new Map<string, string>();
 
   constructor(readonly opts: ClusterOptions) {
     this.runDir = mkdtempSync(join(tmpdir(), 'lingua-drill-'));
@@ -99,8 +126,17 @@ export class DrillCluster {
   }
 
   async start(): Promise<void> {
+    const topology = this.opts.redisTopology ?? 'standalone';
     if (this.opts.redisUrl) this.redisUrl = this.opts.redisUrl;
-    else {
+    else if (topology !== 'standalone') {
+      this.redisDir = join(this.runDir, 'redis');
+      this.localRedis = new LocalRedis(this.sup, this.redisDir, this.opts.readyTimeoutMs);
+      const persist = { appendfsync: this.opts.appendfsync };
+      this.redisUrl =
+        topology === 'sentinel'
+          ? await this.localRedis.startSentinel(persist)
+          : await this.localRedis.startCluster(persist);
+    } else {
       this.redisPort = await freePort();
       this.redisDir = join(this.runDir, 'redis');
       mkdirSync(this.redisDir);
@@ -122,6 +158,9 @@ export class DrillCluster {
     }));
     await Promise.all(this.gateways.map((g) => this.waitGatewayReady(g)));
     const urls = this.wsUrls('node');
+    for (let i = 1; i <= this.opts.nodes; i++) {
+      this.nodeTokens.set(`sim-${i}`, await nodeTokenFrom(this.creds.nodeSecret!, `sim-${i}`, 86_400));
+    }
     this.nodes = Array.from({ length: this.opts.nodes }, (_, i) => {
       // Spread the nodes over the gateways; reconnects go round-robin from there.
       const rotated = [...urls.slice(i % urls.length), ...urls.slice(0, i % urls.length)];
@@ -131,6 +170,7 @@ export class DrillCluster {
         registered: false,
         silent: false,
       };
+      slot.urls = rotated;
       slot.child = this.spawnNode(slot, rotated);
       return slot;
     });
@@ -147,6 +187,7 @@ export class DrillCluster {
     this.redisChild = this.sup.spawn({
       name: 'redis-server',
       command: 'redis-server',
+      env: withoutCredentials(process.env),
       args: [
         '--port',
         String(this.redisPort),
@@ -194,7 +235,7 @@ export class DrillCluster {
 
   private spawnGateway(id: string, port: number): ManagedChild {
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
+      ...gatewayEnv(process.env, this.creds),
       ...this.env,
       LINGUA_INSTANCE_ID: id,
       LINGUA_REDIS_URL: this.redisUrl,
@@ -206,8 +247,7 @@ export class DrillCluster {
     };
     return this.sup.spawn({
       name: id,
-      command: process.execPath,
-      args: ['--import', 'tsx', GATEWAY_MAIN],
+      ...entryCommand('gateway', []),
       env,
       cwd: REPO_ROOT,
     });
@@ -245,20 +285,61 @@ export class DrillCluster {
 
   async metricsText(port: number): Promise<string | null> {
     try {
-      const r = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) });
+      const r = await fetch(`http://127.0.0.1:${port}/metrics`, {
+        headers: { authorization: `Bearer ${this.creds.adminToken}` },
+        signal: AbortSignal.timeout(2000),
+      });
       return r.ok ? await r.text() : null;
     } catch {
       return null;
     }
   }
 
+  /** A session token for the drill's load (one tenant). */
+  sessionToken(): Promise<string> {
+    return sessionTokenFrom(this.creds.sessionSecret!, { tenant: 'drill' }, 86_400);
+  }
+
   // ---- nodes ----
 
+  /** A new process for the node slot, same id and URLs (the node restarts). */
+  restartNode(slot: NodeSlot): void {
+    slot.registered = false;
+    slot.silent = false;
+    slot.child = this.spawnNode(slot, slot.urls ?? this.wsUrls('node'));
+  }
+
   private spawnNode(slot: NodeSlot, urls: string[]): ManagedChild {
+    if (this.opts.nodeKind === 'proto' || this.opts.nodeKind === 'proto-v11') {
+      const child = this.sup.spawn({
+        name: slot.id,
+        command: process.execPath,
+        args: [
+          PROTO_NODE_MAIN,
+          '--url',
+          urls.join(','),
+          '--node-id',
+          slot.id,
+          '--asr',
+          'zh,en',
+          '--tts',
+          'zh,en,ja',
+          '--max-jobs',
+          String(this.opts.maxJobs),
+          '--latency',
+          this.opts.nodeLatency,
+          '--job-ids',
+          this.opts.nodeKind === 'proto' ? 'list' : 'none',
+        ],
+        env: { ...withoutCredentials(process.env), LINGUA_NODE_TOKEN: this.nodeTokens.get(slot.id) },
+        cwd: REPO_ROOT,
+      });
+      child.watch((line) => {
+        if (line.includes('"msg":"registered"')) slot.registered = true;
+      });
+      return child;
+    }
     const args = [
-      '--import',
-      'tsx',
-      SIM_MAIN,
       '--url',
       urls.join(','),
       '--node-id',
@@ -278,9 +359,8 @@ export class DrillCluster {
     ];
     const child = this.sup.spawn({
       name: slot.id,
-      command: process.execPath,
-      args,
-      env: process.env,
+      ...entryCommand('sim-node', args),
+      env: { ...withoutCredentials(process.env), LINGUA_NODE_TOKEN: this.nodeTokens.get(slot.id) },
       cwd: REPO_ROOT,
     });
     child.watch((line) => {
@@ -356,6 +436,7 @@ export class DrillCluster {
         this.nodes.map((n) => n.child),
         this.gateways.map((g) => g.child),
         this.redisChild ? [this.redisChild] : [],
+        this.localRedis?.procs.map((p) => p.child) ?? [],
       ],
       3000,
     );

@@ -3,18 +3,10 @@
  * shard; every transition carries the gateway's clock in `ts`). A tap reads them while the
  * drill runs; `analyzeFailovers` pairs each failure detection with the re-dispatch it caused.
  */
-import type { RedisClient } from '@lingua/cluster';
+import { type JobEvent, parseJobEvent, type RedisClient } from '@lingua/cluster';
 import { type Summary, summarize } from './stats';
 
-export interface JobEvent {
-  job: string;
-  from: string;
-  to: string;
-  attempt: number;
-  node: string;
-  ts: number;
-  why: string;
-}
+export type { JobEvent };
 
 const LIVE = new Set(['dispatched', 'accepted', 'running']);
 const DETECTED = new Set(['node_lost', 'timed_out', 'failed']);
@@ -24,19 +16,7 @@ function relevant(e: JobEvent): boolean {
   return e.to === 'dispatched' || (LIVE.has(e.from) && DETECTED.has(e.to));
 }
 
-function decode(fields: string[]): JobEvent {
-  const f: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]!] = fields[i + 1]!;
-  return {
-    job: f.job ?? '',
-    from: f.from ?? '',
-    to: f.to ?? '',
-    attempt: Number(f.attempt ?? 0),
-    node: f.node ?? '',
-    ts: Number(f.ts ?? 0),
-    why: f.why ?? '',
-  };
-}
+const decode = parseJobEvent;
 
 /** Polls the events streams from a start time; tolerates Redis outages (retries next tick). */
 export class EventTap {

@@ -109,12 +109,25 @@ export function registerDrillCommand(program: Command): Command {
       durationOption('--redis-down <dur>', 'redis-restart: how long Redis stays down', D.redisDownMs),
     )
     .addOption(
+      durationOption(
+        '--replica-lag <dur>',
+        'sentinel-failover: stop the replica this long before killing the primary, so writes are lost (0 = plain kill)',
+        D.replicaLagMs,
+      ),
+    )
+    .addOption(
       new Option(
         '--silent-scope <scope>',
         'node-silent: all = hung process (heartbeat timeout), jobs = results never come (job timeout)',
       )
         .choices(['all', 'jobs'])
         .default(D.silentScope),
+    )
+    .addOption(
+      new Option(
+        '--node-kind <kind>',
+        'node processes: sim (SDK simulated node), proto (protocol-only, drops in-flight answers, lists its jobs), proto-v11 (the same, no job lists); default: protocol-only for gateway-kill and node-restart, sim otherwise',
+      ).choices(['sim', 'proto', 'proto-v11']),
     )
     .option('--target <id>', 'gateway or node to hit (default gw-1, or the node holding the most jobs)')
     .option(
@@ -142,6 +155,10 @@ Scenarios:
   node-silent      one node stops answering but keeps its socket (heartbeat or job timeout)
   redis-restart    SIGKILL redis-server, start it again on its AOF
   rolling-restart  SIGTERM + restart every gateway in turn, waiting for /ready
+  sentinel-failover  SIGKILL the Sentinel-monitored primary (replica lagging); serving again ≤ 10 s
+  cluster-failover SIGKILL a Redis Cluster master; its replica takes over
+  node-restart     SIGKILL a node holding jobs, start it again with the same id within 500 ms
+  reshard          move the slots of every active cell and shard to another Cluster master
   all              each of the above in sequence, one report section each
 
 Exit code: 0 when every scenario passed; 1 when anything was lost, duplicated, wrong, never
@@ -175,7 +192,9 @@ Examples:
         shards: o.shards,
         settleTimeoutMs: o.settleTimeout,
         redisDownMs: o.redisDown,
+        replicaLagMs: o.replicaLag,
         silentScope: o.silentScope,
+        nodeKind: o.nodeKind,
         target: o.target,
         env: o.env,
         appendfsync: o.appendfsync,

@@ -54,6 +54,8 @@ export interface LoadSnapshot {
 
 export interface StreamingOptions {
   reconnect?: { initialMs: number; maxMs: number };
+  /** the session token (or a function minting one per connection) when the gateways require one */
+  token?: string | (() => string);
   /** Clock for the time stamps (epoch ms). */
   now?: () => number;
 }
@@ -90,6 +92,7 @@ export class StreamingSessions {
         srcLang: this.src,
         tgtLang: this.tgt,
         reconnect: this.opts.reconnect ?? { initialMs: 50, maxMs: 500 },
+        token: this.opts.token,
       });
       const t: SessionTally = {
         accepted: new Set(),
@@ -203,6 +206,40 @@ export class StreamingSessions {
     ).then(() => {});
   }
 
+  /**
+   * Closed-loop load: each session sends its next utterance every `intervalMs` unless
+   * `maxInFlight` of its utterances still wait for an outcome, until `stop()` returns true. The
+   * offered load follows what the cluster serves, so a slow (busy) machine is not buried under a
+   * backlog that only measures the machine.
+   */
+  streamPaced(intervalMs: number, maxInFlight: number, stop: () => boolean): Promise<void> {
+    const n = this.sessions.length;
+    return Promise.all(
+      this.sessions.map(
+        (_, i) =>
+          new Promise<void>((done) => {
+            const begin = setTimeout(
+              () => {
+                const tick = () => {
+                  if (stop()) {
+                    clearInterval(timer);
+                    done();
+                    return;
+                  }
+                  if (this.sent[i]! - this.tallies[i]!.outcomeAt.size < maxInFlight) this.sendNext(i);
+                };
+                const timer = setInterval(tick, intervalMs);
+                this.timers.push(timer);
+                tick();
+              },
+              Math.floor((intervalMs * i) / Math.max(1, n)),
+            );
+            this.timers.push(begin);
+          }),
+      ),
+    ).then(() => {});
+  }
+
   /** True once every sent utterance is accepted and has exactly one outcome. */
   settled(): boolean {
     return this.tallies.every((t, i) => {
@@ -270,6 +307,7 @@ export class StreamingSessions {
       reconnects: t.reconnects,
       acceptedAt: t.acceptedAt,
       outcomeAt: t.outcomeAt,
+      missingIdx: new Set(t.missing.keys()),
     }));
   }
 

@@ -6,7 +6,17 @@ export const SCENARIOS = [
   'node-silent',
   'redis-restart',
   'rolling-restart',
+  'sentinel-failover',
+  'cluster-failover',
+  'node-restart',
+  'reshard',
 ] as const;
+/** Scenarios that run on the drill's own replicated Redis (never with --redis). */
+export const REPLICATED_REDIS: Partial<Record<ScenarioName, 'sentinel' | 'cluster'>> = {
+  'sentinel-failover': 'sentinel',
+  'cluster-failover': 'cluster',
+  reshard: 'cluster',
+};
 export type ScenarioName = (typeof SCENARIOS)[number];
 export type DrillTarget = ScenarioName | 'all';
 
@@ -34,8 +44,16 @@ export interface DrillOptions {
   settleTimeoutMs: number;
   /** redis-restart: how long Redis stays down */
   redisDownMs: number;
+  /** sentinel-failover: the replica is stopped this long before the primary is killed (0 = not) */
+  replicaLagMs: number;
   /** node-silent: `all` (hung process, heartbeat timeout path) or `jobs` (job timeout path) */
   silentScope: 'all' | 'jobs';
+  /**
+   * node processes: `sim` (SDK simulated node), `proto` (protocol-only, drops in-flight
+   * answers on a reconnect, lists its jobs), `proto-v11` (the same without job lists);
+   * default: what the scenario asks for (protocol-only for gateway-kill and node-restart)
+   */
+  nodeKind?: 'sim' | 'proto' | 'proto-v11';
   /** gateway or node id to hit; default: gw-1, or the node holding the most jobs */
   target?: string;
   /** extra/overriding gateway environment (LINGUA_*) */
@@ -73,6 +91,7 @@ export const DRILL_DEFAULTS: DrillOptions = {
   shards: 1,
   settleTimeoutMs: 60_000,
   redisDownMs: 1_000,
+  replicaLagMs: 1_000,
   silentScope: 'all',
   env: {},
   appendfsync: 'always',
@@ -112,11 +131,17 @@ export function validateOptions(target: DrillTarget, o: DrillOptions): string[] 
   if (o.gateways < 2 && (target === 'gateway-kill' || target === 'rolling-restart' || target === 'all')) {
     p.push('gateway drills need at least 2 gateways (sessions must have somewhere to go)');
   }
-  if (o.nodes < 2 && (target === 'node-kill' || target === 'node-silent' || target === 'all')) {
+  if (
+    o.nodes < 2 &&
+    (target === 'node-kill' || target === 'node-silent' || target === 'node-restart' || target === 'all')
+  ) {
     p.push('node drills need at least 2 nodes (jobs must have somewhere to go)');
   }
   if (o.redis && target === 'redis-restart') {
     p.push('redis-restart needs the drill’s own redis-server: drop --redis');
+  }
+  if (o.redis && target !== 'all' && REPLICATED_REDIS[target]) {
+    p.push(`${target} needs the drill’s own replicated Redis: drop --redis`);
   }
   return p;
 }

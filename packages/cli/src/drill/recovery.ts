@@ -13,6 +13,8 @@ export interface SessionTimeline {
   reconnects: number[];
   acceptedAt: Map<number, number>;
   outcomeAt: Map<number, number>;
+  /** indexes whose outcome was a missing_result */
+  missingIdx?: ReadonlySet<number>;
 }
 
 export interface ServingAgain {
@@ -70,6 +72,36 @@ export function servingAgain(
   };
 }
 
+/**
+ * Result latency after the fault, as users saw it: for every utterance whose outcome came
+ * after the fault, the time from its acceptance (or from the fault, for one already in flight)
+ * to that outcome. One stuck index shows here as the wait of every later result of its
+ * session (results are delivered in order).
+ */
+export function resultLatencyAfterFault(timelines: SessionTimeline[], faultAt: number): Summary | null {
+  const lat: number[] = [];
+  for (const s of timelines) {
+    for (const [idx, out] of s.outcomeAt) {
+      if (out < faultAt) continue;
+      const acc = s.acceptedAt.get(idx);
+      lat.push(out - Math.max(acc ?? faultAt, faultAt));
+    }
+  }
+  return summarize(lat);
+}
+
+/** The same before the fault (acceptance → outcome): the baseline on this machine, this load. */
+export function resultLatencyBeforeFault(timelines: SessionTimeline[], faultAt: number): Summary | null {
+  const lat: number[] = [];
+  for (const s of timelines) {
+    for (const [idx, out] of s.outcomeAt) {
+      const acc = s.acceptedAt.get(idx);
+      if (out < faultAt && acc !== undefined) lat.push(out - acc);
+    }
+  }
+  return summarize(lat);
+}
+
 export interface InFlightAtFault {
   /** utterances accepted before the fault whose outcome had not arrived yet */
   count: number;
@@ -95,4 +127,20 @@ export function inFlightAtFault(timelines: SessionTimeline[], faultAt: number): 
     }
   }
   return { count, outcome_after_fault_ms: summarize(lat), without_outcome: none };
+}
+
+/**
+ * How long after the fault each `missing_result` that arrived after it came: for a Redis
+ * failover these are the utterances Redis lost, so this is how long a user waited to be told
+ * (the loss audit / resume path), as opposed to the gap timeout (overall job timeout + 2 s).
+ */
+export function missingAfterFault(timelines: SessionTimeline[], faultAt: number): Summary | null {
+  const lat: number[] = [];
+  for (const s of timelines) {
+    for (const idx of s.missingIdx ?? []) {
+      const out = s.outcomeAt.get(idx);
+      if (out !== undefined && out >= faultAt) lat.push(out - faultAt);
+    }
+  }
+  return summarize(lat);
 }

@@ -3,6 +3,7 @@ import type { FailoverStats } from './failover';
 import type { Tally } from './load';
 import type { DrillTarget, ScenarioName } from './options';
 import type { InFlightAtFault, ServingAgain } from './recovery';
+import { SENTINEL_SERVING_AGAIN_MS } from './redis-failover';
 import type { Check, FaultStep } from './scenarios';
 import type { Summary } from './stats';
 
@@ -60,6 +61,12 @@ export interface ScenarioReport {
     /** redis-restart: measured from the moment redis-server was started again */
     serving_again_after_restart_ms?: number | null;
     in_flight_at_fault: InFlightAtFault;
+    /** fault → each missing_result that arrived after it (n = 0: none) */
+    missing_after_fault_ms?: Summary | null;
+    /** acceptance (or the fault) → outcome, for every outcome after the fault */
+    result_latency_after_fault_ms?: Summary | null;
+    /** acceptance → outcome before the fault: the baseline to read the above against */
+    result_latency_before_fault_ms?: Summary | null;
   };
   failover: {
     /** measured from the job FSM events stream (gateway clocks, this host) */
@@ -103,7 +110,17 @@ export function targetsFor(
   const stuck = r.failover.events.stuck_ms;
   switch (r.scenario) {
     case 'gateway-kill':
-      return [t("killed gateway's sessions serving again", 5000, r.recovery.serving_again.affected_max_ms)];
+      return [
+        t("killed gateway's sessions serving again", 5000, r.recovery.serving_again.affected_max_ms),
+        t('result latency p99 after the fault', 2000, r.recovery.result_latency_after_fault_ms?.p99),
+      ];
+    case 'node-restart':
+      return [t('result latency p99 after the fault', 2000, r.recovery.result_latency_after_fault_ms?.p99)];
+    case 'reshard':
+      // No target in the issue: the outage the clients saw is reported.
+      return [
+        t('every session serving again after the slots moved', 10_000, r.recovery.serving_again.all_max_ms),
+      ];
     case 'rolling-restart':
       return [
         t(
@@ -135,6 +152,19 @@ export function targetsFor(
     case 'redis-restart':
       return [
         t('every session serving again after Redis is back', 5000, r.recovery.serving_again_after_restart_ms),
+      ];
+    case 'sentinel-failover':
+      return [
+        t(
+          'every session serving again after the primary died',
+          SENTINEL_SERVING_AGAIN_MS,
+          r.recovery.serving_again.all_max_ms,
+        ),
+      ];
+    case 'cluster-failover':
+      // No target in the issue: the outage is reported; 10 s as for Sentinel.
+      return [
+        t('every session serving again after the master died', 10_000, r.recovery.serving_again.all_max_ms),
       ];
   }
 }
@@ -221,6 +251,14 @@ export function renderScenario(r: ScenarioReport): string {
   lines.push(
     `            ${inf.count} utterances in flight at the fault: outcome after ${fmtSummary(inf.outcome_after_fault_ms)}${inf.without_outcome ? `; ${inf.without_outcome} without outcome` : ''}`,
   );
+  const rl = r.recovery.result_latency_after_fault_ms;
+  if (rl) {
+    lines.push(`            result latency after the fault: ${fmtSummary(rl)}`);
+    const base = r.recovery.result_latency_before_fault_ms;
+    if (base) lines.push(`            (before the fault:              ${fmtSummary(base)})`);
+  }
+  const maf = r.recovery.missing_after_fault_ms;
+  if (maf) lines.push(`            missing_result after the fault: ${fmtSummary(maf)}`);
   const f = r.failover.events;
   const causes = Object.entries(f.by_cause)
     .map(([k, n]) => `${k} ${n}`)

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { redactRedisUrl } from '@lingua/cluster';
 import { dlqLength } from '../dlq';
 import { sleep } from '../net';
 import { DrillCluster } from './cluster';
@@ -15,12 +16,20 @@ import {
   DRILL_DEFAULTS,
   type DrillOptions,
   type DrillTarget,
+  REPLICATED_REDIS,
   SCENARIOS,
   type ScenarioName,
   validateOptions,
 } from './options';
 import { Progress, progressLine } from './progress';
-import { inFlightAtFault, type ServingAgain, servingAgain } from './recovery';
+import {
+  inFlightAtFault,
+  missingAfterFault,
+  resultLatencyAfterFault,
+  resultLatencyBeforeFault,
+  type ServingAgain,
+  servingAgain,
+} from './recovery';
 import {
   type DrillReport,
   type HistogramReport,
@@ -57,7 +66,7 @@ export async function runDrill(
   const names: readonly ScenarioName[] = target === 'all' ? SCENARIOS : [target];
   const sections: ScenarioReport[] = [];
   for (const name of names) {
-    if (name === 'redis-restart' && opts.redis) {
+    if ((name === 'redis-restart' || REPLICATED_REDIS[name]) && opts.redis) {
       sections.push(skippedSection(name, 'needs the drill’s own redis-server (--redis was given)'));
       continue;
     }
@@ -96,18 +105,25 @@ async function runScenario(
 ): Promise<ScenarioReport> {
   const scenario = SCENARIO_TABLE[name];
   const prefix = opts.prefix ?? `lingua:drill:${randomBytes(3).toString('hex')}:`;
+  const redisTopology = REPLICATED_REDIS[name] ?? 'standalone';
+  // On Redis Cluster, spread cells and shards over the masters unless asked otherwise.
+  const spread = redisTopology === 'cluster' && opts.cells === 1 && opts.shards === 1;
+  const cells = spread ? 3 : opts.cells;
+  const shards = spread ? 6 : opts.shards;
   const cluster = new DrillCluster({
     gateways: opts.gateways,
     nodes: opts.nodes,
     redisUrl: opts.redis,
+    redisTopology,
     prefix,
-    cells: opts.cells,
-    shards: opts.shards,
+    cells,
+    shards,
     env: opts.env,
     nodeLatency: opts.nodeLatency,
     maxJobs: opts.maxJobs,
     appendfsync: opts.appendfsync,
     silentScope: opts.silentScope,
+    nodeKind: opts.nodeKind ?? scenario.nodeKind ?? 'sim',
     readyTimeoutMs: opts.readyTimeoutMs,
     verbose: opts.verbose,
   });
@@ -122,17 +138,19 @@ async function runScenario(
   let clean = false;
   try {
     say(
-      `starting ${opts.gateways} gateways, ${opts.nodes} simulated nodes, ${opts.redis ? `Redis ${opts.redis}` : 'a private redis-server (AOF)'}; logs ${cluster.logDir}`,
+      `starting ${opts.gateways} gateways, ${opts.nodes} simulated nodes, ${opts.redis ? `Redis ${redactRedisUrl(opts.redis)}` : redisTopology === 'standalone' ? 'a private redis-server (AOF)' : `a private Redis ${redisTopology === 'sentinel' ? 'Sentinel set (primary, replica, 3 sentinels)' : 'Cluster (3 masters + replicas)'}`}; logs ${cluster.logDir}`,
     );
     await cluster.start();
     const redis = cluster.redis!;
     const dlqBefore = await dlqLength(redis, cluster.ks);
-    load = new StreamingSessions(cluster.wsUrls('session'), opts.sessions);
+    load = new StreamingSessions(cluster.wsUrls('session'), opts.sessions, 'zh', 'en', {
+      token: await cluster.sessionToken(),
+    });
     await load.start();
     const loadStart = Date.now();
     tap = new EventTap(
       redis,
-      Array.from({ length: opts.shards }, (_, i) => cluster.ks.events(i)),
+      Array.from({ length: shards }, (_, i) => cluster.ks.events(i)),
       loadStart,
     );
     tap.start();
@@ -174,7 +192,10 @@ async function runScenario(
     await tap.stop();
 
     const faultAt = steps[0]?.at ?? faultDoneAt;
-    const nodeTarget = name === 'node-kill' || name === 'node-silent' ? steps[0]?.target : undefined;
+    const nodeTarget =
+      name === 'node-kill' || name === 'node-silent' || name === 'node-restart'
+        ? steps[0]?.target
+        : undefined;
     const failover = analyzeFailovers(tap.events, faultAt, nodeTarget);
     const timelines = load.timelines();
     const recovery = recoveryOf(name, steps, timelines, faultAt);
@@ -228,7 +249,7 @@ async function runScenario(
     clean = section.ok && section.warnings.length === 0;
     return section;
   } catch (err) {
-    say(`aborted: ${(err as Error).message}`);
+    say(`aborted: ${(err as Error).stack ?? (err as Error).message}`);
     return errorSection(name, startedAt, (err as Error).message, cluster.logDir);
   } finally {
     if (ticker) clearInterval(ticker);
@@ -251,8 +272,11 @@ function recoveryOf(
   const out: ScenarioReport['recovery'] = {
     serving_again: servingAgain(timelines, faultAt),
     in_flight_at_fault: inFlightAtFault(timelines, faultAt),
+    missing_after_fault_ms: missingAfterFault(timelines, faultAt),
+    result_latency_after_fault_ms: resultLatencyAfterFault(timelines, faultAt),
+    result_latency_before_fault_ms: resultLatencyBeforeFault(timelines, faultAt),
   };
-  if (name === 'rolling-restart' && steps.length) {
+  if ((name === 'rolling-restart' || name === 'reshard') && steps.length) {
     const per = steps.map((s, i) => ({
       target: s.target,
       ...servingAgain(timelines, s.at, steps[i + 1]?.at),

@@ -8,6 +8,8 @@ import type { DrillCluster, GatewaySlot, NodeSlot } from './cluster';
 import type { FailoverStats } from './failover';
 import type { DrillOptions, ScenarioName } from './options';
 import type { ServingAgain } from './recovery';
+import { clusterFailover, sentinelFailover } from './redis-failover';
+import { nodeRestart, reshard } from './scenarios-core';
 
 export interface FaultStep {
   action: string;
@@ -47,6 +49,8 @@ export interface VerifyInput {
 export interface Scenario {
   name: ScenarioName;
   summary: string;
+  /** node processes this scenario runs unless --node-kind says otherwise (default sim) */
+  nodeKind?: 'sim' | 'proto' | 'proto-v11';
   inject(ctx: ScenarioContext): Promise<FaultStep[]>;
   verify(ctx: ScenarioContext, v: VerifyInput): Promise<Check[]>;
 }
@@ -54,7 +58,7 @@ export interface Scenario {
 const check = (name: string, ok: boolean, detail: string): Check => ({ name, ok, detail });
 const finding = (name: string, ok: boolean, detail: string): Check => ({ name, ok, detail, warning: true });
 
-async function waitFor(
+export async function waitFor(
   cond: () => Promise<boolean> | boolean,
   timeoutMs: number,
   everyMs = 50,
@@ -75,7 +79,7 @@ function pickGateway(ctx: ScenarioContext): GatewaySlot {
 }
 
 /** The requested node, else the live node holding the most jobs (waits up to 2 s for one holding any). */
-async function pickNode(ctx: ScenarioContext): Promise<{ node: NodeSlot; held: number }> {
+export async function pickNode(ctx: ScenarioContext): Promise<{ node: NodeSlot; held: number }> {
   const { cluster } = ctx;
   if (ctx.opts.target) {
     const n = cluster.nodes.find((x) => x.id === ctx.opts.target);
@@ -101,6 +105,8 @@ const exitedBy = (s: FaultStep) => `exit code ${s.detail.exit_code}, signal ${s.
 
 const gatewayKill: Scenario = {
   name: 'gateway-kill',
+  // Third-party nodes: they reconnect at once and drop the answers they were computing.
+  nodeKind: 'proto',
   summary: 'SIGKILL one gateway that owns sessions and nodes; sessions resume on the others',
   async inject(ctx) {
     const g = pickGateway(ctx);
@@ -397,4 +403,8 @@ export const SCENARIO_TABLE: Record<ScenarioName, Scenario> = {
   'node-silent': nodeSilent,
   'redis-restart': redisRestart,
   'rolling-restart': rollingRestart,
+  'sentinel-failover': sentinelFailover,
+  'cluster-failover': clusterFailover,
+  'node-restart': nodeRestart,
+  reshard,
 };

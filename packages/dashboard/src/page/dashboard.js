@@ -1,8 +1,7 @@
 // Lingua cluster dashboard: reads the live feed (/api/v1/events, Server-Sent Events over
-// fetch so the admin token can travel as a bearer header) and renders it. No dependencies.
+// fetch) and renders it. No dependencies. Authenticated by the HttpOnly login cookie the
+// browser sends by itself (the admin token never appears in a URL or in this script).
 (() => {
-  const token = new URLSearchParams(location.search).get('token');
-  const headers = token ? { authorization: `Bearer ${token}` } : {};
   const $ = (sel) => document.querySelector(sel);
   const tid = (id) => document.querySelector(`[data-testid="${id}"]`);
 
@@ -246,15 +245,17 @@
         if (Date.now() - last > 5000) ctl.abort();
       }, 1000);
       try {
-        const res = await fetch('/api/v1/events', { headers, cache: 'no-store', signal: ctl.signal });
+        const res = await fetch('/api/v1/events', {
+          credentials: 'same-origin',
+          cache: 'no-store',
+          signal: ctl.signal,
+        });
         if (res.status === 401) {
+          // The login expired (or the admin token changed): back to the login form.
           setFeed('error', 'unauthorized');
-          banner(
-            'The cluster API needs the admin token: open this page as /dashboard?token=<LINGUA_ADMIN_TOKEN>.',
-          );
           clearInterval(watchdog);
-          await sleep(10_000);
-          continue;
+          location.assign('/dashboard');
+          return;
         }
         if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();

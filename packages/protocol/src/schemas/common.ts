@@ -63,12 +63,12 @@ export const SAMPLE_RATE_MIN = 8000;
 export const SAMPLE_RATE_MAX = 192_000;
 export const SampleRate = () => Type.Integer({ minimum: SAMPLE_RATE_MIN, maximum: SAMPLE_RATE_MAX });
 
-/** Declared byte rate of a non-pcm16 stream, bytes/s (v1.2): 8 kbit/s .. 192 kHz × 8 bytes. */
+/** Declared byte rate of a non-pcm16 stream, bytes/s (v1.5): 8 kbit/s .. 192 kHz × 8 bytes. */
 export const BYTE_RATE_MIN = 1000;
 export const BYTE_RATE_MAX = 1_536_000;
 export const ByteRate = () => Type.Number({ minimum: BYTE_RATE_MIN, maximum: BYTE_RATE_MAX });
 
-/** Longest ASR / translated / partial text, in UTF-16 units (v1.2; a transcript, not a blob). */
+/** Longest ASR / translated / partial text, in UTF-16 units (v1.5; a transcript, not a blob). */
 export const MAX_TEXT_CHARS = 16_384;
 export const ResultText = () => Type.String({ maxLength: MAX_TEXT_CHARS });
 

@@ -34,6 +34,15 @@ export const HardwareSchema = Type.Object({
 });
 export type Hardware = Static<typeof HardwareSchema>;
 
+/** Most job ids a node may list in `job_ids` (v1.4); the gateway's Lua enforces the same bound. */
+export const MAX_JOB_IDS = 4096;
+
+/**
+ * v1.2: the jobs the node is working on or holds an unsent answer for. The gateway keeps
+ * these and fails over every other job it had assigned to the node (reconciliation).
+ */
+export const JobIdsSchema = Type.Array(Id(), { maxItems: MAX_JOB_IDS });
+
 export const NodeRegisterSchema = Type.Object({
   type: Type.Literal('node_register'),
   node_id: Id(),
@@ -46,6 +55,7 @@ export const NodeRegisterSchema = Type.Object({
   asr_langs: Type.Array(LangCode(), { maxItems: MAX_NODE_LANGS }),
   tts_langs: Type.Array(LangCode(), { maxItems: MAX_NODE_LANGS }),
   max_concurrent_jobs: Type.Integer({ minimum: 1, maximum: 1024 }),
+  job_ids: Type.Optional(JobIdsSchema),
 });
 export type NodeRegister = Static<typeof NodeRegisterSchema>;
 
@@ -61,6 +71,7 @@ export const NodeHeartbeatSchema = Type.Object({
   type: Type.Literal('node_heartbeat'),
   running_jobs: NonNegInt(),
   resource: Type.Optional(ResourceSchema),
+  job_ids: Type.Optional(JobIdsSchema),
 });
 export type NodeHeartbeat = Static<typeof NodeHeartbeatSchema>;
 

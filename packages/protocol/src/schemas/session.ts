@@ -25,6 +25,14 @@ export const ResumeSchema = Type.Object({
   resume_token: Opaque(),
   /** Highest result index the client has; -1 when it has none. */
   last_result_index: IndexOrNone(),
+  /**
+   * v1.3: one above the highest `utterance_index` the client saw accepted. When Redis lost
+   * accepted utterances (a failover), the server answers each missing one with
+   * `missing_result` instead of reusing its index.
+   */
+  next_utterance_index: Type.Optional(NonNegInt()),
+  /** v1.3: the highest `seq` the client saw accepted (`last_chunk_seq`, or a resume ack). */
+  last_accepted_seq: Type.Optional(IndexOrNone()),
 });
 export type Resume = Static<typeof ResumeSchema>;
 

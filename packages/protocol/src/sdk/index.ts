@@ -10,8 +10,10 @@ export {
   abandonTransport,
   type Transport,
   type TransportFactory,
+  type TransportOptions,
   type WebSocketConstructor,
   type WebSocketLike,
   webSocketTransportFactory,
+  withTokenQuery,
   wrapWebSocket,
 } from './transport';

@@ -14,7 +14,16 @@ export interface Transport {
   onclose: ((code: number, reason: string) => void) | null;
 }
 
-export type TransportFactory = (url: string) => Transport;
+export interface TransportOptions {
+  /**
+   * A credential for the upgrade. A factory must present it: as `Authorization: Bearer` where
+   * the runtime lets it set headers (Node), else as `?token=` (browsers cannot set headers on
+   * a WebSocket). The header keeps it out of URLs, and so out of proxy and access logs.
+   */
+  token?: string;
+}
+
+export type TransportFactory = (url: string, opts?: TransportOptions) => Transport;
 
 /** What both the WHATWG WebSocket and `ws` provide. */
 export interface WebSocketLike {
@@ -28,8 +37,11 @@ export interface WebSocketLike {
   onerror: ((ev: unknown) => void) | null;
 }
 
-/** A WebSocket class: the global one, or `ws`'s. */
-export type WebSocketConstructor = new (url: string) => unknown;
+/** A WebSocket class: the global one, or `ws`'s (which also takes `{ headers }`). */
+export type WebSocketConstructor = new (
+  url: string,
+  options?: { headers?: Record<string, string> },
+) => unknown;
 
 const OPEN = 1;
 
@@ -75,14 +87,34 @@ export function wrapWebSocket(sock: WebSocketLike): Transport {
 /**
  * A factory that opens the global WebSocket (browsers, Node >= 22) and, where there is none,
  * `fallback` (the SDKs pass `ws`). The global is looked up per connection, not at creation.
+ * With a token: in Node the `fallback` is used so the token travels as a header; elsewhere it
+ * goes into the URL as `?token=`.
  */
 export function webSocketTransportFactory(fallback?: WebSocketConstructor): TransportFactory {
-  return (url) => {
+  return (url, opts = {}) => {
+    const { token } = opts;
+    if (token !== undefined && fallback && isNodeRuntime()) {
+      return wrapWebSocket(
+        new fallback(url, { headers: { authorization: `Bearer ${token}` } }) as WebSocketLike,
+      );
+    }
     const Global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     const Ctor = typeof Global === 'function' ? Global : fallback;
     if (!Ctor) throw new Error('no WebSocket implementation in this runtime; pass a transportFactory');
-    return wrapWebSocket(new Ctor(url) as WebSocketLike);
+    return wrapWebSocket(new Ctor(token === undefined ? url : withTokenQuery(url, token)) as WebSocketLike);
   };
+}
+
+/** `url` with `token=` set in its query (for runtimes that cannot send headers). */
+export function withTokenQuery(url: string, token: string): string {
+  const u = new URL(url);
+  u.searchParams.set('token', token);
+  return u.toString();
+}
+
+function isNodeRuntime(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: unknown } } }).process;
+  return typeof p?.versions?.node === 'string';
 }
 
 /** Stops listening to a transport and closes it; its late events are ignored. */

@@ -1,0 +1,76 @@
+--[[
+  node-heartbeat: records a node's liveness and load; re-assigns pools when its
+  capabilities changed (ARGV[9] == '1'). (Reconciling the jobs a node lists in its
+  heartbeats is per connection: the gateway fails over what it sent and the node dropped.)
+
+  Idempotent: fields are overwritten; last_hb only moves forward (a late re-send of an
+  older heartbeat cannot make the node look older).
+
+  KEYS[1]  node hash            node:<id>
+  KEYS[2]  heartbeat index      hb
+  KEYS[3]  pool sizes           pairs
+  ARGV[1]  node id
+  ARGV[2]  epoch the connection registered with
+  ARGV[3]  instance id owning the connection
+  ARGV[4]  now (ms)
+  ARGV[5]  running jobs as reported by the node (informational; slots are counted by
+           reservations)
+  ARGV[6]  cpu load ('' = unknown)
+  ARGV[7]  gpu load ('' = unknown)
+  ARGV[8]  memory load ('' = unknown)
+  ARGV[9]  '1' when ARGV[10..14] carry new capabilities, else '0'
+  ARGV[10] max concurrent jobs   ARGV[11] services   ARGV[12] ASR langs
+  ARGV[13] TTS langs             ARGV[14] caps JSON
+
+  Returns  {pools, changed}  pools = comma list joined now; changed = 1 if pools changed
+           -7 NODE_OFFLINE  unknown node, offline, or epoch/instance is not the current
+                            registration (the gateway asks the node to re-register)
+           -8 BAD_ARGUMENT
+]]
+--@include "cell-caps"
+--@include "cell-pools"
+
+local base = tagBase(KEYS[1])
+local node_id = ARGV[1]
+local epoch = tonumber(ARGV[2])
+local now = tonumber(ARGV[4])
+if not valid_id(node_id) or epoch == nil or now == nil then return -8 end
+
+-- Validate new capabilities before writing anything (a script does not roll back).
+local new_caps = ARGV[9] == '1'
+local max, pools
+if new_caps then
+  max, pools = parse_caps(10)
+  if max == nil then return -8 end
+end
+
+local nkey = KEYS[1]
+local cur = redis.call('HMGET', nkey, 'state', 'epoch', 'instance', 'last_hb', 'pools', 'running')
+if cur[1] == false or cur[1] == 'offline' or tonumber(cur[2]) ~= epoch or cur[3] ~= ARGV[3] then
+  return -7
+end
+
+-- One HSET for the hot path (every node heartbeats every few seconds).
+local fields = { 'reported_running', tonumber(ARGV[5]) or 0, 'cpu', ARGV[6] or '', 'gpu', ARGV[7] or '', 'mem', ARGV[8] or '' }
+if now > (tonumber(cur[4]) or 0) then
+  fields[#fields + 1] = 'last_hb'
+  fields[#fields + 1] = now
+  redis.call('ZADD', KEYS[2], now, node_id)
+end
+redis.call('HSET', nkey, unpack(fields))
+
+local pools_csv = cur[5] or ''
+local changed = 0
+if new_caps then
+  local new_csv = table.concat(pools, ',')
+  if new_csv ~= pools_csv then
+    changed = 1
+    sync_pools(base, node_id, split_csv(pools_csv), pools)
+  end
+  redis.call('HSET', nkey, 'max', max, 'services', ARGV[11], 'asr', ARGV[12], 'tts', ARGV[13],
+    'pools', new_csv, 'caps', ARGV[14] or '{}')
+  -- New max and/or pool set: re-score in every pool (or leave the index if now full).
+  set_available(base, node_id, pools, cur[1], tonumber(cur[6]) or 0, max)
+  pools_csv = new_csv
+end
+return { pools_csv, changed }

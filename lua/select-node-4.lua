@@ -1,0 +1,89 @@
+--[[
+  select-node: picks a node for (src -> tgt) in this cell and reserves one of its slots,
+  atomically.
+
+  Choice: the affinity node while it is in the pool's available index (online, free slot)
+  and not excluded; else the least-loaded available node that is not excluded. The
+  available index holds only selectable nodes, so the scan window is ZRANGE 0..#excluded:
+  at most #excluded entries are skipped -> O(log N + k).
+  Reservation: running+1 and the node re-scored (or removed when full) in ALL its pools;
+  resv[rid] = now + lease, resvnode[rid] = node, njobs:<node> += rid, rid = "<job>|<attempt>".
+
+  Idempotent by (job id, attempt): if rid is already reserved in this cell, the node that
+  holds it is returned and nothing changes.
+
+  KEYS[1]  available index of the pair   pool:<src>:<tgt>
+  KEYS[2]  pool sizes                    pairs
+  KEYS[3]  reservation leases            resv
+  KEYS[4]  reservation owners            resvnode
+  (the chosen node's hash, reservation set and other pools derive from it, same hash tag)
+  ARGV[1]  source language      ARGV[2]  target language
+  ARGV[3]  job id               ARGV[4]  attempt (integer)
+  ARGV[5]  affinity node id ('' = none)
+  ARGV[6]  excluded node ids, comma list ('' = none; at most 256)
+  ARGV[7]  now (ms)             ARGV[8]  lease (ms): the reservation expires at now + lease;
+                                         callers pass the attempt's time plus a grace, so a
+                                         recorded job never needs a second call to keep it
+
+  Returns  {node id, instance, reused}  reused = 1 when this (job, attempt) was already
+                                        reserved (re-send), else 0
+           -1 NO_POOL_FOR_LANG_PAIR  no node of this cell serves src:tgt
+           -2 NO_AVAILABLE_NODE      the pool exists but no free slot (or all excluded)
+           -8 BAD_ARGUMENT
+]]
+--@include "cell-avail"
+
+local MAX_EXCLUDE = 256
+
+local base = tagBase(KEYS[1])
+local pair = ARGV[1] .. ':' .. ARGV[2]
+local job_id, attempt = ARGV[3], tonumber(ARGV[4])
+local affinity = ARGV[5]
+local now, lease = tonumber(ARGV[7]), tonumber(ARGV[8])
+if not valid_id(job_id) or attempt == nil or now == nil or lease == nil then return -8 end
+local rid = job_id .. '|' .. ARGV[4]
+
+local held = redis.call('HGET', KEYS[4], rid)
+if held then
+  return { held, redis.call('HGET', base .. K.node .. held, 'instance') or '', 1 }
+end
+
+local excluded = {}
+local n_excluded = 0
+local ex_list = split_csv(ARGV[6], MAX_EXCLUDE)
+if ex_list == nil then return -8 end
+for i = 1, #ex_list do
+  if not excluded[ex_list[i]] then
+    excluded[ex_list[i]] = true
+    n_excluded = n_excluded + 1
+  end
+end
+
+local pool_key = KEYS[1]
+local chosen
+if affinity ~= '' and not excluded[affinity] and redis.call('ZSCORE', pool_key, affinity) then
+  chosen = affinity
+else
+  local window = redis.call('ZRANGE', pool_key, 0, n_excluded)
+  for i = 1, #window do
+    if not excluded[window[i]] then
+      chosen = window[i]
+      break
+    end
+  end
+end
+if chosen == nil then
+  -- Only on failure: tell "nobody serves the pair here" from "nobody free".
+  if (tonumber(redis.call('HGET', KEYS[2], pair)) or 0) <= 0 then return -1 end
+  return -2
+end
+
+local nkey = base .. K.node .. chosen
+local f = redis.call('HMGET', nkey, 'running', 'max', 'pools', 'instance', 'state')
+local running = (tonumber(f[1]) or 0) + 1
+redis.call('HSET', nkey, 'running', running)
+set_available(base, chosen, split_csv(f[3]), f[5], running, tonumber(f[2]) or 0)
+redis.call('ZADD', KEYS[3], now + lease, rid)
+redis.call('HSET', KEYS[4], rid, chosen)
+redis.call('SADD', base .. K.nodeJobs .. chosen, rid)
+return { chosen, f[4] or '', 0 }

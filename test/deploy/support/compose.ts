@@ -1,0 +1,161 @@
+/**
+ * A docker-compose project for one test: a unique project name (so runs never collide), host
+ * ports on 127.0.0.1 chosen by Docker, and a teardown that removes every container, network
+ * and volume the project created. A detached watchdog (`tail --pid`) takes the project down if
+ * the test process dies without tearing down.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+export const ROOT = resolve(import.meta.dirname, '../../..');
+
+/** The image the tests run: built once by global-setup.ts (or LINGUA_TEST_IMAGE). */
+export function testImage(): string {
+  return process.env.LINGUA_TEST_IMAGE || 'lingua:deploy-test';
+}
+
+export async function docker(args: string[], timeoutMs = 120_000): Promise<string> {
+  const { stdout } = await run('docker', args, { timeout: timeoutMs, maxBuffer: 64 << 20 });
+  return stdout.trim();
+}
+
+export interface ContainerState {
+  status: string;
+  exitCode: number;
+  health: string;
+  restartCount: number;
+}
+
+export class ComposeProject {
+  readonly name = `lingua-deploytest-${randomBytes(4).toString('hex')}`;
+  private watchdog: ChildProcess | undefined;
+
+  constructor(
+    readonly files: string[],
+    readonly env: Record<string, string> = {},
+  ) {}
+
+  private get baseArgs(): string[] {
+    return ['-p', this.name, ...this.files.flatMap((f) => ['-f', resolve(ROOT, f)])];
+  }
+
+  private get fullEnv(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      LINGUA_IMAGE: testImage(),
+      // Docker picks free host ports, on loopback only.
+      LINGUA_HTTP_PORT: '127.0.0.1:',
+      LINGUA_PROMETHEUS_PORT: '127.0.0.1:',
+      LINGUA_GRAFANA_PORT: '127.0.0.1:',
+      ...this.env,
+    };
+  }
+
+  async compose(args: string[], timeoutMs = 300_000): Promise<string> {
+    const { stdout } = await run('docker-compose', [...this.baseArgs, ...args], {
+      cwd: ROOT,
+      env: this.fullEnv,
+      timeout: timeoutMs,
+      maxBuffer: 64 << 20,
+    });
+    return stdout.trim();
+  }
+
+  async up(services: string[]): Promise<void> {
+    this.armWatchdog();
+    await this.compose(['up', '-d', '--no-build', ...services]);
+  }
+
+  /** The host address of a published port: `127.0.0.1:<port>`. */
+  async hostPort(service: string, port: number): Promise<string> {
+    const out = await this.compose(['port', service, String(port)]);
+    if (!/^127\.0\.0\.1:\d+$/.test(out)) throw new Error(`unexpected port mapping for ${service}: "${out}"`);
+    return out;
+  }
+
+  async containerId(service: string): Promise<string> {
+    const id = await this.compose(['ps', '-q', service]);
+    if (!id) throw new Error(`no container for ${service}`);
+    return id;
+  }
+
+  async state(service: string): Promise<ContainerState> {
+    const id = await this.containerId(service);
+    const out = await docker([
+      'inspect',
+      '--format',
+      '{{.State.Status}} {{.State.ExitCode}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.RestartCount}}',
+      id,
+    ]);
+    const [status, exitCode, health, restarts] = out.split(' ');
+    return { status: status!, exitCode: Number(exitCode), health: health!, restartCount: Number(restarts) };
+  }
+
+  /** SIGKILL, as `docker kill` does: no drain, no goodbye. */
+  async kill(service: string): Promise<void> {
+    await docker(['kill', await this.containerId(service)]);
+  }
+
+  /** `docker-compose stop`: SIGTERM, SIGKILL after the grace period. */
+  async stop(service: string): Promise<void> {
+    await this.compose(['stop', service]);
+  }
+
+  async logs(service: string): Promise<string> {
+    return this.compose(['logs', '--no-color', '--tail', '400', service]);
+  }
+
+  /** Containers, networks and volumes still labelled with this project. */
+  async leftovers(): Promise<string[]> {
+    const label = `label=com.docker.compose.project=${this.name}`;
+    const [c, n, v] = await Promise.all([
+      docker(['ps', '-aq', '--filter', label]),
+      docker(['network', 'ls', '-q', '--filter', label]),
+      docker(['volume', 'ls', '-q', '--filter', label]),
+    ]);
+    return [
+      ...c
+        .split('\n')
+        .filter(Boolean)
+        .map((x) => `container ${x}`),
+      ...n
+        .split('\n')
+        .filter(Boolean)
+        .map((x) => `network ${x}`),
+      ...v
+        .split('\n')
+        .filter(Boolean)
+        .map((x) => `volume ${x}`),
+    ];
+  }
+
+  async down(): Promise<void> {
+    try {
+      await this.compose(['down', '-v', '--remove-orphans', '-t', '5']);
+    } finally {
+      if (this.watchdog?.pid) {
+        try {
+          process.kill(-this.watchdog.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+  }
+
+  private armWatchdog(): void {
+    if (this.watchdog) return;
+    const args = [...this.baseArgs, 'down', '-v', '--remove-orphans', '-t', '1']
+      .map((a) => `'${a}'`)
+      .join(' ');
+    this.watchdog = spawn(
+      'sh',
+      ['-c', `tail --pid=${process.pid} -f /dev/null; exec docker-compose ${args} >/dev/null 2>&1`],
+      { cwd: ROOT, env: this.fullEnv, detached: true, stdio: 'ignore' },
+    );
+    this.watchdog.unref();
+  }
+}

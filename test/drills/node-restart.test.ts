@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import { drill } from './support';
+
+describe('drill node-restart', () => {
+  it('a protocol-only node SIGKILLed and started again with its id within 500 ms: its jobs fail over at once', async () => {
+    const s = await drill('node-restart');
+    const [kill, restart] = s.fault.steps;
+    expect(kill).toMatchObject({ action: 'SIGKILL', detail: { exit_signal: 'SIGKILL' } });
+    expect(Number(restart!.detail.after_kill_ms)).toBeLessThanOrEqual(500);
+    expect(s.failover.events.detections).toBeGreaterThan(0);
+    // Never the job timeout: reconciliation or the socket close failed them over.
+    expect(s.failover.events.by_cause.timed_out ?? 0).toBe(0);
+    expect(s.recovery.result_latency_after_fault_ms).not.toBeNull();
+  }, 180_000);
+});
