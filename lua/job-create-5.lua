@@ -3,7 +3,9 @@
   the job id is "<sid>.<index>", so a re-sent or repeated create returns the existing job.
   When a node was already selected (a node id is given) the job is dispatched to it in the
   same step (created -> dispatched, attempt 1), saving a round trip on the hot path.
-  Also advances the session's next_index / last_accepted_seq (used by resume).
+  Also advances the session's next_index / last_accepted_seq (used by resume), and ends the
+  grace of the resume token the last rotation replaced (session-resume-1): the owner accepted
+  audio, so its client has the ack with the new token.
 
   Follow-ups (the caller's, after this script): send the assignment, or hand a job without a
   node to the failover queue. Both are made safe against the caller dying first: the job's
@@ -51,7 +53,7 @@ redis.call('HINCRBY', counts, 'created', 1)
 xaddJobEvent(ev, jobId, '', 'created', 0, '', ARGV[13], ARGV[12])
 
 local nextIdx = tonumber(idx) + 1
-if nextIdx > tonumber(sess[3] or '0') then redis.call('HSET', sessKey, 'next_index', nextIdx) end
+if nextIdx > tonumber(sess[3] or '0') then redis.call('HSET', sessKey, 'next_index', nextIdx, 'prev_token', '') end
 if tonumber(ARGV[11]) > tonumber(sess[4] or '-1') then
   redis.call('HSET', sessKey, 'last_accepted_seq', ARGV[11])
 end

@@ -10,6 +10,10 @@
   ARGV[4]  new connection id   ARGV[5] now ms   ARGV[6] ttl ms
   ARGV[7]  new resume token (random, chosen by the caller)
   ARGV[8]  tenant of the caller's credential ('' = auth off: any tenant)
+  ARGV[9]  grace ms: the token a rotation replaced is still accepted this long after it (the
+           client may never have seen the rotation: its connection or Redis died between the
+           script and the ack), but the grace is not renewed by using it; the session's next
+           accepted utterance (job-create-5) ends it
 
   Idempotent under re-send: a re-sent call finds its own new token and connection already in
   place and returns the same answer (the previous owner is kept in prev_owner/prev_conn).
@@ -19,7 +23,7 @@
 ]]
 local key = KEYS[1]
 local s = redis.call('HMGET', key, 'token', 'state', 'owner', 'conn', 'next_index', 'last_accepted_seq',
-  'tenant', 'src', 'tgt', 'fmt', 'rate', 'feat', 'prev_owner', 'prev_conn')
+  'tenant', 'src', 'tgt', 'fmt', 'rate', 'feat', 'prev_owner', 'prev_conn', 'prev_token', 'rotated_at')
 if s[1] == false then return -4 end
 if s[2] == 'closed' then return -10 end
 if ARGV[8] ~= '' and s[7] ~= ARGV[8] then return -10 end
@@ -27,11 +31,15 @@ local oldOwner, oldConn = s[3] or '', s[4] or ''
 if s[1] == ARGV[7] and s[4] == ARGV[4] then
   -- this very resume, sent again: answer as the first time
   oldOwner, oldConn = s[13] or '', s[14] or ''
-elseif s[1] ~= ARGV[2] then
-  return -10
-else
+elseif s[1] == ARGV[2] then
+  redis.call('HSET', key, 'token', ARGV[7], 'owner', ARGV[3], 'conn', ARGV[4], 'updated', ARGV[5],
+    'prev_owner', oldOwner, 'prev_conn', oldConn, 'prev_token', ARGV[2], 'rotated_at', ARGV[5])
+elseif s[15] and s[15] ~= '' and s[15] == ARGV[2] and tonumber(ARGV[5]) - (tonumber(s[16]) or 0) <= tonumber(ARGV[9]) then
+  -- the replaced token, within its grace: rotate again, keeping the grace's start
   redis.call('HSET', key, 'token', ARGV[7], 'owner', ARGV[3], 'conn', ARGV[4], 'updated', ARGV[5],
     'prev_owner', oldOwner, 'prev_conn', oldConn)
+else
+  return -10
 end
 redis.call('PEXPIRE', key, ARGV[6])
 return { oldOwner, oldConn, tonumber(s[5]), tonumber(s[6]), s[7], s[8], s[9], s[10], s[11], s[12] }

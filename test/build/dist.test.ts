@@ -11,6 +11,7 @@ import { builtinModules } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDist, externalDependencies } from '../../scripts/build';
+import { adminHeaders, TEST_CREDENTIALS } from '../support/auth';
 import { RawPeer, simOutput, until } from '../support/peers';
 import { freePort } from '../support/redis';
 
@@ -76,7 +77,18 @@ describe('npm run build', () => {
     cli = spawn(
       process.execPath,
       [join(OUT, 'lingua.js'), 'up', '--gateways', '2', '--nodes', '1', '--port', String(port)],
-      { cwd: OUT, env: { ...process.env, LINGUA_STATE_DIR: STATE }, stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        cwd: OUT,
+        // The test's credentials, so its session token and admin header are the cluster's own.
+        env: {
+          ...process.env,
+          LINGUA_STATE_DIR: STATE,
+          LINGUA_SESSION_JWT_SECRET: TEST_CREDENTIALS.sessionJwtSecret,
+          LINGUA_NODE_JWT_SECRET: TEST_CREDENTIALS.nodeJwtSecret,
+          LINGUA_ADMIN_TOKEN: TEST_CREDENTIALS.adminToken,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     cli.stdout!.on('data', (d) => {
       out += d;
@@ -125,7 +137,7 @@ describe('npm run build', () => {
     peer.close();
 
     // The dashboard page from dist/dashboard, style and script inlined.
-    const page = await fetch(`http://127.0.0.1:${port}/dashboard`);
+    const page = await fetch(`http://127.0.0.1:${port}/dashboard`, { headers: adminHeaders() });
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain('<title>Lingua cluster</title>');

@@ -5,6 +5,7 @@
  * job timeout (10 s here, so any fallback to it fails the time bounds below).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { nodeToken } from '../support/auth';
 import { startGateways, type TestCluster } from '../support/gateways';
 import { RawPeer, rawNode, simOutput, until } from '../support/peers';
 import { type RedisServer, startRedis } from '../support/redis';
@@ -48,6 +49,7 @@ async function protoNode(gw: number, nodeId: string, jobIds?: string[]): Promise
   p.send({
     type: 'node_register',
     node_id: nodeId,
+    token: await nodeToken(nodeId),
     services: ['asr', 'nmt'],
     asr_langs: ['zh'],
     tts_langs: ['en'],

@@ -4,35 +4,14 @@
  * done" answer: every utterance still gets exactly one correct outcome, in order, promptly —
  * through a failing node (job-fail → failover) and a node that disconnects (node-offline).
  */
+// First: sets LINGUA_FAULT_RESEND, read when @lingua/cluster loads (peers → auth load it).
+import './support/resend-env';
 import type { LinguaNode } from '@lingua/node-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeToken } from '../support/auth';
 import type { TestCluster } from '../support/gateways';
 import { RawPeer, simOutput, until } from '../support/peers';
 import { type RedisServer, startRedis } from '../support/redis';
-
-// Read when @lingua/cluster loads: set before the gateway modules are imported below.
-process.env.LINGUA_FAULT_RESEND = [
-  'jobCreate',
-  'jobDispatch',
-  'jobProgress',
-  'jobComplete',
-  'jobFail',
-  'jobDeclareMissing',
-  'jobClaimDue',
-  'jobOutcome',
-  'registerNode',
-  'nodeHeartbeat',
-  'nodeOffline',
-  'setDraining',
-  'reapStaleNodes',
-  'selectNode',
-  'releaseSlot',
-  'reapLeases',
-  'sessionOpen',
-  'sessionResume',
-  'sessionDetach',
-  'inboxAck',
-].join(',');
 
 let redis: RedisServer;
 let cluster: TestCluster;
@@ -78,6 +57,7 @@ describe('every script re-sent', () => {
     const failing = new Node({
       urls: [u0!],
       nodeId: 'a-failing',
+      token: await nodeToken('a-failing'),
       services: ['asr', 'nmt'],
       asrLangs: ['zh'],
       ttsLangs: ['en'],
@@ -90,6 +70,7 @@ describe('every script re-sent', () => {
     const good = createSimNode({
       urls: [u1!],
       nodeId: 'b-good',
+      token: await nodeToken('b-good'),
       asrLangs: ['zh'],
       ttsLangs: ['en'],
       latencyMs: [0, 5],
@@ -97,6 +78,7 @@ describe('every script re-sent', () => {
     const leaving = createSimNode({
       urls: [u1!],
       nodeId: 'c-leaving',
+      token: await nodeToken('c-leaving'),
       asrLangs: ['zh'],
       ttsLangs: ['en'],
       latencyMs: 200,

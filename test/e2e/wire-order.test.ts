@@ -4,6 +4,7 @@
  * the same gateway as the session, and on another one).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeToken } from '../support/auth';
 import { startGateways, type TestCluster } from '../support/gateways';
 import { RawPeer, until } from '../support/peers';
 import { type RedisServer, startRedis } from '../support/redis';
@@ -38,6 +39,7 @@ async function instantNode(gw: number, nodeId: string, src: string): Promise<Raw
   p.send({
     type: 'node_register',
     node_id: nodeId,
+    token: await nodeToken(nodeId),
     services: ['asr', 'nmt'],
     asr_langs: [src],
     tts_langs: ['en'],

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { adminHeaders } from '../support/auth';
 import { startGateways, type TestCluster } from '../support/gateways';
 import { type RedisServer, startRedis } from '../support/redis';
 
@@ -68,7 +69,7 @@ beforeAll(async () => {
   redis = await startRedis();
   cluster = await startGateways(redis.url, 1);
   const gw = cluster.gateways[0]!;
-  const r = await fetch(`http://127.0.0.1:${gw.port}/metrics`);
+  const r = await fetch(`http://127.0.0.1:${gw.port}/metrics`, { headers: adminHeaders() });
   expect(r.status).toBe(200);
   exposition = await r.text();
 });

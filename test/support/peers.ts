@@ -2,7 +2,13 @@
 import { createHash } from 'node:crypto';
 import { parseServerToClientFrame, parseServerToNodeFrame } from '@lingua/protocol';
 import WebSocket from 'ws';
-import { nodeToken, sessionToken } from './auth';
+
+/**
+ * Loaded on first use, not at import: the vitest setup file imports this module, and loading
+ * @lingua/gateway that early would read test-only fault settings (LINGUA_FAULT_*) before a test
+ * file sets them.
+ */
+const auth = () => import('./auth');
 
 /**
  * Every frame a gateway sends to a RawPeer is checked against the protocol schemas; the test
@@ -54,7 +60,8 @@ export class RawPeer {
    */
   static async connect(url: string, opts: { token?: string | null } = {}): Promise<RawPeer> {
     const kind = url.includes('/ws/node') ? 'node' : 'session';
-    const token = opts.token === undefined && kind === 'session' ? await sessionToken() : opts.token;
+    const token =
+      opts.token === undefined && kind === 'session' ? await (await auth()).sessionToken() : opts.token;
     const ws = new WebSocket(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
     const peer = new RawPeer(ws, kind);
     await new Promise<void>((resolve, reject) => {
@@ -129,7 +136,7 @@ export async function rawNode(url: string, nodeId: string, behaviour: NodeBehavi
       processing_ms: 1,
     });
   });
-  const token = behaviour.token === undefined ? await nodeToken(nodeId) : behaviour.token;
+  const token = behaviour.token === undefined ? await (await auth()).nodeToken(nodeId) : behaviour.token;
   peer.send({
     type: 'node_register',
     node_id: nodeId,

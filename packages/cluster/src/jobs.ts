@@ -26,6 +26,12 @@ export interface JobStoreConfig {
   waitingCheckMs?: number;
 }
 
+/**
+ * How long the resume token a rotation replaced still works: the client may never have received
+ * the rotation (its connection, or Redis, died between the script and the ack; a command that
+ * timed out may still run when Redis comes back). docs/security.md "Tenants and resume".
+ */
+export const RESUME_TOKEN_GRACE_MS = 30_000;
 export const DEFAULT_ASSIGN_CHECK_MS = 2000;
 export const DEFAULT_WAITING_CHECK_MS = 1000;
 
@@ -219,7 +225,17 @@ export class JobStore {
       this.redis,
       SCRIPTS.sessionResume,
       [this.ks.session(sessionId)],
-      [sessionId, token, owner, conn, now, this.cfg.sessionTtlMs, rotate.newToken, rotate.tenant ?? ''],
+      [
+        sessionId,
+        token,
+        owner,
+        conn,
+        now,
+        this.cfg.sessionTtlMs,
+        rotate.newToken,
+        rotate.tenant ?? '',
+        RESUME_TOKEN_GRACE_MS,
+      ],
     );
     return {
       oldOwner: r[0] ?? '',

@@ -182,7 +182,7 @@ export const SCRIPTS = {
     name: 'sessionResume',
     file: 'session-resume-1.lua',
     keys: ['session hash session:<sid>'],
-    args: ['session id', 'presented resume token', 'new owner instance', 'new connection id', 'now ms', 'ttl ms', 'new resume token (random, chosen by the caller)', 'tenant of the caller\'s credential (\'\' = auth off: any tenant)'],
+    args: ['session id', 'presented resume token', 'new owner instance', 'new connection id', 'now ms', 'ttl ms', 'new resume token (random, chosen by the caller)', 'tenant of the caller\'s credential (\'\' = auth off: any tenant)', 'grace ms: the token a rotation replaced is still accepted this long after it (the'],
     rest: false,
   },
   setDraining: {

@@ -8,6 +8,7 @@ import {
   JobStore,
   jobIdFor,
   Keyspace,
+  RESUME_TOKEN_GRACE_MS,
   type RedisClient,
   ScriptErrorCode,
   type StoredResult,
@@ -276,15 +277,25 @@ describe('job scripts', () => {
       .catch((e) => e);
     expect(isScriptError(other, ScriptErrorCode.RESUME_REJECTED)).toBe(true);
     await store.resumeSession('s7', 'tok', 'gw-3', 'c9', NOW, { newToken: 'r1', tenant });
-    // The old token is spent: neither a new connection nor the same one can use it again.
+    // The replaced token works only within RESUME_TOKEN_GRACE_MS of its rotation (the client may
+    // never have received r1): later it is refused, whichever connection presents it.
     for (const conn of ['c10', 'c9']) {
-      const again = await store
-        .resumeSession('s7', 'tok', 'gw-2', conn, NOW, { newToken: 'r2', tenant })
+      const late = await store
+        .resumeSession('s7', 'tok', 'gw-2', conn, NOW + RESUME_TOKEN_GRACE_MS + 1, { newToken: 'r2', tenant })
         .catch((e) => e);
-      expect(isScriptError(again, ScriptErrorCode.RESUME_REJECTED)).toBe(true);
+      expect(isScriptError(late, ScriptErrorCode.RESUME_REJECTED)).toBe(true);
     }
-    const next = await store.resumeSession('s7', 'r1', 'gw-2', 'c11', NOW, { newToken: 'r3', tenant });
-    expect(next).toMatchObject({ oldOwner: 'gw-3', oldConn: 'c9' });
+    await store.resumeSession('s7', 'tok', 'gw-2', 'c10', NOW + 1000, { newToken: 'r2', tenant });
+    expect((await store.getSession('s7'))?.token).toBe('r2');
+    const next = await store.resumeSession('s7', 'r2', 'gw-2', 'c11', NOW + 2000, { newToken: 'r3', tenant });
+    expect(next).toMatchObject({ oldOwner: 'gw-2', oldConn: 'c10' });
+    // r1 was never presented and 'tok' is two rotations old: both spent.
+    for (const token of ['r1', 'tok']) {
+      const spent = await store
+        .resumeSession('s7', token, 'gw-2', 'c12', NOW + 3000, { newToken: 'r4', tenant })
+        .catch((e) => e);
+      expect(isScriptError(spent, ScriptErrorCode.RESUME_REJECTED)).toBe(true);
+    }
     expect((await store.getSession('s7'))?.token).toBe('r3');
   });
 });

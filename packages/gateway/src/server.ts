@@ -201,6 +201,10 @@ export class Gateway {
         await this.conns.redis.ping();
         break;
       } catch (err) {
+        // Wrong credentials do not heal by waiting: stop now, naming the error, never its command.
+        const msg = err instanceof Error ? err.message : String(err);
+        if (/^(WRONGPASS|NOAUTH|NOPERM)\b/.test(msg))
+          throw new Error(`Redis refused the credentials: ${msg}`);
         if (tries >= 30) throw err;
         log.warn({ err: String(err), tries }, 'Redis not answering yet; retrying');
         await new Promise((r) => setTimeout(r, 500));

@@ -31,6 +31,10 @@ export class FailoverQueue implements FailoverSink {
       connection: opts.connection,
       prefix: opts.prefix,
     });
+    // Without a listener bullmq console.errors the raw error, whose `command` may carry AUTH's
+    // password; connection errors are logged, redacted, where the connection is made (server.ts),
+    // and a failed enqueue rejects to its caller.
+    this.queue.on('error', () => {});
   }
 
   async enqueue(jobId: string, attempt: number, detectedAt: number, delayMs = 0): Promise<void> {

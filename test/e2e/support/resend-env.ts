@@ -1,0 +1,23 @@
+/** Imported first by resend.test.ts: every listed script runs twice (scripts.ts fault injection). */
+process.env.LINGUA_FAULT_RESEND = [
+  'jobCreate',
+  'jobDispatch',
+  'jobProgress',
+  'jobComplete',
+  'jobFail',
+  'jobDeclareMissing',
+  'jobClaimDue',
+  'jobOutcome',
+  'registerNode',
+  'nodeHeartbeat',
+  'nodeOffline',
+  'setDraining',
+  'reapStaleNodes',
+  'selectNode',
+  'releaseSlot',
+  'reapLeases',
+  'sessionOpen',
+  'sessionResume',
+  'sessionDetach',
+  'inboxAck',
+].join(',');
