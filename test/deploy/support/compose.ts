@@ -39,7 +39,7 @@ export interface ContainerState {
 export class ComposeProject {
   readonly name = `lingua-deploytest-${randomBytes(4).toString('hex')}`;
   private watchdog: ChildProcess | undefined;
-  /** private directory for the secrets' env file (created by the first `up`) */
+  /** private directory (0700) for the env files */
   private secretDir: string | undefined;
 
   constructor(
@@ -49,7 +49,16 @@ export class ComposeProject {
     private readonly secrets: Record<string, string> = {},
   ) {}
 
-  private args(envFile = '/dev/null'): string[] {
+  /** The private directory, with an empty env file for every command but `up`. */
+  private dir(): string {
+    if (!this.secretDir) {
+      this.secretDir = mkdtempSync(join(tmpdir(), 'lingua-deploytest-'));
+      writeFileSync(join(this.secretDir, 'empty.env'), '', { mode: 0o600 });
+    }
+    return this.secretDir;
+  }
+
+  private args(envFile = join(this.dir(), 'empty.env')): string[] {
     return ['-p', this.name, '--env-file', envFile, ...this.files.flatMap((f) => ['-f', resolve(ROOT, f)])];
   }
 
@@ -78,9 +87,8 @@ export class ComposeProject {
   }
 
   async up(services: string[]): Promise<void> {
-    this.secretDir ??= mkdtempSync(join(tmpdir(), 'lingua-deploytest-'));
     this.armWatchdog();
-    const envFile = join(this.secretDir, 'secrets.env');
+    const envFile = join(this.dir(), 'secrets.env');
     const lines = Object.entries(this.secrets).map(([k, v]) => {
       if (!/^[A-Za-z0-9._~+/=-]*$/.test(v)) throw new Error(`${k}: not a plain env-file value`);
       return `${k}=${v}\n`;
@@ -168,6 +176,7 @@ export class ComposeProject {
       await this.compose(['down', '-v', '--remove-orphans', '-t', '5']);
     } finally {
       if (this.secretDir) rmSync(this.secretDir, { recursive: true, force: true });
+      this.secretDir = undefined;
       if (this.watchdog?.pid) {
         try {
           process.kill(-this.watchdog.pid, 'SIGKILL');
@@ -181,12 +190,12 @@ export class ComposeProject {
   private armWatchdog(): void {
     if (this.watchdog) return;
     const args = [...this.args(), 'down', '-v', '--remove-orphans', '-t', '1'].map((a) => `'${a}'`).join(' ');
-    const rmSecrets = this.secretDir ? `rm -rf '${this.secretDir}'; ` : '';
+    const dir = this.dir();
     this.watchdog = spawn(
       'sh',
       [
         '-c',
-        `tail --pid=${process.pid} -f /dev/null; ${rmSecrets}exec docker-compose ${args} >/dev/null 2>&1`,
+        `tail --pid=${process.pid} -f /dev/null; rm -f '${dir}/secrets.env'; docker-compose ${args} >/dev/null 2>&1; rm -rf '${dir}'`,
       ],
       { cwd: ROOT, env: this.fullEnv, detached: true, stdio: 'ignore' },
     );
