@@ -5,13 +5,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComposeProject, docker } from './support/compose';
+import { deployCredentials } from './support/credentials';
 import { expectCleanDrill, gatewayFaults, waitCluster, waitHealthy } from './support/drill';
 
 const REDIS = ['redis', 'redis-2', 'redis-3', 'redis-4', 'redis-5', 'redis-6'];
 const SERVICES = [...REDIS, 'redis-cluster-init', 'gw1', 'gw2', 'gw3', 'lb', 'node1', 'node2'];
-const project = new ComposeProject(['docker-compose.cluster.yml', 'deploy/compose/redis-cluster.yml'], {
-  LINGUA_INSECURE: 'true',
-});
+const creds = await deployCredentials();
+const project = new ComposeProject(
+  ['docker-compose.cluster.yml', 'deploy/compose/redis-cluster.yml'],
+  {},
+  creds.secrets,
+);
 let http = '';
 /** set once the deployment formed: the drill has no point without it */
 let formed = false;
@@ -46,7 +50,7 @@ describe('docker-compose.cluster.yml + deploy/compose/redis-cluster.yml', () => 
       'shards',
     ]);
     for (const n of REDIS) expect(shards).toContain(n);
-    await waitCluster(http, ['gw-1', 'gw-2', 'gw-3'], ['sim-1', 'sim-2']);
+    await waitCluster(http, ['gw-1', 'gw-2', 'gw-3'], ['sim-1', 'sim-2'], creds.adminToken);
     // keys spread over every master (16 cells and shards)
     const counts = await Promise.all(
       ['redis', 'redis-2', 'redis-3', 'redis-4', 'redis-5', 'redis-6'].map(async (s) => {
@@ -63,7 +67,7 @@ describe('docker-compose.cluster.yml + deploy/compose/redis-cluster.yml', () => 
 
   it('sessions through nginx survive docker kill of one gateway and docker-compose stop of another', async () => {
     expect(formed, 'the deployment did not form').toBe(true);
-    const r = await expectCleanDrill('redis-cluster', http, gatewayFaults(project));
+    const r = await expectCleanDrill('redis-cluster', http, creds.sessionToken, gatewayFaults(project));
     expect(r.tally).toMatchObject({ lost: 0, duplicated: 0, wrong: 0, unaccepted: 0, accepted: r.sent });
   });
 });

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../support/peers';
 import { ComposeProject, docker } from './support/compose';
+import { deployCredentials } from './support/credentials';
 import { expectCleanDrill, gatewayFaults, waitCluster, waitHealthy } from './support/drill';
 
 const SERVICES = [
@@ -22,9 +23,12 @@ const SERVICES = [
   'node1',
   'node2',
 ];
-const project = new ComposeProject(['docker-compose.cluster.yml', 'deploy/compose/sentinel.yml'], {
-  LINGUA_INSECURE: 'true',
-});
+const creds = await deployCredentials();
+const project = new ComposeProject(
+  ['docker-compose.cluster.yml', 'deploy/compose/sentinel.yml'],
+  {},
+  creds.secrets,
+);
 let http = '';
 /** set once the deployment formed: the drill has no point without it */
 let formed = false;
@@ -75,13 +79,13 @@ describe('docker-compose.cluster.yml + deploy/compose/sentinel.yml', () => {
       'sentinel1 sees one replica',
       60_000,
     );
-    await waitCluster(http, ['gw-1', 'gw-2', 'gw-3'], ['sim-1', 'sim-2']);
+    await waitCluster(http, ['gw-1', 'gw-2', 'gw-3'], ['sim-1', 'sim-2'], creds.adminToken);
     formed = true;
   });
 
   it('sessions survive gateway kill and stop, and the primary killed mid-load', async () => {
     expect(formed, 'the deployment did not form').toBe(true);
-    const r = await expectCleanDrill('sentinel', http, [
+    const r = await expectCleanDrill('sentinel', http, creds.sessionToken, [
       ...gatewayFaults(project),
       {
         name: 'docker kill redis (the primary)',

@@ -10,6 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { authenticatorFor } from '@lingua/gateway';
 import { describe, expect, it } from 'vitest';
 import { type Container, containersOf, type Manifest, podSpecOf, readManifests, render } from './kustomize';
 import { validateManifest } from './validate';
@@ -202,35 +203,96 @@ describe('Kubernetes manifests', () => {
     },
   );
 
-  it.each(OVERLAYS)('overlay %s: credentials come from the lingua-credentials Secret', (overlay) => {
+  it.each(OVERLAYS)('overlay %s: credentials come from the lingua-credentials Secret', async (overlay) => {
     const ms = rendered.get(overlay)!;
     const required = new Set<string>();
+    const gatewayRequired = new Set<string>();
+    const gw = podSpecOf(find(ms, 'Deployment', 'lingua-gateway'))!.containers[0]!;
     for (const c of ms.flatMap(containersOf)) {
       for (const e of env(c).values()) {
         const ref = e.valueFrom?.secretKeyRef;
         if (!ref) continue;
         expect(ref.name).toBe(CREDENTIALS);
         if (!ref.optional) required.add(ref.key);
+        if (!ref.optional && c === gw) gatewayRequired.add(ref.key);
       }
       // no credential as a literal value
       for (const [name, e] of env(c))
         if (/SECRET|TOKEN|PASSWORD/.test(name)) expect(e.value, name).toBeUndefined();
     }
-    expect([...required].sort()).toEqual([
+    expect([...gatewayRequired].sort()).toEqual([
       'LINGUA_ADMIN_TOKEN',
       'LINGUA_NODE_JWT_SECRET',
       'LINGUA_SESSION_JWT_SECRET',
     ]);
+    // Redis, its sentinels and the gateways share one optional password
+    const redisPod = podSpecOf(find(ms, 'StatefulSet', 'lingua-redis'))!;
+    const redisKeys = redisPod.containers.map((c) => env(c).get('REDIS_PASSWORD')?.valueFrom?.secretKeyRef);
+    for (const name of ['LINGUA_REDIS_PASSWORD', 'LINGUA_REDIS_SENTINEL_PASSWORD']) {
+      const ref = env(gw).get(name)?.valueFrom?.secretKeyRef;
+      expect(ref, name).toMatchObject({ name: CREDENTIALS, key: 'LINGUA_REDIS_PASSWORD', optional: true });
+    }
+    for (const ref of redisKeys) expect(ref).toMatchObject({ key: 'LINGUA_REDIS_PASSWORD', optional: true });
     const secret = ms.find((m) => m.kind === 'Secret' && m.metadata.name === CREDENTIALS);
     if (overlay === 'production') {
       // never committed: the kustomization tells the operator how to create it, key by key
       expect(secret).toBeUndefined();
       const howTo = readFileSync(join(K8S, 'overlays/production/kustomization.yaml'), 'utf8');
-      for (const key of required) expect(howTo).toContain(`--from-literal=${key}=`);
+      for (const key of [...required, 'LINGUA_REDIS_PASSWORD'])
+        expect(howTo).toContain(`--from-literal=${key}=`);
       for (const c of ms.flatMap(containersOf)) expect(c.image, c.name).toMatch(/:(?!latest$)[\w.-]+$/);
     } else {
       const data = (secret as any).stringData as Record<string, string>;
       for (const key of required) expect(data[key]?.length ?? 0, key).toBeGreaterThanOrEqual(32);
+    }
+    // a simulated node gets a node token for its pod name, never a signing secret
+    for (const d of ms.filter((m) => m.kind === 'Deployment' && m.metadata.name !== 'lingua-gateway')) {
+      const c = podSpecOf(d)!.containers[0]!;
+      expect(
+        [...env(c).keys()].filter((k) => /JWT|ADMIN/.test(k)),
+        d.metadata.name,
+      ).toEqual([]);
+      const key = env(c).get('LINGUA_NODE_TOKEN')?.valueFrom?.secretKeyRef?.key;
+      expect(key, d.metadata.name).toBe('LINGUA_NODE_TOKEN');
+      const data = (secret as any).stringData as Record<string, string>;
+      const auth = authenticatorFor({
+        sessionJwtSecret: data.LINGUA_SESSION_JWT_SECRET!,
+        sessionJwtPublicKey: '',
+        nodeJwtSecret: data.LINGUA_NODE_JWT_SECRET!,
+        nodeJwtPublicKey: '',
+        adminToken: data.LINGUA_ADMIN_TOKEN!,
+      });
+      // the id a pod of this Deployment registers with (--node-id $(POD_NAME))
+      const args = (c.args as string[]) ?? [];
+      expect(args[args.indexOf('--node-id') + 1]).toBe('$(POD_NAME)');
+      const v = await auth.authorizeNode(`${d.metadata.name}-7d9c8b6f5-x2k4q`, data[key!], undefined);
+      expect(v, 'the committed node token is valid for the pods').toMatchObject({ ok: true });
+      // still valid a year from now (it expires; re-mint with the command in secret.yaml)
+      const exp = (v as { claims: { exp: number } }).claims.exp;
+      expect(exp * 1000).toBeGreaterThan(Date.now() + 365 * 86_400_000);
+    }
+  });
+
+  it.each(OVERLAYS)('overlay %s: no password or token on a command line (argv shows in ps)', (overlay) => {
+    const ms = rendered.get(overlay)!;
+    const argv: string[] = [];
+    for (const c of ms.flatMap(containersOf)) {
+      argv.push(...((c.command as string[]) ?? []), ...((c.args as string[]) ?? []));
+      for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe] as any[])
+        argv.push(...(probe?.exec?.command ?? []));
+      argv.push(...(((c.lifecycle as any)?.preStop?.exec?.command as string[]) ?? []));
+    }
+    const scripts = Object.values(
+      (find(ms, 'ConfigMap', 'lingua-redis') as any).data as Record<string, string>,
+    );
+    const risky = /(^|\s)(-a|--pass|--requirepass|--masterauth|--token)(\s|=|$)|--from-literal/;
+    for (const text of [...argv, ...scripts]) expect(risky.test(text), text).toBe(false);
+    // the password reaches redis-cli through REDISCLI_AUTH, redis-server through a config file
+    const joined = [...argv, ...scripts].join('\n');
+    for (const m of joined.matchAll(/[^\n]*\$\{?REDIS_PASSWORD[^\n]*/g)) {
+      expect(m[0], m[0]).toMatch(
+        /REDISCLI_AUTH=|echo "(requirepass|masterauth|sentinel auth-pass)|-[nz] "\$\{?REDIS_PASSWORD/,
+      );
     }
   });
 });

@@ -3,10 +3,17 @@
  * ports on 127.0.0.1 chosen by Docker, and a teardown that removes every container, network
  * and volume the project created. A detached watchdog (`tail --pid`) takes the project down if
  * the test process dies without tearing down.
+ *
+ * Secrets reach compose the way docs/deploy.md tells operators: an env file (mode 0600, in a
+ * private temporary directory) that exists only while `up` runs — never the command line, never
+ * the environment of the compose process. Every other compose command reads an empty env file,
+ * so a developer's `.env` in the repository cannot leak into a test.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -32,19 +39,34 @@ export interface ContainerState {
 export class ComposeProject {
   readonly name = `lingua-deploytest-${randomBytes(4).toString('hex')}`;
   private watchdog: ChildProcess | undefined;
+  /** private directory (0700) for the env files */
+  private secretDir: string | undefined;
 
   constructor(
     readonly files: string[],
     readonly env: Record<string, string> = {},
+    /** written to the env file `up` passes to compose (credentials) */
+    private readonly secrets: Record<string, string> = {},
   ) {}
 
-  private get baseArgs(): string[] {
-    return ['-p', this.name, ...this.files.flatMap((f) => ['-f', resolve(ROOT, f)])];
+  /** The private directory, with an empty env file for every command but `up`. */
+  private dir(): string {
+    if (!this.secretDir) {
+      this.secretDir = mkdtempSync(join(tmpdir(), 'lingua-deploytest-'));
+      writeFileSync(join(this.secretDir, 'empty.env'), '', { mode: 0o600 });
+    }
+    return this.secretDir;
+  }
+
+  private args(envFile = join(this.dir(), 'empty.env')): string[] {
+    return ['-p', this.name, '--env-file', envFile, ...this.files.flatMap((f) => ['-f', resolve(ROOT, f)])];
   }
 
   private get fullEnv(): NodeJS.ProcessEnv {
+    // The secrets come from the env file only: the caller's environment cannot override them.
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !(k in this.secrets)));
     return {
-      ...process.env,
+      ...inherited,
       LINGUA_IMAGE: testImage(),
       // Docker picks free host ports, on loopback only.
       LINGUA_HTTP_PORT: '127.0.0.1:',
@@ -54,8 +76,8 @@ export class ComposeProject {
     };
   }
 
-  async compose(args: string[], timeoutMs = 300_000): Promise<string> {
-    const { stdout } = await run('docker-compose', [...this.baseArgs, ...args], {
+  async compose(args: string[], timeoutMs = 300_000, envFile?: string): Promise<string> {
+    const { stdout } = await run('docker-compose', [...this.args(envFile), ...args], {
       cwd: ROOT,
       env: this.fullEnv,
       timeout: timeoutMs,
@@ -66,7 +88,24 @@ export class ComposeProject {
 
   async up(services: string[]): Promise<void> {
     this.armWatchdog();
-    await this.compose(['up', '-d', '--no-build', ...services]);
+    const envFile = join(this.dir(), 'secrets.env');
+    const lines = Object.entries(this.secrets).map(([k, v]) => {
+      if (!/^[A-Za-z0-9._~+/=-]*$/.test(v)) throw new Error(`${k}: not a plain env-file value`);
+      return `${k}=${v}\n`;
+    });
+    writeFileSync(envFile, lines.join(''), { mode: 0o600, flag: 'wx' });
+    try {
+      const mode = statSync(envFile).mode & 0o777;
+      if (mode !== 0o600) throw new Error(`env file created with mode ${mode.toString(8)}, not 600`);
+      await this.compose(['up', '-d', '--no-build', ...services], 300_000, envFile);
+    } finally {
+      rmSync(envFile, { force: true });
+    }
+  }
+
+  /** The secrets' env file while `up` runs (for a test to check it is gone afterwards). */
+  get secretEnvFile(): string | undefined {
+    return this.secretDir && join(this.secretDir, 'secrets.env');
   }
 
   /** The host address of a published port: `127.0.0.1:<port>`. */
@@ -136,6 +175,8 @@ export class ComposeProject {
     try {
       await this.compose(['down', '-v', '--remove-orphans', '-t', '5']);
     } finally {
+      if (this.secretDir) rmSync(this.secretDir, { recursive: true, force: true });
+      this.secretDir = undefined;
       if (this.watchdog?.pid) {
         try {
           process.kill(-this.watchdog.pid, 'SIGKILL');
@@ -148,12 +189,14 @@ export class ComposeProject {
 
   private armWatchdog(): void {
     if (this.watchdog) return;
-    const args = [...this.baseArgs, 'down', '-v', '--remove-orphans', '-t', '1']
-      .map((a) => `'${a}'`)
-      .join(' ');
+    const args = [...this.args(), 'down', '-v', '--remove-orphans', '-t', '1'].map((a) => `'${a}'`).join(' ');
+    const dir = this.dir();
     this.watchdog = spawn(
       'sh',
-      ['-c', `tail --pid=${process.pid} -f /dev/null; exec docker-compose ${args} >/dev/null 2>&1`],
+      [
+        '-c',
+        `tail --pid=${process.pid} -f /dev/null; rm -f '${dir}/secrets.env'; docker-compose ${args} >/dev/null 2>&1; rm -rf '${dir}'`,
+      ],
       { cwd: ROOT, env: this.fullEnv, detached: true, stdio: 'ignore' },
     );
     this.watchdog.unref();

@@ -91,6 +91,8 @@ export interface DrillOptions {
   faults: Fault[];
   /** results to see delivered before the first fault and after each one */
   progress: number;
+  /** the sessions' session token */
+  token: string;
   settleTimeoutMs?: number;
 }
 
@@ -100,6 +102,7 @@ export async function loadDrill(o: DrillOptions): Promise<DrillResult> {
   const note = (msg: string) => log.push(`+${((Date.now() - t0) / 1000).toFixed(1)}s ${msg}`);
   const load = new StreamingSessions([o.sessionUrl], o.sessions, o.src, o.tgt, {
     reconnect: { initialMs: 100, maxMs: 1000 },
+    token: o.token,
   });
   let stop = false;
   let streaming: Promise<void> | undefined;
@@ -160,9 +163,11 @@ export function gatewayFaults(p: ComposeProject): Fault[] {
 export async function expectCleanDrill(
   label: string,
   httpBase: string,
+  token: string,
   faults: Fault[],
 ): Promise<DrillResult> {
   const r = await loadDrill({
+    token,
     sessionUrl: `${httpBase.replace(/^http/, 'ws')}/ws/session`,
     sessions: 12,
     intervalMs: 250,
