@@ -4,7 +4,7 @@
  * are UtteranceSegmenter (finalize.ts) and ResultOrderer (result-order.ts); this module only
  * wires them to Redis, the job lifecycle and the socket, driven by one timer.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   isScriptError,
   jobIdFor,
@@ -17,10 +17,11 @@ import type { ClientMessage, SessionInit } from '@lingua/protocol';
 import { pairAllowed, type SessionAuthContext } from './auth';
 import type { GatewayContext, Transport } from './context';
 import { type ChunkOutcome, type Finalized, UtteranceSegmenter } from './finalize';
-import { storedFeatures } from './limits';
 import type { Logger } from './logger';
-import { classify, recoverLostOnResume } from './loss-audit';
+import { classify } from './loss-audit';
 import { ResultOrderer } from './result-order';
+import { outcomeFrame, sessionInitAck, utteranceAccepted } from './session-frames';
+import { handshake, type SessionInfo } from './session-handshake';
 import { checkSessionInit } from './session-init-check';
 
 type State = 'new' | 'initializing' | 'open' | 'closing' | 'closed';
@@ -45,13 +46,13 @@ export class SessionActor {
   private resumeToken = '';
   /** accepted on this connection, no outcome delivered yet: index → accepted at (loss audit) */
   private readonly acceptedAt = new Map<number, number>();
-  private info = {
+  private info: SessionInfo = {
     tenant: 'default',
     src: '',
     tgt: '',
     fmt: 'pcm16',
     rate: 16000,
-    features: {} as Record<string, unknown>,
+    features: {},
   };
   private log: Logger;
 
@@ -239,124 +240,36 @@ export class SessionActor {
       await this.initSession(msg);
     } catch (err) {
       // Never half-initialised: back to 'new' (the client may retry session_init), then
-      // fail() answers INTERNAL / UNAVAILABLE.
-      if (this.state === 'initializing') {
-        this.state = 'new';
-        this.sessionId = undefined;
-      }
+      // fail() answers INTERNAL / UNAVAILABLE. A session still bound (a resume that failed
+      // after its script) leaves the tenant quota when the socket closes.
+      if (this.state === 'initializing') this.state = 'new';
       throw err;
     }
   }
 
   private async initSession(msg: SessionInit): Promise<void> {
-    const tenant = this.auth.tenant;
-    const now = this.ctx.now();
     const { cfg, store } = this.ctx;
-    let nextIndex = 0;
-    let lastAcceptedSeq = -1;
-    // A fresh resume token per session and per resume: a presented token is good for one resume.
-    const resumeToken = randomBytes(18).toString('base64url');
-    let lastResultIndex = -1;
-    if (msg.resume) {
-      const r = msg.resume;
-      try {
-        const s = await store.resumeSession(r.session_id, r.resume_token, cfg.instanceId, this.conn, now, {
-          newToken: resumeToken,
-          tenant,
-        });
-        this.sessionId = r.session_id;
-        // v1.3: the client saw more accepted than Redis remembers (a failover lost it).
-        const fixed = await recoverLostOnResume(
-          (i) => store.declareMissing(r.session_id, i, 'failed', now),
-          s,
-          r,
-        );
-        if (fixed.lost) {
-          this.ctx.metrics.lostJobs.inc({ trigger: 'resume' }, fixed.lost);
-          this.log.warn(
-            { session: r.session_id, lost: fixed.lost, from: s.nextIndex },
-            'resume: accepted utterances Redis lost (failover) answered missing_result',
-          );
-        }
-        nextIndex = fixed.nextIndex;
-        lastAcceptedSeq = fixed.lastAcceptedSeq;
-        lastResultIndex = r.last_result_index ?? -1;
-        this.info = {
-          tenant: s.tenant,
-          src: s.src,
-          tgt: s.tgt,
-          fmt: s.audioFormat,
-          rate: s.sampleRate,
-          features: s.features,
-        };
-        if (s.oldOwner) {
-          // The old socket (if any) must stop writing for this session.
-          await this.ctx.inbox
-            .send(s.oldOwner, { t: 'kick', sessionId: r.session_id, conn: s.oldConn })
-            .catch(() => {});
-        }
-        // A resumed session counts once: still in the quota (old connection) → admitted.
-        if (!(await this.admit(s.tenant, r.session_id))) {
-          await store.detachSession(r.session_id, this.conn, 'detach', this.ctx.now());
-          this.sessionId = undefined;
-          this.state = 'new';
-          return;
-        }
-      } catch (err) {
-        this.state = 'new';
-        if (isScriptError(err, ScriptErrorCode.NOT_FOUND)) {
-          // Like every refused frame, counted toward LINGUA_ABUSE_LIMIT by the connection (connections.ts).
-          this.error('SESSION_NOT_FOUND', `session ${r.session_id} does not exist or expired`);
-          return;
-        }
-        if (isScriptError(err, ScriptErrorCode.RESUME_REJECTED)) {
-          this.error('RESUME_REJECTED', 'resume_token does not match or the session is closed');
-          return;
-        }
-        throw err;
-      }
-    } else {
-      const pairOk = (await this.ctx.redis.scard(this.ctx.ks.pairCells(msg.src_lang, msg.tgt_lang))) > 0;
-      if (!pairOk) {
-        this.state = 'new';
-        this.error('NO_POOL_FOR_LANG_PAIR', `no node serves ${msg.src_lang}:${msg.tgt_lang}`);
-        return;
-      }
-      const sessionId = randomUUID();
-      this.info = {
-        tenant: tenant ?? msg.tenant_id ?? 'default',
-        src: msg.src_lang,
-        tgt: msg.tgt_lang,
-        fmt: msg.audio_format,
-        rate: msg.sample_rate,
-        features: storedFeatures(msg.features),
-      };
-      if (!(await this.admit(this.info.tenant, sessionId))) {
-        this.state = 'new';
-        return;
-      }
-      this.sessionId = sessionId;
-      await store
-        .openSession({
-          sessionId: this.sessionId,
-          tenant: this.info.tenant,
-          src: this.info.src,
-          tgt: this.info.tgt,
-          audioFormat: this.info.fmt,
-          sampleRate: this.info.rate,
-          features: this.info.features,
-          owner: cfg.instanceId,
-          conn: this.conn,
-          resumeToken,
-          now,
-        })
-        .catch(async (err) => {
-          await this.ctx.quotas.releaseSession(sessionId, this.conn).catch(() => {});
-          this.sessionId = undefined;
-          this.state = 'new';
-          throw err;
-        });
+    const h = await handshake(
+      {
+        ctx: this.ctx,
+        conn: this.conn,
+        log: this.log,
+        tenant: this.auth.tenant,
+        error: (code, message) => this.error(code, message),
+        admit: (tenant, sessionId) => this.admit(tenant, sessionId),
+        bind: (sessionId) => {
+          this.sessionId = sessionId;
+        },
+      },
+      msg,
+    );
+    if (!h) {
+      this.state = 'new';
+      return;
     }
+    this.sessionId = h.sessionId;
+    this.info = h.info;
+    const { nextIndex, lastAcceptedSeq, lastResultIndex, resumeToken } = h;
     const pcm = this.info.fmt === 'pcm16';
     const declaredRate = Number((msg as { byte_rate?: unknown }).byte_rate);
     const bytesPerMs = pcm ? (this.info.rate * 2) / 1000 : declaredRate > 0 ? declaredRate / 1000 : null;
@@ -381,19 +294,20 @@ export class SessionActor {
     this.ctx.sessions.get(this.sessionId!)?.kick(); // an older socket of ours for the same session
     this.ctx.sessions.set(this.sessionId!, this);
     this.state = 'open';
-    this.transport.send({
-      type: 'session_init_ack',
-      session_id: this.sessionId,
-      resume_token: resumeToken,
-      instance_id: cfg.instanceId,
-      next_utterance_index: nextIndex,
-      last_accepted_seq: lastAcceptedSeq,
-      config: {
-        pause_ms: cfg.pauseMs,
-        max_duration_ms: cfg.maxDurationMs,
-        heartbeat_interval_ms: cfg.heartbeatIntervalMs,
-      },
-    });
+    this.transport.send(
+      sessionInitAck({
+        sessionId: h.sessionId,
+        resumeToken,
+        instanceId: cfg.instanceId,
+        nextIndex,
+        lastAcceptedSeq,
+        config: {
+          pause_ms: cfg.pauseMs,
+          max_duration_ms: cfg.maxDurationMs,
+          heartbeat_interval_ms: cfg.heartbeatIntervalMs,
+        },
+      }),
+    );
     if (msg.resume) {
       // Replay every logged outcome after the client's last index, then live ones follow.
       for (const o of await store.readResults(this.sessionId!, lastResultIndex)) this.deliver(o);
@@ -440,14 +354,7 @@ export class SessionActor {
     for (const u of utterances) {
       const jobId = jobIdFor(this.sessionId!, u.index);
       this.ctx.metrics.utterances.inc({ reason: u.reason });
-      const accepted = {
-        type: 'utterance_accepted',
-        utterance_index: u.index,
-        job_id: jobId,
-        reason: u.reason,
-        // absent when no sequenced audio was accepted yet (the schema has it >= 0)
-        ...(u.lastChunkSeq >= 0 ? { last_chunk_seq: u.lastChunkSeq } : {}),
-      };
+      const accepted = utteranceAccepted(u, jobId);
       const r = await this.restoringSession(() =>
         this.ctx.jobs.dispatchNew(
           {
@@ -538,35 +445,9 @@ export class SessionActor {
   }
 
   private sendOutcome(o: LoggedOutcome): void {
-    if (o.kind === 'result') {
-      const r = o.result;
-      if (r.node_id) this.lastNode = r.node_id;
-      const frame: Record<string, unknown> = {
-        type: 'translation_result',
-        utterance_index: o.index,
-        job_id: r.job_id,
-        src_lang: r.src_lang,
-        tgt_lang: r.tgt_lang,
-        text_asr: r.text_asr,
-        text_translated: r.text_translated,
-        node_id: r.node_id,
-        timings: r.timings,
-      };
-      if (r.tts_audio) {
-        frame.tts_audio = Buffer.from(r.tts_audio).toString('base64');
-        frame.tts_format = r.tts_format ?? 'pcm16';
-      }
-      this.transport.send(frame);
-      this.ctx.metrics.resultsDelivered.inc({ kind: 'result' });
-    } else {
-      this.transport.send({
-        type: 'missing_result',
-        utterance_index: o.index,
-        job_id: o.jobId,
-        reason: o.reason,
-      });
-      this.ctx.metrics.resultsDelivered.inc({ kind: 'missing' });
-    }
+    if (o.kind === 'result' && o.result.node_id) this.lastNode = o.result.node_id;
+    this.transport.send(outcomeFrame(o));
+    this.ctx.metrics.resultsDelivered.inc({ kind: o.kind === 'result' ? 'result' : 'missing' });
   }
 
   /**
