@@ -49,6 +49,17 @@ export function createMetrics(
       labelNames: ['to'],
       registers: [registry],
     }),
+    roomFanoutJobs: new Counter({
+      name: 'lingua_room_fanout_jobs_total',
+      help: 'Fan-out jobs created for meeting rooms (one per utterance and listener language beyond the speaker session own)',
+      registers: [registry],
+    }),
+    roomResults: new Counter({
+      name: 'lingua_room_results_delivered_total',
+      help: 'room_result / room_missing_result frames sent to listeners',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
     resultsDelivered: new Counter({
       name: 'lingua_results_delivered_total',
       help: 'Results sent to sessions',

@@ -4,7 +4,15 @@
  * presence, and (by default) the workers. Everything shared lives in Redis; the maps in the
  * context are this process's own sockets.
  */
-import { connectRedis, InboxBus, JobStore, Keyspace, Presence, type RedisClient } from '@lingua/cluster';
+import {
+  connectRedis,
+  InboxBus,
+  JobStore,
+  Keyspace,
+  Presence,
+  type RedisClient,
+  RoomStore,
+} from '@lingua/cluster';
 import { DlqMonitor, FailoverQueue, JobLifecycle, Rerouter, Sweeps, TimeoutWorker } from '@lingua/workers';
 import { clusterReader, instanceLoad, registerApiRoutes } from './api';
 import { authenticatorFor } from './auth';
@@ -129,6 +137,7 @@ export class Gateway {
       redis: conns.redis,
       ks,
       store,
+      rooms: new RoomStore(conns.redis, ks, { maxMembers: cfg.roomMaxMembers, idleMs: cfg.roomIdleMs }),
       inbox,
       jobs,
       quotas: new Quotas(conns.redis, ks, cfg, log, metrics),

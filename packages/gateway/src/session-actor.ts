@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  type Envelope,
   isScriptError,
   jobIdFor,
   LinguaScriptError,
@@ -20,6 +21,7 @@ import { type ChunkOutcome, type Finalized, UtteranceSegmenter } from './finaliz
 import type { Logger } from './logger';
 import { classify } from './loss-audit';
 import { ResultOrderer } from './result-order';
+import { RoomSeat } from './room-seat';
 import { outcomeFrame, sessionInitAck, utteranceAccepted } from './session-frames';
 import { handshake, type SessionInfo } from './session-handshake';
 import { checkSessionInit } from './session-init-check';
@@ -55,6 +57,8 @@ export class SessionActor {
     features: {},
   };
   private log: Logger;
+  /** the session's meeting room, once it sent room_join (room-seat.ts) */
+  private room: RoomSeat | undefined;
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -147,6 +151,12 @@ export class SessionActor {
         }
         break;
       }
+      case 'room_join':
+        await this.seat().join(msg);
+        break;
+      case 'room_leave':
+        await this.seat().leave(true);
+        break;
       case 'session_close':
         this.state = 'closing';
         await this.accept(this.seg!.onClose(now), true);
@@ -354,6 +364,7 @@ export class SessionActor {
     for (const u of utterances) {
       const jobId = jobIdFor(this.sessionId!, u.index);
       this.ctx.metrics.utterances.inc({ reason: u.reason });
+      const listeners = (await this.room?.plan(u)) ?? null;
       const accepted = utteranceAccepted(u, jobId);
       const r = await this.restoringSession(() =>
         this.ctx.jobs.dispatchNew(
@@ -385,7 +396,43 @@ export class SessionActor {
         ),
       );
       if (r.nodeId) this.lastNode = r.nodeId;
+      if (listeners) await this.room!.fanout(u, listeners);
     }
+  }
+
+  private seat(): RoomSeat {
+    if (!this.room) {
+      const self = this;
+      this.room = new RoomSeat(this.ctx, {
+        conn: this.conn,
+        get sessionId() {
+          return self.sessionId!;
+        },
+        get info() {
+          return self.info;
+        },
+        get log() {
+          return self.log;
+        },
+        send: (frame) => this.transport.send(frame),
+        error: (code, message, extra) => this.error(code, message, extra),
+      });
+    }
+    return this.room;
+  }
+
+  /** An outcome of one of this speaker's room lanes (router.ts). */
+  onLaneOutcome(lang: string, outcome: LoggedOutcome): void {
+    if (this.state === 'closed') return;
+    this.room?.laneOutcome(lang, outcome);
+  }
+
+  /** A room frame for this session as a listener (router.ts). */
+  onRoomEnvelope(env: Extract<Envelope, { t: 'room-outcome' | 'room-member' }>): void {
+    if (!this.room || this.state === 'closed') return;
+    if (env.t === 'room-member') this.room.onMember(env);
+    else this.room.onOutcome(env);
+    this.schedule();
   }
 
   /**
@@ -447,6 +494,7 @@ export class SessionActor {
   private sendOutcome(o: LoggedOutcome): void {
     if (o.kind === 'result' && o.result.node_id) this.lastNode = o.result.node_id;
     this.transport.send(outcomeFrame(o));
+    this.room?.ownOutcome(o);
     this.ctx.metrics.resultsDelivered.inc({ kind: o.kind === 'result' ? 'result' : 'missing' });
   }
 
@@ -554,6 +602,7 @@ export class SessionActor {
     }
     if (this.state !== 'closing') return;
     this.state = 'closed';
+    await this.room?.leave(false);
     await this.ctx.store.detachSession(this.sessionId!, this.conn, 'close', now);
     await this.ctx.quotas.releaseSession(this.sessionId!, this.conn);
     this.transport.send({ type: 'session_closed', last_result_index: this.order.nextIndex - 1 });
@@ -569,6 +618,7 @@ export class SessionActor {
       this.order?.nextDeadline() ?? null,
       this.state === 'closing' ? this.closeBy : null,
       this.resultCheckAt(now),
+      this.room?.nextDeadline() ?? null,
       this.lastFrameAt + this.ctx.cfg.sessionIdleTimeoutMs,
     ].filter((t): t is number => t !== null);
     const at = Math.max(now, Math.min(...candidates));
@@ -588,6 +638,7 @@ export class SessionActor {
     if (this.seg && this.state === 'open') await this.accept(this.seg.onTick(now), true);
     await this.checkResults(now);
     await this.settleGaps();
+    await this.room?.onTimer(now);
     if (this.state === 'closing') await this.maybeFinishClose();
     if (this.state === 'open' && now - this.lastFrameAt >= this.ctx.cfg.sessionIdleTimeoutMs) {
       this.log.info({ session: this.sessionId }, 'idle timeout: closing the session');
