@@ -179,4 +179,109 @@ describe('meeting rooms over 3 gateways', () => {
     for (const n of nodes) n.close();
     for (const m of [speaker, fr, en]) m.peer.close();
   });
+
+  it('a member resumes on another instance mid-meeting and misses nothing, as listener and as speaker', async () => {
+    const nodeUrls = cluster.urls('node');
+    const urls = cluster.urls('session');
+    const nodes = await Promise.all(
+      [0, 2].map((i) => rawNode(nodeUrls[i]!, `resume-node-${i}`, { asr: LANGS, tts: LANGS, max: 16 })),
+    );
+    const ana = await member(urls[0]!, 'Ana', 'zh', 'en', 'en');
+    const bo = await member(urls[1]!, 'Bo', 'en', 'zh', 'fr'); // a lane listener: zh→fr, fr
+    const chloe = await member(urls[2]!, 'Chloé', 'fr', 'en', 'en');
+    const all = [ana, bo, chloe];
+    for (const m of all) {
+      m.peer.send({ type: 'room_join', room_id: 'resume', display_name: m.name, listen_lang: m.listens });
+      await m.peer.next('room_joined');
+    }
+    const say = (m: Member, n: number) => {
+      for (let k = 0; k < n; k++) {
+        const u = m.audios.length;
+        m.audios.push(Buffer.from(`${m.name} resume #${u} `.repeat(16)));
+        m.peer.send({ type: 'utterance', seq: u, data: m.audios[u]!.toString('base64') });
+      }
+    };
+    say(ana, 2);
+    say(bo, 2);
+    say(chloe, 2);
+    await bo.peer.next('room_result', 4);
+    const heard = (frames: Record<string, unknown>[]) => {
+      const out = new Map<string, number>();
+      for (const f of frames)
+        out.set((f.speaker as { session_id: string }).session_id, f.utterance_index as number);
+      return [...out].map(([session_id, utterance_index]) => ({ session_id, utterance_index }));
+    };
+    const [ack0] = bo.peer.ofType('session_init_ack');
+    const before = bo.peer.ofType('room_result');
+    const roomHeard = heard(before);
+    bo.peer.ws.terminate();
+    // The meeting goes on while Bo is away.
+    say(ana, 2);
+    say(chloe, 2);
+    await ana.peer.next('translation_result', 4);
+    await chloe.peer.next('translation_result', 4);
+    const lastResult = Math.max(
+      -1,
+      ...bo.peer.ofType('translation_result').map((f) => f.utterance_index as number),
+    );
+    const bo2 = await RawPeer.connect(urls[2]!);
+    bo2.send({
+      type: 'session_init',
+      src_lang: 'en',
+      tgt_lang: 'zh',
+      audio_format: 'pcm16',
+      sample_rate: 16000,
+      resume: {
+        session_id: bo.sid,
+        resume_token: ack0!.resume_token,
+        last_result_index: lastResult,
+        next_utterance_index: 2,
+        last_accepted_seq: 1,
+        room_heard: roomHeard,
+      },
+    });
+    await bo2.next('session_init_ack');
+    const [rejoined] = await bo2.next('room_joined');
+    expect((rejoined!.members as unknown[]).length).toBe(3);
+    bo.peer = bo2;
+    // And after the resume, everyone speaks again, Bo included (its fan-out works on gw-3).
+    say(ana, 2);
+    say(chloe, 2);
+    say(bo, 2);
+    const after = await bo2.next('room_result', 8);
+    const got = [...before, ...after];
+    for (const s of [ana, chloe]) {
+      const fromS = got.filter((r) => (r.speaker as { session_id: string }).session_id === s.sid);
+      expect(fromS.map((r) => r.utterance_index)).toEqual([0, 1, 2, 3, 4, 5]);
+      for (const r of fromS) {
+        const out = simOutput(s.audios[r.utterance_index as number]!, s.src, 'fr');
+        expect(r).toMatchObject({
+          tgt_lang: 'fr',
+          text_translated: s.src === 'fr' ? out.text_asr : out.text_translated,
+        });
+      }
+    }
+    for (const m of [ana, chloe]) {
+      const fromBo = await until(() => {
+        const f = m.peer
+          .ofType('room_result')
+          .filter((r) => (r.speaker as { session_id: string }).session_id === bo.sid);
+        return f.length >= 4 ? f : null;
+      }, `${m.name} hears Bo 4 times`);
+      expect(fromBo.map((r) => r.utterance_index)).toEqual([0, 1, 2, 3]);
+    }
+    // Nothing more arrives late (no duplicates).
+    const { redis: r, ks } = cluster.gateways[0]!.ctx;
+    await until(async () => {
+      for (const g of cluster.gateways) {
+        const pending = (await r.xpending(ks.inbox(g.cfg.instanceId), 'lingua')) as [number, ...unknown[]];
+        if (pending[0] !== 0) return false;
+      }
+      return true;
+    }, 'all inboxes drained');
+    expect(bo2.ofType('room_result')).toHaveLength(8);
+    expect(bo2.ofType('room_missing_result')).toHaveLength(0);
+    for (const n of nodes) n.close();
+    for (const m of all) m.peer.close();
+  });
 });

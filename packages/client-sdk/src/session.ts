@@ -277,6 +277,7 @@ export class LinguaSession extends Emitter<SessionEvents> {
     switch (msg.type) {
       case 'room_joined':
       case 'room_left': {
+        if (msg.type === 'room_left') this.roomHeard.clear();
         const w = this.roomWaiter;
         if (w?.type === msg.type) {
           this.roomWaiter = undefined;
@@ -369,6 +370,15 @@ export class LinguaSession extends Emitter<SessionEvents> {
         last_result_index: this.lastResult,
         next_utterance_index: this.lastAccepted + 1,
         last_accepted_seq: this.lastAcceptedSeq,
+        // v1.6: the server restores the room and replays each speaker after these
+        ...(this.roomHeard.size
+          ? {
+              room_heard: [...this.roomHeard].map(([session_id, utterance_index]) => ({
+                session_id,
+                utterance_index,
+              })),
+            }
+          : {}),
       };
     }
     return frame;

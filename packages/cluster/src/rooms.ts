@@ -18,6 +18,8 @@ export interface RoomMember {
   speaks: string;
   /** the language it listens in */
   listens: string;
+  /** its session's tgt_lang (its own job already translates into it) */
+  tgt: string;
   /** the instance that owned its socket when it joined */
   instance: string;
 }
@@ -25,6 +27,13 @@ export interface RoomMember {
 /** A listener of one fan-out, with the first index of this speaker it receives. */
 export interface FanoutListener extends RoomMember {
   first: number;
+}
+
+/** The lane a listener in `listens` reads a speaker's utterances from (its own session for src/tgt). */
+export function laneFor(speaker: Pick<RoomMember, 'sessionId' | 'speaks' | 'tgt'>, listens: string): string {
+  return listens === speaker.speaks || listens === speaker.tgt
+    ? speaker.sessionId
+    : laneId(speaker.sessionId, listens);
 }
 
 /** Lane of a speaker into one language: a session record whose jobs are the fan-out jobs. */
@@ -40,11 +49,11 @@ export function parseLaneId(id: string): { speaker: string; lang: string } | nul
 }
 
 function encodeMember(m: RoomMember): string {
-  return JSON.stringify({ n: m.displayName, s: m.speaks, l: m.listens, i: m.instance });
+  return JSON.stringify({ n: m.displayName, s: m.speaks, l: m.listens, t: m.tgt, i: m.instance });
 }
 
 function decodeMember(sessionId: string, blob: string): RoomMember {
-  let o: { n?: unknown; s?: unknown; l?: unknown; i?: unknown } = {};
+  let o: { n?: unknown; s?: unknown; l?: unknown; t?: unknown; i?: unknown } = {};
   try {
     o = JSON.parse(blob);
   } catch {}
@@ -53,6 +62,7 @@ function decodeMember(sessionId: string, blob: string): RoomMember {
     displayName: String(o.n ?? ''),
     speaks: String(o.s ?? ''),
     listens: String(o.l ?? ''),
+    tgt: String(o.t ?? ''),
     instance: String(o.i ?? ''),
   };
 }
@@ -119,6 +129,30 @@ export class RoomStore {
       out.push({ ...decodeMember(String(r[i]), String(r[i + 1])), first: Number(r[i + 2]) });
     }
     return out;
+  }
+
+  /** The first index of each speaker a listener gets (absent: none fanned out to it yet). */
+  async firsts(
+    tenant: string,
+    roomId: string,
+    listener: string,
+    speakers: string[],
+  ): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (!speakers.length) return out;
+    const v = await this.redis.hmget(
+      this.ks.roomFirst(tenant, roomId),
+      ...speakers.map((s) => `${listener}|${s}`),
+    );
+    for (const [i, s] of speakers.entries()) if (v[i] != null) out.set(s, Number(v[i]));
+    return out;
+  }
+
+  /** Records the session's room on its session record ('' clears); false when the session is gone. */
+  async recordOnSession(sessionId: string, blob: string): Promise<boolean> {
+    return (
+      (await runScript<number>(this.redis, SCRIPTS.sessionRoom, [this.ks.session(sessionId)], [blob])) === 1
+    );
   }
 
   /** Opens or re-binds a speaker's lane into `lang` to the calling connection. */

@@ -213,6 +213,13 @@ export const SCRIPTS = {
     args: ['session id', 'presented resume token', 'new owner instance', 'new connection id', 'now ms', 'ttl ms', 'new resume token (random, chosen by the caller)', 'tenant of the caller\'s credential (\'\' = auth off: any tenant)', 'grace ms: the token a rotation replaced is still accepted this long after it (the'],
     rest: false,
   },
+  sessionRoom: {
+    name: 'sessionRoom',
+    file: 'session-room-1.lua',
+    keys: ['session hash session:<sid>'],
+    args: ['room blob (JSON: room id, display name, listen language) or \'\' to clear'],
+    rest: false,
+  },
   setDraining: {
     name: 'setDraining',
     file: 'set-draining-1.lua',

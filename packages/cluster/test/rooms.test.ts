@@ -32,6 +32,7 @@ const m = (sessionId: string, listens = 'en'): RoomMember => ({
   displayName: sessionId.toUpperCase(),
   speaks: 'zh',
   listens,
+  tgt: 'en',
   instance: 'gw-1',
 });
 

@@ -18,6 +18,7 @@ import {
   isScriptError,
   jobIdFor,
   type LoggedOutcome,
+  laneFor,
   laneId,
   type RoomMember,
   ScriptErrorCode,
@@ -72,7 +73,7 @@ export class RoomSeat {
     return this.owner.info.tenant;
   }
 
-  async join(msg: RoomJoin): Promise<void> {
+  async join(msg: RoomJoin, restore?: { heard: Map<string, number> }): Promise<void> {
     if (this.roomId !== undefined && this.roomId !== msg.room_id) {
       this.owner.error('BAD_MESSAGE', `already in room "${this.roomId}": send room_leave first`, {
         field: 'room_id',
@@ -84,6 +85,7 @@ export class RoomSeat {
       displayName: msg.display_name ?? this.owner.sessionId,
       speaks: this.owner.info.src,
       listens: msg.listen_lang ?? this.owner.info.tgt,
+      tgt: this.owner.info.tgt,
       instance: this.ctx.cfg.instanceId,
     };
     let r: Awaited<ReturnType<GatewayContext['rooms']['join']>>;
@@ -101,8 +103,58 @@ export class RoomSeat {
     this.roomId = msg.room_id;
     this.name = me.displayName;
     this.listens = me.listens;
+    await this.ctx.rooms.recordOnSession(
+      this.owner.sessionId,
+      JSON.stringify({ r: msg.room_id, n: me.displayName, l: me.listens }),
+    );
     this.owner.send({ type: 'room_joined', room_id: msg.room_id, members: r.members.map(memberInfo) });
-    await this.tell(r.members, 'joined', me);
+    if (r.status === 'joined') await this.tell(r.members, 'joined', me);
+    if (restore) await this.replay(r.members, restore.heard);
+  }
+
+  /**
+   * After a resume (possibly on another instance): back into the room recorded on the session
+   * (the member's instance is updated), then each speaker's room results after what the client
+   * has (`resume.room_heard`) are replayed from the lanes' result logs, like a session's own.
+   */
+  async restore(heard: { session_id: string; utterance_index: number }[] | undefined): Promise<void> {
+    const blob = await this.ctx.redis.hget(this.ctx.ks.session(this.owner.sessionId), 'room');
+    if (!blob) return;
+    let rec: { r?: string; n?: string; l?: string } = {};
+    try {
+      rec = JSON.parse(blob);
+    } catch {}
+    if (!rec.r) return;
+    await this.join(
+      { type: 'room_join', room_id: rec.r, display_name: rec.n, listen_lang: rec.l },
+      { heard: new Map((heard ?? []).map((h) => [h.session_id, h.utterance_index])) },
+    );
+  }
+
+  private async replay(members: RoomMember[], heard: Map<string, number>): Promise<void> {
+    const me = this.owner.sessionId;
+    const speakers = members.filter((m) => m.sessionId !== me);
+    const firsts = await this.ctx.rooms.firsts(
+      this.tenant,
+      this.roomId!,
+      me,
+      speakers.map((s) => s.sessionId),
+    );
+    const now = this.ctx.now();
+    for (const s of speakers) {
+      const first = firsts.get(s.sessionId);
+      if (first === undefined) continue; // nothing of it was fanned out to us yet
+      const next = Math.max(first, (heard.get(s.sessionId) ?? -1) + 1);
+      const h: Heard = {
+        name: s.displayName,
+        lane: laneFor(s, this.listens),
+        order: new ResultOrderer<LoggedOutcome>({ gapTimeoutMs: this.ctx.cfg.gapTimeoutMs, nextIndex: next }),
+        checkAt: 0,
+      };
+      this.heard.set(s.sessionId, h);
+      for (const o of await this.ctx.store.readResults(h.lane, next - 1))
+        this.deliver(s.sessionId, h, o, now);
+    }
   }
 
   /** room_leave, or the session closed. Idempotent. */
@@ -116,6 +168,7 @@ export class RoomSeat {
     this.heard.clear();
     this.fanouts.clear();
     const r = await this.ctx.rooms.leave(this.tenant, roomId, this.owner.sessionId);
+    await this.ctx.rooms.recordOnSession(this.owner.sessionId, '');
     if (reply) this.owner.send({ type: 'room_left', room_id: roomId });
     if (r.removed) {
       const me: RoomMember = {
@@ -123,6 +176,7 @@ export class RoomSeat {
         displayName: this.name,
         speaks: this.owner.info.src,
         listens: this.listens,
+        tgt: this.owner.info.tgt,
         instance: this.ctx.cfg.instanceId,
       };
       await this.tellFrom(roomId, r.members, 'left', me);
@@ -250,8 +304,24 @@ export class RoomSeat {
   }
 
   private push(o: LoggedOutcome, lane: string, hears: (lang: string) => boolean): void {
+    if (this.roomId === undefined) return;
     const listeners = this.fanouts.get(o.index);
-    if (!listeners || this.roomId === undefined) return;
+    if (!listeners) {
+      // Planned by this session's previous connection (a resume): ask the room again (the
+      // fan-out is idempotent per listener), then push.
+      const room = this.roomId;
+      this.ctx.rooms
+        .fanout(this.tenant, room, this.owner.sessionId, o.index)
+        .then((ls) => {
+          if (this.roomId !== room) return;
+          this.fanouts.set(o.index, ls);
+          this.push(o, lane, hears);
+        })
+        .catch((err) =>
+          this.owner.log.debug({ err: String(err) }, 'room re-plan failed (the listeners check)'),
+        );
+      return;
+    }
     for (const l of listeners) {
       if (!hears(l.listens) || o.index < l.first) continue;
       this.ctx.inbox

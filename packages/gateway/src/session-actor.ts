@@ -321,6 +321,8 @@ export class SessionActor {
     if (msg.resume) {
       // Replay every logged outcome after the client's last index, then live ones follow.
       for (const o of await store.readResults(this.sessionId!, lastResultIndex)) this.deliver(o);
+      // Back into its meeting room, if any, and the room results it missed (room-seat.ts).
+      await this.seat().restore(msg.resume.room_heard);
     }
     this.schedule();
   }
