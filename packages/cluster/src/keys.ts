@@ -167,6 +167,10 @@ export class Keyspace {
   tenantSessionConns(tenant: string): string {
     return `${this.tenant(tenant)}sessconn`;
   }
+  /** zset room id -> expiry ms: the tenant's live meeting rooms (room limit). */
+  tenantRooms(tenant: string): string {
+    return `${this.tenant(tenant)}rooms`;
+  }
   /** hash (tokens, ts): the tenant's utterance token bucket. */
   tenantRate(tenant: string): string {
     return `${this.tenant(tenant)}rate`;

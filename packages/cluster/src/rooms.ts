@@ -77,6 +77,8 @@ function members(flat: unknown[], from: number): RoomMember[] {
 export interface RoomStoreConfig {
   maxMembers: number;
   idleMs: number;
+  /** live rooms per tenant (0 = no limit) */
+  maxRoomsPerTenant: number;
 }
 
 export class RoomStore {
@@ -88,6 +90,22 @@ export class RoomStore {
 
   private keys(tenant: string, roomId: string): [string, string] {
     return [this.ks.roomMembers(tenant, roomId), this.ks.roomFirst(tenant, roomId)];
+  }
+
+  /** Counts `roomId` toward its tenant's limit (or refreshes it); false: the tenant has too many. */
+  async admit(tenant: string, roomId: string, now: number): Promise<{ ok: boolean; live: number }> {
+    const r = await runScript<[number, number]>(
+      this.redis,
+      SCRIPTS.roomAdmit,
+      [this.ks.tenantRooms(tenant)],
+      [roomId, now, this.cfg.idleMs, this.cfg.maxRoomsPerTenant, 100],
+    );
+    return { ok: Number(r[0]) === 1, live: Number(r[1]) };
+  }
+
+  /** The room is gone (its last member left): it stops counting toward the tenant's limit. */
+  async forget(tenant: string, roomId: string): Promise<void> {
+    await this.redis.zrem(this.ks.tenantRooms(tenant), roomId);
   }
 
   /** Joins (or re-joins) `roomId`; throws ROOM_FULL. Returns every member, this one included. */

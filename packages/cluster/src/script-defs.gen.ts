@@ -136,6 +136,13 @@ export const SCRIPTS = {
     args: ['node id expected to hold the reservation', 'job id', 'attempt'],
     rest: false,
   },
+  roomAdmit: {
+    name: 'roomAdmit',
+    file: 'room-admit-1.lua',
+    keys: ['tenant rooms zset ({t:<tenant>}:rooms) room id -> expiry ms'],
+    args: ['room id', 'now ms', 'room idle ms', 'max rooms (0 = no limit)', 'prune limit: at most this many expired entries removed per call (1..1000)'],
+    rest: false,
+  },
   roomFanout: {
     name: 'roomFanout',
     file: 'room-fanout-2.lua',

@@ -20,7 +20,7 @@ let rooms: RoomStore;
 beforeAll(async () => {
   server = await startRedis();
   redis = connectRedis({ url: server.url, role: 'worker' });
-  rooms = new RoomStore(redis, ks, { maxMembers: 3, idleMs: 60_000 });
+  rooms = new RoomStore(redis, ks, { maxMembers: 3, idleMs: 60_000, maxRoomsPerTenant: 2 });
 });
 afterAll(async () => {
   redis?.disconnect();

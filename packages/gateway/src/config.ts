@@ -204,6 +204,13 @@ export const CONFIG_SPEC = {
   jobTtlMs: int('LINGUA_JOB_TTL_MS', 3_600_000, 1000, 604_800_000, 'finished jobs kept for'),
   // meeting rooms (docs/architecture.md "Rooms")
   roomMaxMembers: int('LINGUA_ROOM_MAX_MEMBERS', 32, 2, 1024, 'members per meeting room'),
+  tenantMaxRooms: int(
+    'LINGUA_TENANT_MAX_ROOMS',
+    100,
+    0,
+    1_000_000,
+    'live meeting rooms per tenant (0 = no limit)',
+  ),
   roomIdleMs: int(
     'LINGUA_ROOM_IDLE_MS',
     1_800_000,

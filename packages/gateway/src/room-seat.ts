@@ -61,6 +61,8 @@ export class RoomSeat {
   private readonly fanouts = new Map<number, FanoutListener[]>();
   /** speaker side: lanes bound to this connection */
   private readonly lanes = new Set<string>();
+  /** when the room last counted toward the tenant's limit (refreshed by speech) */
+  private admittedAt = 0;
   /** listener side: speaker session id → its results for us */
   private readonly heard = new Map<string, Heard>();
 
@@ -88,6 +90,15 @@ export class RoomSeat {
       tgt: this.owner.info.tgt,
       instance: this.ctx.cfg.instanceId,
     };
+    const counted = await this.ctx.rooms.admit(this.tenant, msg.room_id, this.ctx.now());
+    if (!counted.ok) {
+      this.owner.error(
+        'TOO_MANY_ROOMS',
+        `tenant "${this.tenant}" has ${counted.live} live rooms, its limit is ${this.ctx.cfg.tenantMaxRooms} (LINGUA_TENANT_MAX_ROOMS): join an existing room or leave one`,
+      );
+      return;
+    }
+    this.admittedAt = this.ctx.now();
     let r: Awaited<ReturnType<GatewayContext['rooms']['join']>>;
     try {
       r = await this.ctx.rooms.join(this.tenant, msg.room_id, me);
@@ -169,6 +180,7 @@ export class RoomSeat {
     this.fanouts.clear();
     const r = await this.ctx.rooms.leave(this.tenant, roomId, this.owner.sessionId);
     await this.ctx.rooms.recordOnSession(this.owner.sessionId, '');
+    if (r.removed && r.members.length === 0) await this.ctx.rooms.forget(this.tenant, roomId);
     if (reply) this.owner.send({ type: 'room_left', room_id: roomId });
     if (r.removed) {
       const me: RoomMember = {
@@ -233,6 +245,12 @@ export class RoomSeat {
       this.heard.clear();
       this.owner.send({ type: 'room_left', room_id: roomId });
       return null;
+    }
+    const now = this.ctx.now();
+    if (now - this.admittedAt > this.ctx.cfg.roomIdleMs / 4) {
+      // Speech keeps the room counted toward the tenant's limit as long as it keeps it alive.
+      this.admittedAt = now;
+      await this.ctx.rooms.admit(this.tenant, this.roomId, now);
     }
     this.fanouts.set(u.index, listeners);
     for (const k of this.fanouts.keys()) {

@@ -137,7 +137,11 @@ export class Gateway {
       redis: conns.redis,
       ks,
       store,
-      rooms: new RoomStore(conns.redis, ks, { maxMembers: cfg.roomMaxMembers, idleMs: cfg.roomIdleMs }),
+      rooms: new RoomStore(conns.redis, ks, {
+        maxMembers: cfg.roomMaxMembers,
+        idleMs: cfg.roomIdleMs,
+        maxRoomsPerTenant: cfg.tenantMaxRooms,
+      }),
       inbox,
       jobs,
       quotas: new Quotas(conns.redis, ks, cfg, log, metrics),
