@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminHeaders } from '../support/auth';
 import { startGateways, type TestCluster } from '../support/gateways';
 import { RawPeer, rawNode, simOutput, until } from '../support/peers';
 import { type RedisServer, startRedis } from '../support/redis';
@@ -121,6 +122,21 @@ describe('meeting rooms over 3 gateways', () => {
       return true;
     }, 'all inboxes drained');
     for (const m of members) expect(m.peer.ofType('room_result')).toHaveLength(expected);
+
+    // Operations: the room in the API (any instance answers the same) and in the metrics.
+    const base = `http://127.0.0.1:${cluster.gateways[2]!.port}`;
+    const api = (await (await fetch(`${base}/api/v1/rooms`, { headers: adminHeaders() })).json()) as {
+      rooms: { room_id: string; members: { display_name: string }[]; languages: string[] }[];
+    };
+    const standup = api.rooms.find((x) => x.room_id === 'standup')!;
+    expect(standup.members.map((x) => x.display_name).sort()).toEqual(members.map((x) => x.name).sort());
+    expect(standup.languages).toEqual(['en', 'fr', 'zh']);
+    expect((await fetch(`${base}/api/v1/rooms`)).status).toBe(401);
+    const speakerHome = `http://127.0.0.1:${cluster.gateways[0]!.port}`;
+    const text = await (await fetch(`${speakerHome}/metrics`, { headers: adminHeaders() })).text();
+    expect(text).toMatch(/^lingua_rooms(\{[^}]*\})? [1-9]/m);
+    expect(text).toMatch(/^lingua_room_fanout_jobs_total(\{[^}]*\})? [1-9]/m);
+    expect(text).toMatch(/^lingua_room_result_seconds_count(\{[^}]*\})? [1-9]/m);
 
     // Leaving: the others are told, and the leaver hears nothing more.
     const dan = members[3]!;

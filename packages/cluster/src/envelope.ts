@@ -35,6 +35,8 @@ export type Envelope =
       name: string;
       lane: string;
       first: number;
+      /** ms when the speaker's utterance was finalized (room result latency) */
+      at: number;
       outcome: LoggedOutcome;
     }
   /** a member joined or left a room the listener `to` is in */

@@ -92,6 +92,36 @@ export class RoomStore {
     return [this.ks.roomMembers(tenant, roomId), this.ks.roomFirst(tenant, roomId)];
   }
 
+  /**
+   * Live rooms for operators (/api/v1/rooms, lingua_rooms): a SCAN of the room keys on every
+   * master, bounded by `max` rooms. Admin-only and cached by callers: not a hot path.
+   */
+  async list(max = 1000): Promise<{ tenant: string; room: string; members: RoomMember[]; ttlMs: number }[]> {
+    const c = this.redis as { nodes?: (role: string) => RedisClient[] };
+    const targets =
+      typeof c.nodes === 'function' && 'isCluster' in this.redis ? c.nodes('master') : [this.redis];
+    const pattern = `${this.ks.prefix}{r:*}:members`;
+    const keys: string[] = [];
+    for (const node of targets) {
+      let cursor = '0';
+      do {
+        const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        keys.push(...found);
+      } while (cursor !== '0' && keys.length < max);
+    }
+    const out = [];
+    for (const key of keys.slice(0, max)) {
+      const tag = /\{r:([^/}]*)\/([^}]*)\}/.exec(key);
+      if (!tag) continue;
+      const [h, ttlMs] = await Promise.all([this.redis.hgetall(key), this.redis.pttl(key)]);
+      const members = Object.entries(h).map(([sid, blob]) => decodeMember(sid, blob));
+      if (!members.length) continue;
+      out.push({ tenant: decodeURIComponent(tag[1]!), room: tag[2]!, members, ttlMs });
+    }
+    return out.sort((a, b) => a.tenant.localeCompare(b.tenant) || a.room.localeCompare(b.room));
+  }
+
   /** Counts `roomId` toward its tenant's limit (or refreshes it); false: the tenant has too many. */
   async admit(tenant: string, roomId: string, now: number): Promise<{ ok: boolean; live: number }> {
     const r = await runScript<[number, number]>(

@@ -126,6 +126,12 @@ export function createMetrics(
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
+    roomResultSeconds: new Histogram({
+      name: 'lingua_room_result_seconds',
+      help: "Speaker's utterance finalized to room_result sent to a listener",
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
     selectSeconds: new Histogram({
       name: 'lingua_select_node_seconds',
       help: 'select_node script duration',

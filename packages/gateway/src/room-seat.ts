@@ -57,8 +57,8 @@ export class RoomSeat {
   roomId: string | undefined;
   private name = '';
   private listens = '';
-  /** speaker side: utterance index → who hears it */
-  private readonly fanouts = new Map<number, FanoutListener[]>();
+  /** speaker side: utterance index → who hears it, and when it was finalized */
+  private readonly fanouts = new Map<number, { at: number; listeners: FanoutListener[] }>();
   /** speaker side: lanes bound to this connection */
   private readonly lanes = new Set<string>();
   /** when the room last counted toward the tenant's limit (refreshed by speech) */
@@ -252,7 +252,7 @@ export class RoomSeat {
       this.admittedAt = now;
       await this.ctx.rooms.admit(this.tenant, this.roomId, now);
     }
-    this.fanouts.set(u.index, listeners);
+    this.fanouts.set(u.index, { at: u.finalizedAt, listeners });
     for (const k of this.fanouts.keys()) {
       if (this.fanouts.size <= MAX_FANOUTS) break;
       this.fanouts.delete(k);
@@ -323,8 +323,8 @@ export class RoomSeat {
 
   private push(o: LoggedOutcome, lane: string, hears: (lang: string) => boolean): void {
     if (this.roomId === undefined) return;
-    const listeners = this.fanouts.get(o.index);
-    if (!listeners) {
+    const planned = this.fanouts.get(o.index);
+    if (!planned) {
       // Planned by this session's previous connection (a resume): ask the room again (the
       // fan-out is idempotent per listener), then push.
       const room = this.roomId;
@@ -332,7 +332,7 @@ export class RoomSeat {
         .fanout(this.tenant, room, this.owner.sessionId, o.index)
         .then((ls) => {
           if (this.roomId !== room) return;
-          this.fanouts.set(o.index, ls);
+          this.fanouts.set(o.index, { at: 0, listeners: ls });
           this.push(o, lane, hears);
         })
         .catch((err) =>
@@ -340,7 +340,7 @@ export class RoomSeat {
         );
       return;
     }
-    for (const l of listeners) {
+    for (const l of planned.listeners) {
       if (!hears(l.listens) || o.index < l.first) continue;
       this.ctx.inbox
         .send(l.instance, {
@@ -351,6 +351,7 @@ export class RoomSeat {
           name: this.name,
           lane,
           first: l.first,
+          at: planned.at,
           outcome: o,
         })
         .catch((err) => this.owner.log.debug({ err: String(err) }, 'room push failed (the listener checks)'));
@@ -394,11 +395,15 @@ export class RoomSeat {
       };
       this.heard.set(env.speaker, h);
     }
-    this.deliver(env.speaker, h, env.outcome, now);
+    this.deliver(env.speaker, h, env.outcome, now, env.at);
   }
 
-  private deliver(speaker: string, h: Heard, o: LoggedOutcome, now: number): void {
+  private deliver(speaker: string, h: Heard, o: LoggedOutcome, now: number, at = 0): void {
     const out = h.order.push({ index: o.index, kind: o.kind, payload: o }, now);
+    // Latency of live pushes only (a replay or a lookup measures the outage, not the path).
+    if (at > 0 && out.deliver.some((d) => d.payload === o && o.kind === 'result')) {
+      this.ctx.metrics.roomResultSeconds.observe(Math.max(0, now - at) / 1000);
+    }
     for (const item of out.deliver) this.send(speaker, h, item.payload);
     if (h.order.held > 0 && h.checkAt <= now) h.checkAt = now + this.ctx.cfg.resultCheckMs;
   }

@@ -27,6 +27,7 @@ import { createLogger, type Logger } from './logger';
 import { LossAudit } from './loss-audit';
 import { createMetrics } from './metrics';
 import { Quotas } from './quotas';
+import { registerRoomMetrics, registerRoomRoutes } from './rooms-api';
 import { createInboxHandler } from './router';
 import { createTransport, type HttpTransport, type TransportChoice } from './transport';
 import { credentialsAuthorize } from './upgrade-auth';
@@ -152,6 +153,7 @@ export class Gateway {
       draining: false,
     };
     const reader = clusterReader(this.ctx);
+    registerRoomMetrics(metrics.registry, this.ctx.rooms, metrics.redisErrors);
     registerClusterMetrics(
       metrics.registry,
       { nodes: () => reader.nodes(), knownPairs: () => conns.redis.smembers(ks.allPairs()) },
@@ -304,6 +306,7 @@ export class Gateway {
       cfg.metricsPublic ? undefined : admin,
     );
     registerApiRoutes(app, this.ctx, admin);
+    registerRoomRoutes(app, this.ctx, admin);
     registerDashboardRoutes(app, this.ctx, admin);
     app.fallback(() => json({ error: 'not found' }, 404));
   }
