@@ -78,6 +78,8 @@ describe('dashboard in Chromium', () => {
     const results = await session.next('translation_result', 8);
     expect(results.map((r) => r.utterance_index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(results[1]!.node_id).not.toBe(first!.node_id);
+    session.send({ type: 'room_join', room_id: 'dash-room', display_name: 'Dash' });
+    await session.next('room_joined');
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -105,8 +107,8 @@ describe('dashboard in Chromium', () => {
     });
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
     page.on('requestfailed', (r) => {
-      // A live stream is aborted when the page closes; anything else is a real failure.
-      if (!r.url().endsWith('/api/v1/events')) errors.push(`requestfailed: ${r.url()}`);
+      // A live stream (or the rooms poll) is aborted when the page closes; anything else is a real failure.
+      if (!/\/api\/v1\/(events|rooms)$/.test(r.url())) errors.push(`requestfailed: ${r.url()}`);
     });
 
     const port = cluster.gateways[0]!.port;
@@ -144,6 +146,15 @@ describe('dashboard in Chromium', () => {
     expect(failover).toContain(served === nodes[0] ? 'node-a' : 'node-b');
     expect(failover).toContain('failed');
     expect(await page.textContent('[data-testid="dlq-length"]')).toBe('0');
+    // Meeting rooms: polled from /api/v1/rooms.
+    await until(
+      async () =>
+        /dash-room[\s\S]*Dash\s*en → ja/.test(
+          (await page.locator('[data-testid="rooms-table"] tbody').textContent()) ?? '',
+        ),
+      'the rooms table to show dash-room',
+      10_000,
+    );
 
     // Live: another instance joins and the page follows without a reload.
     const third = await startGateways(redis.url, 1, {

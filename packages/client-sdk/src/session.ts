@@ -23,6 +23,12 @@ import type {
   ClientMessage,
   ErrorMessage,
   MissingResult,
+  RoomJoined,
+  RoomLeft,
+  RoomMemberJoined,
+  RoomMemberLeft,
+  RoomMissingResult,
+  RoomResult,
   ServerToClientMessage,
   SessionClosed,
   SessionInit,
@@ -88,6 +94,11 @@ export type SessionEvents = {
   reconnected: (ack: SessionInitAck) => void;
   disconnected: (info: { code: number; reason: string }) => void;
   closed: (info: SessionClosedInfo) => void;
+  /** v1.6 rooms: another member's utterance in this session's listen language */
+  roomResult: (result: RoomResult) => void;
+  /** v1.6 rooms: another member's utterance whose translation for us failed */
+  roomMissing: (missing: RoomMissingResult) => void;
+  roomMember: (event: RoomMemberJoined | RoomMemberLeft) => void;
 };
 
 export class LinguaSessionError extends Error {
@@ -131,6 +142,9 @@ export class LinguaSession extends Emitter<SessionEvents> {
   /** highest seq seen accepted (utterance_accepted.last_chunk_seq, resume acks) */
   private lastAcceptedSeq = -1;
   private duplicates = 0;
+  /** rooms: highest utterance index delivered per speaker (a replayed one is not emitted twice) */
+  private readonly roomHeard = new Map<string, number>();
+  private roomWaiter: { type: string; resolve: (m: never) => void; reject: (e: Error) => void } | undefined;
   private lastFrameAt = 0;
 
   private urlIndex = 0;
@@ -227,6 +241,67 @@ export class LinguaSession extends Emitter<SessionEvents> {
     return this.enqueue(data, true, true);
   }
 
+  /**
+   * v1.6: joins a meeting room (docs/protocol.md "Rooms"): this session's utterances are
+   * translated for the other members and theirs arrive as `roomResult` / `roomMissing` in
+   * `listenLang` (default: the session's tgt_lang). Resolves with `room_joined`.
+   */
+  joinRoom(roomId: string, opts: { displayName?: string; listenLang?: string } = {}): Promise<RoomJoined> {
+    this.roomHeard.clear();
+    return this.roomRequest<RoomJoined>('room_joined', {
+      type: 'room_join',
+      room_id: roomId,
+      ...(opts.displayName !== undefined ? { display_name: opts.displayName } : {}),
+      ...(opts.listenLang !== undefined ? { listen_lang: opts.listenLang } : {}),
+    });
+  }
+
+  /** v1.6: leaves the room; resolves with `room_left`. */
+  leaveRoom(): Promise<RoomLeft> {
+    return this.roomRequest<RoomLeft>('room_left', { type: 'room_leave' });
+  }
+
+  private roomRequest<T>(type: string, frame: ClientMessage): Promise<T> {
+    if (this.currentState !== 'open' || !this.transport)
+      return Promise.reject(new LinguaSessionError('NOT_OPEN', 'the session is not open'));
+    if (this.roomWaiter) return Promise.reject(new LinguaSessionError('BUSY', 'a room request is pending'));
+    return new Promise<T>((resolve, reject) => {
+      this.roomWaiter = { type, resolve: resolve as (m: never) => void, reject };
+      this.sendFrame(frame);
+    });
+  }
+
+  private onRoomFrame(
+    msg: RoomJoined | RoomLeft | RoomMemberJoined | RoomMemberLeft | RoomResult | RoomMissingResult,
+  ): void {
+    switch (msg.type) {
+      case 'room_joined':
+      case 'room_left': {
+        if (msg.type === 'room_left') this.roomHeard.clear();
+        const w = this.roomWaiter;
+        if (w?.type === msg.type) {
+          this.roomWaiter = undefined;
+          (w.resolve as (m: typeof msg) => void)(msg);
+        }
+        return;
+      }
+      case 'room_member_joined':
+      case 'room_member_left':
+        this.emit('roomMember', msg);
+        return;
+      default: {
+        const last = this.roomHeard.get(msg.speaker.session_id) ?? -1;
+        if (!(msg.utterance_index > last)) {
+          this.duplicates++;
+          return;
+        }
+        this.roomHeard.set(msg.speaker.session_id, msg.utterance_index);
+        if (msg.type === 'room_result') this.emit('roomResult', msg);
+        else this.emit('roomMissing', msg);
+      }
+    }
+  }
+
   /** Sends session_close and waits for session_closed (null on timeout or when not connected). */
   close(timeoutMs = this.opts.closeTimeoutMs ?? 5000): Promise<SessionClosed | null> {
     if (this.currentState === 'closed') return Promise.resolve(this.closedFrame);
@@ -295,6 +370,15 @@ export class LinguaSession extends Emitter<SessionEvents> {
         last_result_index: this.lastResult,
         next_utterance_index: this.lastAccepted + 1,
         last_accepted_seq: this.lastAcceptedSeq,
+        // v1.6: the server restores the room and replays each speaker after these
+        ...(this.roomHeard.size
+          ? {
+              room_heard: [...this.roomHeard].map(([session_id, utterance_index]) => ({
+                session_id,
+                utterance_index,
+              })),
+            }
+          : {}),
       };
     }
     return frame;
@@ -353,6 +437,14 @@ export class LinguaSession extends Emitter<SessionEvents> {
         break;
       case 'error':
         this.onError(msg);
+        break;
+      case 'room_joined':
+      case 'room_left':
+      case 'room_member_joined':
+      case 'room_member_left':
+      case 'room_result':
+      case 'room_missing_result':
+        this.onRoomFrame(msg);
         break;
       default:
         // server_heartbeat, and message types added later: nothing to do.
@@ -416,6 +508,14 @@ export class LinguaSession extends Emitter<SessionEvents> {
 
   private onError(msg: ErrorMessage): void {
     this.emit('error', msg);
+    if (
+      this.roomWaiter &&
+      (msg.code.startsWith('ROOM_') || msg.code === 'NOT_IN_ROOM' || msg.field === 'room_id')
+    ) {
+      const w = this.roomWaiter;
+      this.roomWaiter = undefined;
+      w.reject(new LinguaSessionError(msg.code, msg.message));
+    }
     if (this.currentState === 'closed') return;
     if (this.acked && msg.code === 'RATE_LIMITED') {
       // The gateway refused audio as if it never arrived (protocol v1.2): send what it has

@@ -25,7 +25,31 @@ export type Envelope =
   | { t: 'kick'; sessionId: string; conn: string }
   /** the node registered again elsewhere: close its older connection here (if still that epoch) */
   | { t: 'kick-node'; nodeId: string; epoch: number }
-  | { t: 'probe'; from: string; ts: number };
+  | { t: 'probe'; from: string; ts: number }
+  /** one outcome of a room speaker's utterance for a listener (`lane`: where it is logged) */
+  | {
+      t: 'room-outcome';
+      to: string;
+      room: string;
+      speaker: string;
+      name: string;
+      lane: string;
+      first: number;
+      /** ms when the speaker's utterance was finalized (room result latency) */
+      at: number;
+      outcome: LoggedOutcome;
+    }
+  /** a member joined or left a room the listener `to` is in */
+  | {
+      t: 'room-member';
+      to: string;
+      room: string;
+      event: 'joined' | 'left';
+      member: string;
+      name: string;
+      speaks: string;
+      listens: string;
+    };
 
 export type EnvelopeType = Envelope['t'];
 

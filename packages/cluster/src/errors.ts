@@ -14,6 +14,10 @@ export enum ScriptErrorCode {
   LOCKED = -9,
   RESUME_REJECTED = -10,
   SESSION_MOVED = -11,
+  /** a meeting room already has its maximum number of members */
+  ROOM_FULL = -12,
+  /** the session is not a member of the room (it left, or the room expired) */
+  NOT_MEMBER = -13,
 }
 
 export class LinguaScriptError extends Error {

@@ -13,6 +13,7 @@ export * from './presence';
 export * from './quotas';
 export * from './redis';
 export * from './redis-url';
+export * from './rooms';
 export * from './runtime-paths';
 export * from './script-defs.gen';
 export * from './scripts';

@@ -34,6 +34,9 @@ export const LUA_KEY_SUFFIXES = {
   inbox: 'inbox', // stream of envelopes for connections owned by the instance
   presence: 'presence', // string with PX TTL while the instance lives
   dlq: 'dlq', // stream: dead letters moved out of this inbox
+  // meeting room {r:<tenant>/<room>} (rooms.ts)
+  roomMembers: 'members', // hash session id -> member blob (JSON)
+  roomFirst: 'first', // hash "<listener>|<speaker>" -> first utterance index the listener gets
 } as const;
 
 export interface KeyspaceOptions {
@@ -164,6 +167,10 @@ export class Keyspace {
   tenantSessionConns(tenant: string): string {
     return `${this.tenant(tenant)}sessconn`;
   }
+  /** zset room id -> expiry ms: the tenant's live meeting rooms (room limit). */
+  tenantRooms(tenant: string): string {
+    return `${this.tenant(tenant)}rooms`;
+  }
   /** hash (tokens, ts): the tenant's utterance token bucket. */
   tenantRate(tenant: string): string {
     return `${this.tenant(tenant)}rate`;
@@ -171,6 +178,18 @@ export class Keyspace {
   /** hash (tokens, ts, rid): one session's utterance token bucket, in its tenant's slot. */
   sessionRate(tenant: string, sessionId: string): string {
     return `${this.tenant(tenant)}rate:${sessionId}`;
+  }
+
+  // --- meeting rooms {r:<tenant>/<room>}: membership only (docs/architecture.md "Rooms") ---
+  /** Tag base of one room of one tenant; the tenant is encoded as in tenant(). */
+  room(tenant: string, roomId: string): string {
+    return `${this.prefix}{r:${encodeURIComponent(tenant)}/${roomId}}:`;
+  }
+  roomMembers(tenant: string, roomId: string): string {
+    return this.room(tenant, roomId) + LUA_KEY_SUFFIXES.roomMembers;
+  }
+  roomFirst(tenant: string, roomId: string): string {
+    return this.room(tenant, roomId) + LUA_KEY_SUFFIXES.roomFirst;
   }
 
   // --- global keys {g} ---

@@ -202,6 +202,22 @@ export const CONFIG_SPEC = {
   gapTimeoutMs: int('LINGUA_GAP_TIMEOUT_MS', 0, 0, 86_400_000, '0 = overall job timeout + 2 s'),
   resultLogMaxLen: int('LINGUA_RESULT_LOG_MAX', 10_000, 10, 1_000_000, 'results kept per session for resume'),
   jobTtlMs: int('LINGUA_JOB_TTL_MS', 3_600_000, 1000, 604_800_000, 'finished jobs kept for'),
+  // meeting rooms (docs/architecture.md "Rooms")
+  roomMaxMembers: int('LINGUA_ROOM_MAX_MEMBERS', 32, 2, 1024, 'members per meeting room'),
+  tenantMaxRooms: int(
+    'LINGUA_TENANT_MAX_ROOMS',
+    100,
+    0,
+    1_000_000,
+    'live meeting rooms per tenant (0 = no limit)',
+  ),
+  roomIdleMs: int(
+    'LINGUA_ROOM_IDLE_MS',
+    1_800_000,
+    1000,
+    604_800_000,
+    'a room without speech or joins this long expires',
+  ),
   // quotas and bounds (docs/security.md, "Quotas and bounds")
   tenantMaxSessions: int(
     'LINGUA_TENANT_MAX_SESSIONS',

@@ -1,5 +1,5 @@
 /** What every connection handler of one gateway instance shares. */
-import type { InboxBus, JobStore, Keyspace, RedisClient } from '@lingua/cluster';
+import type { InboxBus, JobStore, Keyspace, RedisClient, RoomStore } from '@lingua/cluster';
 import type { JobLifecycle } from '@lingua/workers';
 import type { Authenticator } from './auth';
 import type { GatewayConfig } from './config';
@@ -16,6 +16,8 @@ export interface GatewayContext {
   redis: RedisClient;
   ks: Keyspace;
   store: JobStore;
+  /** meeting-room membership (rooms.ts in @lingua/cluster) */
+  rooms: RoomStore;
   inbox: InboxBus;
   jobs: JobLifecycle;
   /** cluster-wide session and utterance quotas (quotas.ts) */

@@ -49,6 +49,17 @@ export function createMetrics(
       labelNames: ['to'],
       registers: [registry],
     }),
+    roomFanoutJobs: new Counter({
+      name: 'lingua_room_fanout_jobs_total',
+      help: 'Fan-out jobs created for meeting rooms (one per utterance and listener language beyond the speaker session own)',
+      registers: [registry],
+    }),
+    roomResults: new Counter({
+      name: 'lingua_room_results_delivered_total',
+      help: 'room_result / room_missing_result frames sent to listeners',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
     resultsDelivered: new Counter({
       name: 'lingua_results_delivered_total',
       help: 'Results sent to sessions',
@@ -112,6 +123,12 @@ export function createMetrics(
     e2eSeconds: new Histogram({
       name: 'lingua_e2e_seconds',
       help: 'Finalize to result sent to the session',
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    roomResultSeconds: new Histogram({
+      name: 'lingua_room_result_seconds',
+      help: "Speaker's utterance finalized to room_result sent to a listener",
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),

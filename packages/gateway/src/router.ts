@@ -3,7 +3,7 @@
  * to a connection that is not here any more goes to the Rerouter (its new owner, failover, or
  * the result log's replay on resume).
  */
-import type { Envelope } from '@lingua/cluster';
+import { type Envelope, Presence, parseLaneId } from '@lingua/cluster';
 import type { Rerouter } from '@lingua/workers';
 import type { GatewayContext } from './context';
 
@@ -32,6 +32,13 @@ export function createInboxHandler(
       }
       case 'outcome': {
         const actor = ctx.sessions.get(env.sessionId);
+        const lane = actor ? null : parseLaneId(env.sessionId);
+        if (lane) {
+          // A room fan-out job's outcome: its speaker pushes it to the listeners. Without the
+          // speaker here the listeners find it in the lane's result log (room-seat.ts).
+          ctx.sessions.get(lane.speaker)?.onLaneOutcome(lane.lang, env.outcome);
+          return;
+        }
         if (actor) {
           actor.onOutcome(env.outcome);
           if (env.outcome.kind === 'result') {
@@ -56,6 +63,22 @@ export function createInboxHandler(
       }
       case 'probe':
         return;
+      case 'room-outcome':
+      case 'room-member': {
+        const actor = ctx.sessions.get(env.to);
+        if (actor) {
+          actor.onRoomEnvelope(env);
+          return;
+        }
+        // The listener moved (resume): forward once to its owner; else it finds the outcome
+        // in the lane's result log.
+        if (env.t === 'room-member') return;
+        const owner = (await ctx.store.getSession(env.to))?.owner ?? '';
+        if (owner && owner !== self && (await Presence.isAlive(ctx.redis, ctx.ks, owner))) {
+          await ctx.inbox.send(owner, env);
+        }
+        return;
+      }
     }
   };
 }

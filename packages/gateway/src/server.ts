@@ -4,7 +4,15 @@
  * presence, and (by default) the workers. Everything shared lives in Redis; the maps in the
  * context are this process's own sockets.
  */
-import { connectRedis, InboxBus, JobStore, Keyspace, Presence, type RedisClient } from '@lingua/cluster';
+import {
+  connectRedis,
+  InboxBus,
+  JobStore,
+  Keyspace,
+  Presence,
+  type RedisClient,
+  RoomStore,
+} from '@lingua/cluster';
 import { DlqMonitor, FailoverQueue, JobLifecycle, Rerouter, Sweeps, TimeoutWorker } from '@lingua/workers';
 import { clusterReader, instanceLoad, registerApiRoutes } from './api';
 import { authenticatorFor } from './auth';
@@ -19,6 +27,7 @@ import { createLogger, type Logger } from './logger';
 import { LossAudit } from './loss-audit';
 import { createMetrics } from './metrics';
 import { Quotas } from './quotas';
+import { registerRoomMetrics, registerRoomRoutes } from './rooms-api';
 import { createInboxHandler } from './router';
 import { createTransport, type HttpTransport, type TransportChoice } from './transport';
 import { credentialsAuthorize } from './upgrade-auth';
@@ -129,6 +138,11 @@ export class Gateway {
       redis: conns.redis,
       ks,
       store,
+      rooms: new RoomStore(conns.redis, ks, {
+        maxMembers: cfg.roomMaxMembers,
+        idleMs: cfg.roomIdleMs,
+        maxRoomsPerTenant: cfg.tenantMaxRooms,
+      }),
       inbox,
       jobs,
       quotas: new Quotas(conns.redis, ks, cfg, log, metrics),
@@ -139,6 +153,7 @@ export class Gateway {
       draining: false,
     };
     const reader = clusterReader(this.ctx);
+    registerRoomMetrics(metrics.registry, this.ctx.rooms, metrics.redisErrors);
     registerClusterMetrics(
       metrics.registry,
       { nodes: () => reader.nodes(), knownPairs: () => conns.redis.smembers(ks.allPairs()) },
@@ -291,6 +306,7 @@ export class Gateway {
       cfg.metricsPublic ? undefined : admin,
     );
     registerApiRoutes(app, this.ctx, admin);
+    registerRoomRoutes(app, this.ctx, admin);
     registerDashboardRoutes(app, this.ctx, admin);
     app.fallback(() => json({ error: 'not found' }, 404));
   }

@@ -4,8 +4,9 @@
  * are UtteranceSegmenter (finalize.ts) and ResultOrderer (result-order.ts); this module only
  * wires them to Redis, the job lifecycle and the socket, driven by one timer.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
+  type Envelope,
   isScriptError,
   jobIdFor,
   LinguaScriptError,
@@ -17,10 +18,12 @@ import type { ClientMessage, SessionInit } from '@lingua/protocol';
 import { pairAllowed, type SessionAuthContext } from './auth';
 import type { GatewayContext, Transport } from './context';
 import { type ChunkOutcome, type Finalized, UtteranceSegmenter } from './finalize';
-import { storedFeatures } from './limits';
 import type { Logger } from './logger';
-import { classify, recoverLostOnResume } from './loss-audit';
+import { classify } from './loss-audit';
 import { ResultOrderer } from './result-order';
+import { RoomSeat } from './room-seat';
+import { outcomeFrame, sessionInitAck, utteranceAccepted } from './session-frames';
+import { handshake, type SessionInfo } from './session-handshake';
 import { checkSessionInit } from './session-init-check';
 
 type State = 'new' | 'initializing' | 'open' | 'closing' | 'closed';
@@ -45,15 +48,17 @@ export class SessionActor {
   private resumeToken = '';
   /** accepted on this connection, no outcome delivered yet: index → accepted at (loss audit) */
   private readonly acceptedAt = new Map<number, number>();
-  private info = {
+  private info: SessionInfo = {
     tenant: 'default',
     src: '',
     tgt: '',
     fmt: 'pcm16',
     rate: 16000,
-    features: {} as Record<string, unknown>,
+    features: {},
   };
   private log: Logger;
+  /** the session's meeting room, once it sent room_join (room-seat.ts) */
+  private room: RoomSeat | undefined;
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -146,6 +151,12 @@ export class SessionActor {
         }
         break;
       }
+      case 'room_join':
+        await this.seat().join(msg);
+        break;
+      case 'room_leave':
+        await this.seat().leave(true);
+        break;
       case 'session_close':
         this.state = 'closing';
         await this.accept(this.seg!.onClose(now), true);
@@ -239,124 +250,36 @@ export class SessionActor {
       await this.initSession(msg);
     } catch (err) {
       // Never half-initialised: back to 'new' (the client may retry session_init), then
-      // fail() answers INTERNAL / UNAVAILABLE.
-      if (this.state === 'initializing') {
-        this.state = 'new';
-        this.sessionId = undefined;
-      }
+      // fail() answers INTERNAL / UNAVAILABLE. A session still bound (a resume that failed
+      // after its script) leaves the tenant quota when the socket closes.
+      if (this.state === 'initializing') this.state = 'new';
       throw err;
     }
   }
 
   private async initSession(msg: SessionInit): Promise<void> {
-    const tenant = this.auth.tenant;
-    const now = this.ctx.now();
     const { cfg, store } = this.ctx;
-    let nextIndex = 0;
-    let lastAcceptedSeq = -1;
-    // A fresh resume token per session and per resume: a presented token is good for one resume.
-    const resumeToken = randomBytes(18).toString('base64url');
-    let lastResultIndex = -1;
-    if (msg.resume) {
-      const r = msg.resume;
-      try {
-        const s = await store.resumeSession(r.session_id, r.resume_token, cfg.instanceId, this.conn, now, {
-          newToken: resumeToken,
-          tenant,
-        });
-        this.sessionId = r.session_id;
-        // v1.3: the client saw more accepted than Redis remembers (a failover lost it).
-        const fixed = await recoverLostOnResume(
-          (i) => store.declareMissing(r.session_id, i, 'failed', now),
-          s,
-          r,
-        );
-        if (fixed.lost) {
-          this.ctx.metrics.lostJobs.inc({ trigger: 'resume' }, fixed.lost);
-          this.log.warn(
-            { session: r.session_id, lost: fixed.lost, from: s.nextIndex },
-            'resume: accepted utterances Redis lost (failover) answered missing_result',
-          );
-        }
-        nextIndex = fixed.nextIndex;
-        lastAcceptedSeq = fixed.lastAcceptedSeq;
-        lastResultIndex = r.last_result_index ?? -1;
-        this.info = {
-          tenant: s.tenant,
-          src: s.src,
-          tgt: s.tgt,
-          fmt: s.audioFormat,
-          rate: s.sampleRate,
-          features: s.features,
-        };
-        if (s.oldOwner) {
-          // The old socket (if any) must stop writing for this session.
-          await this.ctx.inbox
-            .send(s.oldOwner, { t: 'kick', sessionId: r.session_id, conn: s.oldConn })
-            .catch(() => {});
-        }
-        // A resumed session counts once: still in the quota (old connection) → admitted.
-        if (!(await this.admit(s.tenant, r.session_id))) {
-          await store.detachSession(r.session_id, this.conn, 'detach', this.ctx.now());
-          this.sessionId = undefined;
-          this.state = 'new';
-          return;
-        }
-      } catch (err) {
-        this.state = 'new';
-        if (isScriptError(err, ScriptErrorCode.NOT_FOUND)) {
-          // Like every refused frame, counted toward LINGUA_ABUSE_LIMIT by the connection (connections.ts).
-          this.error('SESSION_NOT_FOUND', `session ${r.session_id} does not exist or expired`);
-          return;
-        }
-        if (isScriptError(err, ScriptErrorCode.RESUME_REJECTED)) {
-          this.error('RESUME_REJECTED', 'resume_token does not match or the session is closed');
-          return;
-        }
-        throw err;
-      }
-    } else {
-      const pairOk = (await this.ctx.redis.scard(this.ctx.ks.pairCells(msg.src_lang, msg.tgt_lang))) > 0;
-      if (!pairOk) {
-        this.state = 'new';
-        this.error('NO_POOL_FOR_LANG_PAIR', `no node serves ${msg.src_lang}:${msg.tgt_lang}`);
-        return;
-      }
-      const sessionId = randomUUID();
-      this.info = {
-        tenant: tenant ?? msg.tenant_id ?? 'default',
-        src: msg.src_lang,
-        tgt: msg.tgt_lang,
-        fmt: msg.audio_format,
-        rate: msg.sample_rate,
-        features: storedFeatures(msg.features),
-      };
-      if (!(await this.admit(this.info.tenant, sessionId))) {
-        this.state = 'new';
-        return;
-      }
-      this.sessionId = sessionId;
-      await store
-        .openSession({
-          sessionId: this.sessionId,
-          tenant: this.info.tenant,
-          src: this.info.src,
-          tgt: this.info.tgt,
-          audioFormat: this.info.fmt,
-          sampleRate: this.info.rate,
-          features: this.info.features,
-          owner: cfg.instanceId,
-          conn: this.conn,
-          resumeToken,
-          now,
-        })
-        .catch(async (err) => {
-          await this.ctx.quotas.releaseSession(sessionId, this.conn).catch(() => {});
-          this.sessionId = undefined;
-          this.state = 'new';
-          throw err;
-        });
+    const h = await handshake(
+      {
+        ctx: this.ctx,
+        conn: this.conn,
+        log: this.log,
+        tenant: this.auth.tenant,
+        error: (code, message) => this.error(code, message),
+        admit: (tenant, sessionId) => this.admit(tenant, sessionId),
+        bind: (sessionId) => {
+          this.sessionId = sessionId;
+        },
+      },
+      msg,
+    );
+    if (!h) {
+      this.state = 'new';
+      return;
     }
+    this.sessionId = h.sessionId;
+    this.info = h.info;
+    const { nextIndex, lastAcceptedSeq, lastResultIndex, resumeToken } = h;
     const pcm = this.info.fmt === 'pcm16';
     const declaredRate = Number((msg as { byte_rate?: unknown }).byte_rate);
     const bytesPerMs = pcm ? (this.info.rate * 2) / 1000 : declaredRate > 0 ? declaredRate / 1000 : null;
@@ -381,22 +304,25 @@ export class SessionActor {
     this.ctx.sessions.get(this.sessionId!)?.kick(); // an older socket of ours for the same session
     this.ctx.sessions.set(this.sessionId!, this);
     this.state = 'open';
-    this.transport.send({
-      type: 'session_init_ack',
-      session_id: this.sessionId,
-      resume_token: resumeToken,
-      instance_id: cfg.instanceId,
-      next_utterance_index: nextIndex,
-      last_accepted_seq: lastAcceptedSeq,
-      config: {
-        pause_ms: cfg.pauseMs,
-        max_duration_ms: cfg.maxDurationMs,
-        heartbeat_interval_ms: cfg.heartbeatIntervalMs,
-      },
-    });
+    this.transport.send(
+      sessionInitAck({
+        sessionId: h.sessionId,
+        resumeToken,
+        instanceId: cfg.instanceId,
+        nextIndex,
+        lastAcceptedSeq,
+        config: {
+          pause_ms: cfg.pauseMs,
+          max_duration_ms: cfg.maxDurationMs,
+          heartbeat_interval_ms: cfg.heartbeatIntervalMs,
+        },
+      }),
+    );
     if (msg.resume) {
       // Replay every logged outcome after the client's last index, then live ones follow.
       for (const o of await store.readResults(this.sessionId!, lastResultIndex)) this.deliver(o);
+      // Back into its meeting room, if any, and the room results it missed (room-seat.ts).
+      await this.seat().restore(msg.resume.room_heard);
     }
     this.schedule();
   }
@@ -440,14 +366,8 @@ export class SessionActor {
     for (const u of utterances) {
       const jobId = jobIdFor(this.sessionId!, u.index);
       this.ctx.metrics.utterances.inc({ reason: u.reason });
-      const accepted = {
-        type: 'utterance_accepted',
-        utterance_index: u.index,
-        job_id: jobId,
-        reason: u.reason,
-        // absent when no sequenced audio was accepted yet (the schema has it >= 0)
-        ...(u.lastChunkSeq >= 0 ? { last_chunk_seq: u.lastChunkSeq } : {}),
-      };
+      const listeners = (await this.room?.plan(u)) ?? null;
+      const accepted = utteranceAccepted(u, jobId);
       const r = await this.restoringSession(() =>
         this.ctx.jobs.dispatchNew(
           {
@@ -478,7 +398,43 @@ export class SessionActor {
         ),
       );
       if (r.nodeId) this.lastNode = r.nodeId;
+      if (listeners) await this.room!.fanout(u, listeners);
     }
+  }
+
+  private seat(): RoomSeat {
+    if (!this.room) {
+      const self = this;
+      this.room = new RoomSeat(this.ctx, {
+        conn: this.conn,
+        get sessionId() {
+          return self.sessionId!;
+        },
+        get info() {
+          return self.info;
+        },
+        get log() {
+          return self.log;
+        },
+        send: (frame) => this.transport.send(frame),
+        error: (code, message, extra) => this.error(code, message, extra),
+      });
+    }
+    return this.room;
+  }
+
+  /** An outcome of one of this speaker's room lanes (router.ts). */
+  onLaneOutcome(lang: string, outcome: LoggedOutcome): void {
+    if (this.state === 'closed') return;
+    this.room?.laneOutcome(lang, outcome);
+  }
+
+  /** A room frame for this session as a listener (router.ts). */
+  onRoomEnvelope(env: Extract<Envelope, { t: 'room-outcome' | 'room-member' }>): void {
+    if (!this.room || this.state === 'closed') return;
+    if (env.t === 'room-member') this.room.onMember(env);
+    else this.room.onOutcome(env);
+    this.schedule();
   }
 
   /**
@@ -538,35 +494,10 @@ export class SessionActor {
   }
 
   private sendOutcome(o: LoggedOutcome): void {
-    if (o.kind === 'result') {
-      const r = o.result;
-      if (r.node_id) this.lastNode = r.node_id;
-      const frame: Record<string, unknown> = {
-        type: 'translation_result',
-        utterance_index: o.index,
-        job_id: r.job_id,
-        src_lang: r.src_lang,
-        tgt_lang: r.tgt_lang,
-        text_asr: r.text_asr,
-        text_translated: r.text_translated,
-        node_id: r.node_id,
-        timings: r.timings,
-      };
-      if (r.tts_audio) {
-        frame.tts_audio = Buffer.from(r.tts_audio).toString('base64');
-        frame.tts_format = r.tts_format ?? 'pcm16';
-      }
-      this.transport.send(frame);
-      this.ctx.metrics.resultsDelivered.inc({ kind: 'result' });
-    } else {
-      this.transport.send({
-        type: 'missing_result',
-        utterance_index: o.index,
-        job_id: o.jobId,
-        reason: o.reason,
-      });
-      this.ctx.metrics.resultsDelivered.inc({ kind: 'missing' });
-    }
+    if (o.kind === 'result' && o.result.node_id) this.lastNode = o.result.node_id;
+    this.transport.send(outcomeFrame(o));
+    this.room?.ownOutcome(o);
+    this.ctx.metrics.resultsDelivered.inc({ kind: o.kind === 'result' ? 'result' : 'missing' });
   }
 
   /**
@@ -673,6 +604,7 @@ export class SessionActor {
     }
     if (this.state !== 'closing') return;
     this.state = 'closed';
+    await this.room?.leave(false);
     await this.ctx.store.detachSession(this.sessionId!, this.conn, 'close', now);
     await this.ctx.quotas.releaseSession(this.sessionId!, this.conn);
     this.transport.send({ type: 'session_closed', last_result_index: this.order.nextIndex - 1 });
@@ -688,6 +620,7 @@ export class SessionActor {
       this.order?.nextDeadline() ?? null,
       this.state === 'closing' ? this.closeBy : null,
       this.resultCheckAt(now),
+      this.room?.nextDeadline() ?? null,
       this.lastFrameAt + this.ctx.cfg.sessionIdleTimeoutMs,
     ].filter((t): t is number => t !== null);
     const at = Math.max(now, Math.min(...candidates));
@@ -707,6 +640,7 @@ export class SessionActor {
     if (this.seg && this.state === 'open') await this.accept(this.seg.onTick(now), true);
     await this.checkResults(now);
     await this.settleGaps();
+    await this.room?.onTimer(now);
     if (this.state === 'closing') await this.maybeFinishClose();
     if (this.state === 'open' && now - this.lastFrameAt >= this.ctx.cfg.sessionIdleTimeoutMs) {
       this.log.info({ session: this.sessionId }, 'idle timeout: closing the session');

@@ -31,6 +31,13 @@ export const ErrorCode = {
   UNAVAILABLE: 'UNAVAILABLE',
   /** This instance (or node) is draining and takes no new work. */
   DRAINING: 'DRAINING',
+  // v1.6 (rooms)
+  /** `room_join`: the room already has the maximum number of members. */
+  ROOM_FULL: 'ROOM_FULL',
+  /** `room_join` of a new room when the tenant already has its maximum number of live rooms. */
+  TOO_MANY_ROOMS: 'TOO_MANY_ROOMS',
+  /** `room_leave` without a room, or a room frame the session's state does not allow. */
+  NOT_IN_ROOM: 'NOT_IN_ROOM',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

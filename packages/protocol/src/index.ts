@@ -8,6 +8,7 @@ export * from './parse';
 export * from './schemas/common';
 export * from './schemas/messages';
 export * from './schemas/node';
+export * from './schemas/room';
 export * from './schemas/session';
 export * from './schemas/shared';
 export type { MessageValidator } from './validate';

@@ -279,5 +279,33 @@
     }
   }
 
+  // --- meeting rooms: polled from /api/v1/rooms (not on the event feed) ----------------
+  async function pollRooms() {
+    for (;;) {
+      try {
+        const res = await fetch('/api/v1/rooms', { credentials: 'same-origin', cache: 'no-store' });
+        if (res.ok) {
+          const { rooms } = await res.json();
+          const html = rooms
+            .map((r) => {
+              const members = r.members
+                .map(
+                  (m) => `${esc(m.display_name)} <small>${esc(m.src_lang)} → ${esc(m.listen_lang)}</small>`,
+                )
+                .join('<br>');
+              return `<tr><td>${esc(r.tenant)}</td><td>${esc(r.room_id)}</td><td>${members}</td>
+                <td>${esc(r.languages.join(' · '))}</td><td>${esc(`${Math.round(r.expires_in_ms / 1000)} s`)}</td></tr>`;
+            })
+            .join('');
+          rows('rooms-table', html, 5, 'no meeting rooms');
+        }
+      } catch {
+        // the feed shows the connection state; try again below
+      }
+      await sleep(2000);
+    }
+  }
+
   follow();
+  pollRooms();
 })();

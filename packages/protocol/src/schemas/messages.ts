@@ -12,6 +12,16 @@ import {
   NodeRegisterSchema,
 } from './node';
 import {
+  RoomJoinedSchema,
+  RoomJoinSchema,
+  RoomLeaveSchema,
+  RoomLeftSchema,
+  RoomMemberJoinedSchema,
+  RoomMemberLeftSchema,
+  RoomMissingResultSchema,
+  RoomResultSchema,
+} from './room';
+import {
   AudioChunkSchema,
   ClientHeartbeatSchema,
   MissingResultSchema,
@@ -31,6 +41,8 @@ export const ClientMessageSchemas = {
   utterance: UtteranceMsgSchema,
   client_heartbeat: ClientHeartbeatSchema,
   session_close: SessionCloseSchema,
+  room_join: RoomJoinSchema,
+  room_leave: RoomLeaveSchema,
 } as const;
 
 export const ServerToClientMessageSchemas = {
@@ -41,6 +53,12 @@ export const ServerToClientMessageSchemas = {
   session_closed: SessionClosedSchema,
   error: ErrorMessageSchema,
   server_heartbeat: ServerHeartbeatSchema,
+  room_joined: RoomJoinedSchema,
+  room_left: RoomLeftSchema,
+  room_member_joined: RoomMemberJoinedSchema,
+  room_member_left: RoomMemberLeftSchema,
+  room_result: RoomResultSchema,
+  room_missing_result: RoomMissingResultSchema,
 } as const;
 
 export const NodeMessageSchemas = {
@@ -66,6 +84,8 @@ export const ClientMessageSchema = Type.Union([
   UtteranceMsgSchema,
   ClientHeartbeatSchema,
   SessionCloseSchema,
+  RoomJoinSchema,
+  RoomLeaveSchema,
 ]);
 export type ClientMessage = Static<typeof ClientMessageSchema>;
 
@@ -77,6 +97,12 @@ export const ServerToClientMessageSchema = Type.Union([
   SessionClosedSchema,
   ErrorMessageSchema,
   ServerHeartbeatSchema,
+  RoomJoinedSchema,
+  RoomLeftSchema,
+  RoomMemberJoinedSchema,
+  RoomMemberLeftSchema,
+  RoomResultSchema,
+  RoomMissingResultSchema,
 ]);
 export type ServerToClientMessage = Static<typeof ServerToClientMessageSchema>;
 

@@ -33,6 +33,13 @@ export const ResumeSchema = Type.Object({
   next_utterance_index: Type.Optional(NonNegInt()),
   /** v1.3: the highest `seq` the client saw accepted (`last_chunk_seq`, or a resume ack). */
   last_accepted_seq: Type.Optional(IndexOrNone()),
+  /**
+   * v1.6: in a meeting room, the highest `utterance_index` received per speaker; the server
+   * replays each speaker's room results after it (speakers not listed: from the first one).
+   */
+  room_heard: Type.Optional(
+    Type.Array(Type.Object({ session_id: Id(), utterance_index: NonNegInt() }), { maxItems: 1024 }),
+  ),
 });
 export type Resume = Static<typeof ResumeSchema>;
 

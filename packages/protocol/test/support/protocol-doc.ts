@@ -22,6 +22,8 @@ const SECTION_DIRECTION: Record<string, Direction> = {
   'Session: server → client': 'server_to_client',
   'Node: node → server': 'node',
   'Node: server → node': 'server_to_node',
+  'Rooms: client → server': 'client',
+  'Rooms: server → client': 'server_to_client',
 };
 
 /** Removes `//` comments outside string literals. */

@@ -1,0 +1,23 @@
+--[[
+  A session leaves a meeting room (idempotent). Its first-index entries, as listener and as
+  speaker, go with it (one HDEL per other member: bounded by the room's member limit); the
+  last member to leave deletes the room.
+
+  KEYS[1]  room members hash   room:members   session id -> member blob (JSON)
+  KEYS[2]  room first hash     room:first     "<listener>|<speaker>" -> first utterance index
+  ARGV[1]  session id
+
+  Returns: { removed (1 | 0), sid1, blob1, ... } (the members that remain)
+]]
+local members, first = KEYS[1], KEYS[2]
+local sid = ARGV[1]
+local removed = redis.call('HDEL', members, sid)
+local all = redis.call('HGETALL', members)
+local out = { removed }
+for i = 1, #all, 2 do
+  redis.call('HDEL', first, sid .. '|' .. all[i], all[i] .. '|' .. sid)
+  out[#out + 1] = all[i]
+  out[#out + 1] = all[i + 1]
+end
+if #all == 0 then redis.call('DEL', members, first) end
+return out
