@@ -21,6 +21,7 @@
   ARGV[9]  '1' when ARGV[10..14] carry new capabilities, else '0'
   ARGV[10] max concurrent jobs   ARGV[11] services   ARGV[12] ASR langs
   ARGV[13] TTS langs             ARGV[14] caps JSON
+  ARGV[15] readiness (v1.7): 'ready' | 'not_ready' | '' (not reported); see cell-ready
 
   Returns  {pools, changed}  pools = comma list joined now; changed = 1 if pools changed
            -7 NODE_OFFLINE  unknown node, offline, or epoch/instance is not the current
@@ -29,6 +30,7 @@
 ]]
 --@include "cell-caps"
 --@include "cell-pools"
+--@include "cell-ready"
 
 local base = tagBase(KEYS[1])
 local node_id = ARGV[1]
@@ -45,7 +47,7 @@ if new_caps then
 end
 
 local nkey = KEYS[1]
-local cur = redis.call('HMGET', nkey, 'state', 'epoch', 'instance', 'last_hb', 'pools', 'running')
+local cur = redis.call('HMGET', nkey, 'state', 'epoch', 'instance', 'last_hb', 'pools', 'running', 'max')
 if cur[1] == false or cur[1] == 'offline' or tonumber(cur[2]) ~= epoch or cur[3] ~= ARGV[3] then
   return -7
 end
@@ -72,5 +74,10 @@ if new_caps then
   -- New max and/or pool set: re-score in every pool (or leave the index if now full).
   set_available(base, node_id, pools, cur[1], tonumber(cur[6]) or 0, max)
   pools_csv = new_csv
+  cur[7] = max
+end
+local ready = ARGV[15] or ''
+if ready == 'ready' or ready == 'not_ready' then
+  set_readiness(base, nkey, node_id, cur[1], ready, '', pools_csv, tonumber(cur[6]) or 0, tonumber(cur[7]) or 0)
 end
 return { pools_csv, changed }

@@ -55,7 +55,7 @@ export function renderStatus({ cluster, stats }: Snapshot, now = cluster.ts): st
         ['NODE', 'STATE', 'INSTANCE', 'LOAD', 'RUNNING/MAX', 'HEARTBEAT', 'POOLS'],
         cluster.nodes.map((n) => [
           n.node_id,
-          n.state,
+          n.unavailable_reason ? `${n.state} (${n.unavailable_reason.slice(0, 40)})` : n.state,
           n.instance || '-',
           pct(n.load),
           `${n.running}/${n.max_concurrent_jobs}`,

@@ -23,6 +23,7 @@ import {
   ScriptErrorCode,
   type StoredResult,
   setDraining,
+  setNodeReadiness,
 } from '@lingua/cluster';
 import type { NodeMessage, NodeRegister } from '@lingua/protocol';
 import type { GatewayContext, Transport } from './context';
@@ -51,6 +52,8 @@ export class NodeConn {
   private registrations = 0;
   private graceTimer: NodeJS.Timeout | undefined;
   private registration: NodeRegister | undefined;
+  /** the node's latest word on readiness (protocol v1.7); kept for a re-registration */
+  private ready = true;
   private registering: Promise<void> | undefined;
   private closed = false;
   private handedOff = false;
@@ -113,7 +116,9 @@ export class NodeConn {
             cpu: msg.resource?.cpu,
             gpu: msg.resource?.gpu,
             mem: msg.resource?.mem,
+            ready: msg.ready,
           });
+          if (msg.ready !== undefined) this.ready = msg.ready;
           const lost = msg.job_ids ? this.unlisted(msg.job_ids, now) : [];
           if (lost.length) await this.failOver(lost, 'heartbeat_unlisted', now);
         } catch (err) {
@@ -136,6 +141,12 @@ export class NodeConn {
       }
       case 'job_result':
         return this.result(msg);
+      case 'node_ready':
+      case 'node_unavailable':
+        return this.readiness(
+          msg.type === 'node_ready',
+          msg.type === 'node_unavailable' ? msg.reason : undefined,
+        );
       case 'node_drain':
         try {
           await setDraining(this.ctx.redis, this.ctx.ks, { nodeId: this.nodeId, epoch: this.epoch });
@@ -185,6 +196,8 @@ export class NodeConn {
         registrationId: `${this.conn}:${++this.registrations}`,
         // A re-registration after being taken offline: everything it held was failed over.
         jobIds: again ? [] : msg.job_ids,
+        // A re-registration keeps what the node said since (node_ready / node_unavailable).
+        ready: again ? this.ready : msg.ready !== false,
         capabilities: {
           services: msg.services,
           asrLangs: msg.asr_langs,
@@ -203,6 +216,7 @@ export class NodeConn {
       this.nodeId = msg.node_id;
       this.epoch = r.epoch;
       this.registration = msg;
+      if (!again) this.ready = msg.ready !== false;
       this.log = this.ctx.log.child({ conn: this.conn, node: msg.node_id });
       this.ctx.nodes.set(msg.node_id, this);
       this.log.info(
@@ -235,6 +249,26 @@ export class NodeConn {
       throw err;
     } finally {
       this.registering = undefined;
+    }
+  }
+
+  /** node_ready / node_unavailable (v1.7): in or out of selection; the jobs it holds stay. */
+  private async readiness(ready: boolean, reason: string | undefined): Promise<void> {
+    this.ready = ready;
+    try {
+      const changed = await setNodeReadiness(this.ctx.redis, this.ctx.ks, {
+        nodeId: this.nodeId!,
+        epoch: this.epoch,
+        instance: this.ctx.cfg.instanceId,
+        ready,
+        reason,
+      });
+      if (changed)
+        this.log.info({ ready, reason }, ready ? 'node ready: takes jobs' : 'node unavailable: no new jobs');
+    } catch (err) {
+      if (!isScriptError(err, ScriptErrorCode.NODE_OFFLINE) || !this.registration) throw err;
+      // Declared offline while connected (missed heartbeats): register again in this readiness.
+      await this.register(this.registration, true);
     }
   }
 

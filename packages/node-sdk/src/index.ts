@@ -23,6 +23,7 @@ export {
   LinguaNodeError,
   type LinguaNodeOptions,
   type NodeEvents,
+  type NodeReadiness,
   type NodeState,
   type Resource,
   type Service,

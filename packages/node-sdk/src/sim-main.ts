@@ -11,6 +11,10 @@ every user). On SIGTERM/SIGINT the node
  * Logs are JSON lines on stdout. --health-port serves GET /health (200 while registered) for
  * container health checks and probes.
  *
+ * Readiness (protocol v1.7): --warmup-ms MS registers warming up and marks the node ready that
+ * long after registering (a node loading its models); SIGUSR1 toggles it between unavailable
+ * and ready (an overheated GPU and its recovery).
+ *
  * Failure drills: --silent-after MS (or SIGUSR2 at any moment) makes the node go silent while
  * its socket stays open; --silent-scope all (a hung process: no heartbeats, no frames at all)
  * or jobs (heartbeats continue, results never come). See SilenceSwitch in sim-node.ts.
@@ -22,8 +26,10 @@ import { createSimNode, type SilenceScope, SilenceSwitch } from './sim-node';
 const USAGE = `usage: LINGUA_NODE_TOKEN=<node token> sim-main --url ws://host:port/ws/node [--node-id ID] [--asr zh,en]
   [--tts zh,en,ja] [--services asr,nmt,tts] [--max-jobs 4] [--latency MS|MIN-MAX]
   [--failure-rate 0..1] [--silent] [--seed N] [--heartbeat-ms MS] [--grace-ms 3000]
-  [--silent-after MS] [--silent-scope all|jobs] [--health-port P [--health-host 0.0.0.0]]
-SIGUSR2 makes the node go silent at once (socket kept open), like --silent-after.`;
+  [--silent-after MS] [--silent-scope all|jobs] [--warmup-ms MS]
+  [--health-port P [--health-host 0.0.0.0]]
+SIGUSR2 makes the node go silent at once (socket kept open), like --silent-after.
+SIGUSR1 toggles the node between unavailable and ready (protocol v1.7).`;
 
 function log(msg: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(`${JSON.stringify({ ts: new Date().toISOString(), msg, ...fields })}\n`);
@@ -79,6 +85,7 @@ function parse() {
       'grace-ms': { type: 'string', default: '3000' },
       'silent-after': { type: 'string' },
       'silent-scope': { type: 'string', default: 'all' },
+      'warmup-ms': { type: 'string' },
       'health-port': { type: 'string' },
       'health-host': { type: 'string', default: '0.0.0.0' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -121,6 +128,13 @@ const node = createSimNode({
   seed: num('seed', args.seed, 0),
   heartbeatIntervalMs: num('heartbeat-ms', args['heartbeat-ms'], 1),
   silence,
+  warmupMs: num('warmup-ms', args['warmup-ms'], 0),
+});
+
+process.on('SIGUSR1', () => {
+  if (node.readiness === 'unavailable') node.markReady();
+  else node.markUnavailable('SIGUSR1');
+  log('readiness', { node_id: nodeId, readiness: node.readiness, trigger: 'SIGUSR1' });
 });
 
 function goSilent(trigger: string): void {

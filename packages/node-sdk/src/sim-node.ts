@@ -157,13 +157,20 @@ export type SimNodeOptions = Omit<
   SimBehavior & {
     /** Lets the caller make the node go silent later (see SilenceSwitch). */
     silence?: SilenceSwitch;
+    /**
+     * Registers warming up (protocol v1.7 `ready: false`) and marks itself ready this long
+     * after its first registration, like a node loading its models.
+     */
+    warmupMs?: number;
   };
 
 /** A LinguaNode answering like the simulated node; call `start()` on it. */
 export function createSimNode(opts: SimNodeOptions): LinguaNode {
-  const { latencyMs, failureRate, silent, seed, silence, ...nodeOpts } = opts;
+  const { latencyMs, failureRate, silent, seed, silence, warmupMs, ...nodeOpts } = opts;
   if (silence) nodeOpts.transportFactory = silence.wrap(nodeOpts.transportFactory ?? defaultTransportFactory);
-  return new LinguaNode({
+  if (warmupMs !== undefined && !(warmupMs >= 0))
+    throw new RangeError(`warmupMs must be >= 0, got ${warmupMs}`);
+  const node = new LinguaNode({
     services: ['asr', 'nmt', 'tts'],
     asrLangs: ['zh', 'en'],
     ttsLangs: ['zh', 'en', 'ja'],
@@ -171,8 +178,20 @@ export function createSimNode(opts: SimNodeOptions): LinguaNode {
     version: '0.1.0-sim',
     platform: `${process.platform}-${process.arch}`,
     ...nodeOpts,
+    ...(warmupMs !== undefined ? { ready: false } : {}),
     handler: createSimHandler({ latencyMs, failureRate, silent, seed }),
   });
+  if (warmupMs !== undefined) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    node.once('registered', () => {
+      timer = setTimeout(() => {
+        if (node.readiness === 'warmup') node.markReady();
+      }, warmupMs);
+      (timer as { unref?: () => void }).unref?.();
+    });
+    node.on('closed', () => clearTimeout(timer));
+  }
+  return node;
 }
 
 function latencyRange(latency: SimBehavior['latencyMs']): [number, number] {
