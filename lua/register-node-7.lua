@@ -3,7 +3,8 @@
 
   Stores capabilities, state=online, epoch+1, owning instance; joins every directed pool
   asr x tts (src ~= tgt) when the node has BOTH 'asr' and 'nmt' services ('tts' optional);
-  leaves pools it no longer offers; puts it into the hb index. State: ARGV[12] ('online', or
+  leaves pools it no longer offers (a pool it left for MODEL_NOT_AVAILABLE is joined again:
+  its capabilities are stated anew); puts it into the hb index. State: ARGV[12] ('online', or
   'warmup' for a node that registers with ready: false, protocol v1.7: in its pools but in
   no available index until node-readiness). A re-registration replaces 'draining' /
   'unavailable' with that state.
@@ -96,7 +97,7 @@ local epoch = redis.call('HINCRBY', nkey, 'epoch', 1)
 local running = redis.call('SCARD', KEYS[2])
 local pools_csv = table.concat(pools, ',')
 redis.call('HSET', nkey,
-  'node_id', node_id, 'state', initial, 'reason', '', 'instance', instance, 'reg_id', reg_id,
+  'node_id', node_id, 'state', initial, 'reason', '', 'mlost', '', 'instance', instance, 'reg_id', reg_id,
   'max', max, 'running', running, 'services', ARGV[6], 'asr', ARGV[7], 'tts', ARGV[8],
   'pools', pools_csv, 'caps', ARGV[9] or '{}', 'last_hb', now, 'registered_at', now)
 set_available(base, node_id, pools, initial, running, max)

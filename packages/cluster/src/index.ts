@@ -7,6 +7,7 @@ export * from './job-fsm';
 export * from './job-model';
 export * from './jobs';
 export * from './keys';
+export * from './model-loss';
 export * from './node-forget';
 export * from './node-registry';
 export * from './presence';

@@ -59,6 +59,8 @@ export interface NodeRecord {
   mem: number | null;
   /** why the node said it is unavailable ('' when it gave no reason or is not) */
   reason: string;
+  /** pairs it left after MODEL_NOT_AVAILABLE, until it reports the model again (v1.7) */
+  lostModels: string[];
 }
 
 const TOKEN_RE = /^[A-Za-z0-9_-]{1,32}$/;
@@ -225,7 +227,12 @@ export interface NodeHeartbeatParams {
    * of selection (a node still warming up stays in warmup); undefined = not reported
    */
   ready?: boolean;
+  /** v1.7 `node_heartbeat.models`: lost pairs listed here rejoin their pools */
+  models?: readonly string[];
 }
+
+/** Most pairs a heartbeat's `models` may list (v1.7); the Lua enforces the same. */
+export const MAX_HEARTBEAT_MODELS = 256;
 
 export interface NodeHeartbeatResult {
   pools: string[];
@@ -261,6 +268,8 @@ export async function nodeHeartbeat(
       caps[3]!,
       caps[4]!,
       params.ready === undefined ? '' : params.ready ? 'ready' : 'not_ready',
+      params.models ? '1' : '',
+      params.models ? params.models.slice(0, MAX_HEARTBEAT_MODELS).join(',') : '',
     ],
   );
   const pools = splitCsv(poolsCsv);
@@ -428,6 +437,7 @@ export function toNodeRecord(ks: Keyspace, h: Record<string, string>): NodeRecor
     gpu: numOrNull(h.gpu),
     mem: numOrNull(h.mem),
     reason: h.reason ?? '',
+    lostModels: splitCsv(h.mlost),
   };
 }
 

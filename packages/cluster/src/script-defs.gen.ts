@@ -91,7 +91,14 @@ export const SCRIPTS = {
     name: 'nodeHeartbeat',
     file: 'node-heartbeat-3.lua',
     keys: ['node hash node:<id>', 'heartbeat index hb', 'pool sizes pairs'],
-    args: ['node id', 'epoch the connection registered with', 'instance id owning the connection', 'now (ms)', 'running jobs as reported by the node (informational; slots are counted by', 'cpu load (\'\' = unknown)', 'gpu load (\'\' = unknown)', 'memory load (\'\' = unknown)', '\'1\' when ARGV[10..14] carry new capabilities, else \'0\'', 'max concurrent jobs', 'services', 'ASR langs', 'TTS langs', 'caps JSON', 'readiness (v1.7): \'ready\' | \'not_ready\' | \'\' (not reported); see cell-ready'],
+    args: ['node id', 'epoch the connection registered with', 'instance id owning the connection', 'now (ms)', 'running jobs as reported by the node (informational; slots are counted by', 'cpu load (\'\' = unknown)', 'gpu load (\'\' = unknown)', 'memory load (\'\' = unknown)', '\'1\' when ARGV[10..14] carry new capabilities, else \'0\'', 'max concurrent jobs', 'services', 'ASR langs', 'TTS langs', 'caps JSON', 'readiness (v1.7): \'ready\' | \'not_ready\' | \'\' (not reported); see cell-ready', '\'1\' when ARGV[17] is the node\'s `models` list (v1.7), else \'\'', 'pairs "src:tgt" whose models the node has loaded, comma list (at most 256): a'],
+    rest: false,
+  },
+  nodeModelLost: {
+    name: 'nodeModelLost',
+    file: 'node-model-lost-2.lua',
+    keys: ['node hash node:<id>', 'pool sizes pairs'],
+    args: ['node id', 'epoch the connection registered with', 'instance id owning the connection', 'pair "src:tgt"'],
     rest: false,
   },
   nodeOffline: {

@@ -254,7 +254,7 @@ describe.each([
         redis,
         SCRIPTS.nodeHeartbeat,
         [ks.node('lua-n'), ks.heartbeats(c), ks.cellPairs(c)],
-        ['lua-n', 1, 'gw-1', T0 + 5, 0, '', '', '', '1', '0', 'asr,nmt', 'zh', 'en', '{}', ''],
+        ['lua-n', 1, 'gw-1', T0 + 5, 0, '', '', '', '1', '0', 'asr,nmt', 'zh', 'en', '{}', '', '', ''],
       ),
     ).rejects.toMatchObject({ code: ScriptErrorCode.BAD_ARGUMENT });
     expect(await redis.hget(ks.node('lua-n'), 'last_hb')).toBe(String(T0));

@@ -46,6 +46,8 @@ export interface NodeView {
   registered_at: number;
   /** protocol v1.7 `node_unavailable.reason` while the state is `unavailable` */
   unavailable_reason?: string;
+  /** pairs it left after MODEL_NOT_AVAILABLE, until it reports the model again (v1.7) */
+  models_lost?: string[];
 }
 
 export interface PoolCell {
@@ -167,6 +169,7 @@ export function toNodeView(n: NodeRecord): NodeView {
     last_heartbeat: n.lastHeartbeat,
     registered_at: n.registeredAt,
     ...(n.state === 'unavailable' && n.reason ? { unavailable_reason: n.reason } : {}),
+    ...(n.lostModels.length ? { models_lost: n.lostModels } : {}),
   };
 }
 

@@ -17,6 +17,7 @@ import {
   type HeldReservation,
   isScriptError,
   nodeHeartbeat,
+  nodeModelLost,
   nodeOffline,
   parseJobId,
   registerNode,
@@ -24,6 +25,7 @@ import {
   type StoredResult,
   setDraining,
   setNodeReadiness,
+  takeModelLossToken,
 } from '@lingua/cluster';
 import type { NodeMessage, NodeRegister } from '@lingua/protocol';
 import type { GatewayContext, Transport } from './context';
@@ -54,6 +56,8 @@ export class NodeConn {
   private registration: NodeRegister | undefined;
   /** the node's latest word on readiness (protocol v1.7); kept for a re-registration */
   private ready = true;
+  /** pair -> when this connection last acted on a MODEL_NOT_AVAILABLE for it (debounce) */
+  private readonly modelLosses = new Map<string, number>();
   private registering: Promise<void> | undefined;
   private closed = false;
   private handedOff = false;
@@ -117,6 +121,7 @@ export class NodeConn {
             gpu: msg.resource?.gpu,
             mem: msg.resource?.mem,
             ready: msg.ready,
+            models: msg.models,
           });
           if (msg.ready !== undefined) this.ready = msg.ready;
           const lost = msg.job_ids ? this.unlisted(msg.job_ids, now) : [];
@@ -390,9 +395,59 @@ export class NodeConn {
       if (r === 'stale') this.dropped(msg.job_id, msg.attempt, 'not held');
       return;
     }
-    const retryable = msg.error?.retryable !== false;
+    const modelLost = msg.error?.code === 'MODEL_NOT_AVAILABLE';
+    if (modelLost) {
+      // First out of the pool (no new job of this pair reaches it), then the failover.
+      const pair = flight ? `${flight.src}:${flight.tgt}` : await this.pairOf(msg.job_id);
+      if (pair) await this.modelLost(pair, `${msg.job_id}|${msg.attempt}`, now);
+    }
+    // A missing model says nothing about the job: it is always worth another node.
+    const retryable = modelLost || msg.error?.retryable !== false;
     const r = await jobs.onAttemptFailed(msg.job_id, msg.attempt, this.nodeId!, 'failed', retryable, now);
     if (r === 'stale') this.dropped(msg.job_id, msg.attempt, 'not held');
+  }
+
+  private async pairOf(jobId: string): Promise<string | null> {
+    const job = await this.ctx.store.getJob(jobId);
+    return job?.src && job.tgt ? `${job.src}:${job.tgt}` : null;
+  }
+
+  /**
+   * MODEL_NOT_AVAILABLE (v1.7): the node leaves that pair's pool until a heartbeat lists the
+   * pair in `models` or it registers again. Reports within LINGUA_MODEL_LOSS_DEBOUNCE_MS are
+   * one event; removals take a token from the cluster-wide and the node's bucket, so a
+   * flapping node cannot churn pools (past them the job still fails over, the pool stays).
+   * A session's affinity needs its node in the pool's available index, so it ends here too.
+   */
+  private async modelLost(pair: string, requestId: string, now: number): Promise<void> {
+    const cfg = this.ctx.cfg;
+    const last = this.modelLosses.get(pair);
+    if (last !== undefined && now - last < cfg.modelLossDebounceMs) return;
+    this.modelLosses.set(pair, now);
+    if (this.modelLosses.size > 256) this.modelLosses.delete(this.modelLosses.keys().next().value!);
+    this.ctx.metrics.modelUnavailable.inc({ pair });
+    const allowed = await takeModelLossToken(this.ctx.redis, this.ctx.ks, {
+      nodeId: this.nodeId!,
+      now,
+      requestId,
+      clusterPerMinute: cfg.modelLossRatePerMin,
+      nodePerMinute: cfg.modelLossNodeRatePerMin,
+    });
+    if (!allowed) {
+      this.log.warn({ pair }, 'MODEL_NOT_AVAILABLE: pool removal rate-limited; the node stays in the pool');
+      return;
+    }
+    try {
+      const r = await nodeModelLost(this.ctx.redis, this.ctx.ks, {
+        nodeId: this.nodeId!,
+        epoch: this.epoch,
+        instance: cfg.instanceId,
+        pair,
+      });
+      if (r.removed) this.log.info({ pair, pools: r.pools }, 'MODEL_NOT_AVAILABLE: node left the pool');
+    } catch (err) {
+      if (!isScriptError(err, ScriptErrorCode.NODE_OFFLINE)) throw err;
+    }
   }
 
   private dropped(jobId: string, attempt: number, why: string): void {

@@ -32,6 +32,7 @@ export { mulberry32 } from './prng';
 export {
   createSimHandler,
   createSimNode,
+  ModelSwitch,
   type SimBehavior,
   type SimNodeOptions,
   type SimOutput,

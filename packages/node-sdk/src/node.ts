@@ -93,6 +93,12 @@ export interface LinguaNodeOptions {
    * until `markReady()`. Default true.
    */
   ready?: boolean;
+  /**
+   * The pairs (`src:tgt`) whose models are loaded now, for each heartbeat (protocol v1.7
+   * `models`, at most 256): a pair this node left by answering MODEL_NOT_AVAILABLE rejoins its
+   * pool once listed.
+   */
+  models?: () => string[] | undefined;
   /** Load figures for each heartbeat. */
   resource?: () => Resource | undefined;
   /** A connection without node_register_ack after this long is dropped and retried; default 10 s. */
@@ -152,6 +158,8 @@ const jobKey = (jobId: string, attempt: number) => `${jobId}#${attempt}`;
 
 /** protocol v1.4 bound on `job_ids` */
 const MAX_JOB_IDS = 4096;
+/** protocol v1.7 bound on `node_heartbeat.models` */
+const MAX_MODELS = 256;
 /** protocol v1.7 bound on `node_unavailable.reason` */
 const MAX_UNAVAILABLE_REASON = 256;
 
@@ -567,6 +575,8 @@ export class LinguaNode extends Emitter<NodeEvents> {
       };
       const resource = this.opts.resource?.();
       if (resource) frame.resource = resource;
+      const models = this.opts.models?.();
+      if (models) frame.models = models.slice(0, MAX_MODELS);
       this.sendFrame(frame);
     }, every);
     (this.heartbeatTimer as { unref?: () => void }).unref?.();

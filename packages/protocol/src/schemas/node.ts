@@ -34,6 +34,9 @@ export const HardwareSchema = Type.Object({
 });
 export type Hardware = Static<typeof HardwareSchema>;
 
+/** Most pairs a heartbeat's `models` may list (v1.7); the gateway's Lua enforces the same. */
+export const MAX_MODELS = 256;
+
 /** Most job ids a node may list in `job_ids` (v1.4); the gateway's Lua enforces the same bound. */
 export const MAX_JOB_IDS = 4096;
 
@@ -79,6 +82,11 @@ export const NodeHeartbeatSchema = Type.Object({
   job_ids: Type.Optional(JobIdsSchema),
   /** v1.7: true = ready for jobs (like `node_ready`); false = not (like `node_unavailable`). */
   ready: Type.Optional(Type.Boolean()),
+  /**
+   * v1.7: the pairs (`src:tgt`) whose models are loaded now. A pair the node left by answering
+   * MODEL_NOT_AVAILABLE rejoins its pool when listed here; other pairs are not affected.
+   */
+  models: Type.Optional(Type.Array(PoolName(), { maxItems: MAX_MODELS })),
 });
 export type NodeHeartbeat = Static<typeof NodeHeartbeatSchema>;
 
