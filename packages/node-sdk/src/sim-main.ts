@@ -16,8 +16,8 @@ every user). On SIGTERM/SIGINT the node
  * and ready (an overheated GPU and its recovery).
  *
  * Model loss (protocol v1.7): --lose-model zh:en answers that pair's jobs MODEL_NOT_AVAILABLE
- * from --lose-after MS (default 0) on, and reports it loaded again --restore-after MS later
- * (omitted: never).
+ * from --lose-after MS on, and reports it loaded again --restore-after MS later (omitted:
+ * never). Without --lose-after, SIGHUP toggles the loss (drills time it exactly).
  *
  * Failure drills: --silent-after MS (or SIGUSR2 at any moment) makes the node go silent while
  * its socket stays open; --silent-scope all (a hung process: no heartbeats, no frames at all)
@@ -34,7 +34,8 @@ const USAGE = `usage: LINGUA_NODE_TOKEN=<node token> sim-main --url ws://host:po
   [--lose-model SRC:TGT [--lose-after MS] [--restore-after MS]]
   [--health-port P [--health-host 0.0.0.0]]
 SIGUSR2 makes the node go silent at once (socket kept open), like --silent-after.
-SIGUSR1 toggles the node between unavailable and ready (protocol v1.7).`;
+SIGUSR1 toggles the node between unavailable and ready (protocol v1.7).
+SIGHUP toggles the loss of the --lose-model pair (protocol v1.7 MODEL_NOT_AVAILABLE).`;
 
 function log(msg: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(`${JSON.stringify({ ts: new Date().toISOString(), msg, ...fields })}\n`);
@@ -124,7 +125,7 @@ const silence = new SilenceSwitch(scope as SilenceScope);
 const lostPair = args['lose-model'];
 if (lostPair !== undefined && !/^[A-Za-z0-9_-]{2,16}:[A-Za-z0-9_-]{2,16}$/.test(lostPair))
   fail(`--lose-model must be SRC:TGT, got ${lostPair}`);
-const loseAfterMs = num('lose-after', args['lose-after'], 0) ?? 0;
+const loseAfterMs = num('lose-after', args['lose-after'], 0);
 const restoreAfterMs = num('restore-after', args['restore-after'], 0);
 const models = new ModelSwitch();
 
@@ -147,16 +148,25 @@ const node = createSimNode({
 });
 
 if (lostPair !== undefined) {
-  setTimeout(() => {
+  let lost = false;
+  const lose = (trigger: string) => {
+    lost = true;
     models.lose(lostPair);
-    log('model lost', { node_id: nodeId, pair: lostPair });
-    if (restoreAfterMs !== undefined) {
-      setTimeout(() => {
-        models.restore(lostPair);
-        log('model restored', { node_id: nodeId, pair: lostPair });
-      }, restoreAfterMs);
-    }
-  }, loseAfterMs);
+    log('model lost', { node_id: nodeId, pair: lostPair, trigger });
+  };
+  const restore = (trigger: string) => {
+    lost = false;
+    models.restore(lostPair);
+    log('model restored', { node_id: nodeId, pair: lostPair, trigger });
+  };
+  if (loseAfterMs !== undefined) {
+    setTimeout(() => {
+      lose('lose-after');
+      if (restoreAfterMs !== undefined) setTimeout(() => restore('restore-after'), restoreAfterMs);
+    }, loseAfterMs);
+  } else {
+    process.on('SIGHUP', () => (lost ? restore('SIGHUP') : lose('SIGHUP')));
+  }
 }
 
 process.on('SIGUSR1', () => {
