@@ -18,3 +18,4 @@ export * from './runtime-paths';
 export * from './script-defs.gen';
 export * from './scripts';
 export * from './select-node';
+export * from './simulate';
