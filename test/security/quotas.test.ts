@@ -16,6 +16,7 @@ import {
   takeUtteranceTokens,
 } from '@lingua/cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sessionToken } from '../support/auth';
 import { checkBoundedState } from '../support/bounded-state';
 import { startGateways, type TestCluster } from '../support/gateways';
 import { RawPeer, rawNode, simOutput, type TestNode, until } from '../support/peers';
@@ -48,7 +49,7 @@ async function open(
   url: string,
   tenant: string,
 ): Promise<{ peer: RawPeer; answer: Record<string, unknown> }> {
-  const peer = await RawPeer.connect(url);
+  const peer = await RawPeer.connect(url, { token: await sessionToken({ tenant }) });
   peer.send(init(tenant));
   const answer = await until(
     () => peer.frames.find((f) => f.type === 'session_init_ack' || f.type === 'error'),
@@ -214,7 +215,7 @@ describe('quotas on a 2-gateway cluster', () => {
     expect(ack.type).toBe('session_init_ack');
     first.peer.close(); // detached: it leaves the quota until resumed
     await until(async () => (await liveSessions(r, ks, 'resume-co', Date.now())) === 0, 'detached');
-    const resumed = await RawPeer.connect(urls[1]!);
+    const resumed = await RawPeer.connect(urls[1]!, { token: await sessionToken({ tenant: 'resume-co' }) });
     resumed.send(
       init('resume-co', {
         resume: { session_id: ack.session_id, resume_token: ack.resume_token, last_result_index: -1 },
@@ -275,7 +276,9 @@ describe('quotas on a 2-gateway cluster', () => {
     // Seq 4 and 5 were ahead of the refused 3: held, not accepted. Resume bookkeeping is exact.
     const ack2 = await (async () => {
       s.close();
-      const p = await RawPeer.connect(cluster.urls('session')[1]!);
+      const p = await RawPeer.connect(cluster.urls('session')[1]!, {
+        token: await sessionToken({ tenant: 'rate-co' }),
+      });
       p.send(
         init('rate-co', {
           resume: { session_id: answer.session_id, resume_token: answer.resume_token, last_result_index: -1 },
@@ -309,6 +312,7 @@ describe('quotas on a 2-gateway cluster', () => {
       srcLang: 'zh',
       tgtLang: 'en',
       tenantId: 'sdk-co',
+      token: await sessionToken({ tenant: 'sdk-co' }),
     });
     const results: number[] = [];
     const limited: string[] = [];

@@ -7,6 +7,7 @@
  */
 import { connectRedis, Keyspace, type RedisClient } from '@lingua/cluster';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeToken } from '../support/auth';
 import { checkBoundedState } from '../support/bounded-state';
 import { startGateways, type TestCluster } from '../support/gateways';
 import { RawPeer, rawNode, simOutput, type TestNode, until } from '../support/peers';
@@ -41,10 +42,11 @@ afterAll(async () => {
 
 const b64 = (b: Buffer) => b.toString('base64');
 
-function register(nodeId: string, extra: Record<string, unknown> = {}) {
+async function register(nodeId: string, extra: Record<string, unknown> = {}) {
   return {
     type: 'node_register',
     node_id: nodeId,
+    token: await nodeToken(nodeId),
     services: ['asr', 'nmt'],
     asr_langs: ['zh'],
     tts_langs: ['en'],
@@ -67,13 +69,13 @@ async function honestResult(fill: number): Promise<void> {
 describe('finding 5: unbounded state', () => {
   it('a registration with a 500 KB hardware blob is refused naming hardware; nothing is stored', async () => {
     const n = await RawPeer.connect(cluster.urls('node')[0]!);
-    n.send(register('fat-1', { hardware: { cpu_cores: 8, blob: 'z'.repeat(500_000) } }));
+    n.send(await register('fat-1', { hardware: { cpu_cores: 8, blob: 'z'.repeat(500_000) } }));
     const [err] = await n.next('error');
     expect(err).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', field: 'hardware' });
     expect(String(err!.message)).toMatch(/hardware is 5000\d\d bytes as JSON, the limit is 4096/);
     expect(await r.exists(ks.node('fat-1'))).toBe(0);
     // Under the limit, unknown hardware fields are ignored, not stored.
-    n.send(register('lean-1', { hardware: { cpu_cores: 8, junk: 'q'.repeat(3000) } }));
+    n.send(await register('lean-1', { hardware: { cpu_cores: 8, junk: 'q'.repeat(3000) } }));
     await n.next('node_register_ack');
     const caps = (await r.hget(ks.node('lean-1'), 'caps')) ?? '';
     expect(JSON.parse(caps).hardware).toEqual({ cpu_cores: 8 });
@@ -85,12 +87,12 @@ describe('finding 5: unbounded state', () => {
   it('16×16 invented languages are refused naming the field; no pair hint is created', async () => {
     const n = await RawPeer.connect(cluster.urls('node')[1]!);
     const langs = Array.from({ length: 16 }, (_, i) => `q${String.fromCharCode(97 + i)}`);
-    n.send(register('babel-1', { asr_langs: langs, tts_langs: langs }));
+    n.send(await register('babel-1', { asr_langs: langs, tts_langs: langs }));
     const [err] = await n.next('error');
     expect(err).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', field: 'tts_langs' });
     expect(String(err!.message)).toMatch(/makes 240 language pairs, one node may serve at most 64/);
     // More than 64 languages per list is a schema error.
-    n.send(register('babel-2', { asr_langs: Array.from({ length: 65 }, (_, i) => `l${i}`) }));
+    n.send(await register('babel-2', { asr_langs: Array.from({ length: 65 }, (_, i) => `l${i}`) }));
     const errs = await n.next('error', 2);
     expect(errs[1]).toMatchObject({ code: 'BAD_MESSAGE', field: 'asr_langs' });
     expect(await r.exists(ks.node('babel-1'))).toBe(0);
@@ -110,7 +112,11 @@ describe('finding 5: unbounded state', () => {
           const n = await RawPeer.connect(urls[(i + j) % 2]!);
           // each one a pair nobody else serves: x<k>:y<k>
           n.send(
-            register(id, { asr_langs: [`x${i + j}`], tts_langs: [`y${i + j}`], hardware: { cpu_cores: 4 } }),
+            await register(id, {
+              asr_langs: [`x${i + j}`],
+              tts_langs: [`y${i + j}`],
+              hardware: { cpu_cores: 4 },
+            }),
           );
           await n.next('node_register_ack');
           n.close();
@@ -169,24 +175,31 @@ describe('finding 5: unbounded state', () => {
     s.close();
   });
 
-  it('junk in features (100k levels deep, or a frame full of unknown switches) is not stored on the session or its jobs', async () => {
+  it('junk in features is refused (100k levels deep, 500 KB) or not stored (unknown switches)', async () => {
     const depth = 100_000;
     const deep = '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
-    for (const features of [`{"tts":false,"x":${deep}}`, `{"tts":false,"junk":"${'j'.repeat(500_000)}"}`]) {
-      const s = await RawPeer.connect(cluster.urls('session')[0]!);
-      s.send(
-        `{"type":"session_init","src_lang":"zh","tgt_lang":"en","audio_format":"pcm16","sample_rate":16000,"features":${features}}`,
-      );
-      const [ack] = await s.next('session_init_ack');
-      const audio = Buffer.alloc(640, 3);
-      s.send({ type: 'utterance', seq: 0, data: b64(audio) });
-      const [acc] = await s.next('utterance_accepted');
-      await s.next('translation_result');
-      const sid = String(ack!.session_id);
-      expect(await r.hget(ks.session(sid), 'feat')).toBe('{"tts":false}');
-      expect(await r.hget(`${ks.shardOfSession(sid)}job:${acc!.job_id}`, 'feat')).toBe('{"tts":false}');
-      s.close();
-    }
+    const init = (features: string) =>
+      `{"type":"session_init","src_lang":"zh","tgt_lang":"en","audio_format":"pcm16","sample_rate":16000,"features":${features}}`;
+    const s = await RawPeer.connect(cluster.urls('session')[0]!);
+    // protocol v1.2: nesting beyond 32 levels, and features over 4096 bytes, are BAD_MESSAGE;
+    // the session stays uninitialised and the socket usable.
+    s.send(init(`{"tts":false,"x":${deep}}`));
+    const [deepErr] = await s.next('error');
+    expect(deepErr).toMatchObject({ code: 'BAD_MESSAGE' });
+    s.send(init(`{"tts":false,"junk":"${'j'.repeat(500_000)}"}`));
+    const errs = await s.next('error', 2);
+    expect(errs[1]).toMatchObject({ code: 'BAD_MESSAGE', field: 'features' });
+    // Unknown switches within the bounds are accepted and dropped: only defined ones are stored.
+    s.send(init(`{"tts":false,"x":{"y":[1,2,3]},"junk":"${'j'.repeat(3000)}"}`));
+    const [ack] = await s.next('session_init_ack');
+    const audio = Buffer.alloc(640, 3);
+    s.send({ type: 'utterance', seq: 0, data: b64(audio) });
+    const [acc] = await s.next('utterance_accepted');
+    await s.next('translation_result');
+    const sid = String(ack!.session_id);
+    expect(await r.hget(ks.session(sid), 'feat')).toBe('{"tts":false}');
+    expect(await r.hget(`${ks.shardOfSession(sid)}job:${acc!.job_id}`, 'feat')).toBe('{"tts":false}');
+    s.close();
   });
 
   it('afterwards no key is left without a TTL outside the allow-list', async () => {

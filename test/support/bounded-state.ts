@@ -68,8 +68,8 @@ export const ALLOWED_WITHOUT_TTL: Allowance[] = [
   },
   {
     name: 'global indexes',
-    pattern: /^\{g\}:(instances|pairs|dlqs)$/,
-    why: 'one each; entries are gateway instances or pairs served now (pruned by the forget-nodes sweep)',
+    pattern: /^\{g\}:(instances|pairs|dlqs|retired)$/,
+    why: 'one each; entries are gateway instances or pairs served now (pruned by the forget-nodes sweep); retired instances leave after 10 min (drainRetired)',
   },
   {
     name: 'pair hint (served pair)',

@@ -13,6 +13,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { LinguaSession } from '@lingua/client-sdk';
 import fc from 'fast-check';
+import { nodeTokenFrom } from '../../../packages/cli/src/credentials';
 import { DrillCluster } from '../../../packages/cli/src/drill/cluster';
 import { type BoundedStateReport, checkBoundedState } from '../../support/bounded-state';
 import { newTally, runRawCase, runWsCase, type Tally } from './client';
@@ -67,7 +68,7 @@ export interface FuzzReport {
   duration_ms: { total: number; fuzz: number; settle: number };
   inputs_per_second: number;
   machine: string;
-  auth: 'open' | 'tokens from env';
+  auth: 'tokens from env' | "the cluster's own credentials";
 }
 
 const sha16 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex').slice(0, 16);
@@ -78,7 +79,6 @@ function startHonest(urls: string[], token: string | undefined, everyMs: number)
     urls,
     srcLang: HONEST_PAIR.src,
     tgtLang: HONEST_PAIR.tgt,
-    tenantId: 'honest',
     ...(token ? { token } : {}),
   });
   const audios: Uint8Array[] = [];
@@ -173,12 +173,14 @@ function machineLine(): string {
 export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const log = o.log ?? (() => {});
   const t0 = Date.now();
-  const tokens: FuzzTokens = {
+  // The cluster runs with credentials, as in production (DrillCluster generates them); the
+  // fuzzer holds valid tokens so it also reaches initialised sessions and registered nodes.
+  const fromEnv: FuzzTokens = {
     session: process.env.LINGUA_FUZZ_SESSION_TOKEN || undefined,
     node: process.env.LINGUA_FUZZ_NODE_TOKEN || undefined,
-    admin: process.env.LINGUA_FUZZ_ADMIN_TOKEN || process.env.LINGUA_ADMIN_TOKEN || undefined,
+    admin: process.env.LINGUA_FUZZ_ADMIN_TOKEN || undefined,
   };
-  const authFromEnv = tokens.session !== undefined || tokens.node !== undefined;
+  const authFromEnv = fromEnv.session !== undefined || fromEnv.node !== undefined;
   const cluster = new DrillCluster({
     gateways: 2,
     nodes: 2,
@@ -194,8 +196,6 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
       LINGUA_NODE_HEARTBEAT_MS: '1000',
       LINGUA_NODE_HEARTBEAT_TIMEOUT_MS: '5000',
       LINGUA_JOB_TIMEOUT_MS: '3000',
-      // open unless the environment brings credentials (the auth work makes open explicit)
-      ...(authFromEnv ? {} : { LINGUA_INSECURE: 'true' }),
     },
     nodeLatency: '0-5',
     maxJobs: 8,
@@ -216,6 +216,12 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   let tSettle = 0;
   let healthy = false;
   await cluster.start();
+  const tokens: FuzzTokens = {
+    session: fromEnv.session ?? (await cluster.sessionToken()),
+    // any node id: the fuzzer invents them
+    node: fromEnv.node ?? (await nodeTokenFrom(cluster.creds.nodeSecret!, '*', 86_400)),
+    admin: fromEnv.admin ?? cluster.creds.adminToken,
+  };
   log(`cluster up in ${Date.now() - t0} ms: gateways ${cluster.gateways.map((g) => g.port).join(', ')}`);
   const honest = startHonest(cluster.wsUrls('session'), tokens.session, 200);
   try {
@@ -323,7 +329,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     duration_ms: { total: Date.now() - t0, fuzz: tFuzz, settle: tSettle },
     inputs_per_second: Math.round((inputs * 1000) / Math.max(1, tFuzz)),
     machine: machineLine(),
-    auth: authFromEnv ? 'tokens from env' : 'open',
+    auth: authFromEnv ? 'tokens from env' : "the cluster's own credentials",
   };
   if (o.reportPath) writeFileSync(o.reportPath, `${JSON.stringify(report, null, 2)}\n`);
   return report;
