@@ -23,16 +23,16 @@ const cellNum = (m: RegExpExecArray) => Number(m[1]);
 
 export const ALLOWED_WITHOUT_TTL: Allowance[] = [
   {
-    name: 'node hash (live: warmup/online/unavailable/draining)',
+    name: 'node hash (online/draining)',
     pattern: /^\{c(\d+)\}:node:(.+)$/,
-    why: 'the node of a live connection; once offline it is forgotten after LINGUA_NODE_FORGET_MS',
+    why: 'the node of a live connection (any state but offline: warmup/online/unavailable/draining); once offline it is forgotten after LINGUA_NODE_FORGET_MS',
     holds: async (key, _m, redis) => {
       const state = await redis.hget(key, 'state');
       return state !== null && state !== 'offline';
     },
   },
   {
-    name: 'node reservations (live node)',
+    name: 'node reservations (online/draining node)',
     pattern: /^\{c(\d+)\}:njobs:(.+)$/,
     why: "a live node's reservations, at most its max_concurrent_jobs; deleted when it goes offline",
     holds: async (_key, m, redis, ks) => {

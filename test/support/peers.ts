@@ -122,7 +122,7 @@ export async function rawNode(url: string, nodeId: string, behaviour: NodeBehavi
         job_id: f.job_id,
         attempt: f.attempt,
         success: false,
-        error: { code: 'MODEL_NOT_AVAILABLE', message: 'test failure', retryable: true },
+        error: { code: 'NODE_FAILURE', message: 'test failure', retryable: true },
       });
       return;
     }
