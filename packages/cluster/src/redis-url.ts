@@ -29,18 +29,10 @@ export function isClusterUrlScheme(url: string): boolean {
 export function parseClusterUrl(url: string): ClusterUrl {
   const m = CLUSTER_RE.exec(url);
   if (!m) throw new Error('not a redis+cluster:// URL');
-  let rest = url.slice(m[0].length);
+  const { rest, username, password } = splitUserinfo(url.slice(m[0].length));
   const out: ClusterUrl = { seeds: [], tls: m[1] === 'rediss' };
-  const at = rest.lastIndexOf('@');
-  if (at >= 0) {
-    const info = rest.slice(0, at);
-    rest = rest.slice(at + 1);
-    const colon = info.indexOf(':');
-    const user = decodeComponent(colon >= 0 ? info.slice(0, colon) : '');
-    const pass = decodeComponent(colon >= 0 ? info.slice(colon + 1) : info);
-    if (user) out.username = user;
-    if (pass) out.password = pass;
-  }
+  if (username) out.username = username;
+  if (password) out.password = password;
   out.seeds = rest
     .split(/[/?]/)[0]!
     .split(',')
@@ -50,6 +42,24 @@ export function parseClusterUrl(url: string): ClusterUrl {
       return { host: host || '127.0.0.1', port: Number(port || 6379) };
     });
   return out;
+}
+
+/**
+ * `[user:pass@]rest` after the scheme: percent-decoded credentials (empty ones left out) and what
+ * follows the last `@`. A password may contain `@` when percent-encoded, or unencoded before the last.
+ */
+export function splitUserinfo(afterScheme: string): { rest: string; username?: string; password?: string } {
+  const at = afterScheme.lastIndexOf('@');
+  if (at < 0) return { rest: afterScheme };
+  const info = afterScheme.slice(0, at);
+  const colon = info.indexOf(':');
+  const username = decodeComponent(colon >= 0 ? info.slice(0, colon) : '');
+  const password = decodeComponent(colon >= 0 ? info.slice(colon + 1) : info);
+  return {
+    rest: afterScheme.slice(at + 1),
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
+  };
 }
 
 function decodeComponent(s: string): string {

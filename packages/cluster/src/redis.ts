@@ -12,7 +12,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { isClusterUrlScheme, parseClusterUrl, redactRedisUrl, redisTlsOptions } from './redis-url';
+import {
+  isClusterUrlScheme,
+  parseClusterUrl,
+  redactRedisUrl,
+  redisTlsOptions,
+  splitUserinfo,
+} from './redis-url';
 import { registerScripts } from './scripts';
 
 export type RedisClient = Redis | Cluster;
@@ -106,18 +112,10 @@ export interface SentinelTarget {
  */
 export function parseSentinelUrl(url: string): SentinelTarget {
   if (!isSentinelUrl(url)) throw new Error('not a redis+sentinel:// URL');
-  let rest = url.slice('redis+sentinel://'.length);
+  const { rest, username, password } = splitUserinfo(url.slice('redis+sentinel://'.length));
   const out: Partial<SentinelTarget> = {};
-  const at = rest.lastIndexOf('@');
-  if (at >= 0) {
-    const info = rest.slice(0, at);
-    rest = rest.slice(at + 1);
-    const colon = info.indexOf(':');
-    const user = decodeURIComponent(colon >= 0 ? info.slice(0, colon) : '');
-    const pass = decodeURIComponent(colon >= 0 ? info.slice(colon + 1) : info);
-    if (user) out.username = user;
-    if (pass) out.password = pass;
-  }
+  if (username) out.username = username;
+  if (password) out.password = password;
   const slash = rest.indexOf('/');
   const hosts = slash >= 0 ? rest.slice(0, slash) : rest;
   const path = (slash >= 0 ? rest.slice(slash + 1) : '').split('?')[0]!.split('/').filter(Boolean);

@@ -312,36 +312,8 @@ export class DrillCluster {
   }
 
   private spawnNode(slot: NodeSlot, urls: string[]): ManagedChild {
-    if (this.opts.nodeKind === 'proto' || this.opts.nodeKind === 'proto-v11') {
-      const child = this.sup.spawn({
-        name: slot.id,
-        command: process.execPath,
-        args: [
-          PROTO_NODE_MAIN,
-          '--url',
-          urls.join(','),
-          '--node-id',
-          slot.id,
-          '--asr',
-          'zh,en',
-          '--tts',
-          'zh,en,ja',
-          '--max-jobs',
-          String(this.opts.maxJobs),
-          '--latency',
-          this.opts.nodeLatency,
-          '--job-ids',
-          this.opts.nodeKind === 'proto' ? 'list' : 'none',
-        ],
-        env: { ...withoutCredentials(process.env), LINGUA_NODE_TOKEN: this.nodeTokens.get(slot.id) },
-        cwd: REPO_ROOT,
-      });
-      child.watch((line) => {
-        if (line.includes('"msg":"registered"')) slot.registered = true;
-      });
-      return child;
-    }
-    const args = [
+    // What both node kinds take; the token only through the environment (never argv).
+    const common = [
       '--url',
       urls.join(','),
       '--node-id',
@@ -354,17 +326,26 @@ export class DrillCluster {
       String(this.opts.maxJobs),
       '--latency',
       this.opts.nodeLatency,
-      '--grace-ms',
-      '500',
-      '--silent-scope',
-      this.opts.silentScope,
-      // Inert until SIGHUP (the model-loss drill): the load's pair.
-      '--lose-model',
-      'zh:en',
     ];
+    const proto = this.opts.nodeKind === 'proto' || this.opts.nodeKind === 'proto-v11';
+    const command = proto
+      ? {
+          command: process.execPath,
+          args: [PROTO_NODE_MAIN, ...common, '--job-ids', this.opts.nodeKind === 'proto' ? 'list' : 'none'],
+        }
+      : entryCommand('sim-node', [
+          ...common,
+          '--grace-ms',
+          '500',
+          '--silent-scope',
+          this.opts.silentScope,
+          // Inert until SIGHUP (the model-loss drill): the load's pair.
+          '--lose-model',
+          'zh:en',
+        ]);
     const child = this.sup.spawn({
       name: slot.id,
-      ...entryCommand('sim-node', args),
+      ...command,
       env: { ...withoutCredentials(process.env), LINGUA_NODE_TOKEN: this.nodeTokens.get(slot.id) },
       cwd: REPO_ROOT,
     });
