@@ -21,14 +21,20 @@
   ARGV[9]  '1' when ARGV[10..14] carry new capabilities, else '0'
   ARGV[10] max concurrent jobs   ARGV[11] services   ARGV[12] ASR langs
   ARGV[13] TTS langs             ARGV[14] caps JSON
+  ARGV[15] readiness (v1.7): 'ready' | 'not_ready' | '' (not reported); see cell-ready
+  ARGV[16] '1' when ARGV[17] is the node's `models` list (v1.7), else ''
+  ARGV[17] pairs "src:tgt" whose models the node has loaded, comma list (at most 256): a
+           pair it lost (node-model-lost, field mlost) and lists here rejoins its pool
 
   Returns  {pools, changed}  pools = comma list joined now; changed = 1 if pools changed
+                            (new capabilities, or lost pairs that rejoined)
            -7 NODE_OFFLINE  unknown node, offline, or epoch/instance is not the current
                             registration (the gateway asks the node to re-register)
            -8 BAD_ARGUMENT
 ]]
 --@include "cell-caps"
 --@include "cell-pools"
+--@include "cell-ready"
 
 local base = tagBase(KEYS[1])
 local node_id = ARGV[1]
@@ -45,7 +51,12 @@ if new_caps then
 end
 
 local nkey = KEYS[1]
-local cur = redis.call('HMGET', nkey, 'state', 'epoch', 'instance', 'last_hb', 'pools', 'running')
+local models = nil
+if ARGV[16] == '1' then
+  models = split_csv(ARGV[17], 256)
+  if models == nil then return -8 end
+end
+local cur = redis.call('HMGET', nkey, 'state', 'epoch', 'instance', 'last_hb', 'pools', 'running', 'max', 'mlost')
 if cur[1] == false or cur[1] == 'offline' or tonumber(cur[2]) ~= epoch or cur[3] ~= ARGV[3] then
   return -7
 end
@@ -72,5 +83,32 @@ if new_caps then
   -- New max and/or pool set: re-score in every pool (or leave the index if now full).
   set_available(base, node_id, pools, cur[1], tonumber(cur[6]) or 0, max)
   pools_csv = new_csv
+  cur[7] = max
+end
+-- Lost models reported back (v1.7): those pairs rejoin their pools. Only when something was
+-- lost, so the common heartbeat pays one field read.
+if models ~= nil and cur[8] and cur[8] ~= '' then
+  local listed = {}
+  for i = 1, #models do listed[models[i]] = true end
+  local lost, still, back = split_csv(cur[8]), {}, {}
+  for i = 1, #lost do
+    if listed[lost[i]] then back[#back + 1] = lost[i] else still[#still + 1] = lost[i] end
+  end
+  if #back > 0 then
+    local pools = split_csv(pools_csv)
+    for i = 1, #back do
+      pool_join(base, node_id, back[i])
+      pools[#pools + 1] = back[i]
+    end
+    table.sort(pools)
+    pools_csv = table.concat(pools, ',')
+    redis.call('HSET', nkey, 'pools', pools_csv, 'mlost', table.concat(still, ','))
+    set_available(base, node_id, back, cur[1], tonumber(cur[6]) or 0, tonumber(cur[7]) or 0)
+    changed = 1
+  end
+end
+local ready = ARGV[15] or ''
+if ready == 'ready' or ready == 'not_ready' then
+  set_readiness(base, nkey, node_id, cur[1], ready, '', pools_csv, tonumber(cur[6]) or 0, tonumber(cur[7]) or 0)
 end
 return { pools_csv, changed }

@@ -3,8 +3,11 @@
 
   Stores capabilities, state=online, epoch+1, owning instance; joins every directed pool
   asr x tts (src ~= tgt) when the node has BOTH 'asr' and 'nmt' services ('tts' optional);
-  leaves pools it no longer offers; puts it into the hb index. A re-registration resets
-  'draining' to 'online'.
+  leaves pools it no longer offers (a pool it left for MODEL_NOT_AVAILABLE is joined again:
+  its capabilities are stated anew); puts it into the hb index. State: ARGV[12] ('online', or
+  'warmup' for a node that registers with ready: false, protocol v1.7: in its pools but in
+  no available index until node-readiness). A re-registration replaces 'draining' /
+  'unavailable' with that state.
 
   Reconciliation of the reservations held from an earlier connection (protocol v1.4):
    - the node was offline (its connection closed or it was reaped): all of them are `lost`
@@ -37,6 +40,7 @@
   ARGV[9]  caps: JSON string (hardware, version, platform), stored as is
   ARGV[10] '1' when ARGV[11] is the node's job list, '' when it sent none
   ARGV[11] job ids the node is working on, comma list (at most 4096)
+  ARGV[12] initial state: 'online' | 'warmup'
 
   Returns  {epoch, pools, previous instance, previous epoch, lost, unconfirmed}
            pools = comma list of "src:tgt" joined ('' when none); previous instance/epoch =
@@ -55,6 +59,8 @@ local now = tonumber(ARGV[4])
 if not valid_id(node_id) or instance == '' or now == nil then return -8 end
 local max, pools = parse_caps(5)
 if max == nil then return -8 end
+local initial = ARGV[12]
+if initial ~= 'online' and initial ~= 'warmup' then return -8 end
 local listed = nil
 if ARGV[10] == '1' then
   listed = listed_set(ARGV[11])
@@ -69,7 +75,7 @@ if resend and old[1] == 'offline' then return -7 end
 -- Split the reservations the node holds (before this registration).
 local held = held_reservations(base, node_id)
 local lost, unconfirmed = {}, {}
-local was_live = old[1] == 'online' or old[1] == 'draining'
+local was_live = old[1] ~= false and old[1] ~= 'offline'
 for i = 1, #held do
   local rid = held[i]
   if not was_live then
@@ -91,10 +97,10 @@ local epoch = redis.call('HINCRBY', nkey, 'epoch', 1)
 local running = redis.call('SCARD', KEYS[2])
 local pools_csv = table.concat(pools, ',')
 redis.call('HSET', nkey,
-  'node_id', node_id, 'state', 'online', 'instance', instance, 'reg_id', reg_id,
+  'node_id', node_id, 'state', initial, 'reason', '', 'mlost', '', 'instance', instance, 'reg_id', reg_id,
   'max', max, 'running', running, 'services', ARGV[6], 'asr', ARGV[7], 'tts', ARGV[8],
   'pools', pools_csv, 'caps', ARGV[9] or '{}', 'last_hb', now, 'registered_at', now)
-set_available(base, node_id, pools, 'online', running, max)
+set_available(base, node_id, pools, initial, running, max)
 redis.call('ZADD', KEYS[3], now, node_id)
 redis.call('SADD', KEYS[4], node_id)
 -- Its leftover reservations are handed to this caller now; the sweep must not repeat that.

@@ -149,7 +149,7 @@ describe('killed between a script and its follow-up', () => {
       reconnect: { initialMs: 20, maxMs: 100 },
       handler: async () => ({
         success: false,
-        error: { code: 'MODEL_NOT_AVAILABLE', message: 'x', retryable: true },
+        error: { code: 'NODE_FAILURE', message: 'x', retryable: true },
       }),
     });
     clients.push(failing);

@@ -64,7 +64,7 @@ describe('every script re-sent', () => {
       maxConcurrentJobs: 8,
       handler: async () => ({
         success: false,
-        error: { code: 'MODEL_NOT_AVAILABLE', message: 'x', retryable: true },
+        error: { code: 'NODE_FAILURE', message: 'x', retryable: true },
       }),
     });
     const good = createSimNode({

@@ -25,10 +25,10 @@ export const ALLOWED_WITHOUT_TTL: Allowance[] = [
   {
     name: 'node hash (online/draining)',
     pattern: /^\{c(\d+)\}:node:(.+)$/,
-    why: 'the node of a live connection; once offline it is forgotten after LINGUA_NODE_FORGET_MS',
+    why: 'the node of a live connection (any state but offline: warmup/online/unavailable/draining); once offline it is forgotten after LINGUA_NODE_FORGET_MS',
     holds: async (key, _m, redis) => {
       const state = await redis.hget(key, 'state');
-      return state === 'online' || state === 'draining';
+      return state !== null && state !== 'offline';
     },
   },
   {
@@ -37,7 +37,7 @@ export const ALLOWED_WITHOUT_TTL: Allowance[] = [
     why: "a live node's reservations, at most its max_concurrent_jobs; deleted when it goes offline",
     holds: async (_key, m, redis, ks) => {
       const state = await redis.hget(`${ks.cell(cellNum(m))}node:${m[2]}`, 'state');
-      return state === 'online' || state === 'draining';
+      return state !== null && state !== 'offline';
     },
   },
   {

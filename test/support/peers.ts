@@ -106,6 +106,9 @@ export interface TestNode extends RawPeer {
 
 /** A node that answers every job like the simulated node (behaviour switchable at run time). */
 export async function rawNode(url: string, nodeId: string, behaviour: NodeBehaviour = {}): Promise<TestNode> {
+  // The token first: loading the auth helpers can take seconds on a busy machine, longer than a
+  // gateway's LINGUA_INIT_TIMEOUT_MS lets an open socket wait for node_register.
+  const token = behaviour.token === undefined ? await (await auth()).nodeToken(nodeId) : behaviour.token;
   const peer = (await RawPeer.connect(url)) as TestNode;
   peer.behaviour = behaviour;
   peer.assigns = [];
@@ -122,7 +125,7 @@ export async function rawNode(url: string, nodeId: string, behaviour: NodeBehavi
         job_id: f.job_id,
         attempt: f.attempt,
         success: false,
-        error: { code: 'MODEL_NOT_AVAILABLE', message: 'test failure', retryable: true },
+        error: { code: 'NODE_FAILURE', message: 'test failure', retryable: true },
       });
       return;
     }
@@ -136,7 +139,6 @@ export async function rawNode(url: string, nodeId: string, behaviour: NodeBehavi
       processing_ms: 1,
     });
   });
-  const token = behaviour.token === undefined ? await (await auth()).nodeToken(nodeId) : behaviour.token;
   peer.send({
     type: 'node_register',
     node_id: nodeId,

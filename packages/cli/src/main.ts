@@ -10,7 +10,7 @@
  * Where status/dlq read from: --url (a gateway's API) or --redis; else LINGUA_REDIS_URL; else
  * the cluster a running `lingua up` in this checkout recorded; else http://127.0.0.1:8080.
  */
-import { redactRedisUrl } from '@lingua/cluster';
+import { redactRedisUrl, renderSimulation, validSimulatePair } from '@lingua/cluster';
 import type { ClusterView } from '@lingua/dashboard';
 import { Command, InvalidArgumentError } from 'commander';
 import { mintingSecrets, sessionTokenFrom } from './credentials';
@@ -20,7 +20,7 @@ import { registerDrillCommand } from './drill';
 import { getJson, sleep } from './net';
 import { withRedis } from './redis-target';
 import { readState } from './state';
-import { readFromRedis, readFromUrl, renderStatus } from './status';
+import { explainFromRedis, explainFromUrl, readFromRedis, readFromUrl, renderStatus } from './status';
 import { table } from './table';
 import { registerTokenCommand } from './token';
 import { runUp, UP_DEFAULTS } from './up';
@@ -184,14 +184,31 @@ withSourceOptions(
       '--url <url>',
       'read a gateway API instead of Redis, e.g. http://127.0.0.1:8080 (admin token: LINGUA_ADMIN_TOKEN)',
     )
-    .option('--json', 'print the raw snapshot as JSON', false),
+    .option('--json', 'print the raw snapshot as JSON', false)
+    .option('--explain <src:tgt>', 'selection dry-run: which node would get a job of this pair now, and why')
+    .option('--session <id>', 'with --explain: as the next job of this session (its affinity)'),
 )
   .addHelpText(
     'after',
-    '\nExamples:\n  npm run lingua -- status\n  npm run lingua -- status --url http://127.0.0.1:8080\n  npm run lingua -- status --redis redis://10.0.0.5:6379 --cells 16 --shards 16\n',
+    '\nExamples:\n  npm run lingua -- status\n  npm run lingua -- status --explain zh:en\n  npm run lingua -- status --url http://127.0.0.1:8080\n  npm run lingua -- status --redis redis://10.0.0.5:6379 --cells 16 --shards 16\n',
   )
   .action(async (o) => {
     const src = resolveSource(o, false);
+    if (o.explain !== undefined) {
+      const [from, to] = String(o.explain).split(':');
+      if (!from || !to || !validSimulatePair(from, to)) {
+        process.stderr.write(
+          `lingua status: --explain wants SRC:TGT (two language codes), got ${o.explain}\n`,
+        );
+        process.exit(2);
+      }
+      const r =
+        src.kind === 'url'
+          ? await explainFromUrl(src.url, src.token, from, to, o.session)
+          : await explainFromRedis(src, from, to, o.session);
+      process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : `${renderSimulation(r)}\n`);
+      return;
+    }
     const snap = src.kind === 'url' ? await readFromUrl(src.url, src.token) : await readFromRedis(src);
     const where = src.kind === 'url' ? src.url : `${redactRedisUrl(src.redisUrl)} (prefix ${src.prefix})`;
     if (o.json) process.stdout.write(`${JSON.stringify(snap, null, 2)}\n`);

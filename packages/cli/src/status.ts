@@ -1,4 +1,5 @@
 /** `lingua status`: the cluster as plain-text tables, read from Redis or from a gateway's API. */
+import { type SimulateResult, simulateSelection } from '@lingua/cluster';
 import { ClusterReader, type ClusterView, type StatsView } from '@lingua/dashboard';
 import { getJson } from './net';
 import { type RedisTarget, withRedis } from './redis-target';
@@ -24,6 +25,27 @@ export async function readFromUrl(baseUrl: string, token?: string): Promise<Snap
     getJson<StatsView>(`${base}/api/v1/stats`, token),
   ]);
   return { cluster, stats };
+}
+
+/** `lingua status --explain src:tgt [--session id]`: the selection dry-run. */
+export function explainFromRedis(
+  t: RedisTarget,
+  src: string,
+  tgt: string,
+  sessionId?: string,
+): Promise<SimulateResult> {
+  return withRedis(t, (redis, ks) => simulateSelection(redis, ks, { src, tgt, sessionId }));
+}
+
+export function explainFromUrl(
+  baseUrl: string,
+  token: string | undefined,
+  src: string,
+  tgt: string,
+  sessionId?: string,
+): Promise<SimulateResult> {
+  const q = new URLSearchParams({ src, tgt, ...(sessionId ? { session: sessionId } : {}) });
+  return getJson<SimulateResult>(`${baseUrl.replace(/\/+$/, '')}/api/v1/simulate?${q}`, token);
 }
 
 export function renderStatus({ cluster, stats }: Snapshot, now = cluster.ts): string {
@@ -55,7 +77,7 @@ export function renderStatus({ cluster, stats }: Snapshot, now = cluster.ts): st
         ['NODE', 'STATE', 'INSTANCE', 'LOAD', 'RUNNING/MAX', 'HEARTBEAT', 'POOLS'],
         cluster.nodes.map((n) => [
           n.node_id,
-          n.state,
+          n.unavailable_reason ? `${n.state} (${n.unavailable_reason.slice(0, 40)})` : n.state,
           n.instance || '-',
           pct(n.load),
           `${n.running}/${n.max_concurrent_jobs}`,

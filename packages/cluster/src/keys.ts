@@ -215,6 +215,15 @@ export class Keyspace {
     return `${this.prefix}{g}:retired`;
   }
 
+  /** hash (tokens, ts): cluster-wide bucket of pool removals for MODEL_NOT_AVAILABLE (TTL). */
+  modelLossRate(): string {
+    return `${this.prefix}{g}:mlrate`;
+  }
+  /** hash (tokens, ts, rid): one node's bucket of pool removals, beside modelLossRate (TTL). */
+  modelLossNodeRate(nodeId: string): string {
+    return `${this.prefix}{g}:mlrate:${nodeId}`;
+  }
+
   drainLock(deadInstanceId: string): string {
     return `${this.prefix}{g}:drainlock:${deadInstanceId}`;
   }

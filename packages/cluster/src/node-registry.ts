@@ -13,7 +13,11 @@ import type { RedisClient } from './redis';
 import { SCRIPTS } from './script-defs.gen';
 import { runScript } from './scripts';
 
-export type NodeState = 'online' | 'draining' | 'offline';
+/**
+ * Only 'online' nodes are selected. 'warmup' (registered with ready: false) and 'unavailable'
+ * (node_unavailable) are live but take no new job (protocol v1.7); 'draining' finishes its jobs.
+ */
+export type NodeState = 'warmup' | 'online' | 'unavailable' | 'draining' | 'offline';
 
 export interface NodeCapabilities {
   /** e.g. ['asr', 'nmt', 'tts']; 'asr' and 'nmt' are required to join any pool */
@@ -53,6 +57,10 @@ export interface NodeRecord {
   cpu: number | null;
   gpu: number | null;
   mem: number | null;
+  /** why the node said it is unavailable ('' when it gave no reason or is not) */
+  reason: string;
+  /** pairs it left after MODEL_NOT_AVAILABLE, until it reports the model again (v1.7) */
+  lostModels: string[];
 }
 
 const TOKEN_RE = /^[A-Za-z0-9_-]{1,32}$/;
@@ -134,6 +142,8 @@ export interface RegisterNodeParams {
   registrationId?: string;
   /** the jobs the node says it is working on (v1.4); undefined when it sent no list */
   jobIds?: readonly string[];
+  /** false: registers in state 'warmup', selected for nothing until setNodeReadiness (v1.7) */
+  ready?: boolean;
 }
 
 export interface RegisterNodeResult {
@@ -185,6 +195,7 @@ export async function registerNode(
       caps[3]!,
       caps[4]!,
       ...list,
+      params.ready === false ? 'warmup' : 'online',
     ],
   );
   const pools = splitCsv(poolsCsv);
@@ -211,7 +222,17 @@ export interface NodeHeartbeatParams {
   mem?: number;
   /** new capabilities: pools are re-assigned atomically when they changed */
   capabilities?: NodeCapabilities;
+  /**
+   * v1.7 `node_heartbeat.ready`, a level: true as node_ready; false takes an online node out
+   * of selection (a node still warming up stays in warmup); undefined = not reported
+   */
+  ready?: boolean;
+  /** v1.7 `node_heartbeat.models`: lost pairs listed here rejoin their pools */
+  models?: readonly string[];
 }
+
+/** Most pairs a heartbeat's `models` may list (v1.7); the Lua enforces the same. */
+export const MAX_HEARTBEAT_MODELS = 256;
 
 export interface NodeHeartbeatResult {
   pools: string[];
@@ -246,6 +267,9 @@ export async function nodeHeartbeat(
       caps[2]!,
       caps[3]!,
       caps[4]!,
+      params.ready === undefined ? '' : params.ready ? 'ready' : 'not_ready',
+      params.models ? '1' : '',
+      params.models ? params.models.slice(0, MAX_HEARTBEAT_MODELS).join(',') : '',
     ],
   );
   const pools = splitCsv(poolsCsv);
@@ -305,6 +329,40 @@ export async function setDraining(
     SCRIPTS.setDraining,
     [ks.node(params.nodeId)],
     [params.nodeId, params.epoch ?? '', params.draining === false ? '0' : '1'],
+  );
+  return r === 1;
+}
+
+export interface NodeReadinessParams {
+  nodeId: string;
+  /** epoch returned by registerNode for this connection */
+  epoch: number;
+  instance: string;
+  ready: boolean;
+  /** node_unavailable.reason (at most 256 characters are kept) */
+  reason?: string;
+}
+
+/**
+ * node-readiness-1.lua (protocol v1.7 node_ready / node_unavailable): true when the state
+ * changed. Throws NODE_OFFLINE when the registration is not current.
+ */
+export async function setNodeReadiness(
+  redis: RedisClient,
+  ks: Keyspace,
+  params: NodeReadinessParams,
+): Promise<boolean> {
+  const r = await runScript<number>(
+    redis,
+    SCRIPTS.nodeReadiness,
+    [ks.node(params.nodeId)],
+    [
+      params.nodeId,
+      params.epoch,
+      params.instance,
+      params.ready ? 'ready' : 'unavailable',
+      (params.reason ?? '').slice(0, 256),
+    ],
   );
   return r === 1;
 }
@@ -378,6 +436,8 @@ export function toNodeRecord(ks: Keyspace, h: Record<string, string>): NodeRecor
     cpu: numOrNull(h.cpu),
     gpu: numOrNull(h.gpu),
     mem: numOrNull(h.mem),
+    reason: h.reason ?? '',
+    lostModels: splitCsv(h.mlost),
   };
 }
 

@@ -91,7 +91,14 @@ export const SCRIPTS = {
     name: 'nodeHeartbeat',
     file: 'node-heartbeat-3.lua',
     keys: ['node hash node:<id>', 'heartbeat index hb', 'pool sizes pairs'],
-    args: ['node id', 'epoch the connection registered with', 'instance id owning the connection', 'now (ms)', 'running jobs as reported by the node (informational; slots are counted by', 'cpu load (\'\' = unknown)', 'gpu load (\'\' = unknown)', 'memory load (\'\' = unknown)', '\'1\' when ARGV[10..14] carry new capabilities, else \'0\'', 'max concurrent jobs', 'services', 'ASR langs', 'TTS langs', 'caps JSON'],
+    args: ['node id', 'epoch the connection registered with', 'instance id owning the connection', 'now (ms)', 'running jobs as reported by the node (informational; slots are counted by', 'cpu load (\'\' = unknown)', 'gpu load (\'\' = unknown)', 'memory load (\'\' = unknown)', '\'1\' when ARGV[10..14] carry new capabilities, else \'0\'', 'max concurrent jobs', 'services', 'ASR langs', 'TTS langs', 'caps JSON', 'readiness (v1.7): \'ready\' | \'not_ready\' | \'\' (not reported); see cell-ready', '\'1\' when ARGV[17] is the node\'s `models` list (v1.7), else \'\'', 'pairs "src:tgt" whose models the node has loaded, comma list (at most 256): a'],
+    rest: false,
+  },
+  nodeModelLost: {
+    name: 'nodeModelLost',
+    file: 'node-model-lost-2.lua',
+    keys: ['node hash node:<id>', 'pool sizes pairs'],
+    args: ['node id', 'epoch the connection registered with', 'instance id owning the connection', 'pair "src:tgt"'],
     rest: false,
   },
   nodeOffline: {
@@ -99,6 +106,13 @@ export const SCRIPTS = {
     file: 'node-offline-6.lua',
     keys: ['node hash node:<id>', 'node\'s reservations njobs:<id>', 'heartbeat index hb', 'pool sizes pairs', 'reservation owners resvnode', 'lost nodes lost'],
     args: ['node id', 'epoch of the closing registration (\'\' = force, any epoch)', 'now (ms), stored as offline_at'],
+    rest: false,
+  },
+  nodeReadiness: {
+    name: 'nodeReadiness',
+    file: 'node-readiness-1.lua',
+    keys: ['node hash node:<id> (its pools derive from it, same hash tag)'],
+    args: ['node id', 'epoch the connection registered with', 'instance id owning the connection', '\'ready\' | \'unavailable\'', 'reason (\'\' = none; cut to 256 bytes)'],
     rest: false,
   },
   rateTake: {
@@ -126,7 +140,7 @@ export const SCRIPTS = {
     name: 'registerNode',
     file: 'register-node-7.lua',
     keys: ['node hash node:<id>', 'node\'s reservations njobs:<id>', 'heartbeat index hb', 'cell\'s node set nodes', 'pool sizes pairs', 'reservation owners resvnode', 'lost nodes lost'],
-    args: ['node id', 'instance id (gateway owning the node\'s socket)', 'registration id, unique per connection attempt (\'\' = not idempotent)', 'now (ms)', 'max concurrent jobs (integer 1..10000)', 'services, comma list (asr,nmt,tts)', 'ASR languages, comma list', 'TTS (target) languages, comma list', 'caps: JSON string (hardware, version, platform), stored as is', '\'1\' when ARGV[11] is the node\'s job list, \'\' when it sent none', 'job ids the node is working on, comma list (at most 4096)'],
+    args: ['node id', 'instance id (gateway owning the node\'s socket)', 'registration id, unique per connection attempt (\'\' = not idempotent)', 'now (ms)', 'max concurrent jobs (integer 1..10000)', 'services, comma list (asr,nmt,tts)', 'ASR languages, comma list', 'TTS (target) languages, comma list', 'caps: JSON string (hardware, version, platform), stored as is', '\'1\' when ARGV[11] is the node\'s job list, \'\' when it sent none', 'job ids the node is working on, comma list (at most 4096)', 'initial state: \'online\' | \'warmup\''],
     rest: false,
   },
   releaseSlot: {

@@ -225,7 +225,7 @@ describe.each([
         redis,
         SCRIPTS.registerNode,
         [...nodeKeys, ks.cellNodes(c), ks.cellPairs(c), ks.reservationNodes(c), ks.lostNodes(c)],
-        ['lua-n', 'gw-1', '', T0, max, 'asr,nmt', asr, 'en', '{}', '', ''],
+        ['lua-n', 'gw-1', '', T0, max, 'asr,nmt', asr, 'en', '{}', '', '', 'online'],
       );
     await expect(reg('0', 'zh')).rejects.toMatchObject({ code: ScriptErrorCode.BAD_ARGUMENT });
     await expect(reg('2.5', 'zh')).rejects.toMatchObject({ code: ScriptErrorCode.BAD_ARGUMENT });
@@ -254,7 +254,7 @@ describe.each([
         redis,
         SCRIPTS.nodeHeartbeat,
         [ks.node('lua-n'), ks.heartbeats(c), ks.cellPairs(c)],
-        ['lua-n', 1, 'gw-1', T0 + 5, 0, '', '', '', '1', '0', 'asr,nmt', 'zh', 'en', '{}'],
+        ['lua-n', 1, 'gw-1', T0 + 5, 0, '', '', '', '1', '0', 'asr,nmt', 'zh', 'en', '{}', '', '', ''],
       ),
     ).rejects.toMatchObject({ code: ScriptErrorCode.BAD_ARGUMENT });
     expect(await redis.hget(ks.node('lua-n'), 'last_hb')).toBe(String(T0));

@@ -44,10 +44,14 @@ export interface NodeView {
   mem: number | null;
   last_heartbeat: number;
   registered_at: number;
+  /** protocol v1.7 `node_unavailable.reason` while the state is `unavailable` */
+  unavailable_reason?: string;
+  /** pairs it left after MODEL_NOT_AVAILABLE, until it reports the model again (v1.7) */
+  models_lost?: string[];
 }
 
 export interface PoolCell {
-  /** online + draining nodes in the pool */
+  /** live nodes in the pool (online, warmup, unavailable, draining) */
   nodes: number;
   /** online nodes with at least one free slot */
   available: number;
@@ -164,6 +168,8 @@ export function toNodeView(n: NodeRecord): NodeView {
     mem: n.mem,
     last_heartbeat: n.lastHeartbeat,
     registered_at: n.registeredAt,
+    ...(n.state === 'unavailable' && n.reason ? { unavailable_reason: n.reason } : {}),
+    ...(n.lostModels.length ? { models_lost: n.lostModels } : {}),
   };
 }
 

@@ -7,8 +7,9 @@
  *   GET /api/v1/stats     job counters, last-minute rates and latency, timeline, per-instance
  *   GET /api/v1/nodes     nodes with pools, load and state
  *   GET /api/v1/jobs/:id  one job record
+ *   GET /api/v1/simulate?src=&tgt=&session=  selection dry-run: who would get the job now, why
  */
-import { JOB_FIELDS } from '@lingua/cluster';
+import { JOB_FIELDS, simulateSelection, validSimulatePair } from '@lingua/cluster';
 import { ClusterReader, type ClusterView } from '@lingua/dashboard';
 import type { AdminAuth } from './auth';
 import type { GatewayContext } from './context';
@@ -82,6 +83,28 @@ export function registerApiRoutes(app: HttpTransport, ctx: GatewayContext, admin
     app,
     '/api/v1/nodes',
     async () => json({ served_by: ctx.cfg.instanceId, nodes: await clusterReader(ctx).nodes() }),
+    admin,
+  );
+  getRoute(
+    app,
+    '/api/v1/simulate',
+    async (_params, query) => {
+      const q = new URLSearchParams(query);
+      const src = q.get('src') ?? '';
+      const tgt = q.get('tgt') ?? '';
+      const session = q.get('session') ?? undefined;
+      if (!validSimulatePair(src, tgt)) {
+        return json(
+          { error: { code: 'BAD_MESSAGE', message: 'src and tgt: two different language codes' } },
+          400,
+        );
+      }
+      if (session !== undefined && !/^[A-Za-z0-9_.:-]{1,128}$/.test(session)) {
+        return json({ error: { code: 'BAD_MESSAGE', message: 'session: a session id' } }, 400);
+      }
+      const r = await simulateSelection(ctx.redis, ctx.ks, { src, tgt, sessionId: session || undefined });
+      return json({ served_by: ctx.cfg.instanceId, ...r });
+    },
     admin,
   );
   getRoute(

@@ -34,7 +34,13 @@ export function registerClusterMetrics(
     reading ??= (async () => {
       try {
         const [nodes, pairs] = await Promise.all([source.nodes(), source.knownPairs()]);
-        const byState: Record<string, number> = { online: 0, draining: 0, offline: 0 };
+        const byState: Record<string, number> = {
+          warmup: 0,
+          online: 0,
+          unavailable: 0,
+          draining: 0,
+          offline: 0,
+        };
         for (const n of nodes) byState[n.state] = (byState[n.state] ?? 0) + 1;
         last = { pools: poolsOf(nodes, pairs).pools, byState };
         readAt = now();
@@ -62,7 +68,7 @@ export function registerClusterMetrics(
     });
   perPool(
     'lingua_pool_nodes',
-    'Online and draining nodes per language pair (src:tgt), cluster-wide',
+    'Live nodes (online, warmup, unavailable, draining) per language pair (src:tgt), cluster-wide',
     (c) => c.nodes,
   );
   perPool(

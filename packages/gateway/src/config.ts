@@ -249,6 +249,27 @@ export const CONFIG_SPEC = {
     'utterances per second per tenant, cluster-wide (token bucket; 0 = no limit)',
   ),
   tenantUtteranceBurst: int('LINGUA_TENANT_UTTERANCE_BURST', 2000, 1, 10_000_000, 'tenant bucket size'),
+  modelLossDebounceMs: int(
+    'LINGUA_MODEL_LOSS_DEBOUNCE_MS',
+    5000,
+    0,
+    3_600_000,
+    'MODEL_NOT_AVAILABLE reports of one node for one pair within this window are one event',
+  ),
+  modelLossRatePerMin: int(
+    'LINGUA_MODEL_LOSS_RATE_PER_MIN',
+    60,
+    0,
+    1_000_000,
+    'pool removals for MODEL_NOT_AVAILABLE per minute, cluster-wide (0 = no limit)',
+  ),
+  modelLossNodeRatePerMin: int(
+    'LINGUA_MODEL_LOSS_NODE_RATE_PER_MIN',
+    6,
+    0,
+    1_000_000,
+    'pool removals for MODEL_NOT_AVAILABLE per minute and node (0 = no limit)',
+  ),
   maxHardwareBytes: int(
     'LINGUA_MAX_HARDWARE_BYTES',
     4096,

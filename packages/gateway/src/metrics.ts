@@ -84,6 +84,12 @@ export function createMetrics(
       labelNames: ['why'],
       registers: [registry],
     }),
+    modelUnavailable: new Counter({
+      name: 'lingua_model_unavailable_total',
+      help: 'MODEL_NOT_AVAILABLE events (reports of one node for one pair within the debounce window count once)',
+      labelNames: ['pair'],
+      registers: [registry],
+    }),
     nodeReconciled: new Counter({
       name: 'lingua_node_reconciled_total',
       help: 'Jobs failed over because the node no longer held them (reconciliation)',

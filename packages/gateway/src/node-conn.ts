@@ -17,12 +17,15 @@ import {
   type HeldReservation,
   isScriptError,
   nodeHeartbeat,
+  nodeModelLost,
   nodeOffline,
   parseJobId,
   registerNode,
   ScriptErrorCode,
   type StoredResult,
   setDraining,
+  setNodeReadiness,
+  takeModelLossToken,
 } from '@lingua/cluster';
 import type { NodeMessage, NodeRegister } from '@lingua/protocol';
 import type { GatewayContext, Transport } from './context';
@@ -51,6 +54,10 @@ export class NodeConn {
   private registrations = 0;
   private graceTimer: NodeJS.Timeout | undefined;
   private registration: NodeRegister | undefined;
+  /** the node's latest word on readiness (protocol v1.7); kept for a re-registration */
+  private ready = true;
+  /** pair -> when this connection last acted on a MODEL_NOT_AVAILABLE for it (debounce) */
+  private readonly modelLosses = new Map<string, number>();
   private registering: Promise<void> | undefined;
   private closed = false;
   private handedOff = false;
@@ -113,7 +120,10 @@ export class NodeConn {
             cpu: msg.resource?.cpu,
             gpu: msg.resource?.gpu,
             mem: msg.resource?.mem,
+            ready: msg.ready,
+            models: msg.models,
           });
+          if (msg.ready !== undefined) this.ready = msg.ready;
           const lost = msg.job_ids ? this.unlisted(msg.job_ids, now) : [];
           if (lost.length) await this.failOver(lost, 'heartbeat_unlisted', now);
         } catch (err) {
@@ -136,6 +146,12 @@ export class NodeConn {
       }
       case 'job_result':
         return this.result(msg);
+      case 'node_ready':
+      case 'node_unavailable':
+        return this.readiness(
+          msg.type === 'node_ready',
+          msg.type === 'node_unavailable' ? msg.reason : undefined,
+        );
       case 'node_drain':
         try {
           await setDraining(this.ctx.redis, this.ctx.ks, { nodeId: this.nodeId, epoch: this.epoch });
@@ -185,6 +201,8 @@ export class NodeConn {
         registrationId: `${this.conn}:${++this.registrations}`,
         // A re-registration after being taken offline: everything it held was failed over.
         jobIds: again ? [] : msg.job_ids,
+        // A re-registration keeps what the node said since (node_ready / node_unavailable).
+        ready: again ? this.ready : msg.ready !== false,
         capabilities: {
           services: msg.services,
           asrLangs: msg.asr_langs,
@@ -203,6 +221,7 @@ export class NodeConn {
       this.nodeId = msg.node_id;
       this.epoch = r.epoch;
       this.registration = msg;
+      if (!again) this.ready = msg.ready !== false;
       this.log = this.ctx.log.child({ conn: this.conn, node: msg.node_id });
       this.ctx.nodes.set(msg.node_id, this);
       this.log.info(
@@ -235,6 +254,26 @@ export class NodeConn {
       throw err;
     } finally {
       this.registering = undefined;
+    }
+  }
+
+  /** node_ready / node_unavailable (v1.7): in or out of selection; the jobs it holds stay. */
+  private async readiness(ready: boolean, reason: string | undefined): Promise<void> {
+    this.ready = ready;
+    try {
+      const changed = await setNodeReadiness(this.ctx.redis, this.ctx.ks, {
+        nodeId: this.nodeId!,
+        epoch: this.epoch,
+        instance: this.ctx.cfg.instanceId,
+        ready,
+        reason,
+      });
+      if (changed)
+        this.log.info({ ready, reason }, ready ? 'node ready: takes jobs' : 'node unavailable: no new jobs');
+    } catch (err) {
+      if (!isScriptError(err, ScriptErrorCode.NODE_OFFLINE) || !this.registration) throw err;
+      // Declared offline while connected (missed heartbeats): register again in this readiness.
+      await this.register(this.registration, true);
     }
   }
 
@@ -356,9 +395,59 @@ export class NodeConn {
       if (r === 'stale') this.dropped(msg.job_id, msg.attempt, 'not held');
       return;
     }
-    const retryable = msg.error?.retryable !== false;
+    const modelLost = msg.error?.code === 'MODEL_NOT_AVAILABLE';
+    if (modelLost) {
+      // First out of the pool (no new job of this pair reaches it), then the failover.
+      const pair = flight ? `${flight.src}:${flight.tgt}` : await this.pairOf(msg.job_id);
+      if (pair) await this.modelLost(pair, `${msg.job_id}|${msg.attempt}`, now);
+    }
+    // A missing model says nothing about the job: it is always worth another node.
+    const retryable = modelLost || msg.error?.retryable !== false;
     const r = await jobs.onAttemptFailed(msg.job_id, msg.attempt, this.nodeId!, 'failed', retryable, now);
     if (r === 'stale') this.dropped(msg.job_id, msg.attempt, 'not held');
+  }
+
+  private async pairOf(jobId: string): Promise<string | null> {
+    const job = await this.ctx.store.getJob(jobId);
+    return job?.src && job.tgt ? `${job.src}:${job.tgt}` : null;
+  }
+
+  /**
+   * MODEL_NOT_AVAILABLE (v1.7): the node leaves that pair's pool until a heartbeat lists the
+   * pair in `models` or it registers again. Reports within LINGUA_MODEL_LOSS_DEBOUNCE_MS are
+   * one event; removals take a token from the cluster-wide and the node's bucket, so a
+   * flapping node cannot churn pools (past them the job still fails over, the pool stays).
+   * A session's affinity needs its node in the pool's available index, so it ends here too.
+   */
+  private async modelLost(pair: string, requestId: string, now: number): Promise<void> {
+    const cfg = this.ctx.cfg;
+    const last = this.modelLosses.get(pair);
+    if (last !== undefined && now - last < cfg.modelLossDebounceMs) return;
+    this.modelLosses.set(pair, now);
+    if (this.modelLosses.size > 256) this.modelLosses.delete(this.modelLosses.keys().next().value!);
+    this.ctx.metrics.modelUnavailable.inc({ pair });
+    const allowed = await takeModelLossToken(this.ctx.redis, this.ctx.ks, {
+      nodeId: this.nodeId!,
+      now,
+      requestId,
+      clusterPerMinute: cfg.modelLossRatePerMin,
+      nodePerMinute: cfg.modelLossNodeRatePerMin,
+    });
+    if (!allowed) {
+      this.log.warn({ pair }, 'MODEL_NOT_AVAILABLE: pool removal rate-limited; the node stays in the pool');
+      return;
+    }
+    try {
+      const r = await nodeModelLost(this.ctx.redis, this.ctx.ks, {
+        nodeId: this.nodeId!,
+        epoch: this.epoch,
+        instance: cfg.instanceId,
+        pair,
+      });
+      if (r.removed) this.log.info({ pair, pools: r.pools }, 'MODEL_NOT_AVAILABLE: node left the pool');
+    } catch (err) {
+      if (!isScriptError(err, ScriptErrorCode.NODE_OFFLINE)) throw err;
+    }
   }
 
   private dropped(jobId: string, attempt: number, why: string): void {

@@ -23,6 +23,7 @@ export {
   LinguaNodeError,
   type LinguaNodeOptions,
   type NodeEvents,
+  type NodeReadiness,
   type NodeState,
   type Resource,
   type Service,
@@ -31,6 +32,7 @@ export { mulberry32 } from './prng';
 export {
   createSimHandler,
   createSimNode,
+  ModelSwitch,
   type SimBehavior,
   type SimNodeOptions,
   type SimOutput,

@@ -88,6 +88,17 @@ export interface LinguaNodeOptions {
   heartbeatIntervalMs?: number;
   reconnect?: BackoffOptions;
   handler: JobHandler;
+  /**
+   * false: register still warming up (protocol v1.7 `ready: false`); the node gets no job
+   * until `markReady()`. Default true.
+   */
+  ready?: boolean;
+  /**
+   * The pairs (`src:tgt`) whose models are loaded now, for each heartbeat (protocol v1.7
+   * `models`, at most 256): a pair this node left by answering MODEL_NOT_AVAILABLE rejoins its
+   * pool once listed.
+   */
+  models?: () => string[] | undefined;
   /** Load figures for each heartbeat. */
   resource?: () => Resource | undefined;
   /** A connection without node_register_ack after this long is dropped and retried; default 10 s. */
@@ -98,6 +109,9 @@ export interface LinguaNodeOptions {
 }
 
 export type NodeState = 'idle' | 'connecting' | 'registered' | 'reconnecting' | 'closed';
+
+/** What the node tells the gateway about taking jobs (protocol v1.7). */
+export type NodeReadiness = 'warmup' | 'ready' | 'unavailable';
 
 export type NodeEvents = {
   /** Every successful registration, the first one included. */
@@ -144,6 +158,10 @@ const jobKey = (jobId: string, attempt: number) => `${jobId}#${attempt}`;
 
 /** protocol v1.4 bound on `job_ids` */
 const MAX_JOB_IDS = 4096;
+/** protocol v1.7 bound on `node_heartbeat.models` */
+const MAX_MODELS = 256;
+/** protocol v1.7 bound on `node_unavailable.reason` */
+const MAX_UNAVAILABLE_REASON = 256;
 
 export class LinguaNode extends Emitter<NodeEvents> {
   private readonly opts: LinguaNodeOptions;
@@ -155,6 +173,8 @@ export class LinguaNode extends Emitter<NodeEvents> {
   private everRegistered = false;
   private latestAck: NodeRegisterAck | null = null;
   private isDraining = false;
+  private readinessState: NodeReadiness;
+  private unavailableReason: string | undefined;
 
   private readonly held = new Map<string, HeldJob>();
   private waiting: HeldJob[] = [];
@@ -180,6 +200,7 @@ export class LinguaNode extends Emitter<NodeEvents> {
       throw new RangeError('maxConcurrentJobs must be an integer >= 1');
     }
     this.opts = { ...opts, urls: [...opts.urls] };
+    this.readinessState = opts.ready === false ? 'warmup' : 'ready';
     this.factory = opts.transportFactory ?? defaultTransportFactory;
   }
 
@@ -207,6 +228,34 @@ export class LinguaNode extends Emitter<NodeEvents> {
   }
   get draining(): boolean {
     return this.isDraining;
+  }
+  get readiness(): NodeReadiness {
+    return this.readinessState;
+  }
+
+  /**
+   * Warm-up finished, or back from `markUnavailable`: the gateway selects this node again
+   * (node_ready now; every heartbeat and re-registration repeats it).
+   */
+  markReady(): void {
+    this.readinessState = 'ready';
+    this.unavailableReason = undefined;
+    if (this.ackd) this.sendFrame({ type: 'node_ready' });
+  }
+
+  /**
+   * No new jobs for now (e.g. GPU overheated); jobs held are still run and answered. Until
+   * `markReady()`, re-registrations say so too.
+   */
+  markUnavailable(reason?: string): void {
+    this.readinessState = 'unavailable';
+    this.unavailableReason = reason?.slice(0, MAX_UNAVAILABLE_REASON);
+    if (this.ackd) this.sendFrame(this.unavailableFrame());
+  }
+
+  private unavailableFrame(): NodeMessage {
+    const r = this.unavailableReason;
+    return r === undefined ? { type: 'node_unavailable' } : { type: 'node_unavailable', reason: r };
   }
 
   /** Connects and registers; resolves with the first ack. Transport failures are retried forever. */
@@ -292,6 +341,7 @@ export class LinguaNode extends Emitter<NodeEvents> {
     if (o.platform !== undefined) frame.platform = o.platform;
     if (o.hardware !== undefined) frame.hardware = o.hardware;
     frame.job_ids = this.jobIds();
+    if (this.readinessState !== 'ready') frame.ready = false;
     return frame;
   }
 
@@ -361,6 +411,8 @@ export class LinguaNode extends Emitter<NodeEvents> {
     this.currentState = 'registered';
     this.startHeartbeat(ack);
     if (this.isDraining) this.sendFrame({ type: 'node_drain' });
+    // Registered with ready: false (warmup); say why, so operators see it.
+    if (this.readinessState === 'unavailable') this.sendFrame(this.unavailableFrame());
     this.flushUnsent();
     this.emit('registered', ack);
     if (!first) this.emit('reconnected', ack);
@@ -518,9 +570,13 @@ export class LinguaNode extends Emitter<NodeEvents> {
         type: 'node_heartbeat',
         running_jobs: this.held.size,
         job_ids: this.jobIds(),
+        // A level, so a node_ready lost with a connection is repaired by the next heartbeat.
+        ready: this.readinessState === 'ready',
       };
       const resource = this.opts.resource?.();
       if (resource) frame.resource = resource;
+      const models = this.opts.models?.();
+      if (models) frame.models = models.slice(0, MAX_MODELS);
       this.sendFrame(frame);
     }, every);
     (this.heartbeatTimer as { unref?: () => void }).unref?.();

@@ -11,19 +11,31 @@ every user). On SIGTERM/SIGINT the node
  * Logs are JSON lines on stdout. --health-port serves GET /health (200 while registered) for
  * container health checks and probes.
  *
+ * Readiness (protocol v1.7): --warmup-ms MS registers warming up and marks the node ready that
+ * long after registering (a node loading its models); SIGUSR1 toggles it between unavailable
+ * and ready (an overheated GPU and its recovery).
+ *
+ * Model loss (protocol v1.7): --lose-model zh:en answers that pair's jobs MODEL_NOT_AVAILABLE
+ * from --lose-after MS on, and reports it loaded again --restore-after MS later (omitted:
+ * never). Without --lose-after, SIGHUP toggles the loss (drills time it exactly).
+ *
  * Failure drills: --silent-after MS (or SIGUSR2 at any moment) makes the node go silent while
  * its socket stays open; --silent-scope all (a hung process: no heartbeats, no frames at all)
  * or jobs (heartbeats continue, results never come). See SilenceSwitch in sim-node.ts.
  */
 import { parseArgs } from 'node:util';
 import { startHealthServer } from './health';
-import { createSimNode, type SilenceScope, SilenceSwitch } from './sim-node';
+import { createSimNode, ModelSwitch, type SilenceScope, SilenceSwitch } from './sim-node';
 
 const USAGE = `usage: LINGUA_NODE_TOKEN=<node token> sim-main --url ws://host:port/ws/node [--node-id ID] [--asr zh,en]
   [--tts zh,en,ja] [--services asr,nmt,tts] [--max-jobs 4] [--latency MS|MIN-MAX]
   [--failure-rate 0..1] [--silent] [--seed N] [--heartbeat-ms MS] [--grace-ms 3000]
-  [--silent-after MS] [--silent-scope all|jobs] [--health-port P [--health-host 0.0.0.0]]
-SIGUSR2 makes the node go silent at once (socket kept open), like --silent-after.`;
+  [--silent-after MS] [--silent-scope all|jobs] [--warmup-ms MS]
+  [--lose-model SRC:TGT [--lose-after MS] [--restore-after MS]]
+  [--health-port P [--health-host 0.0.0.0]]
+SIGUSR2 makes the node go silent at once (socket kept open), like --silent-after.
+SIGUSR1 toggles the node between unavailable and ready (protocol v1.7).
+SIGHUP toggles the loss of the --lose-model pair (protocol v1.7 MODEL_NOT_AVAILABLE).`;
 
 function log(msg: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(`${JSON.stringify({ ts: new Date().toISOString(), msg, ...fields })}\n`);
@@ -79,6 +91,10 @@ function parse() {
       'grace-ms': { type: 'string', default: '3000' },
       'silent-after': { type: 'string' },
       'silent-scope': { type: 'string', default: 'all' },
+      'warmup-ms': { type: 'string' },
+      'lose-model': { type: 'string' },
+      'lose-after': { type: 'string' },
+      'restore-after': { type: 'string' },
       'health-port': { type: 'string' },
       'health-host': { type: 'string', default: '0.0.0.0' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -106,6 +122,12 @@ const silentAfterMs = num('silent-after', args['silent-after'], 0);
 const scope = args['silent-scope'];
 if (scope !== 'all' && scope !== 'jobs') fail(`--silent-scope must be all or jobs, got ${scope}`);
 const silence = new SilenceSwitch(scope as SilenceScope);
+const lostPair = args['lose-model'];
+if (lostPair !== undefined && !/^[A-Za-z0-9_-]{2,16}:[A-Za-z0-9_-]{2,16}$/.test(lostPair))
+  fail(`--lose-model must be SRC:TGT, got ${lostPair}`);
+const loseAfterMs = num('lose-after', args['lose-after'], 0);
+const restoreAfterMs = num('restore-after', args['restore-after'], 0);
+const models = new ModelSwitch();
 
 const node = createSimNode({
   urls,
@@ -121,6 +143,36 @@ const node = createSimNode({
   seed: num('seed', args.seed, 0),
   heartbeatIntervalMs: num('heartbeat-ms', args['heartbeat-ms'], 1),
   silence,
+  warmupMs: num('warmup-ms', args['warmup-ms'], 0),
+  modelSwitch: models,
+});
+
+if (lostPair !== undefined) {
+  let lost = false;
+  const lose = (trigger: string) => {
+    lost = true;
+    models.lose(lostPair);
+    log('model lost', { node_id: nodeId, pair: lostPair, trigger });
+  };
+  const restore = (trigger: string) => {
+    lost = false;
+    models.restore(lostPair);
+    log('model restored', { node_id: nodeId, pair: lostPair, trigger });
+  };
+  if (loseAfterMs !== undefined) {
+    setTimeout(() => {
+      lose('lose-after');
+      if (restoreAfterMs !== undefined) setTimeout(() => restore('restore-after'), restoreAfterMs);
+    }, loseAfterMs);
+  } else {
+    process.on('SIGHUP', () => (lost ? restore('SIGHUP') : lose('SIGHUP')));
+  }
+}
+
+process.on('SIGUSR1', () => {
+  if (node.readiness === 'unavailable') node.markReady();
+  else node.markUnavailable('SIGUSR1');
+  log('readiness', { node_id: nodeId, readiness: node.readiness, trigger: 'SIGUSR1' });
 });
 
 function goSilent(trigger: string): void {

@@ -38,8 +38,30 @@ export interface SimBehavior {
   seed?: number;
 }
 
+/**
+ * Models a simulated node has lost (protocol v1.7): jobs of a lost pair are answered
+ * MODEL_NOT_AVAILABLE at once, and heartbeats leave the pair out of `models` until `restore`.
+ */
+export class ModelSwitch {
+  private readonly lostPairs = new Set<string>();
+
+  lose(pair: string): void {
+    this.lostPairs.add(pair);
+  }
+  restore(pair: string): void {
+    this.lostPairs.delete(pair);
+  }
+  isLost(src: string, tgt: string): boolean {
+    return this.lostPairs.has(`${src}:${tgt}`);
+  }
+  /** `pools` (the pairs the node serves) without the lost ones. */
+  loaded(pools: readonly string[]): string[] {
+    return pools.filter((p) => !this.lostPairs.has(p));
+  }
+}
+
 /** The simulated node's job handler. Each job draws two numbers (failure, latency) in order. */
-export function createSimHandler(behavior: SimBehavior = {}): JobHandler {
+export function createSimHandler(behavior: SimBehavior = {}, models?: ModelSwitch): JobHandler {
   const rng = mulberry32(behavior.seed ?? Math.floor(Math.random() * 2 ** 32));
   const failureRate = behavior.failureRate ?? 0;
   const [minMs, maxMs] = latencyRange(behavior.latencyMs);
@@ -47,6 +69,17 @@ export function createSimHandler(behavior: SimBehavior = {}): JobHandler {
   return async (job, { signal }): Promise<JobOutcome> => {
     const started = performance.now();
     if (behavior.silent) return waitForAbort(signal);
+    if (models?.isLost(job.src_lang, job.tgt_lang)) {
+      return {
+        success: false,
+        error: {
+          code: 'MODEL_NOT_AVAILABLE',
+          message: `simulated: no model for ${job.src_lang}:${job.tgt_lang}`,
+          retryable: true,
+        },
+        processing_ms: 0,
+      };
+    }
     const fail = rng() < failureRate;
     const latency = minMs + (maxMs - minMs) * rng();
     await sleep(latency, signal);
@@ -157,13 +190,22 @@ export type SimNodeOptions = Omit<
   SimBehavior & {
     /** Lets the caller make the node go silent later (see SilenceSwitch). */
     silence?: SilenceSwitch;
+    /**
+     * Registers warming up (protocol v1.7 `ready: false`) and marks itself ready this long
+     * after its first registration, like a node loading its models.
+     */
+    warmupMs?: number;
+    /** Lets the caller make the node lose (and get back) models of a pair (see ModelSwitch). */
+    modelSwitch?: ModelSwitch;
   };
 
 /** A LinguaNode answering like the simulated node; call `start()` on it. */
 export function createSimNode(opts: SimNodeOptions): LinguaNode {
-  const { latencyMs, failureRate, silent, seed, silence, ...nodeOpts } = opts;
+  const { latencyMs, failureRate, silent, seed, silence, warmupMs, modelSwitch: models, ...nodeOpts } = opts;
   if (silence) nodeOpts.transportFactory = silence.wrap(nodeOpts.transportFactory ?? defaultTransportFactory);
-  return new LinguaNode({
+  if (warmupMs !== undefined && !(warmupMs >= 0))
+    throw new RangeError(`warmupMs must be >= 0, got ${warmupMs}`);
+  const node: LinguaNode = new LinguaNode({
     services: ['asr', 'nmt', 'tts'],
     asrLangs: ['zh', 'en'],
     ttsLangs: ['zh', 'en', 'ja'],
@@ -171,8 +213,21 @@ export function createSimNode(opts: SimNodeOptions): LinguaNode {
     version: '0.1.0-sim',
     platform: `${process.platform}-${process.arch}`,
     ...nodeOpts,
-    handler: createSimHandler({ latencyMs, failureRate, silent, seed }),
+    ...(warmupMs !== undefined ? { ready: false } : {}),
+    ...(models ? { models: (): string[] => models.loaded(node.ack?.pools ?? []) } : {}),
+    handler: createSimHandler({ latencyMs, failureRate, silent, seed }, models),
   });
+  if (warmupMs !== undefined) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    node.once('registered', () => {
+      timer = setTimeout(() => {
+        if (node.readiness === 'warmup') node.markReady();
+      }, warmupMs);
+      (timer as { unref?: () => void }).unref?.();
+    });
+    node.on('closed', () => clearTimeout(timer));
+  }
+  return node;
 }
 
 function latencyRange(latency: SimBehavior['latencyMs']): [number, number] {

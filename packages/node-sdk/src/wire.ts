@@ -12,8 +12,10 @@ export type {
   NodeDrain,
   NodeHeartbeat,
   NodeMessage,
+  NodeReady,
   NodeRegister,
   NodeRegisterAck,
+  NodeUnavailable,
   ServerHeartbeat,
   ServerToNodeMessage,
 } from '@lingua/protocol';

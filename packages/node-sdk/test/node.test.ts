@@ -166,6 +166,7 @@ describe('LinguaNode', () => {
       running_jobs: 0,
       resource: { cpu: 0.25, gpu: 0.5, mem: 0.75 },
       job_ids: [],
+      ready: true,
     });
   });
 
@@ -486,5 +487,63 @@ describe('LinguaNode', () => {
     await expect(started).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
     expect(errors).toEqual(['UNAUTHORIZED']);
     expect(node.state).toBe('closed');
+  });
+});
+
+describe('LinguaNode readiness (protocol v1.7)', () => {
+  it('registers warming up, says node_ready, and keeps readiness across reconnects and heartbeats', async () => {
+    const gw = await gateway();
+    const opts = baseOptions(
+      [gw.url('/ws/node')],
+      async () => ({ success: true, text_asr: '', text_translated: '' }),
+      {
+        ready: false,
+        heartbeatIntervalMs: 10,
+      },
+    );
+    const node = track(new LinguaNode(opts));
+    void node.start();
+    const first = await registered(gw, 0);
+    expect(first.ofType('node_register')[0]).toMatchObject({ ready: false });
+    expect(node.readiness).toBe('warmup');
+    await first.waitFor('node_heartbeat', (f) => f.ready === false);
+    node.markReady();
+    await first.waitFor('node_ready');
+    await first.waitFor('node_heartbeat', (f) => f.ready === true);
+
+    node.markUnavailable('gpu overheated');
+    expect(await first.waitFor('node_unavailable')).toEqual({
+      type: 'node_unavailable',
+      reason: 'gpu overheated',
+    });
+    await first.waitFor(
+      'node_heartbeat',
+      (f) => f.ready === false && first.ofType('node_unavailable').length === 1,
+    );
+    // A new connection: registered not ready, then told why.
+    first.ws.close(1001, 'going away');
+    const second = await registered(gw, 1);
+    expect(second.ofType('node_register')[0]).toMatchObject({ ready: false });
+    expect(await second.waitFor('node_unavailable')).toEqual({
+      type: 'node_unavailable',
+      reason: 'gpu overheated',
+    });
+    node.markReady();
+    await second.waitFor('node_ready');
+    second.ws.close(1001, 'going away');
+    const third = await registered(gw, 2);
+    expect(third.ofType('node_register')[0]).not.toHaveProperty('ready');
+    await third.waitFor('node_heartbeat', (f) => f.ready === true);
+    expect(third.ofType('node_unavailable')).toEqual([]);
+  });
+
+  it('the simulated node warms up for warmupMs after registering, then says node_ready', async () => {
+    const gw = await gateway();
+    const node = track(createSimNode({ urls: [gw.url('/ws/node')], nodeId: 'sim-w', warmupMs: 30 }));
+    void node.start();
+    const peer = await registered(gw, 0);
+    expect(peer.ofType('node_register')[0]).toMatchObject({ ready: false });
+    await peer.waitFor('node_ready');
+    expect(node.readiness).toBe('ready');
   });
 });

@@ -84,6 +84,8 @@ export interface NodeSlot {
   child: ManagedChild;
   registered: boolean;
   silent: boolean;
+  /** sim-main logged that it lost / restored its --lose-model pair (SIGHUP) */
+  modelLost?: boolean;
   /** the gateways it connects to, in order (kept for a restart) */
   urls?: string[];
 }
@@ -331,7 +333,16 @@ export class DrillCluster {
           command: process.execPath,
           args: [PROTO_NODE_MAIN, ...common, '--job-ids', this.opts.nodeKind === 'proto' ? 'list' : 'none'],
         }
-      : entryCommand('sim-node', [...common, '--grace-ms', '500', '--silent-scope', this.opts.silentScope]);
+      : entryCommand('sim-node', [
+          ...common,
+          '--grace-ms',
+          '500',
+          '--silent-scope',
+          this.opts.silentScope,
+          // Inert until SIGHUP (the model-loss drill): the load's pair.
+          '--lose-model',
+          'zh:en',
+        ]);
     const child = this.sup.spawn({
       name: slot.id,
       ...command,
@@ -341,6 +352,8 @@ export class DrillCluster {
     child.watch((line) => {
       if (line.includes('"msg":"registered"')) slot.registered = true;
       if (line.includes('"msg":"silent"')) slot.silent = true;
+      if (line.includes('"msg":"model lost"')) slot.modelLost = true;
+      if (line.includes('"msg":"model restored"')) slot.modelLost = false;
     });
     return child;
   }

@@ -159,6 +159,7 @@ Scenarios:
   cluster-failover SIGKILL a Redis Cluster master; its replica takes over
   node-restart     SIGKILL a node holding jobs, start it again with the same id within 500 ms
   reshard          move the slots of every active cell and shard to another Cluster master
+  model-loss       a node answers MODEL_NOT_AVAILABLE for the load's pair, then gets it back
   all              each of the above in sequence, one report section each
 
 Exit code: 0 when every scenario passed; 1 when anything was lost, duplicated, wrong, never

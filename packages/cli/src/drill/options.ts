@@ -10,6 +10,7 @@ export const SCENARIOS = [
   'cluster-failover',
   'node-restart',
   'reshard',
+  'model-loss',
 ] as const;
 /** Scenarios that run on the drill's own replicated Redis (never with --redis). */
 export const REPLICATED_REDIS: Partial<Record<ScenarioName, 'sentinel' | 'cluster'>> = {
@@ -133,7 +134,11 @@ export function validateOptions(target: DrillTarget, o: DrillOptions): string[] 
   }
   if (
     o.nodes < 2 &&
-    (target === 'node-kill' || target === 'node-silent' || target === 'node-restart' || target === 'all')
+    (target === 'node-kill' ||
+      target === 'node-silent' ||
+      target === 'node-restart' ||
+      target === 'model-loss' ||
+      target === 'all')
   ) {
     p.push('node drills need at least 2 nodes (jobs must have somewhere to go)');
   }

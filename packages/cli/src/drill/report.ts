@@ -131,6 +131,10 @@ export function targetsFor(
       ];
     case 'node-kill':
       return [t('node socket closed → re-dispatch p99', 200, stuck?.p99)];
+    case 'model-loss':
+      return [
+        t('MODEL_NOT_AVAILABLE → re-dispatch p99', 200, r.failover.events.detection_to_redispatch_ms?.p99),
+      ];
     case 'node-silent': {
       const env = r.gateway_env;
       return silentScope === 'all'

@@ -193,7 +193,7 @@ async function runScenario(
 
     const faultAt = steps[0]?.at ?? faultDoneAt;
     const nodeTarget =
-      name === 'node-kill' || name === 'node-silent' || name === 'node-restart'
+      name === 'node-kill' || name === 'node-silent' || name === 'node-restart' || name === 'model-loss'
         ? steps[0]?.target
         : undefined;
     const failover = analyzeFailovers(tap.events, faultAt, nodeTarget);
@@ -217,6 +217,7 @@ async function runScenario(
     else {
       checks = await scenario.verify(ctx, {
         steps,
+        events: tap.events,
         failover,
         serving: recovery.serving_again,
         reconnects: load.reconnects,

@@ -5,10 +5,11 @@
  */
 import { sleep } from '../net';
 import type { DrillCluster, GatewaySlot, NodeSlot } from './cluster';
-import type { FailoverStats } from './failover';
+import type { FailoverStats, JobEvent } from './failover';
 import type { DrillOptions, ScenarioName } from './options';
 import type { ServingAgain } from './recovery';
 import { clusterFailover, sentinelFailover } from './redis-failover';
+import { modelLoss } from './scenario-model-loss';
 import { nodeRestart, reshard } from './scenarios-core';
 
 export interface FaultStep {
@@ -41,6 +42,8 @@ export interface ScenarioContext {
 
 export interface VerifyInput {
   steps: FaultStep[];
+  /** every job FSM transition seen during the load */
+  events: JobEvent[];
   failover: FailoverStats;
   serving: ServingAgain;
   reconnects: number;
@@ -407,4 +410,5 @@ export const SCENARIO_TABLE: Record<ScenarioName, Scenario> = {
   'cluster-failover': clusterFailover,
   'node-restart': nodeRestart,
   reshard,
+  'model-loss': modelLoss,
 };

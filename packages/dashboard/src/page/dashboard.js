@@ -119,7 +119,7 @@
     const html = nodes
       .map((n) => {
         const pct = Math.round((n.load || 0) * 100);
-        return `<tr><td>${esc(n.node_id)}</td><td><span class="state ${esc(n.state)}">${esc(n.state)}</span></td>
+        return `<tr><td>${esc(n.node_id)}</td><td><span class="state ${esc(n.state)}"${n.unavailable_reason ? ` title="${esc(n.unavailable_reason)}"` : ''}>${esc(n.state)}</span></td>
           <td>${esc(n.instance || '–')}</td>
           <td><span class="bar"><i style="width:${pct}%"></i></span>${n.running}/${n.max_concurrent_jobs}</td>
           <td class="wrap pool">${esc(n.pools.join(' '))}</td><td>${esc(ago(n.last_heartbeat, now))}</td></tr>`;

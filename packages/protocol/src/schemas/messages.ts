@@ -8,8 +8,10 @@ import {
   JobResultSchema,
   NodeDrainSchema,
   NodeHeartbeatSchema,
+  NodeReadySchema,
   NodeRegisterAckSchema,
   NodeRegisterSchema,
+  NodeUnavailableSchema,
 } from './node';
 import {
   RoomJoinedSchema,
@@ -68,6 +70,8 @@ export const NodeMessageSchemas = {
   job_progress: JobProgressSchema,
   job_result: JobResultSchema,
   node_drain: NodeDrainSchema,
+  node_ready: NodeReadySchema,
+  node_unavailable: NodeUnavailableSchema,
 } as const;
 
 export const ServerToNodeMessageSchemas = {
@@ -113,6 +117,8 @@ export const NodeMessageSchema = Type.Union([
   JobProgressSchema,
   JobResultSchema,
   NodeDrainSchema,
+  NodeReadySchema,
+  NodeUnavailableSchema,
 ]);
 export type NodeMessage = Static<typeof NodeMessageSchema>;
 

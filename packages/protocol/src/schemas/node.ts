@@ -34,6 +34,9 @@ export const HardwareSchema = Type.Object({
 });
 export type Hardware = Static<typeof HardwareSchema>;
 
+/** Most pairs a heartbeat's `models` may list (v1.7); the gateway's Lua enforces the same. */
+export const MAX_MODELS = 256;
+
 /** Most job ids a node may list in `job_ids` (v1.4); the gateway's Lua enforces the same bound. */
 export const MAX_JOB_IDS = 4096;
 
@@ -56,6 +59,11 @@ export const NodeRegisterSchema = Type.Object({
   tts_langs: Type.Array(LangCode(), { maxItems: MAX_NODE_LANGS }),
   max_concurrent_jobs: Type.Integer({ minimum: 1, maximum: 1024 }),
   job_ids: Type.Optional(JobIdsSchema),
+  /**
+   * v1.7: false = still warming up (models loading): the node is selected for no job until
+   * it sends `node_ready` (or a heartbeat with `ready: true`). Absent = true.
+   */
+  ready: Type.Optional(Type.Boolean()),
 });
 export type NodeRegister = Static<typeof NodeRegisterSchema>;
 
@@ -72,6 +80,13 @@ export const NodeHeartbeatSchema = Type.Object({
   running_jobs: NonNegInt(),
   resource: Type.Optional(ResourceSchema),
   job_ids: Type.Optional(JobIdsSchema),
+  /** v1.7: true = ready for jobs (like `node_ready`); false = not (like `node_unavailable`). */
+  ready: Type.Optional(Type.Boolean()),
+  /**
+   * v1.7: the pairs (`src:tgt`) whose models are loaded now. A pair the node left by answering
+   * MODEL_NOT_AVAILABLE rejoins its pool when listed here; other pairs are not affected.
+   */
+  models: Type.Optional(Type.Array(PoolName(), { maxItems: MAX_MODELS })),
 });
 export type NodeHeartbeat = Static<typeof NodeHeartbeatSchema>;
 
@@ -126,6 +141,23 @@ export type JobResult = Static<typeof JobResultSchema>;
 
 export const NodeDrainSchema = Type.Object({ type: Type.Literal('node_drain') });
 export type NodeDrain = Static<typeof NodeDrainSchema>;
+
+/** v1.7: warm-up finished, or back from `node_unavailable`: the node takes jobs again. */
+export const NodeReadySchema = Type.Object({ type: Type.Literal('node_ready') });
+export type NodeReady = Static<typeof NodeReadySchema>;
+
+/** Most characters of `node_unavailable.reason` (v1.7). */
+export const MAX_UNAVAILABLE_REASON = 256;
+
+/**
+ * v1.7: the node takes no new jobs until `node_ready` (e.g. GPU overheated); jobs it holds
+ * are still answered. Unlike `node_drain`, it is meant to come back.
+ */
+export const NodeUnavailableSchema = Type.Object({
+  type: Type.Literal('node_unavailable'),
+  reason: Type.Optional(Type.String({ maxLength: MAX_UNAVAILABLE_REASON })),
+});
+export type NodeUnavailable = Static<typeof NodeUnavailableSchema>;
 
 // ---- server → node ----
 

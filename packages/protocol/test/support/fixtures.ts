@@ -85,6 +85,8 @@ export const nodeFixtures: Record<string, Msg> = {
     processing_ms: 118,
   },
   node_drain: { type: 'node_drain' },
+  node_ready: { type: 'node_ready' },
+  node_unavailable: { type: 'node_unavailable', reason: 'gpu overheated' },
 };
 
 export const jobResultFailure: Msg = {
