@@ -98,4 +98,23 @@ describe('meeting room lifecycle', () => {
     expect(report.violations).toEqual([]);
     node.close();
   });
+
+  it('room changes are rate limited per connection: RATE_LIMITED with retry_after_ms, the session stays usable', async () => {
+    const tenant = 'churn-co';
+    const p = await session(0, tenant);
+    // join/leave 8 times at once: the first 5 pass (the burst), the rest are refused
+    for (let i = 0; i < 4; i++) {
+      join(p, 'churn');
+      p.send({ type: 'room_leave' });
+    }
+    const limited = await until(() => {
+      const errs = p.ofType('error').filter((e) => e.code === 'RATE_LIMITED');
+      return errs.length >= 3 ? errs : null;
+    }, 'three room changes refused');
+    expect(limited[0]!.message).toMatch(/room changes/);
+    expect(limited[0]!.retry_after_ms).toBeGreaterThan(0);
+    expect(p.ofType('room_joined').length + p.ofType('room_left').length).toBe(5);
+    expect(p.closed).toBeNull();
+    p.close();
+  });
 });

@@ -300,6 +300,24 @@ describe('job scripts', () => {
   });
 });
 
+describe('resume token grace', () => {
+  it('a resume that waited out an outage in a queue cannot take the session back from a later one', async () => {
+    await openSession('s8');
+    const tenant = 't';
+    // the later resume (issued at +2 s) ran first
+    await store.resumeSession('s8', 'tok', 'gw-2', 'c2', NOW + 2000, { newToken: 'r2', tenant });
+    // the earlier one (issued at +1 s, its reply long given up) arrives now: refused
+    const stale = await store
+      .resumeSession('s8', 'tok', 'gw-1', 'c1', NOW + 1000, { newToken: 'r1', tenant })
+      .catch((e) => e);
+    expect(isScriptError(stale, ScriptErrorCode.RESUME_REJECTED)).toBe(true);
+    expect(await store.getSession('s8')).toMatchObject({ token: 'r2', owner: 'gw-2', conn: 'c2' });
+    // a newer retry with the replaced token still works within the grace
+    await store.resumeSession('s8', 'tok', 'gw-3', 'c3', NOW + 3000, { newToken: 'r3', tenant });
+    expect(await store.getSession('s8')).toMatchObject({ token: 'r3', owner: 'gw-3', conn: 'c3' });
+  });
+});
+
 describe('inbox', () => {
   it('delivers across instances, retries failures and dead-letters after max deliveries', async () => {
     const got: Envelope[] = [];

@@ -18,6 +18,7 @@ import type { ClientMessage, SessionInit } from '@lingua/protocol';
 import { pairAllowed, type SessionAuthContext } from './auth';
 import type { GatewayContext, Transport } from './context';
 import { type ChunkOutcome, type Finalized, UtteranceSegmenter } from './finalize';
+import { LocalBucket } from './local-bucket';
 import type { Logger } from './logger';
 import { classify } from './loss-audit';
 import { ResultOrderer } from './result-order';
@@ -27,6 +28,10 @@ import { handshake, type SessionInfo } from './session-handshake';
 import { checkSessionInit } from './session-init-check';
 
 type State = 'new' | 'initializing' | 'open' | 'closing' | 'closed';
+
+/** room_join/room_leave per connection: a burst, then this rate (each change reaches every member). */
+const ROOM_CHANGE_BURST = 5;
+const ROOM_CHANGES_PER_S = 0.5;
 
 export class SessionActor {
   readonly conn = randomUUID();
@@ -43,6 +48,7 @@ export class SessionActor {
   private lastNode: string | undefined;
   /** numbers this connection's token takes (a re-sent take is then harmless) */
   private takes = 0;
+  private readonly roomChanges = new LocalBucket(ROOM_CHANGES_PER_S, ROOM_CHANGE_BURST);
   /** the index the orderer waits on next, when it is checked next, and the check interval */
   private head = { index: -1, at: 0, every: 0 };
   private resumeToken = '';
@@ -152,11 +158,21 @@ export class SessionActor {
         break;
       }
       case 'room_join':
-        await this.seat().join(msg);
+      case 'room_leave': {
+        // Each change is told to every member's instance: bounded per connection.
+        const wait = this.roomChanges.take(now);
+        if (wait > 0) {
+          this.error(
+            'RATE_LIMITED',
+            `${msg.type}: at most ${ROOM_CHANGE_BURST} room changes at once, then one per ${1 / ROOM_CHANGES_PER_S} s`,
+            { retry_after_ms: wait },
+          );
+          break;
+        }
+        if (msg.type === 'room_join') await this.seat().join(msg);
+        else await this.seat().leave(true);
         break;
-      case 'room_leave':
-        await this.seat().leave(true);
-        break;
+      }
       case 'session_close':
         this.state = 'closing';
         await this.accept(this.seg!.onClose(now), true);

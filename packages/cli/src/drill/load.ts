@@ -126,7 +126,10 @@ export class StreamingSessions {
         outcome(m.utterance_index);
         t.missing.set(m.utterance_index, m.reason);
       });
-      s.on('error', () => {});
+      // LINGUA_DRILL_DEBUG=1: every error frame a session got (e.g. why one never resumed).
+      s.on('error', (e) => {
+        if (process.env.LINGUA_DRILL_DEBUG) console.error(`session ${i} error ${e.code}: ${e.message}`);
+      });
       s.on('disconnected', () => t.disconnects.push(this.now()));
       s.on('reconnected', (ack) => {
         const at = this.now();
