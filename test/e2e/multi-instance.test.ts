@@ -51,7 +51,8 @@ describe('3 gateway instances sharing one Redis', () => {
       }
     }
     for (const s of sessions) {
-      const results = await s.peer.next('translation_result', 10);
+      // 200 jobs through four nodes: generous for two suites sharing a 2-core machine
+      const results = await s.peer.next('translation_result', 10, 60_000);
       expect(results.map((r) => r.utterance_index)).toEqual([...Array(10).keys()]);
       for (const r of results) {
         const idx = r.utterance_index as number;

@@ -76,8 +76,13 @@ export class RawPeer {
   ofType(type: string): Record<string, unknown>[] {
     return this.frames.filter((f) => f.type === type);
   }
-  async next(type: string, n = 1): Promise<Record<string, unknown>[]> {
-    return until(() => (this.ofType(type).length >= n ? this.ofType(type) : null), `${n} × ${type}`);
+  /** The first `n` frames of `type`, once there are that many (a bound that catches hangs). */
+  async next(type: string, n = 1, timeoutMs?: number): Promise<Record<string, unknown>[]> {
+    return until(
+      () => (this.ofType(type).length >= n ? this.ofType(type) : null),
+      `${n} × ${type}`,
+      timeoutMs,
+    );
   }
   close(): void {
     this.ws.close();
