@@ -178,6 +178,9 @@ describe('killed between a script and its follow-up', () => {
       resultLogTtlMs: 60_000,
       jobTtlMs: 60_000,
       sessionTtlMs: 60_000,
+      // The job this test fails waits for this test's own dispatch: the gateway's waiting check
+      // must not beat it to it (on a loaded machine select + dispatch can take over 1 s).
+      waitingCheckMs: 60_000,
     });
     try {
       // 'a-…' takes attempt 1 and sits on it (confirmed, never answers).
