@@ -12,11 +12,13 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const tracked = execFileSync('git', ['ls-files'], { cwd: repo, encoding: 'utf8' })
   .split('\n')
   .filter((f) => f && !f.startsWith('.ci/') && /\.(ts|js|md|json|ya?ml|sh|html|lua|conf)$/.test(f))
-  .filter((f) => f !== 'package-lock.json' && f !== 'test/standalone.test.ts');
+  .filter((f) => f !== 'package-lock.json');
+/** The founding documents' folder beside the checkout, spelled so this file does not name it. */
+const OUTSIDE = ['..', 'shared'].join('/');
 
 describe('the repository stands alone', () => {
-  it('no tracked file refers to ../shared', () => {
-    const offenders = tracked.filter((f) => readFileSync(resolve(repo, f), 'utf8').includes('../shared'));
+  it('no tracked file refers to the folder beside the checkout', () => {
+    const offenders = tracked.filter((f) => readFileSync(resolve(repo, f), 'utf8').includes(OUTSIDE));
     expect(offenders).toEqual([]);
   });
 
