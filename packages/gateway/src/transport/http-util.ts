@@ -1,4 +1,36 @@
 /** Small pieces both transports share: status lines, route patterns, safe query decoding. */
+import type { HttpHandler, HttpRequestInfo, HttpResult } from './types';
+
+/** The bodies of the two answers a transport gives by itself. */
+export const INTERNAL_ERROR_BODY = '{"error":{"code":"INTERNAL","message":"internal error"}}';
+export const BODY_TOO_LARGE_BODY = '{"error":{"code":"PAYLOAD_TOO_LARGE","message":"body too large"}}';
+
+/**
+ * Runs `handler` once the request is complete: at once for GET/HEAD, after `readBody` (bounded
+ * by the transport) otherwise. Its result goes to `answer`; a throw or rejection to `fail`.
+ */
+export function runHandler(
+  info: HttpRequestInfo,
+  handler: HttpHandler,
+  readBody: (done: (body: Buffer) => void) => void,
+  answer: (result: HttpResult) => void,
+  fail: (err: unknown) => void,
+): void {
+  const run = () => {
+    Promise.resolve()
+      .then(() => handler(info))
+      .then(answer)
+      .catch(fail);
+  };
+  if (info.method === 'GET' || info.method === 'HEAD') {
+    run();
+    return;
+  }
+  readBody((body) => {
+    info.body = body;
+    run();
+  });
+}
 
 const STATUS_TEXT: Record<number, string> = {
   200: 'OK',

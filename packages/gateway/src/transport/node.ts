@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ListenOptions, Socket } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { matchRoute, statusText } from './http-util';
+import { BODY_TOO_LARGE_BODY, INTERNAL_ERROR_BODY, matchRoute, runHandler, statusText } from './http-util';
 import type {
   GuardSite,
   HttpHandler,
@@ -290,7 +290,7 @@ export class NodeTransport implements HttpTransport {
       this.reply(res, {
         status: 500,
         type: 'application/json',
-        body: '{"error":{"code":"INTERNAL","message":"internal error"}}',
+        body: INTERNAL_ERROR_BODY,
       });
     };
     try {
@@ -307,21 +307,13 @@ export class NodeTransport implements HttpTransport {
         }
       }
       const full: HttpRequestInfo = { ...info, params, body: Buffer.alloc(0) };
-      const run = () => {
-        if (!handler) return this.reply(res, { status: 404, body: 'not found' });
-        Promise.resolve()
-          .then(() => handler(full))
-          .then((result) => this.answer(res, result))
-          .catch(fail);
-      };
-      if (info.method === 'GET' || info.method === 'HEAD') {
-        run();
-        return;
-      }
-      this.readBody(req, res, (body) => {
-        full.body = body;
-        run();
-      });
+      runHandler(
+        full,
+        handler ?? (() => ({ status: 404, body: 'not found' })),
+        (done) => this.readBody(req, res, done),
+        (result) => this.answer(res, result),
+        fail,
+      );
     } catch (err) {
       fail(err);
     }
@@ -340,7 +332,7 @@ export class NodeTransport implements HttpTransport {
         this.reply(res, {
           status: 413,
           type: 'application/json',
-          body: '{"error":{"code":"PAYLOAD_TOO_LARGE","message":"body too large"}}',
+          body: BODY_TOO_LARGE_BODY,
         });
         req.destroy();
         return;

@@ -12,7 +12,7 @@ import type {
   us_socket_context_t,
   WebSocket,
 } from 'uWebSockets.js';
-import { statusLine } from './http-util';
+import { BODY_TOO_LARGE_BODY, INTERNAL_ERROR_BODY, runHandler, statusLine } from './http-util';
 import type {
   GuardSite,
   HttpHandler,
@@ -274,24 +274,17 @@ export class UwsTransport implements HttpTransport {
     const r = new Responder(res);
     const fail = (err: unknown) => {
       this.guard('http', err);
-      r.reply(500, 'application/json', '{"error":{"code":"INTERNAL","message":"internal error"}}');
+      r.reply(500, 'application/json', INTERNAL_ERROR_BODY);
     };
     try {
       const info = readRequest(res, req, paramCount);
-      const run = () => {
-        Promise.resolve()
-          .then(() => handler(info))
-          .then((result) => this.answer(r, result))
-          .catch(fail);
-      };
-      if (info.method === 'GET' || info.method === 'HEAD') {
-        run();
-        return;
-      }
-      this.readBody(res, r, (body) => {
-        info.body = body;
-        run();
-      });
+      runHandler(
+        info,
+        handler,
+        (done) => this.readBody(res, r, done),
+        (result) => this.answer(r, result),
+        fail,
+      );
     } catch (err) {
       fail(err);
     }
@@ -305,7 +298,7 @@ export class UwsTransport implements HttpTransport {
       if (r.done) return;
       size += ab.byteLength;
       if (size > max) {
-        r.reply(413, 'application/json', '{"error":{"code":"PAYLOAD_TOO_LARGE","message":"body too large"}}');
+        r.reply(413, 'application/json', BODY_TOO_LARGE_BODY);
         return;
       }
       // the chunk is only valid during this callback: copy it
