@@ -182,31 +182,7 @@ export class StreamingSessions {
    * interval so the load is even) until `stop()` returns true.
    */
   streamUntil(intervalMs: number, stop: () => boolean): Promise<void> {
-    const n = this.sessions.length;
-    return Promise.all(
-      this.sessions.map(
-        (_, i) =>
-          new Promise<void>((done) => {
-            const begin = setTimeout(
-              () => {
-                const tick = () => {
-                  if (stop()) {
-                    clearInterval(timer);
-                    done();
-                    return;
-                  }
-                  this.sendNext(i);
-                };
-                const timer = setInterval(tick, intervalMs);
-                this.timers.push(timer);
-                tick();
-              },
-              Math.floor((intervalMs * i) / Math.max(1, n)),
-            );
-            this.timers.push(begin);
-          }),
-      ),
-    ).then(() => {});
+    return this.streamPaced(intervalMs, Number.POSITIVE_INFINITY, stop);
   }
 
   /**
