@@ -17,7 +17,7 @@ import {
   type SessionTokenClaims,
   secretKey,
 } from '@lingua/gateway';
-import { stateFile } from './state';
+import { readIfOwnerAlive, stateFile } from './state';
 
 /** Every environment variable that carries a credential (stripped from children that need none). */
 export const CREDENTIAL_ENV = [
@@ -140,24 +140,9 @@ export function writeCredentials(c: LocalCredentials, pid = process.pid, file = 
   chmodSync(file, 0o600);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The generated secrets of the `lingua up` still running here, or null. */
 export function readCredentials(file = credentialsFile()): StoredCredentials | null {
-  if (!existsSync(file)) return null;
-  try {
-    const s = JSON.parse(readFileSync(file, 'utf8')) as StoredCredentials;
-    return typeof s.pid === 'number' && alive(s.pid) ? s : null;
-  } catch {
-    return null;
-  }
+  return readIfOwnerAlive<StoredCredentials>(file);
 }
 
 export function clearCredentials(pid = process.pid, file = credentialsFile()): void {

@@ -42,15 +42,20 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The state of a `lingua up` that is still running, or null. */
-export function readState(file = stateFile()): LocalClusterState | null {
+/** A JSON file written by a `lingua up` (`pid`), if that process still runs; else null. */
+export function readIfOwnerAlive<T extends { pid: number }>(file: string): T | null {
   if (!existsSync(file)) return null;
   try {
-    const s = JSON.parse(readFileSync(file, 'utf8')) as LocalClusterState;
+    const s = JSON.parse(readFileSync(file, 'utf8')) as T;
     return s && typeof s.pid === 'number' && alive(s.pid) ? s : null;
   } catch {
     return null;
   }
+}
+
+/** The state of a `lingua up` that is still running, or null. */
+export function readState(file = stateFile()): LocalClusterState | null {
+  return readIfOwnerAlive<LocalClusterState>(file);
 }
 
 /** Removes the file if it still describes this process's cluster. */
