@@ -5,34 +5,19 @@
  * heartbeat lists the pair again.
  */
 import { createSimNode, type LinguaNode, ModelSwitch } from '@lingua/node-sdk';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { adminHeaders, nodeToken } from '../support/auth';
-import { startGateways, type TestCluster } from '../support/gateways';
+import { useGateways } from '../support/gateways';
 import { RawPeer, simOutput, until } from '../support/peers';
-import { type RedisServer, startRedis } from '../support/redis';
 
-let redis: RedisServer;
-let cluster: TestCluster;
-const open: { close(): unknown }[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-  cluster = await startGateways(redis.url, 2, {
-    nodeHeartbeatMs: 100,
-    sweepIntervalMs: 100,
-    timeoutPollMs: 50,
-  });
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((p) => p.close()));
-});
-afterAll(async () => {
-  await cluster?.stop();
-  await redis?.stop();
+const fx = useGateways(2, {
+  nodeHeartbeatMs: 100,
+  sweepIntervalMs: 100,
+  timeoutPollMs: 50,
 });
 
 async function apiNode(nodeId: string): Promise<{ state: string; models_lost?: string[] } | undefined> {
-  const r = await fetch(`http://127.0.0.1:${cluster.gateways[0]!.port}/api/v1/nodes`, {
+  const r = await fetch(`http://127.0.0.1:${fx.cluster.gateways[0]!.port}/api/v1/nodes`, {
     headers: adminHeaders(),
   });
   return (
@@ -42,7 +27,7 @@ async function apiNode(nodeId: string): Promise<{ state: string; models_lost?: s
 
 async function metric(name: string, label: string): Promise<number> {
   const texts = await Promise.all(
-    cluster.gateways.map((g) => g.ctx.metrics.registry.getSingleMetricAsString(name)),
+    fx.cluster.gateways.map((g) => g.ctx.metrics.registry.getSingleMetricAsString(name)),
   );
   return texts
     .join('\n')
@@ -53,7 +38,7 @@ async function metric(name: string, label: string): Promise<number> {
 
 async function simNode(nodeId: string, gw: number, modelSwitch?: ModelSwitch): Promise<LinguaNode> {
   const node = createSimNode({
-    urls: [cluster.urls('node')[gw]!],
+    urls: [fx.cluster.urls('node')[gw]!],
     nodeId,
     token: await nodeToken(nodeId),
     asrLangs: ['zh'],
@@ -61,7 +46,7 @@ async function simNode(nodeId: string, gw: number, modelSwitch?: ModelSwitch): P
     heartbeatIntervalMs: 100,
     modelSwitch,
   });
-  open.push(node);
+  fx.open.push(node);
   await node.start();
   return node;
 }
@@ -77,8 +62,8 @@ describe('model availability (v1.7)', () => {
       return seen;
     };
     const lossyJobs = jobsOf(lossy);
-    const s = await RawPeer.connect(cluster.urls('session')[0]!);
-    open.push(s);
+    const s = await RawPeer.connect(fx.cluster.urls('session')[0]!);
+    fx.open.push(s);
     s.send({
       type: 'session_init',
       src_lang: 'zh',

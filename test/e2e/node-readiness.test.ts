@@ -5,30 +5,15 @@
  * shows each state.
  */
 import { createSimNode, type LinguaNode } from '@lingua/node-sdk';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { adminHeaders, nodeToken } from '../support/auth';
-import { startGateways, type TestCluster } from '../support/gateways';
+import { useGateways } from '../support/gateways';
 import { RawPeer, simOutput, until } from '../support/peers';
-import { type RedisServer, startRedis } from '../support/redis';
 
-let redis: RedisServer;
-let cluster: TestCluster;
-const open: { close(): unknown }[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-  cluster = await startGateways(redis.url, 2, {
-    nodeHeartbeatMs: 100,
-    sweepIntervalMs: 100,
-    timeoutPollMs: 50,
-  });
-});
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((p) => p.close()));
-});
-afterAll(async () => {
-  await cluster?.stop();
-  await redis?.stop();
+const fx = useGateways(2, {
+  nodeHeartbeatMs: 100,
+  sweepIntervalMs: 100,
+  timeoutPollMs: 50,
 });
 
 interface ApiNode {
@@ -38,7 +23,7 @@ interface ApiNode {
 }
 
 async function apiNode(nodeId: string): Promise<ApiNode | undefined> {
-  const port = cluster.gateways[0]!.port;
+  const port = fx.cluster.gateways[0]!.port;
   const r = await fetch(`http://127.0.0.1:${port}/api/v1/nodes`, { headers: adminHeaders() });
   const body = (await r.json()) as { nodes: ApiNode[] };
   return body.nodes.find((n) => n.node_id === nodeId);
@@ -57,7 +42,7 @@ async function simNode(
 ) {
   const nodeId = `${prefix}-${++seq}`;
   const node = createSimNode({
-    urls: [cluster.urls('node')[1]!],
+    urls: [fx.cluster.urls('node')[1]!],
     nodeId,
     token: await nodeToken(nodeId),
     asrLangs: ['zh'],
@@ -65,14 +50,14 @@ async function simNode(
     heartbeatIntervalMs: 100,
     ...opts,
   });
-  open.push(node);
+  fx.open.push(node);
   await node.start();
   return node;
 }
 
 async function session(): Promise<RawPeer> {
-  const s = await RawPeer.connect(cluster.urls('session')[0]!);
-  open.push(s);
+  const s = await RawPeer.connect(fx.cluster.urls('session')[0]!);
+  fx.open.push(s);
   s.send({ type: 'session_init', src_lang: 'zh', tgt_lang: 'en', audio_format: 'pcm16', sample_rate: 16000 });
   await s.next('session_init_ack');
   return s;
@@ -101,7 +86,7 @@ describe('node readiness (v1.7)', () => {
     const audio = Buffer.from('spoken while the model loads');
     utter(s, audio);
     const [acc] = await s.next('utterance_accepted');
-    const jobUrl = `http://127.0.0.1:${cluster.gateways[0]!.port}/api/v1/jobs/${acc!.job_id}`;
+    const jobUrl = `http://127.0.0.1:${fx.cluster.gateways[0]!.port}/api/v1/jobs/${acc!.job_id}`;
     const job = await until(async () => {
       const j = (await (await fetch(jobUrl, { headers: adminHeaders() })).json()) as Record<string, string>;
       return j.state === 'created' || j.state === 'retrying' ? j : null;
@@ -160,8 +145,8 @@ describe('node readiness (v1.7)', () => {
 
   it('raw frames: ready: false on register, a heartbeat with ready: true, node_unavailable; a bad reason is refused', async () => {
     const nodeId = `raw-${++seq}`;
-    const peer = await RawPeer.connect(cluster.urls('node')[0]!);
-    open.push(peer);
+    const peer = await RawPeer.connect(fx.cluster.urls('node')[0]!);
+    fx.open.push(peer);
     peer.send({
       type: 'node_register',
       node_id: nodeId,

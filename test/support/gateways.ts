@@ -7,7 +7,9 @@
  */
 import { Gateway, type GatewayConfig, loadConfig } from '@lingua/gateway';
 import pino from 'pino';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { TEST_CREDENTIALS } from './auth';
+import { type RedisServer, startRedis } from './redis';
 
 export interface TestCluster {
   gateways: Gateway[];
@@ -44,6 +46,34 @@ export async function startGateways(
     urls: (kind) => gateways.map((g) => `ws://127.0.0.1:${g.port}/ws/${kind}`),
     async stop() {
       await Promise.allSettled(gateways.map((g) => g.stop(false)));
+    },
+  };
+}
+
+/**
+ * A test file's cluster: a private redis-server and `count` in-process gateways, started before
+ * the file's tests and stopped after; whatever a test puts in `open` is closed after it.
+ */
+export function useGateways(count: number, overrides: Partial<GatewayConfig> = {}) {
+  let redis: RedisServer | undefined;
+  let cluster: TestCluster | undefined;
+  const open: { close(): unknown }[] = [];
+  beforeAll(async () => {
+    redis = await startRedis();
+    cluster = await startGateways(redis.url, count, overrides);
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((p) => p.close()));
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+    await redis?.stop();
+  });
+  return {
+    open,
+    get cluster(): TestCluster {
+      if (!cluster) throw new Error('useGateways: the cluster starts in beforeAll');
+      return cluster;
     },
   };
 }
