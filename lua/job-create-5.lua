@@ -37,7 +37,7 @@ local sessKey, jobKey, dkey, ev, counts = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KE
 local jobId, sid, idx = ARGV[1], ARGV[2], ARGV[3]
 local now = tonumber(ARGV[13])
 
-local sess = redis.call('HMGET', sessKey, 'owner', 'conn', 'next_index', 'last_accepted_seq')
+local sess = redis.call('HMGET', sessKey, 'owner', 'conn', 'next_index', 'last_accepted_seq', 'prev_token')
 if sess[1] == false then return -4 end
 
 local existing = redis.call('HMGET', jobKey, F.state, F.attempt, F.node)
@@ -53,7 +53,8 @@ redis.call('HINCRBY', counts, 'created', 1)
 xaddJobEvent(ev, jobId, '', 'created', 0, '', ARGV[13], ARGV[12])
 
 local nextIdx = tonumber(idx) + 1
-if nextIdx > tonumber(sess[3] or '0') then redis.call('HSET', sessKey, 'next_index', nextIdx, 'prev_token', '') end
+if nextIdx > tonumber(sess[3] or '0') then redis.call('HSET', sessKey, 'next_index', nextIdx) end
+if sess[5] then redis.call('HDEL', sessKey, 'prev_token') end
 if tonumber(ARGV[11]) > tonumber(sess[4] or '-1') then
   redis.call('HSET', sessKey, 'last_accepted_seq', ARGV[11])
 end
