@@ -78,11 +78,20 @@ export class RawPeer {
   }
   /** The first `n` frames of `type`, once there are that many (a bound that catches hangs). */
   async next(type: string, n = 1, timeoutMs?: number): Promise<Record<string, unknown>[]> {
-    return until(
-      () => (this.ofType(type).length >= n ? this.ofType(type) : null),
-      `${n} × ${type}`,
-      timeoutMs,
-    );
+    try {
+      return await until(
+        () => (this.ofType(type).length >= n ? this.ofType(type) : null),
+        `${n} × ${type}`,
+        timeoutMs,
+      );
+    } catch (err) {
+      // Say what did arrive: an error frame or a close is the usual reason a wait never ends.
+      const seen = this.frames.map((f) => (f.type === 'error' ? JSON.stringify(f) : f.type)).slice(-10);
+      const closed = this.closed ? `closed ${this.closed.code} ${this.closed.reason}` : 'open';
+      throw new Error(
+        `${(err as Error).message}; socket ${closed}; last frames: ${seen.join(', ') || 'none'}`,
+      );
+    }
   }
   close(): void {
     this.ws.close();

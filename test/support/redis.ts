@@ -81,6 +81,52 @@ function spawnRedis(port: number, dir: string, args: string[]): ChildProcess {
   return child;
 }
 
+/**
+ * Starts `count` servers on free ports and waits for their PING. A port found free can be taken
+ * by another test file's process before redis-server binds it (and a cluster node also needs
+ * port+10000 for its bus): a server that exits before answering is started again on new ports.
+ */
+async function spawnOnFreePorts(
+  count: number,
+  spawnOne: (port: number) => ChildProcess,
+  cliArgs: string[] = [],
+  clusterBus = false,
+): Promise<{ ports: number[]; children: ChildProcess[] }> {
+  for (let attempt = 1; ; attempt++) {
+    const ports: number[] = [];
+    while (ports.length < count) {
+      const p = await freePort();
+      if (ports.includes(p)) continue;
+      if (clusterBus && (p + 10000 >= 65535 || !(await portFree(p + 10000)))) continue;
+      ports.push(p);
+    }
+    const children = ports.map(spawnOne);
+    const exited = children.map(
+      (c) => new Promise<'exited'>((resolve) => c.once('exit', () => resolve('exited'))),
+    );
+    const outcome = await Promise.race([
+      Promise.all(ports.map((p) => waitForPing(p, 10_000, cliArgs))).then(
+        () => 'up' as const,
+        (err: Error) => err,
+      ),
+      ...exited,
+    ]);
+    if (outcome === 'up') return { ports, children };
+    await Promise.all(children.map((c) => killChild(c)));
+    if (outcome instanceof Error) throw outcome;
+    if (attempt >= 3) throw new Error(`redis-server exited at start 3 times (ports ${ports.join(', ')})`);
+  }
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
 function killChild(child: ChildProcess | undefined): Promise<void> {
   return new Promise((resolve) => {
     if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -91,14 +137,14 @@ function killChild(child: ChildProcess | undefined): Promise<void> {
 
 export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> {
   if (process.env.LINGUA_TEST_REDIS === 'container') return startContainerRedis();
-  const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'lingua-redis-'));
   const args = [
     ...(opts.aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : []),
     ...(opts.extraArgs ?? []),
   ];
-  let child: ChildProcess | undefined = spawnRedis(port, dir, args);
-  await waitForPing(port, 10_000, opts.cliArgs);
+  let { port, child } = await spawnOnFreePorts(1, (p) => spawnRedis(p, dir, args), opts.cliArgs).then(
+    ({ ports, children }) => ({ port: ports[0]!, child: children[0] as ChildProcess | undefined }),
+  );
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -109,6 +155,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
     },
     async restart() {
       await killChild(child);
+      // Same port on purpose (clients reconnect to it); nothing else takes it in between here.
       child = spawnRedis(port, dir, args);
       await waitForPing(port, 10_000, opts.cliArgs);
     },
@@ -153,27 +200,24 @@ export async function startRedisCluster(
   opts: Pick<RedisOptions, 'extraArgs' | 'cliArgs'> = {},
 ): Promise<RedisClusterServer> {
   const cli = opts.cliArgs ?? [];
-  const ports: number[] = [];
-  while (ports.length < masters) {
-    const p = await freePort();
-    // The cluster bus uses port+10000; keep it in range and distinct.
-    if (p + 10000 < 65535 && !ports.includes(p)) ports.push(p);
-  }
   const dir = mkdtempSync(join(tmpdir(), 'lingua-rcluster-'));
-  const children = ports.map((port) =>
-    spawnRedis(port, dir, [
-      '--cluster-enabled',
-      'yes',
-      '--cluster-config-file',
-      `nodes-${port}.conf`,
-      '--cluster-node-timeout',
-      '5000',
-      '--appendonly',
-      'no',
-      ...(opts.extraArgs ?? []),
-    ]),
+  const { ports, children } = await spawnOnFreePorts(
+    masters,
+    (port) =>
+      spawnRedis(port, dir, [
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${port}.conf`,
+        '--cluster-node-timeout',
+        '5000',
+        '--appendonly',
+        'no',
+        ...(opts.extraArgs ?? []),
+      ]),
+    cli,
+    true,
   );
-  await Promise.all(ports.map((p) => waitForPing(p, 10_000, cli)));
   await execFileAsync('redis-cli', [
     ...cli,
     '--cluster',
