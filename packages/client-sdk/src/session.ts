@@ -23,6 +23,7 @@ import type {
   ClientMessage,
   ErrorMessage,
   MissingResult,
+  PartialResult,
   RoomJoined,
   RoomLeft,
   RoomMemberJoined,
@@ -46,7 +47,8 @@ export interface LinguaSessionOptions {
   audioFormat?: string;
   /** Default 16000. */
   sampleRate?: number;
-  features?: { tts?: boolean };
+  /** `partial` (protocol v1.9): receive `partial` events while utterances are worked on. */
+  features?: { tts?: boolean; partial?: boolean };
   /** With auth on, the tenant comes from the token; sending a different one is refused. */
   tenantId?: string;
   /**
@@ -88,6 +90,11 @@ export interface SessionClosedInfo {
 export type SessionEvents = {
   result: (result: TranslationResult) => void;
   missing: (missing: MissingResult) => void;
+  /**
+   * v1.9 (`features.partial`): what a node has of an utterance so far; each replaces the
+   * previous one of its index, none comes after the index's `result` / `missing`. Best effort.
+   */
+  partial: (partial: PartialResult) => void;
   accepted: (accepted: UtteranceAccepted) => void;
   /** Every server `error` frame (and malformed server frames as code `BAD_SERVER_FRAME`). */
   error: (error: ErrorMessage) => void;
@@ -430,6 +437,9 @@ export class LinguaSession extends Emitter<SessionEvents> {
         break;
       case 'missing_result':
         if (this.admitResult(msg.utterance_index)) this.emit('missing', msg);
+        break;
+      case 'partial_result':
+        if (msg.utterance_index > this.lastResult) this.emit('partial', msg);
         break;
       case 'session_closed':
         this.closedFrame = msg;

@@ -270,6 +270,20 @@ export const CONFIG_SPEC = {
     1_000_000,
     'pool removals for MODEL_NOT_AVAILABLE per minute and node (0 = no limit)',
   ),
+  partialRatePerS: int(
+    'LINGUA_PARTIAL_RATE',
+    5,
+    1,
+    1000,
+    'job_progress frames per second and job attempt (burst the same); beyond it they are dropped unread (protocol v1.9 partial results)',
+  ),
+  partialMaxChars: int(
+    'LINGUA_PARTIAL_MAX_CHARS',
+    4096,
+    1,
+    16_384,
+    'a partial text longer than this is not forwarded to the session (protocol v1.9)',
+  ),
   maxHardwareBytes: int(
     'LINGUA_MAX_HARDWARE_BYTES',
     4096,

@@ -23,7 +23,7 @@ import type { Logger } from './logger';
 import { classify } from './loss-audit';
 import { ResultOrderer } from './result-order';
 import { RoomSeat } from './room-seat';
-import { outcomeFrame, sessionInitAck, utteranceAccepted } from './session-frames';
+import { outcomeFrame, partialResult, sessionInitAck, utteranceAccepted } from './session-frames';
 import { handshake, type SessionInfo } from './session-handshake';
 import { checkSessionInit } from './session-init-check';
 
@@ -52,6 +52,8 @@ export class SessionActor {
   /** the index the orderer waits on next, when it is checked next, and the check interval */
   private head = { index: -1, at: 0, every: 0 };
   private resumeToken = '';
+  /** partial results (v1.9): the latest attempt heard per index without an outcome yet */
+  private readonly partialAttempts = new Map<number, number>();
   /** accepted on this connection, no outcome delivered yet: index → accepted at (loss audit) */
   private readonly acceptedAt = new Map<number, number>();
   private info: SessionInfo = {
@@ -490,6 +492,31 @@ export class SessionActor {
     if (!this.order || this.state === 'closed') return;
     this.deliver(outcome);
     this.schedule();
+  }
+
+  /**
+   * A node's partial result (protocol v1.9, router.ts): sent only to a session that asked for
+   * them, never once the index's outcome is here (delivered or held), and never for an
+   * attempt older than one already heard (a failover raced it). Best effort: not logged.
+   */
+  onPartial(env: Extract<Envelope, { t: 'partial' }>): void {
+    const order = this.order;
+    if (!order || !this.seg || this.state === 'closed' || this.info.features.partial !== true) return;
+    const m = this.ctx.metrics.partialResults;
+    if (order.has(env.index) || env.index >= this.seg.nextIndex) {
+      m.inc({ outcome: 'after_final' });
+      return;
+    }
+    if (env.attempt < (this.partialAttempts.get(env.index) ?? 0)) {
+      m.inc({ outcome: 'stale_attempt' });
+      return;
+    }
+    this.partialAttempts.set(env.index, env.attempt);
+    if (this.partialAttempts.size > 64) {
+      for (const i of this.partialAttempts.keys()) if (order.has(i)) this.partialAttempts.delete(i);
+    }
+    this.transport.send(partialResult(env));
+    m.inc({ outcome: 'delivered' });
   }
 
   private deliver(outcome: LoggedOutcome): void {

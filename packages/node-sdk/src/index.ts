@@ -25,6 +25,7 @@ export {
   type NodeEvents,
   type NodeReadiness,
   type NodeState,
+  type PartialTexts,
   type Resource,
   type Service,
 } from './node';
@@ -37,6 +38,7 @@ export {
   type SimNodeOptions,
   type SimOutput,
   simulatedOutput,
+  simulatedPartial,
 } from './sim-node';
 export {
   abandonTransport,

@@ -56,8 +56,18 @@ export type JobOutcome =
 export interface JobContext {
   /** Aborted on job_cancel and on close(); the outcome of an aborted job is never sent. */
   signal: AbortSignal;
-  /** Sends job_progress (best effort; dropped while disconnected or after cancel). */
-  progress(text: string): void;
+  /**
+   * Sends job_progress (best effort; dropped while disconnected or after cancel). A string is
+   * the transcript so far (`partial_text`); protocol v1.9 also takes the translation so far.
+   * Sessions that asked for `features.partial` see them as `partial_result`.
+   */
+  progress(partial: string | PartialTexts): void;
+}
+
+/** What a job has so far (protocol v1.9 `job_progress.partial_text` / `partial_translated`). */
+export interface PartialTexts {
+  text_asr?: string;
+  text_translated?: string;
 }
 
 export type JobHandler = (job: JobAssign, ctx: JobContext) => Promise<JobOutcome>;
@@ -489,15 +499,16 @@ export class LinguaNode extends Emitter<NodeEvents> {
     const started = performance.now();
     const ctx: JobContext = {
       signal: abort.signal,
-      progress: (text) => {
-        if (!abort.signal.aborted && this.ackd) {
-          this.sendFrame({
-            type: 'job_progress',
-            job_id: job.job_id,
-            attempt: job.attempt,
-            partial_text: text,
-          });
-        }
+      progress: (partial) => {
+        if (abort.signal.aborted || !this.ackd) return;
+        const p = typeof partial === 'string' ? { text_asr: partial } : partial;
+        this.sendFrame({
+          type: 'job_progress',
+          job_id: job.job_id,
+          attempt: job.attempt,
+          ...(p.text_asr !== undefined ? { partial_text: p.text_asr } : {}),
+          ...(p.text_translated !== undefined ? { partial_translated: p.text_translated } : {}),
+        });
       },
     };
     let outcome: JobOutcome | undefined;

@@ -148,6 +148,7 @@ export class JobLifecycle {
         features: init.features,
         deadline_ms: deadline,
         finalized_at: finalizedAt,
+        owner: init.owner,
       });
     if (created.status === 'exists') {
       // A re-sent create (the first answer was lost): redo the follow-up it needed.

@@ -101,7 +101,10 @@ export const JobProgressSchema = Type.Object({
   type: Type.Literal('job_progress'),
   job_id: Id(),
   attempt: Attempt(),
+  /** The transcript so far (v1.9: forwarded as `partial_result.text_asr`). */
   partial_text: Type.Optional(ResultText()),
+  /** v1.9: the translation so far (forwarded as `partial_result.text_translated`). */
+  partial_translated: Type.Optional(ResultText()),
 });
 export type JobProgress = Static<typeof JobProgressSchema>;
 
