@@ -141,6 +141,12 @@ export interface JobEvent {
   ts: number;
   /** cause or reason (initial, failover, node_lost, …) */
   why: string;
+  /**
+   * When the span this event closes began (gateway clock, ms; 0 when none): the job's creation
+   * for an outcome (`completed`, terminal `failed`), the attempt's dispatch for an attempt
+   * failure (`timed_out`, `node_lost`, `failed`). The steps of a healthy job are not recorded.
+   */
+  since: number;
 }
 
 /** The event record's fields, in stream order. */
@@ -152,6 +158,7 @@ export const JOB_EVENT_FIELDS = [
   'node',
   'ts',
   'why',
+  'since',
 ] as const satisfies readonly (keyof JobEvent)[];
 
 /** Events kept per shard stream (approximate MAXLEN). */
@@ -169,6 +176,7 @@ export function parseJobEvent(fields: readonly string[]): JobEvent {
     node: f.node ?? '',
     ts: Number(f.ts ?? 0),
     why: f.why ?? '',
+    since: Number(f.since || 0),
   };
 }
 

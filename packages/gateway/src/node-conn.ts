@@ -32,6 +32,7 @@ import type { GatewayContext, Transport } from './context';
 import { checkJobResult, checkNodeRegister, type LimitProblem, storedHardware } from './limits';
 import { LocalBucket } from './local-bucket';
 import type { Logger } from './logger';
+import { type PendingProgress, ProgressCoalescer } from './progress-coalescer';
 
 interface InFlight {
   jobId: string;
@@ -76,6 +77,8 @@ export class NodeConn {
    * (the job's truth is in Redis; a failover is always a CAS there).
    */
   private readonly inflight = new Map<string, InFlight>();
+  /** job_accepted / job_progress records, written a moment later unless the answer comes first */
+  private readonly progress: ProgressCoalescer;
   private log: Logger;
 
   constructor(
@@ -85,6 +88,17 @@ export class NodeConn {
     private readonly creds: { upgradeToken?: string } = {},
   ) {
     this.log = ctx.log.child({ conn: this.conn });
+    this.progress = new ProgressCoalescer(ctx.cfg.progressCoalesceMs, (p) => this.writeProgress(p));
+  }
+
+  private async writeProgress(p: PendingProgress): Promise<void> {
+    try {
+      await this.ctx.store.progress(p.jobId, p.attempt, this.nodeId!, p.to, p.at);
+    } catch (err) {
+      if (isScriptError(err)) return this.dropped(p.jobId, p.attempt, err.codeName);
+      this.ctx.metrics.redisErrors.inc({ op: 'node_job_progress' });
+      this.log.warn({ err, node: this.nodeId, job: p.jobId }, 'job progress not recorded');
+    }
   }
 
   receive(msg: NodeMessage): void {
@@ -144,15 +158,9 @@ export class NodeConn {
         }
         return;
       case 'job_accepted':
-        try {
-          await this.ctx.store.progress(msg.job_id, msg.attempt, this.nodeId, 'accepted', now);
-        } catch (err) {
-          if (!isScriptError(err)) throw err;
-          this.dropped(msg.job_id, msg.attempt, err.codeName);
-        }
-        return;
+        return this.progress.record({ jobId: msg.job_id, attempt: msg.attempt, to: 'accepted', at: now });
       case 'job_progress':
-        return this.progress(msg, now);
+        return this.onProgress(msg, now);
       case 'job_result':
         return this.result(msg);
       case 'node_ready':
@@ -371,6 +379,7 @@ export class NodeConn {
     const key = `${msg.job_id}|${msg.attempt}`;
     const flight = this.inflight.get(key);
     this.inflight.delete(key);
+    this.progress.settled(msg.job_id, msg.attempt);
     const jobs = this.ctx.jobs;
     if (msg.success) {
       const sentAt = flight?.sentAt ?? now;
@@ -417,13 +426,14 @@ export class NodeConn {
   }
 
   /**
-   * job_progress: the job is running (job-progress CAS on attempt and node, so a failed-over
-   * attempt is refused), and its partial texts go to the session's owner when the session asked
-   * for them (protocol v1.9). Bounded per attempt (LINGUA_PARTIAL_RATE per second): past it a
-   * frame is dropped before any Redis call, so a flooding node costs only itself. Partials of a
-   * job sent on an earlier connection of the node are not forwarded (best effort).
+   * job_progress: the job is running (recorded like job_accepted, coalesced), and its partial
+   * texts go to the session's owner when the session asked for them (protocol v1.9). A partial
+   * needs the attempt confirmed now: its record is written at once, and the job-progress CAS on
+   * attempt and node refuses a failed-over attempt. Bounded per attempt (LINGUA_PARTIAL_RATE per
+   * second): past it a frame is dropped before anything else, so a flooding node costs only
+   * itself. Partials of a job sent on an earlier connection of the node are not forwarded.
    */
-  private async progress(msg: JobProgress, now: number): Promise<void> {
+  private async onProgress(msg: JobProgress, now: number): Promise<void> {
     const flight = this.inflight.get(`${msg.job_id}|${msg.attempt}`);
     const cfg = this.ctx.cfg;
     if (flight) {
@@ -434,19 +444,22 @@ export class NodeConn {
       }
       flight.progressed = true;
     }
+    const asr = msg.partial_text;
+    const translated = msg.partial_translated;
+    const record = { jobId: msg.job_id, attempt: msg.attempt, to: 'running' as const, at: now };
+    if (!flight?.partial || (asr === undefined && translated === undefined)) {
+      return this.progress.record(record);
+    }
+    if ((asr?.length ?? 0) > cfg.partialMaxChars || (translated?.length ?? 0) > cfg.partialMaxChars) {
+      this.ctx.metrics.partialResults.inc({ outcome: 'too_long' });
+      return this.progress.record(record);
+    }
+    this.progress.settled(msg.job_id, msg.attempt); // this write supersedes a pending record
     try {
       await this.ctx.store.progress(msg.job_id, msg.attempt, this.nodeId!, 'running', now);
     } catch (err) {
       if (!isScriptError(err)) throw err;
       this.dropped(msg.job_id, msg.attempt, err.codeName);
-      return;
-    }
-    if (!flight) return;
-    const asr = msg.partial_text;
-    const translated = msg.partial_translated;
-    if (!flight.partial || (asr === undefined && translated === undefined)) return;
-    if ((asr?.length ?? 0) > cfg.partialMaxChars || (translated?.length ?? 0) > cfg.partialMaxChars) {
-      this.ctx.metrics.partialResults.inc({ outcome: 'too_long' });
       return;
     }
     flight.owner ||= (await this.ctx.store.getSession(flight.sessionId))?.owner ?? '';
@@ -583,6 +596,10 @@ export class NodeConn {
     const wasReplaced = this.closed;
     this.closed = true;
     clearTimeout(this.graceTimer);
+    // Handed off (drain): its jobs live on with it elsewhere, so their progress is worth keeping;
+    // otherwise they fail over below and a late record would only be refused.
+    if (this.handedOff) void this.progress.flush();
+    else this.progress.clear();
     const nodeId = this.nodeId;
     if (!nodeId) return;
     if (this.ctx.nodes.get(nodeId) === this) this.ctx.nodes.delete(nodeId);
