@@ -1,5 +1,8 @@
 /** Messages that cross instances through the per-instance inbox streams (msgpack inside Redis). */
+import type { ContextUtterance } from '@lingua/protocol';
 import type { LoggedOutcome } from './jobs';
+
+export type { ContextUtterance };
 
 /** A job for a node, everything needed to build the `job_assign` frame (audio stays binary). */
 export interface AssignPayload {
@@ -16,6 +19,8 @@ export interface AssignPayload {
   deadline_ms: number;
   /** ms timestamp when the utterance was finalized (dispatch latency metric) */
   finalized_at: number;
+  /** the session's previous final texts in this utterance's group (protocol v1.9), oldest first */
+  context?: ContextUtterance[];
   /**
    * The session owner's instance when the dispatcher knows it (the first attempt is dispatched
    * by the owner): where the node's partial results go without a lookup.

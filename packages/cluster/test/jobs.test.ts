@@ -8,9 +8,9 @@ import {
   JobStore,
   jobIdFor,
   Keyspace,
+  parseJobEvent,
   RESUME_TOKEN_GRACE_MS,
   type RedisClient,
-  parseJobEvent,
   ScriptErrorCode,
   type StoredResult,
 } from '../src/index';

@@ -277,6 +277,27 @@ export const CONFIG_SPEC = {
     1_000_000,
     'pool removals for MODEL_NOT_AVAILABLE per minute and node (0 = no limit)',
   ),
+  contextUtterances: int(
+    'LINGUA_CONTEXT_UTTERANCES',
+    3,
+    0,
+    16,
+    "job_assign.context: at most this many of the session's previous final texts (protocol v1.9; 0 = none)",
+  ),
+  contextWindowMs: int(
+    'LINGUA_CONTEXT_WINDOW_MS',
+    10_000,
+    0,
+    3_600_000,
+    'utterances begun within this long of the previous one ending share a group (and its context)',
+  ),
+  contextMaxBytes: int(
+    'LINGUA_CONTEXT_MAX_BYTES',
+    2048,
+    0,
+    16_384,
+    'UTF-8 bytes of the texts in one job_assign.context (the newest that fit)',
+  ),
   partialRatePerS: int(
     'LINGUA_PARTIAL_RATE',
     5,

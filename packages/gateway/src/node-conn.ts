@@ -634,5 +634,6 @@ export function jobAssignFrame(job: AssignPayload): Record<string, unknown> {
     sample_rate: job.sample_rate,
     features: job.features,
     deadline_ms: job.deadline_ms,
+    ...(job.context?.length ? { context: job.context } : {}),
   };
 }

@@ -17,6 +17,7 @@ import {
 import type { ClientMessage, SessionInit } from '@lingua/protocol';
 import { pairAllowed, type SessionAuthContext } from './auth';
 import type { GatewayContext, Transport } from './context';
+import { ConversationContext } from './conversation-context';
 import { type ChunkOutcome, type Finalized, UtteranceSegmenter } from './finalize';
 import { LocalBucket } from './local-bucket';
 import type { Logger } from './logger';
@@ -52,6 +53,8 @@ export class SessionActor {
   /** the index the orderer waits on next, when it is checked next, and the check interval */
   private head = { index: -1, at: 0, every: 0 };
   private resumeToken = '';
+  /** the previous final texts the next job carries (v1.9 job_assign.context) */
+  private convo: ConversationContext | undefined;
   /** partial results (v1.9): the latest attempt heard per index without an outcome yet */
   private readonly partialAttempts = new Map<number, number>();
   /** accepted on this connection, no outcome delivered yet: index → accepted at (loss audit) */
@@ -317,6 +320,11 @@ export class SessionActor {
       gapTimeoutMs: cfg.gapTimeoutMs,
       nextIndex: lastResultIndex + 1,
     });
+    this.convo = new ConversationContext({
+      maxUtterances: cfg.contextUtterances,
+      windowMs: cfg.contextWindowMs,
+      maxBytes: cfg.contextMaxBytes,
+    });
     this.resumeToken = resumeToken;
     this.log = this.log.child({ session: this.sessionId });
     this.ctx.sessions.get(this.sessionId!)?.kick(); // an older socket of ours for the same session
@@ -386,6 +394,7 @@ export class SessionActor {
       this.ctx.metrics.utterances.inc({ reason: u.reason });
       const listeners = (await this.room?.plan(u)) ?? null;
       const accepted = utteranceAccepted(u, jobId);
+      const context = this.convo?.next(u) ?? [];
       const r = await this.restoringSession(() =>
         this.ctx.jobs.dispatchNew(
           {
@@ -399,6 +408,7 @@ export class SessionActor {
             sampleRate: this.info.rate,
             features: this.info.features,
             audio: u.audio,
+            context,
             lastChunkSeq: u.lastChunkSeq,
             reason: u.reason,
             now: this.ctx.now(),
@@ -538,6 +548,7 @@ export class SessionActor {
 
   private sendOutcome(o: LoggedOutcome): void {
     if (o.kind === 'result' && o.result.node_id) this.lastNode = o.result.node_id;
+    if (o.kind === 'result') this.convo?.delivered(o.index, o.result.text_asr, o.result.text_translated);
     this.transport.send(outcomeFrame(o));
     this.room?.ownOutcome(o);
     this.ctx.metrics.resultsDelivered.inc({ kind: o.kind === 'result' ? 'result' : 'missing' });

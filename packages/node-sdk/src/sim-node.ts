@@ -37,6 +37,12 @@ export interface SimBehavior {
   /** Seed for the failure/latency PRNG; random when absent. */
   seed?: number;
   /**
+   * Context (protocol v1.9): append ` [context <i>,<j>,…]` (the `utterance_index` of each
+   * `job_assign.context` entry, `-` for none) to `text_translated`, so a test sees at the
+   * client what the node saw. Off by default: the output is then exactly the documented one.
+   */
+  echoContext?: boolean;
+  /**
    * Partial results (protocol v1.9): this many `job_progress` frames before the result, spread
    * evenly over its latency; the k-th of n carries the first ceil(16·k/(n+1)) hex characters of
    * the final texts (see simulatedPartial). Default 0.
@@ -121,6 +127,10 @@ export function createSimHandler(behavior: SimBehavior = {}, models?: ModelSwitc
         },
         processing_ms,
       };
+    }
+    if (behavior.echoContext) {
+      const seen = (job.context ?? []).map((c) => c.utterance_index).join(',') || '-';
+      out.text_translated += ` [context ${seen}]`;
     }
     return { success: true, ...out, processing_ms };
   };
@@ -233,6 +243,7 @@ export function createSimNode(opts: SimNodeOptions): LinguaNode {
     silent,
     seed,
     partials,
+    echoContext,
     silence,
     warmupMs,
     modelSwitch: models,
@@ -251,7 +262,7 @@ export function createSimNode(opts: SimNodeOptions): LinguaNode {
     ...nodeOpts,
     ...(warmupMs !== undefined ? { ready: false } : {}),
     ...(models ? { models: (): string[] => models.loaded(node.ack?.pools ?? []) } : {}),
-    handler: createSimHandler({ latencyMs, failureRate, silent, seed, partials }, models),
+    handler: createSimHandler({ latencyMs, failureRate, silent, seed, partials, echoContext }, models),
   });
   if (warmupMs !== undefined) {
     let timer: ReturnType<typeof setTimeout> | undefined;
