@@ -7,8 +7,8 @@ import {
   startFakeGateway,
   waitUntil,
 } from '../../../test/support/fake-gateway';
+import type { Transport } from '../src/index';
 import { LinguaSession, type LinguaSessionOptions } from '../src/session';
-import type { Transport } from '../src/transport';
 import { BufferFullError } from '../src/unacked';
 import type { MissingResult, TranslationResult } from '../src/wire';
 

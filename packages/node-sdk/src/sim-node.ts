@@ -3,10 +3,10 @@
  * node's deterministic output") with configurable latency, failures and silence.
  */
 import { createHash } from 'node:crypto';
-import { toBase64 } from '@lingua/protocol/sdk';
+import { type Transport, type TransportFactory, toBase64 } from '@lingua/protocol/sdk';
+import { defaultTransportFactory } from '@lingua/protocol/sdk/ws';
 import { type JobHandler, type JobOutcome, jobAudio, LinguaNode, type LinguaNodeOptions } from './node';
 import { mulberry32 } from './prng';
-import { defaultTransportFactory, type Transport, type TransportFactory } from './transport';
 
 export interface SimOutput {
   text_asr: string;
