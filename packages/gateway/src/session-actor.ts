@@ -514,7 +514,7 @@ export class SessionActor {
     if (!order || !this.seg || this.state === 'closed' || this.info.features.partial !== true) return;
     const m = this.ctx.metrics.partialResults;
     if (order.has(env.index) || env.index >= this.seg.nextIndex) {
-      m.inc({ outcome: 'after_final' });
+      m.inc({ outcome: order.has(env.index) ? 'after_final' : 'unknown_index' });
       return;
     }
     if (env.attempt < (this.partialAttempts.get(env.index) ?? 0)) {
