@@ -1,13 +1,13 @@
--- Shared job helpers (shard scope). Requires the generated F (job hash fields), FSM, LIVE,
+-- Shared job helpers (shard scope). Requires the generated F (job hash fields), fsmAllows, LIVE,
 -- WAITING and xaddJobEvent (packages/cluster/src/job-model.ts, job-fsm.ts).
 -- `ev` / `counts` are the shard's events stream and jobcounts hash (declared in KEYS).
 
--- One FSM step: checks the FSM table, updates state and the per-state counters. Returns false
+-- One FSM step: checks the FSM (fsmAllows), updates state and the per-state counters. Returns false
 -- (and changes nothing) when the transition is not allowed. Records no event: the steps of a
 -- healthy job (created, dispatched at once, accepted, running) leave no trace in the events
 -- stream, which would otherwise cost an XADD each on the hot path.
 local function jobStep(counts, jobKey, from, to, now)
-  if FSM[from] == nil or FSM[from][to] == nil then return false end
+  if not fsmAllows(from, to) then return false end
   redis.call('HSET', jobKey, F.state, to, F.updatedAt, now)
   redis.call('HINCRBY', counts, from, -1)
   redis.call('HINCRBY', counts, to, 1)

@@ -1,7 +1,8 @@
 /**
  * The job model, defined once: the field names of a job hash, the live/waiting state sets and
  * the record of a job FSM transition in the shard's `events` stream. The script loader
- * generates Lua from these (tables `F`, `LIVE`, `WAITING` and the function `xaddJobEvent`), and
+ * generates Lua from these (`F.<field>` inlined as literals, tables `LIVE`, `WAITING` and the
+ * function `xaddJobEvent`), and
  * the TS readers below parse with the same names, so a field is renamed in one place.
  */
 import { JOB_STATES, type JobState, LIVE_STATES, WAITING_STATES } from './job-fsm';
@@ -193,9 +194,6 @@ const luaSet = (name: string, states: readonly string[]) =>
  * use the name (a script pays for building its tables on every call).
  */
 export const JOB_MODEL_LUA: Record<string, string> = {
-  F: `local F = { ${Object.entries(JOB_FIELDS)
-    .map(([k, v]) => `${k} = '${v}'`)
-    .join(', ')} }\n`,
   LIVE: luaSet('LIVE', LIVE_STATES),
   WAITING: luaSet('WAITING', WAITING_STATES),
   xaddJobEvent: `local function xaddJobEvent(key, ${JOB_EVENT_FIELDS.join(', ')})

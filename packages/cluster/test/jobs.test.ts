@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedis } from '../../../test/support/redis';
 import {
+  canTransition,
   connectRedis,
   type Envelope,
+  fsmLuaSource,
   InboxBus,
   isScriptError,
+  JOB_STATES,
   JobStore,
   jobIdFor,
   Keyspace,
@@ -98,6 +101,16 @@ const result = (sid: string, index: number): StoredResult => ({
 });
 
 describe('job scripts', () => {
+  it("the scripts' fsmAllows is the FSM table", async () => {
+    const lua = `${fsmLuaSource()}return fsmAllows(ARGV[1], ARGV[2]) and 1 or 0`;
+    for (const from of JOB_STATES) {
+      for (const to of JOB_STATES) {
+        expect(await redis.eval(lua, 0, from, to), `${from} -> ${to}`).toBe(canTransition(from, to) ? 1 : 0);
+      }
+    }
+    expect(await redis.eval(lua, 0, 'created>dispatched|x', 'y')).toBe(0);
+  });
+
   it('creates idempotently, dispatches, completes once, logs the result', async () => {
     await openSession('s1');
     const a = await store.createJob(job('s1', 0, 'n1'));
