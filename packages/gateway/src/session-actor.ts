@@ -56,7 +56,7 @@ export class SessionActor {
   /** the previous final texts the next job carries (v1.9 job_assign.context) */
   private convo: ConversationContext | undefined;
   /** partial results (v1.9): the latest attempt heard per index without an outcome yet */
-  private readonly partialAttempts = new Map<number, number>();
+  private partialAttempts: Map<number, number> | undefined;
   /** accepted on this connection, no outcome delivered yet: index → accepted at (loss audit) */
   private readonly acceptedAt = new Map<number, number>();
   private info: SessionInfo = {
@@ -327,11 +327,12 @@ export class SessionActor {
       gapTimeoutMs: cfg.gapTimeoutMs,
       nextIndex: lastResultIndex + 1,
     });
-    this.convo = new ConversationContext({
-      maxUtterances: cfg.contextUtterances,
-      windowMs: cfg.contextWindowMs,
-      maxBytes: cfg.contextMaxBytes,
-    });
+    if (cfg.contextUtterances > 0)
+      this.convo = new ConversationContext({
+        maxUtterances: cfg.contextUtterances,
+        windowMs: cfg.contextWindowMs,
+        maxBytes: cfg.contextMaxBytes,
+      });
     this.resumeToken = resumeToken;
     this.logBindings = { conn: this.conn, session: this.sessionId! };
     this.logger = undefined;
@@ -525,14 +526,13 @@ export class SessionActor {
       m.inc({ outcome: order.has(env.index) ? 'after_final' : 'unknown_index' });
       return;
     }
-    if (env.attempt < (this.partialAttempts.get(env.index) ?? 0)) {
+    const heard = (this.partialAttempts ??= new Map());
+    if (env.attempt < (heard.get(env.index) ?? 0)) {
       m.inc({ outcome: 'stale_attempt' });
       return;
     }
-    this.partialAttempts.set(env.index, env.attempt);
-    if (this.partialAttempts.size > 64) {
-      for (const i of this.partialAttempts.keys()) if (order.has(i)) this.partialAttempts.delete(i);
-    }
+    heard.set(env.index, env.attempt);
+    if (heard.size > 64) for (const i of heard.keys()) if (order.has(i)) heard.delete(i);
     this.transport.send(partialResult(env));
     m.inc({ outcome: 'delivered' });
   }
