@@ -526,7 +526,8 @@ export class SessionActor {
       m.inc({ outcome: order.has(env.index) ? 'after_final' : 'unknown_index' });
       return;
     }
-    const heard = (this.partialAttempts ??= new Map());
+    this.partialAttempts ??= new Map();
+    const heard = this.partialAttempts;
     if (env.attempt < (heard.get(env.index) ?? 0)) {
       m.inc({ outcome: 'stale_attempt' });
       return;
