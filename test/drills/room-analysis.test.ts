@@ -10,10 +10,12 @@ import {
 } from '../../packages/cli/src/drill/room-analysis';
 import { expectedRoomText, roomMembers } from '../../packages/cli/src/drill/room-load';
 
+type View = RoomMemberView & { heard: RoomFrameSeen[]; disconnects: number[]; reconnects: number[] };
+
 const specs = roomMembers(3); // zh→en hears en, en→zh hears zh, zh→ja hears ja
 
 /** Three members, each got utterances 0..n-1 accepted, sent at 1000 + 100·k. */
-function views(n: number): RoomMemberView[] {
+function views(n: number): View[] {
   return specs.map((m, i) => ({
     name: m.name,
     sessionId: `s${i}`,
@@ -41,7 +43,7 @@ function frame(speaker: number, index: number, listenLang: string, at: number): 
 }
 
 /** Every listener hears every other member's utterances in order, 50 ms after each was sent. */
-function perfect(n: number): RoomMemberView[] {
+function perfect(n: number): View[] {
   const vs = views(n);
   for (const [l, v] of vs.entries()) {
     const heard: RoomFrameSeen[] = [];
