@@ -236,7 +236,13 @@ export class RoomSeat {
     if (this.roomId === undefined) return null;
     let listeners: FanoutListener[];
     try {
-      listeners = await this.ctx.rooms.fanout(this.tenant, this.roomId, this.owner.sessionId, u.index);
+      listeners = await this.ctx.rooms.fanout(
+        this.tenant,
+        this.roomId,
+        this.owner.sessionId,
+        u.index,
+        this.ctx.now(),
+      );
     } catch (err) {
       if (!isScriptError(err, ScriptErrorCode.NOT_MEMBER)) throw err;
       // The room expired (no speech for LINGUA_ROOM_IDLE_MS) or we were removed.
@@ -260,7 +266,7 @@ export class RoomSeat {
     return listeners;
   }
 
-  /** After the session's own job: one job per other listen_lang, in the speaker's lanes. */
+  /** Before the session's own job (so an accepted utterance has its lanes): one job per other listen_lang, in the speaker's lanes. */
   async fanout(u: Finalized, listeners: FanoutListener[]): Promise<void> {
     const { info } = this.owner;
     const langs = new Set(listeners.map((l) => l.listens).filter((l) => l !== info.src && l !== info.tgt));
@@ -329,7 +335,7 @@ export class RoomSeat {
       // fan-out is idempotent per listener), then push.
       const room = this.roomId;
       this.ctx.rooms
-        .fanout(this.tenant, room, this.owner.sessionId, o.index)
+        .fanout(this.tenant, room, this.owner.sessionId, o.index, this.ctx.now())
         .then((ls) => {
           if (this.roomId !== room) return;
           this.fanouts.set(o.index, { at: 0, listeners: ls });
