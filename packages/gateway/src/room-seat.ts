@@ -266,52 +266,59 @@ export class RoomSeat {
     return listeners;
   }
 
-  /** Before the session's own job (so an accepted utterance has its lanes): one job per other listen_lang, in the speaker's lanes. */
+  /**
+   * Before the session's own job (so an accepted utterance has its lanes): one job per other
+   * listen_lang, in the speaker's lanes.
+   */
   async fanout(u: Finalized, listeners: FanoutListener[]): Promise<void> {
     const { info } = this.owner;
     const langs = new Set(listeners.map((l) => l.listens).filter((l) => l !== info.src && l !== info.tgt));
     const now = this.ctx.now();
-    for (const lang of langs) {
-      const lane = laneId(this.owner.sessionId, lang);
-      if (!this.lanes.has(lane)) {
-        await this.ctx.rooms.openLane({
-          speaker: this.owner.sessionId,
-          lang,
-          tenant: info.tenant,
-          src: info.src,
-          audioFormat: info.fmt,
-          sampleRate: info.rate,
-          features: {},
-          owner: this.ctx.cfg.instanceId,
-          conn: this.owner.conn,
-          now,
-          ttlMs: this.ctx.cfg.sessionTtlMs,
-        });
-        this.lanes.add(lane);
-      }
-      await this.ctx.jobs.dispatchNew(
-        {
-          jobId: jobIdFor(lane, u.index),
-          sessionId: lane,
-          index: u.index,
-          tenant: info.tenant,
-          src: info.src,
-          tgt: lang,
-          audioFormat: info.fmt,
-          sampleRate: info.rate,
-          features: {},
-          audio: u.audio,
-          lastChunkSeq: -1,
-          reason: u.reason,
-          now,
-          owner: this.ctx.cfg.instanceId,
-          conn: this.owner.conn,
-        },
-        undefined,
-        u.finalizedAt,
-      );
-      this.ctx.metrics.roomFanoutJobs.inc();
+    // The languages in parallel: the session's own job waits for them (one round trip, not k).
+    await Promise.all([...langs].map((lang) => this.dispatchLane(u, lang, now)));
+  }
+
+  private async dispatchLane(u: Finalized, lang: string, now: number): Promise<void> {
+    const { info } = this.owner;
+    const lane = laneId(this.owner.sessionId, lang);
+    if (!this.lanes.has(lane)) {
+      await this.ctx.rooms.openLane({
+        speaker: this.owner.sessionId,
+        lang,
+        tenant: info.tenant,
+        src: info.src,
+        audioFormat: info.fmt,
+        sampleRate: info.rate,
+        features: {},
+        owner: this.ctx.cfg.instanceId,
+        conn: this.owner.conn,
+        now,
+        ttlMs: this.ctx.cfg.sessionTtlMs,
+      });
+      this.lanes.add(lane);
     }
+    await this.ctx.jobs.dispatchNew(
+      {
+        jobId: jobIdFor(lane, u.index),
+        sessionId: lane,
+        index: u.index,
+        tenant: info.tenant,
+        src: info.src,
+        tgt: lang,
+        audioFormat: info.fmt,
+        sampleRate: info.rate,
+        features: {},
+        audio: u.audio,
+        lastChunkSeq: -1,
+        reason: u.reason,
+        now,
+        owner: this.ctx.cfg.instanceId,
+        conn: this.owner.conn,
+      },
+      undefined,
+      u.finalizedAt,
+    );
+    this.ctx.metrics.roomFanoutJobs.inc();
   }
 
   /** An outcome of the session's own job: for listeners of its src (transcript) and tgt. */
