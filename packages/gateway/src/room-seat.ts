@@ -120,7 +120,27 @@ export class RoomSeat {
     );
     this.owner.send({ type: 'room_joined', room_id: msg.room_id, members: r.members.map(memberInfo) });
     if (r.status === 'joined') await this.tell(r.members, 'joined', me);
-    if (restore) await this.replay(r.members, restore.heard);
+    if (restore) {
+      await this.rebindLanes(r.members);
+      await this.replay(r.members, restore.heard);
+    }
+  }
+
+  /**
+   * After a resume: this speaker's lanes into the other members' languages are bound to this
+   * connection at once (not only at its next utterance), so outcomes of lane jobs still in
+   * flight come here and are pushed, instead of going to the old (perhaps dead) instance and
+   * reaching the listeners only through their result-log checks.
+   */
+  private async rebindLanes(members: RoomMember[]): Promise<void> {
+    const { info } = this.owner;
+    const langs = new Set(
+      members
+        .filter((m) => m.sessionId !== this.owner.sessionId)
+        .map((m) => m.listens)
+        .filter((l) => l !== info.src && l !== info.tgt),
+    );
+    await Promise.all([...langs].map((lang) => this.bindLane(lang, this.ctx.now())));
   }
 
   /**
@@ -278,25 +298,31 @@ export class RoomSeat {
     await Promise.all([...langs].map((lang) => this.dispatchLane(u, lang, now)));
   }
 
-  private async dispatchLane(u: Finalized, lang: string, now: number): Promise<void> {
+  /** Opens this speaker's lane into `lang`, or re-binds it to this connection (once per connection). */
+  private async bindLane(lang: string, now: number): Promise<string> {
     const { info } = this.owner;
     const lane = laneId(this.owner.sessionId, lang);
-    if (!this.lanes.has(lane)) {
-      await this.ctx.rooms.openLane({
-        speaker: this.owner.sessionId,
-        lang,
-        tenant: info.tenant,
-        src: info.src,
-        audioFormat: info.fmt,
-        sampleRate: info.rate,
-        features: {},
-        owner: this.ctx.cfg.instanceId,
-        conn: this.owner.conn,
-        now,
-        ttlMs: this.ctx.cfg.sessionTtlMs,
-      });
-      this.lanes.add(lane);
-    }
+    if (this.lanes.has(lane)) return lane;
+    await this.ctx.rooms.openLane({
+      speaker: this.owner.sessionId,
+      lang,
+      tenant: info.tenant,
+      src: info.src,
+      audioFormat: info.fmt,
+      sampleRate: info.rate,
+      features: {},
+      owner: this.ctx.cfg.instanceId,
+      conn: this.owner.conn,
+      now,
+      ttlMs: this.ctx.cfg.sessionTtlMs,
+    });
+    this.lanes.add(lane);
+    return lane;
+  }
+
+  private async dispatchLane(u: Finalized, lang: string, now: number): Promise<void> {
+    const { info } = this.owner;
+    const lane = await this.bindLane(lang, now);
     await this.ctx.jobs.dispatchNew(
       {
         jobId: jobIdFor(lane, u.index),
