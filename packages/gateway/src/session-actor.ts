@@ -62,7 +62,9 @@ export class SessionActor {
     rate: 16000,
     features: {},
   };
-  private log: Logger;
+  /** Created on first use: most sessions never log, and two pino children cost ~0.9 KB each session. */
+  private logger: Logger | undefined;
+  private logBindings: { conn: string; session?: string };
   /** the session's meeting room, once it sent room_join (room-seat.ts) */
   private room: RoomSeat | undefined;
 
@@ -72,8 +74,13 @@ export class SessionActor {
     /** what the connection's session token allows (auth.ts); {} when auth is off */
     readonly auth: SessionAuthContext,
   ) {
-    this.log = ctx.log.child({ conn: this.conn });
+    this.logBindings = { conn: this.conn };
     this.lastFrameAt = ctx.now();
+  }
+
+  private get log(): Logger {
+    this.logger ??= this.ctx.log.child(this.logBindings);
+    return this.logger;
   }
 
   /** A validated frame from the socket. Bounded: a client that floods gets BACKPRESSURE. */
@@ -316,7 +323,8 @@ export class SessionActor {
       nextIndex: lastResultIndex + 1,
     });
     this.resumeToken = resumeToken;
-    this.log = this.log.child({ session: this.sessionId });
+    this.logBindings = { conn: this.conn, session: this.sessionId! };
+    this.logger = undefined;
     this.ctx.sessions.get(this.sessionId!)?.kick(); // an older socket of ours for the same session
     this.ctx.sessions.set(this.sessionId!, this);
     this.state = 'open';
