@@ -90,6 +90,14 @@ export class ResultOrderer<T> {
     return this.heldItems.size;
   }
 
+  /**
+   * True once the index's outcome is here: delivered, or held behind a gap. Nothing about
+   * the index may follow it any more (a partial result, protocol v1.9).
+   */
+  has(index: number): boolean {
+    return index < this.next || this.heldItems.has(index);
+  }
+
   /** Duplicates dropped so far (redeliveries, late results after a missing marker). */
   get dropped(): number {
     return this.droppedCount;
