@@ -80,6 +80,9 @@ describe('dashboard in Chromium', () => {
     expect(results[1]!.node_id).not.toBe(first!.node_id);
     session.send({ type: 'room_join', room_id: 'dash-room', display_name: 'Dash' });
     await session.next('room_joined');
+    // One utterance in the room: the rooms table shows its rate.
+    say(8);
+    await session.next('translation_result', 9);
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -155,6 +158,10 @@ describe('dashboard in Chromium', () => {
       'the rooms table to show dash-room',
       10_000,
     );
+    // utterances/min: the one utterance spoken in the room (less once its minute starts to slide out)
+    expect(
+      Number(await page.locator('[data-testid="rooms-table"] td[data-rate]').first().textContent()),
+    ).toBeGreaterThan(0);
 
     // Live: another instance joins and the page follows without a reload.
     const third = await startGateways(redis.url, 1, {
@@ -208,8 +215,9 @@ describe('dashboard in Chromium', () => {
     const ok = await fetch(`${base}/api/v1/stats`, { headers: { authorization: `Bearer ${ADMIN}` } });
     expect(ok.status).toBe(200);
     const stats = await ok.json();
-    expect(stats.jobs.by_state.completed).toBe(8);
-    expect(stats.last_minute.completed).toBe(8);
+    // 8 utterances, and one more in the room
+    expect(stats.jobs.by_state.completed).toBe(9);
+    expect(stats.last_minute.completed).toBe(9);
     expect(stats.last_minute.failovers).toBe(1);
     const page = await fetch(`${base}/dashboard`);
     expect(page.status).toBe(401);

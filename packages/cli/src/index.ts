@@ -1,5 +1,6 @@
 /** @lingua/cli as a library: the pieces behind the `lingua` command (src/main.ts). */
 export { Demo, type DemoOptions, type DemoStats, servedPairs } from './demo';
+export { RoomDemo, type RoomDemoMember, type RoomDemoOptions, roomDemoMembers } from './demo-room';
 export {
   type DlqEntry,
   deleteDlq,

@@ -15,6 +15,7 @@ import type { ClusterView } from '@lingua/dashboard';
 import { Command, InvalidArgumentError } from 'commander';
 import { mintingSecrets, sessionTokenFrom } from './credentials';
 import { Demo, servedPairs } from './demo';
+import { RoomDemo } from './demo-room';
 import { deleteDlq, listDlq, replayDlq } from './dlq';
 import { registerDrillCommand } from './drill';
 import { getJson, sleep } from './net';
@@ -307,16 +308,31 @@ program
   .option('--pairs <pairs>', 'language pairs src:tgt,... (default: every pool with nodes)')
   .option('-d, --duration <s>', 'stop after this many seconds (default: until Ctrl-C)', int(1, 86_400))
   .option('--tenant <tenant>', 'tenant of the minted session token', 'demo')
+  .option(
+    '--room [members]',
+    'a multilingual meeting instead: members (default 4: zh, en, ja, en) in one room, speaking in turn',
+    int(2, 32),
+  )
+  .option('--room-id <id>', 'with --room: the room', 'demo-meeting')
   .addHelpText(
     'after',
     '\nCredentials come from the environment (LINGUA_SESSION_TOKEN, or LINGUA_SESSION_JWT_SECRET to mint one;\n' +
-      'LINGUA_ADMIN_TOKEN to read the pools) or from the running `lingua up` (.lingua/credentials.json).\n',
+      'LINGUA_ADMIN_TOKEN to read the pools) or from the running `lingua up` (.lingua/credentials.json).\n' +
+      '\nExamples:\n  npm run lingua -- demo\n  npm run lingua -- demo --room        # a meeting in zh/en/ja: see the rooms panel\n',
   )
   .action(async (o) => {
     const state = readState();
     const secrets = mintingSecrets();
     const base = (o.url ?? state?.httpUrl ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
     const ws = `${base.replace(/^http/, 'ws')}/ws/session`;
+    const token =
+      process.env.LINGUA_SESSION_TOKEN ||
+      (secrets.sessionSecret
+        ? await sessionTokenFrom(secrets.sessionSecret, { tenant: o.tenant }, 86_400)
+        : undefined);
+    if (o.room !== undefined) {
+      process.exit(await runRoomDemo(ws, base, o, token));
+    }
     let pairs: string[] = o.pairs ? String(o.pairs).split(',') : [];
     if (!pairs.length) {
       const c = await getJson<ClusterView>(`${base}/api/v1/cluster`, secrets.adminToken);
@@ -328,11 +344,7 @@ program
       pairs,
       sessions: o.sessions,
       intervalMs: o.interval,
-      token:
-        process.env.LINGUA_SESSION_TOKEN ||
-        (secrets.sessionSecret
-          ? await sessionTokenFrom(secrets.sessionSecret, { tenant: o.tenant }, 86_400)
-          : undefined),
+      token,
     });
     await demo.start();
     process.stdout.write(`demo: ${o.sessions} sessions on ${ws}, pairs ${pairs.join(' ')}; Ctrl-C stops\n`);
@@ -361,6 +373,57 @@ program
     );
     process.exit(0);
   });
+
+/** `lingua demo --room`: runs the meeting until Ctrl-C or --duration; returns the exit code. */
+async function runRoomDemo(
+  ws: string,
+  base: string,
+  o: { room: true | number; roomId: string; interval: number; duration?: number },
+  token: string | undefined,
+): Promise<number> {
+  let shown = 0;
+  const demo = new RoomDemo({
+    urls: [ws],
+    roomId: o.roomId,
+    members: o.room === true ? 4 : o.room,
+    intervalMs: o.interval,
+    token,
+    // A taste of the meeting: the first few lines each member hears.
+    onHeard: (listener, r) => {
+      if (shown++ >= 12) return;
+      process.stdout.write(
+        `  ${listener.name} (${r.tgt_lang}) hears ${r.speaker.display_name} (${r.src_lang}) #${r.utterance_index}: ${r.text_translated}\n`,
+      );
+    },
+  });
+  await demo.start();
+  const who = demo.members.map((m) => `${m.name} (${m.lang})`).join(', ');
+  process.stdout.write(
+    `demo: room "${o.roomId}" on ${ws}: ${who}; one speaks every ${o.interval} ms. Dashboard: ${base}/dashboard (rooms panel). Ctrl-C stops\n`,
+  );
+  let stop = false;
+  const onSig = () => {
+    stop = true;
+  };
+  process.once('SIGINT', onSig);
+  process.once('SIGTERM', onSig);
+  const end = o.duration ? Date.now() + o.duration * 1000 : Number.POSITIVE_INFINITY;
+  let lastPrint = Date.now();
+  const line = () => {
+    const s = demo.stats;
+    return `sent ${s.sent}, heard ${s.heard} room results, missing ${s.missing}, errors ${s.errors}`;
+  };
+  while (!stop && Date.now() < end) {
+    await sleep(200);
+    if (Date.now() - lastPrint >= 5000) {
+      lastPrint = Date.now();
+      process.stdout.write(`demo: ${line()}\n`);
+    }
+  }
+  await demo.stop();
+  process.stdout.write(`demo: done; ${line()}\n`);
+  return 0;
+}
 
 registerTokenCommand(program);
 registerDrillCommand(program);

@@ -37,6 +37,7 @@ export const LUA_KEY_SUFFIXES = {
   // meeting room {r:<tenant>/<room>} (rooms.ts)
   roomMembers: 'members', // hash session id -> member blob (JSON)
   roomFirst: 'first', // hash "<listener>|<speaker>" -> first utterance index the listener gets
+  roomStats: 'stats', // hash b/c/p: utterances in the current and previous minute; speaker -> last counted index
 } as const;
 
 export interface KeyspaceOptions {
@@ -190,6 +191,10 @@ export class Keyspace {
   }
   roomFirst(tenant: string, roomId: string): string {
     return this.room(tenant, roomId) + LUA_KEY_SUFFIXES.roomFirst;
+  }
+  /** hash: the room's utterance counts per minute (room-fanout-3), for operators */
+  roomStats(tenant: string, roomId: string): string {
+    return this.room(tenant, roomId) + LUA_KEY_SUFFIXES.roomStats;
   }
 
   // --- global keys {g} ---

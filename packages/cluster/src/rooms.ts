@@ -74,6 +74,19 @@ function members(flat: unknown[], from: number): RoomMember[] {
   return out;
 }
 
+/**
+ * Utterances in the last minute from a room's two one-minute buckets (room-fanout-3): the
+ * current minute's count plus the previous minute's, weighted by how much of it is still
+ * inside the sliding minute (the sliding-window-counter estimate). Pure; one decimal.
+ */
+export function utterancesPerMinute(s: { b: number | null; c: number; p: number }, now: number): number {
+  if (s.b === null) return 0;
+  const minute = Math.floor(now / 60_000);
+  const rest = 1 - (now % 60_000) / 60_000;
+  const v = minute === s.b ? s.c + s.p * rest : minute === s.b + 1 ? s.c * rest : 0;
+  return Math.round(v * 10) / 10;
+}
+
 export interface RoomStoreConfig {
   maxMembers: number;
   idleMs: number;
@@ -88,15 +101,24 @@ export class RoomStore {
     readonly cfg: RoomStoreConfig,
   ) {}
 
-  private keys(tenant: string, roomId: string): [string, string] {
-    return [this.ks.roomMembers(tenant, roomId), this.ks.roomFirst(tenant, roomId)];
+  private keys(tenant: string, roomId: string): [string, string, string] {
+    return [
+      this.ks.roomMembers(tenant, roomId),
+      this.ks.roomFirst(tenant, roomId),
+      this.ks.roomStats(tenant, roomId),
+    ];
   }
 
   /**
    * Live rooms for operators (/api/v1/rooms, lingua_rooms): a SCAN of the room keys on every
    * master, bounded by `max` rooms. Admin-only and cached by callers: not a hot path.
    */
-  async list(max = 1000): Promise<{ tenant: string; room: string; members: RoomMember[]; ttlMs: number }[]> {
+  async list(
+    max = 1000,
+    now = Date.now(),
+  ): Promise<
+    { tenant: string; room: string; members: RoomMember[]; ttlMs: number; utterancesPerMin: number }[]
+  > {
     const c = this.redis as { nodes?: (role: string) => RedisClient[] };
     const targets =
       typeof c.nodes === 'function' && 'isCluster' in this.redis ? c.nodes('master') : [this.redis];
@@ -114,10 +136,17 @@ export class RoomStore {
     for (const key of keys.slice(0, max)) {
       const tag = /\{r:([^/}]*)\/([^}]*)\}/.exec(key);
       if (!tag) continue;
-      const [h, ttlMs] = await Promise.all([this.redis.hgetall(key), this.redis.pttl(key)]);
+      const tenant = decodeURIComponent(tag[1]!);
+      const [h, ttlMs, counts] = await Promise.all([
+        this.redis.hgetall(key),
+        this.redis.pttl(key),
+        this.redis.hmget(this.ks.roomStats(tenant, tag[2]!), 'b', 'c', 'p'),
+      ]);
       const members = Object.entries(h).map(([sid, blob]) => decodeMember(sid, blob));
       if (!members.length) continue;
-      out.push({ tenant: decodeURIComponent(tag[1]!), room: tag[2]!, members, ttlMs });
+      const [b, c, p] = counts.map((x) => (x === null ? null : Number(x)));
+      const utterancesPerMin = utterancesPerMinute({ b: b ?? null, c: c ?? 0, p: p ?? 0 }, now);
+      out.push({ tenant, room: tag[2]!, members, ttlMs, utterancesPerMin });
     }
     return out.sort((a, b) => a.tenant.localeCompare(b.tenant) || a.room.localeCompare(b.room));
   }
@@ -144,12 +173,13 @@ export class RoomStore {
     roomId: string,
     m: RoomMember,
   ): Promise<{ status: 'joined' | 'rejoined'; members: RoomMember[] }> {
-    const r = await runScript<unknown[]>(this.redis, SCRIPTS.roomJoin, this.keys(tenant, roomId), [
-      m.sessionId,
-      encodeMember(m),
-      this.cfg.maxMembers,
-      this.cfg.idleMs,
-    ]);
+    const [membersKey, firstKey] = this.keys(tenant, roomId);
+    const r = await runScript<unknown[]>(
+      this.redis,
+      SCRIPTS.roomJoin,
+      [membersKey, firstKey],
+      [m.sessionId, encodeMember(m), this.cfg.maxMembers, this.cfg.idleMs],
+    );
     return { status: r[0] as 'joined' | 'rejoined', members: members(r, 1) };
   }
 
@@ -166,11 +196,18 @@ export class RoomStore {
   }
 
   /** The listeners of utterance `index` of `speaker`; throws NOT_MEMBER when it is not in the room. */
-  async fanout(tenant: string, roomId: string, speaker: string, index: number): Promise<FanoutListener[]> {
+  async fanout(
+    tenant: string,
+    roomId: string,
+    speaker: string,
+    index: number,
+    now: number,
+  ): Promise<FanoutListener[]> {
     const r = await runScript<unknown[]>(this.redis, SCRIPTS.roomFanout, this.keys(tenant, roomId), [
       speaker,
       index,
       this.cfg.idleMs,
+      now,
     ]);
     const out: FanoutListener[] = [];
     for (let i = 0; i + 2 < r.length; i += 3) {

@@ -159,9 +159,9 @@ export const SCRIPTS = {
   },
   roomFanout: {
     name: 'roomFanout',
-    file: 'room-fanout-2.lua',
-    keys: ['room members hash room:members session id -> member blob (JSON)', 'room first hash room:first "<listener>|<speaker>" -> first utterance index'],
-    args: ['speaker session id', 'utterance index', 'room idle ttl ms'],
+    file: 'room-fanout-3.lua',
+    keys: ['room members hash room:members session id -> member blob (JSON)', 'room first hash room:first "<listener>|<speaker>" -> first utterance index', 'room stats hash room:stats b, c, p; \'s:\'..speaker -> last counted index'],
+    args: ['speaker session id', 'utterance index', 'room idle ttl ms', 'now ms'],
     rest: false,
   },
   roomJoin: {
@@ -180,8 +180,8 @@ export const SCRIPTS = {
   },
   roomLeave: {
     name: 'roomLeave',
-    file: 'room-leave-2.lua',
-    keys: ['room members hash room:members session id -> member blob (JSON)', 'room first hash room:first "<listener>|<speaker>" -> first utterance index'],
+    file: 'room-leave-3.lua',
+    keys: ['room members hash room:members session id -> member blob (JSON)', 'room first hash room:first "<listener>|<speaker>" -> first utterance index', 'room stats hash room:stats b, c, p; \'s:\'..speaker -> last counted index'],
     args: ['session id'],
     rest: false,
   },

@@ -120,7 +120,27 @@ export class RoomSeat {
     );
     this.owner.send({ type: 'room_joined', room_id: msg.room_id, members: r.members.map(memberInfo) });
     if (r.status === 'joined') await this.tell(r.members, 'joined', me);
-    if (restore) await this.replay(r.members, restore.heard);
+    if (restore) {
+      await this.rebindLanes(r.members);
+      await this.replay(r.members, restore.heard);
+    }
+  }
+
+  /**
+   * After a resume: this speaker's lanes into the other members' languages are bound to this
+   * connection at once (not only at its next utterance), so outcomes of lane jobs still in
+   * flight come here and are pushed, instead of going to the old (perhaps dead) instance and
+   * reaching the listeners only through their result-log checks.
+   */
+  private async rebindLanes(members: RoomMember[]): Promise<void> {
+    const { info } = this.owner;
+    const langs = new Set(
+      members
+        .filter((m) => m.sessionId !== this.owner.sessionId)
+        .map((m) => m.listens)
+        .filter((l) => l !== info.src && l !== info.tgt),
+    );
+    await Promise.all([...langs].map((lang) => this.bindLane(lang, this.ctx.now())));
   }
 
   /**
@@ -236,7 +256,13 @@ export class RoomSeat {
     if (this.roomId === undefined) return null;
     let listeners: FanoutListener[];
     try {
-      listeners = await this.ctx.rooms.fanout(this.tenant, this.roomId, this.owner.sessionId, u.index);
+      listeners = await this.ctx.rooms.fanout(
+        this.tenant,
+        this.roomId,
+        this.owner.sessionId,
+        u.index,
+        this.ctx.now(),
+      );
     } catch (err) {
       if (!isScriptError(err, ScriptErrorCode.NOT_MEMBER)) throw err;
       // The room expired (no speech for LINGUA_ROOM_IDLE_MS) or we were removed.
@@ -260,52 +286,65 @@ export class RoomSeat {
     return listeners;
   }
 
-  /** After the session's own job: one job per other listen_lang, in the speaker's lanes. */
+  /**
+   * Before the session's own job (so an accepted utterance has its lanes): one job per other
+   * listen_lang, in the speaker's lanes.
+   */
   async fanout(u: Finalized, listeners: FanoutListener[]): Promise<void> {
     const { info } = this.owner;
     const langs = new Set(listeners.map((l) => l.listens).filter((l) => l !== info.src && l !== info.tgt));
     const now = this.ctx.now();
-    for (const lang of langs) {
-      const lane = laneId(this.owner.sessionId, lang);
-      if (!this.lanes.has(lane)) {
-        await this.ctx.rooms.openLane({
-          speaker: this.owner.sessionId,
-          lang,
-          tenant: info.tenant,
-          src: info.src,
-          audioFormat: info.fmt,
-          sampleRate: info.rate,
-          features: {},
-          owner: this.ctx.cfg.instanceId,
-          conn: this.owner.conn,
-          now,
-          ttlMs: this.ctx.cfg.sessionTtlMs,
-        });
-        this.lanes.add(lane);
-      }
-      await this.ctx.jobs.dispatchNew(
-        {
-          jobId: jobIdFor(lane, u.index),
-          sessionId: lane,
-          index: u.index,
-          tenant: info.tenant,
-          src: info.src,
-          tgt: lang,
-          audioFormat: info.fmt,
-          sampleRate: info.rate,
-          features: {},
-          audio: u.audio,
-          lastChunkSeq: -1,
-          reason: u.reason,
-          now,
-          owner: this.ctx.cfg.instanceId,
-          conn: this.owner.conn,
-        },
-        undefined,
-        u.finalizedAt,
-      );
-      this.ctx.metrics.roomFanoutJobs.inc();
-    }
+    // The languages in parallel: the session's own job waits for them (one round trip, not k).
+    await Promise.all([...langs].map((lang) => this.dispatchLane(u, lang, now)));
+  }
+
+  /** Opens this speaker's lane into `lang`, or re-binds it to this connection (once per connection). */
+  private async bindLane(lang: string, now: number): Promise<string> {
+    const { info } = this.owner;
+    const lane = laneId(this.owner.sessionId, lang);
+    if (this.lanes.has(lane)) return lane;
+    await this.ctx.rooms.openLane({
+      speaker: this.owner.sessionId,
+      lang,
+      tenant: info.tenant,
+      src: info.src,
+      audioFormat: info.fmt,
+      sampleRate: info.rate,
+      features: {},
+      owner: this.ctx.cfg.instanceId,
+      conn: this.owner.conn,
+      now,
+      ttlMs: this.ctx.cfg.sessionTtlMs,
+    });
+    this.lanes.add(lane);
+    return lane;
+  }
+
+  private async dispatchLane(u: Finalized, lang: string, now: number): Promise<void> {
+    const { info } = this.owner;
+    const lane = await this.bindLane(lang, now);
+    await this.ctx.jobs.dispatchNew(
+      {
+        jobId: jobIdFor(lane, u.index),
+        sessionId: lane,
+        index: u.index,
+        tenant: info.tenant,
+        src: info.src,
+        tgt: lang,
+        audioFormat: info.fmt,
+        sampleRate: info.rate,
+        features: {},
+        audio: u.audio,
+        lastChunkSeq: -1,
+        reason: u.reason,
+        now,
+        owner: this.ctx.cfg.instanceId,
+        conn: this.owner.conn,
+      },
+      undefined,
+      u.finalizedAt,
+    );
+    this.ctx.metrics.roomFanoutJobs.inc();
   }
 
   /** An outcome of the session's own job: for listeners of its src (transcript) and tgt. */
@@ -329,7 +368,7 @@ export class RoomSeat {
       // fan-out is idempotent per listener), then push.
       const room = this.roomId;
       this.ctx.rooms
-        .fanout(this.tenant, room, this.owner.sessionId, o.index)
+        .fanout(this.tenant, room, this.owner.sessionId, o.index, this.ctx.now())
         .then((ls) => {
           if (this.roomId !== room) return;
           this.fanouts.set(o.index, { at: 0, listeners: ls });

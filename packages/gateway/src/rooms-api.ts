@@ -3,7 +3,11 @@
  * read Redis (every instance answers the same), the gauge at most once per `maxAgeMs`.
  *
  *   GET /api/v1/rooms  { served_by, rooms: [{ tenant, room_id, members: [{session_id,
- *                      display_name, src_lang, listen_lang}], languages, expires_in_ms }] }
+ *                      display_name, src_lang, listen_lang}], languages, utterances_per_min,
+ *                      expires_in_ms }] }
+ *
+ * `utterances_per_min`: utterances spoken in the room over the last minute (estimated from two
+ * one-minute buckets in the room's slot, counted by room-fanout-3, each index once).
  */
 import type { RoomStore } from '@lingua/cluster';
 import { type Counter, Gauge, type Registry } from 'prom-client';
@@ -12,8 +16,8 @@ import type { GatewayContext } from './context';
 import { getRoute, json } from './http';
 import type { HttpTransport } from './transport/types';
 
-export async function roomsView(rooms: RoomStore) {
-  return (await rooms.list()).map((r) => ({
+export async function roomsView(rooms: RoomStore, now = Date.now()) {
+  return (await rooms.list(1000, now)).map((r) => ({
     tenant: r.tenant,
     room_id: r.room,
     members: r.members.map((m) => ({
@@ -23,6 +27,7 @@ export async function roomsView(rooms: RoomStore) {
       listen_lang: m.listens,
     })),
     languages: [...new Set(r.members.flatMap((m) => [m.speaks, m.listens]))].sort(),
+    utterances_per_min: r.utterancesPerMin,
     expires_in_ms: r.ttlMs,
   }));
 }
@@ -31,7 +36,7 @@ export function registerRoomRoutes(app: HttpTransport, ctx: GatewayContext, admi
   getRoute(
     app,
     '/api/v1/rooms',
-    async () => json({ served_by: ctx.cfg.instanceId, rooms: await roomsView(ctx.rooms) }),
+    async () => json({ served_by: ctx.cfg.instanceId, rooms: await roomsView(ctx.rooms, ctx.now()) }),
     admin,
   );
 }

@@ -402,6 +402,10 @@ export class SessionActor {
       const jobId = jobIdFor(this.sessionId!, u.index);
       this.ctx.metrics.utterances.inc({ reason: u.reason });
       const listeners = (await this.room?.plan(u)) ?? null;
+      // The room's lanes before the session's own job: once the utterance is accepted, its
+      // translations for the room exist too. After it, an instance dying in between left the
+      // listeners of other languages to the gap timeout (found by `lingua drill room`).
+      if (listeners) await this.room!.fanout(u, listeners);
       const accepted = utteranceAccepted(u, jobId);
       const context = this.convo?.next(u) ?? [];
       const r = await this.restoringSession(() =>
@@ -435,7 +439,6 @@ export class SessionActor {
         ),
       );
       if (r.nodeId) this.lastNode = r.nodeId;
-      if (listeners) await this.room!.fanout(u, listeners);
     }
   }
 

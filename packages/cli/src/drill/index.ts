@@ -28,6 +28,7 @@ export {
 } from './options';
 export { inFlightAtFault, type ServingAgain, servingAgain } from './recovery';
 export { type DrillReport, renderReport, renderScenario, type ScenarioReport } from './report';
+export { type RoomReport, RoomSessions } from './room-load';
 export { DrillUsageError, runDrill } from './run';
 
 function int(min: number, max: number) {
@@ -129,6 +130,12 @@ export function registerDrillCommand(program: Command): Command {
         'node processes: sim (SDK simulated node), proto (protocol-only, drops in-flight answers, lists its jobs), proto-v11 (the same, no job lists); default: protocol-only for gateway-kill and node-restart, sim otherwise',
       ).choices(['sim', 'proto', 'proto-v11']),
     )
+    .option(
+      '--room-members <n>',
+      'room: members of the meeting room (3 languages), on top of --sessions background sessions',
+      int(3, 1000),
+      D.roomMembers,
+    )
     .option('--target <id>', 'gateway or node to hit (default gw-1, or the node holding the most jobs)')
     .option(
       '-e, --env <KEY=VALUE>',
@@ -160,6 +167,8 @@ Scenarios:
   node-restart     SIGKILL a node holding jobs, start it again with the same id within 500 ms
   reshard          move the slots of every active cell and shard to another Cluster master
   model-loss       a node answers MODEL_NOT_AVAILABLE for the load's pair, then gets it back
+  room             a 6-member meeting room (3 languages) under load; SIGKILL one gateway; every
+                   listener gets every speaker's utterances once, in order, in its language
   all              each of the above in sequence, one report section each
 
 Exit code: 0 when every scenario passed; 1 when anything was lost, duplicated, wrong, never
@@ -170,6 +179,7 @@ Examples:
   npm run drill -- gateway-kill
   npm run drill -- node-kill --sessions 40 --rate 10 --duration 30s --at 10s --report drill.json
   npm run drill -- node-silent --silent-scope jobs -e LINGUA_JOB_TIMEOUT_MS=2000
+  npm run drill -- room --room-members 8 --sessions 10
   npm run drill -- all --quiet --report drill-all.json
 `,
     )
@@ -197,6 +207,7 @@ Examples:
         silentScope: o.silentScope,
         nodeKind: o.nodeKind,
         target: o.target,
+        roomMembers: o.roomMembers,
         env: o.env,
         appendfsync: o.appendfsync,
         report: o.report,

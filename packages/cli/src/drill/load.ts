@@ -4,7 +4,7 @@
  * declared missing, lost (accepted with neither), duplicated, or wrong (hash mismatch).
  * Every event is time-stamped so a drill can tell when each session was serving again.
  */
-import { LinguaSession } from '@lingua/client-sdk';
+import { LinguaSession, type TransportFactory } from '@lingua/client-sdk';
 import { simulatedOutput } from '@lingua/node-sdk';
 import type { SessionTimeline } from './recovery';
 
@@ -26,6 +26,8 @@ export interface SessionTally {
   reconnects: number[];
   /** utterances whose utterance_accepted was lost with a connection; the resume ack covered them */
   acceptedOnResume: number;
+  /** utterance index → epoch ms the driver handed it to the SDK (utterance k is index k) */
+  sentAt: number[];
 }
 
 export interface Tally {
@@ -58,6 +60,10 @@ export interface StreamingOptions {
   token?: string | (() => string);
   /** Clock for the time stamps (epoch ms). */
   now?: () => number;
+  /** per-session languages (the room drill); default the constructor's src/tgt for all */
+  langs?: (session: number) => { src: string; tgt: string };
+  /** per-session transport (the room drill taps frames); default the SDK's */
+  transport?: (session: number) => TransportFactory;
 }
 
 /** The audio of utterance `k` of session `session`: deterministic, so results can be checked. */
@@ -87,12 +93,15 @@ export class StreamingSessions {
     for (let i = 0; i < this.count; i++) {
       // Start each session on a different instance; reconnects rotate through the rest.
       const urls = [...this.urls.slice(i % this.urls.length), ...this.urls.slice(0, i % this.urls.length)];
+      const { src, tgt } = this.langsOf(i);
+      const transportFactory = this.opts.transport?.(i);
       const s = new LinguaSession({
         urls,
-        srcLang: this.src,
-        tgtLang: this.tgt,
+        srcLang: src,
+        tgtLang: tgt,
         reconnect: this.opts.reconnect ?? { initialMs: 50, maxMs: 500 },
         token: this.opts.token,
+        ...(transportFactory ? { transportFactory } : {}),
       });
       const t: SessionTally = {
         accepted: new Set(),
@@ -106,6 +115,7 @@ export class StreamingSessions {
         disconnects: [],
         reconnects: [],
         acceptedOnResume: 0,
+        sentAt: [],
       };
       const outcome = (idx: number) => {
         if (!t.outcomeAt.has(idx)) t.outcomeAt.set(idx, this.now());
@@ -119,7 +129,7 @@ export class StreamingSessions {
       s.on('result', (r) => {
         outcome(r.utterance_index);
         t.results.set(r.utterance_index, (t.results.get(r.utterance_index) ?? 0) + 1);
-        const expected = simulatedOutput(utteranceAudio(i, r.utterance_index), this.src, this.tgt, false);
+        const expected = simulatedOutput(utteranceAudio(i, r.utterance_index), src, tgt, false);
         if (r.text_asr !== expected.text_asr || r.text_translated !== expected.text_translated) t.wrong++;
       });
       s.on('missing', (m) => {
@@ -152,7 +162,13 @@ export class StreamingSessions {
     }
   }
 
+  /** The languages session `i` speaks and gets its own results in. */
+  langsOf(i: number): { src: string; tgt: string } {
+    return this.opts.langs?.(i) ?? { src: this.src, tgt: this.tgt };
+  }
+
   private sendNext(i: number): void {
+    this.tallies[i]!.sentAt.push(this.now());
     this.sessions[i]!.sendUtterance(utteranceAudio(i, this.sent[i]!));
     this.sent[i]!++;
   }

@@ -11,6 +11,7 @@ export const SCENARIOS = [
   'node-restart',
   'reshard',
   'model-loss',
+  'room',
 ] as const;
 /** Scenarios that run on the drill's own replicated Redis (never with --redis). */
 export const REPLICATED_REDIS: Partial<Record<ScenarioName, 'sentinel' | 'cluster'>> = {
@@ -55,6 +56,8 @@ export interface DrillOptions {
    * default: what the scenario asks for (protocol-only for gateway-kill and node-restart)
    */
   nodeKind?: 'sim' | 'proto' | 'proto-v11';
+  /** room: members of the meeting room (3 languages), on top of `sessions` background sessions */
+  roomMembers: number;
   /** gateway or node id to hit; default: gw-1, or the node holding the most jobs */
   target?: string;
   /** extra/overriding gateway environment (LINGUA_*) */
@@ -94,6 +97,7 @@ export const DRILL_DEFAULTS: DrillOptions = {
   redisDownMs: 1_000,
   replicaLagMs: 1_000,
   silentScope: 'all',
+  roomMembers: 6,
   env: {},
   appendfsync: 'always',
   strict: false,
@@ -129,7 +133,10 @@ export function validateOptions(target: DrillTarget, o: DrillOptions): string[] 
   if (o.sessions < 1) p.push('--sessions must be at least 1');
   if (!(o.rate > 0)) p.push('--rate must be above 0');
   if (o.atMs >= o.durationMs) p.push('--at must be before the end of --duration');
-  if (o.gateways < 2 && (target === 'gateway-kill' || target === 'rolling-restart' || target === 'all')) {
+  if (
+    o.gateways < 2 &&
+    (target === 'gateway-kill' || target === 'rolling-restart' || target === 'room' || target === 'all')
+  ) {
     p.push('gateway drills need at least 2 gateways (sessions must have somewhere to go)');
   }
   if (
@@ -141,6 +148,10 @@ export function validateOptions(target: DrillTarget, o: DrillOptions): string[] 
       target === 'all')
   ) {
     p.push('node drills need at least 2 nodes (jobs must have somewhere to go)');
+  }
+  const maxMembers = Number(o.env.LINGUA_ROOM_MAX_MEMBERS ?? 32);
+  if ((target === 'room' || target === 'all') && !(o.roomMembers >= 3 && o.roomMembers <= maxMembers)) {
+    p.push(`--room-members must be 3..${maxMembers} (3 languages; LINGUA_ROOM_MAX_MEMBERS)`);
   }
   if (o.redis && target === 'redis-restart') {
     p.push('redis-restart needs the drill’s own redis-server: drop --redis');

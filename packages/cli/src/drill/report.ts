@@ -4,6 +4,7 @@ import type { Tally } from './load';
 import type { DrillTarget, ScenarioName } from './options';
 import type { InFlightAtFault, ServingAgain } from './recovery';
 import { SENTINEL_SERVING_AGAIN_MS } from './redis-failover';
+import type { RoomReport } from './room-load';
 import type { Check, FaultStep } from './scenarios';
 import type { Summary } from './stats';
 
@@ -74,6 +75,8 @@ export interface ScenarioReport {
     histogram: HistogramReport | null;
   };
   dlq: { before: number; after: number; added: number };
+  /** the room drill: accounting per (listener, speaker), recovery, room result latency */
+  room?: RoomReport;
   checks: Check[];
   targets: Target[];
   gateway_env: Record<string, string>;
@@ -98,7 +101,7 @@ const envMs = (env: Record<string, string>, key: string, def: number) => Number(
 
 /** The latency targets docs/operations.md sets for each scenario. */
 export function targetsFor(
-  r: Pick<ScenarioReport, 'scenario' | 'recovery' | 'failover' | 'gateway_env'>,
+  r: Pick<ScenarioReport, 'scenario' | 'recovery' | 'failover' | 'gateway_env' | 'room'>,
   silentScope: 'all' | 'jobs',
 ): Target[] {
   const t = (name: string, limit: number, measured: number | null | undefined): Target => ({
@@ -113,6 +116,11 @@ export function targetsFor(
       return [
         t("killed gateway's sessions serving again", 5000, r.recovery.serving_again.affected_max_ms),
         t('result latency p99 after the fault', 2000, r.recovery.result_latency_after_fault_ms?.p99),
+      ];
+    case 'room':
+      return [
+        t('every member hearing every member again', 5000, r.room?.recovery.all_max_ms),
+        t('room result latency p99 after the fault', 2000, r.room?.latency_after_fault_ms?.p99),
       ];
     case 'node-restart':
       return [t('result latency p99 after the fault', 2000, r.recovery.result_latency_after_fault_ms?.p99)];
@@ -183,7 +191,7 @@ function maxOrNull(xs: (number | null)[]): number | null {
  * and failed warning checks are warnings, failures with `strict`.
  */
 export function verdict(
-  r: Pick<ScenarioReport, 'load' | 'checks' | 'targets'>,
+  r: Pick<ScenarioReport, 'load' | 'checks' | 'targets' | 'room'>,
   strict: boolean,
 ): { failures: string[]; warnings: string[] } {
   const f: string[] = [];
@@ -194,6 +202,15 @@ export function verdict(
   if (l.wrong > 0) f.push(`${l.wrong} wrong results (hash mismatch)`);
   if (l.unaccepted > 0) f.push(`${l.unaccepted} utterances sent but never accepted`);
   if (!l.settled) f.push('did not settle within the bound');
+  if (r.room) {
+    const t = r.room.tally;
+    if (t.lost > 0)
+      f.push(`room: ${t.lost} utterances lost for a listener (no room_result, no room_missing_result)`);
+    if (t.duplicated > 0) f.push(`room: ${t.duplicated} duplicated room frames`);
+    if (t.wrong > 0) f.push(`room: ${t.wrong} wrong room results (text, language or speaker)`);
+    if (t.out_of_order > 0) f.push(`room: ${t.out_of_order} room frames out of order`);
+    if (!r.room.settled) f.push('room: not every listener heard every utterance within the bound');
+  }
   for (const c of r.checks) {
     if (c.ok) continue;
     const msg = `check failed: ${c.name} (${c.detail})`;
@@ -281,6 +298,7 @@ export function renderScenario(r: ScenarioReport): string {
       ? `            lingua_failover_seconds  n=${h.count}${h.count ? `, p50 ${fmtMs(h.p50_ms)}, p99 ${fmtMs(h.p99_ms)}, max ≤ ${fmtMs(h.max_bucket_ms)}` : ''}`
       : '            lingua_failover_seconds  not scraped',
   );
+  if (r.room) lines.push(...renderRoom(r.room));
   lines.push(`  dlq       ${r.dlq.added} new entries (${r.dlq.after} total)`);
   r.checks.forEach((c, i) => {
     const mark = c.ok ? 'ok  ' : c.warning ? 'WARN' : 'FAIL';
@@ -295,6 +313,31 @@ export function renderScenario(r: ScenarioReport): string {
   for (const x of r.failures) lines.push(`  FAILURE   ${x}`);
   if (r.log_dir && (!r.ok || r.warnings.length)) lines.push(`  logs      ${r.log_dir}`);
   return `${lines.join('\n')}\n`;
+}
+
+function renderRoom(room: RoomReport): string[] {
+  const t = room.tally;
+  const miss = Object.entries(t.missing)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  const missTotal = Object.values(t.missing).reduce((a, b) => a + b, 0);
+  const who = room.members.map((m) => `${m.src}→${m.listen}@gw-${m.first_gateway}`).join(' ');
+  const rc = room.recovery;
+  const lines = [
+    `  room      ${room.members.length} members in ${room.languages.join('/')} (speaks→hears@first gateway: ${who})`,
+    `            ${t.pairs} (listener, speaker) pairs: expected ${t.expected}, room_result ${t.results}, room_missing_result ${missTotal}${miss ? ` (${miss})` : ''}`,
+    `            lost ${t.lost}, duplicated ${t.duplicated}, wrong ${t.wrong}, out of order ${t.out_of_order}${room.settled ? '' : '; NOT settled'}`,
+    `            ${room.moved_members} members moved, ${room.rejoined_members} back in the room, ${room.resumes_with_room_heard} resumes with room_heard`,
+    `            every member hearing every member again after ${fmtMs(rc.all_max_ms)}${rc.affected_pairs ? ` (pairs with a moved member: p50 ${fmtMs(rc.affected_p50_ms)}, max ${fmtMs(rc.affected_max_ms)})` : ''}${rc.not_recovered_pairs ? `; ${rc.not_recovered_pairs} pairs NEVER` : ''}`,
+    `            room result latency after the fault: ${fmtSummary(room.latency_after_fault_ms)}`,
+    `            (before the fault:                   ${fmtSummary(room.latency_before_fault_ms)})`,
+  ];
+  for (const p of t.problems) {
+    lines.push(
+      `            ${p.speaker} → ${p.listener}: lost ${p.lost}, duplicated ${p.duplicated}, wrong ${p.wrong}, out of order ${p.out_of_order}`,
+    );
+  }
+  return lines;
 }
 
 export function renderReport(r: DrillReport): string {

@@ -143,9 +143,11 @@ async function runScenario(
     await cluster.start();
     const redis = cluster.redis!;
     const dlqBefore = await dlqLength(redis, cluster.ks);
-    load = new StreamingSessions(cluster.wsUrls('session'), opts.sessions, 'zh', 'en', {
-      token: await cluster.sessionToken(),
-    });
+    const token = await cluster.sessionToken();
+    load = scenario.makeLoad
+      ? scenario.makeLoad(ctx, cluster.wsUrls('session'), token)
+      : new StreamingSessions(cluster.wsUrls('session'), opts.sessions, 'zh', 'en', { token });
+    ctx.load = load;
     await load.start();
     const loadStart = Date.now();
     tap = new EventTap(
@@ -161,7 +163,7 @@ async function runScenario(
       void scraper.scrape();
     }, 1000);
     say(
-      `${opts.sessions} sessions × ${opts.rate} utterances/s for ${opts.durationMs / 1000} s; fault at +${opts.atMs / 1000} s`,
+      `${load.sessions.length} sessions${scenario.makeLoad ? ` (${opts.roomMembers} of them in one room)` : ''} × ${opts.rate} utterances/s for ${opts.durationMs / 1000} s; fault at +${opts.atMs / 1000} s`,
     );
 
     let faultDoneAt = 0;
@@ -203,7 +205,7 @@ async function runScenario(
     const snap = load.snapshot();
     const loadReport: LoadReport = {
       ...tally,
-      sessions: opts.sessions,
+      sessions: load.sessions.length,
       rate_per_session: opts.rate,
       duration_ms: loadEnd - loadStart,
       sent: snap.sent,
@@ -241,6 +243,7 @@ async function runScenario(
       gateway_env: cluster.env,
       log_dir: cluster.logDir,
     };
+    if (scenario.roomReport) section.room = scenario.roomReport(ctx, faultAt);
     section.targets = targetsFor(section, opts.silentScope);
     const v = verdict(section, opts.strict);
     section.failures = v.failures;

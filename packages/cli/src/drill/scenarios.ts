@@ -6,10 +6,13 @@
 import { sleep } from '../net';
 import type { DrillCluster, GatewaySlot, NodeSlot } from './cluster';
 import type { FailoverStats, JobEvent } from './failover';
+import type { StreamingSessions } from './load';
 import type { DrillOptions, ScenarioName } from './options';
 import type { ServingAgain } from './recovery';
 import { clusterFailover, sentinelFailover } from './redis-failover';
+import type { RoomReport } from './room-load';
 import { modelLoss } from './scenario-model-loss';
+import { room } from './scenario-room';
 import { nodeRestart, reshard } from './scenarios-core';
 
 export interface FaultStep {
@@ -38,6 +41,8 @@ export interface ScenarioContext {
   cluster: DrillCluster;
   opts: DrillOptions;
   say(msg: string): void;
+  /** the running load (set once it started) */
+  load?: StreamingSessions;
 }
 
 export interface VerifyInput {
@@ -56,6 +61,10 @@ export interface Scenario {
   nodeKind?: 'sim' | 'proto' | 'proto-v11';
   inject(ctx: ScenarioContext): Promise<FaultStep[]>;
   verify(ctx: ScenarioContext, v: VerifyInput): Promise<Check[]>;
+  /** the load instead of `--sessions` zh→en sessions (the room drill) */
+  makeLoad?(ctx: ScenarioContext, urls: string[], token: string): StreamingSessions;
+  /** the room drill's own report section (after the load settled) */
+  roomReport?(ctx: ScenarioContext, faultAt: number): RoomReport;
 }
 
 const check = (name: string, ok: boolean, detail: string): Check => ({ name, ok, detail });
@@ -106,7 +115,7 @@ const exitedBy = (s: FaultStep) => `exit code ${s.detail.exit_code}, signal ${s.
 
 // ---- gateway-kill ----
 
-const gatewayKill: Scenario = {
+export const gatewayKill: Scenario = {
   name: 'gateway-kill',
   // Third-party nodes: they reconnect at once and drop the answers they were computing.
   nodeKind: 'proto',
@@ -411,4 +420,5 @@ export const SCENARIO_TABLE: Record<ScenarioName, Scenario> = {
   'node-restart': nodeRestart,
   reshard,
   'model-loss': modelLoss,
+  room,
 };

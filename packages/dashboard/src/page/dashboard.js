@@ -294,10 +294,11 @@
                 )
                 .join('<br>');
               return `<tr><td>${esc(r.tenant)}</td><td>${esc(r.room_id)}</td><td>${members}</td>
-                <td>${esc(r.languages.join(' · '))}</td><td>${esc(`${Math.round(r.expires_in_ms / 1000)} s`)}</td></tr>`;
+                <td>${esc(r.languages.join(' · '))}</td><td data-rate>${esc(String(r.utterances_per_min ?? 0))}</td>
+                <td>${esc(`${Math.round(r.expires_in_ms / 1000)} s`)}</td></tr>`;
             })
             .join('');
-          rows('rooms-table', html, 5, 'no meeting rooms');
+          rows('rooms-table', html, 6, 'no meeting rooms');
         }
       } catch {
         // the feed shows the connection state; try again below
