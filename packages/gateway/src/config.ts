@@ -6,12 +6,12 @@ import { hostname } from 'node:os';
 import { isSentinelUrl, parseSentinelUrl, redactRedisUrl } from '@lingua/cluster';
 import { MIN_ADMIN_TOKEN_LENGTH, roleKeyFromEnv } from './auth';
 
-type Kind = 'int' | 'string' | 'bool';
+type Kind = 'int' | 'number' | 'string' | 'bool';
 
 interface Spec<K extends Kind = Kind> {
   env: string;
   kind: K;
-  def: K extends 'int' ? number : K extends 'bool' ? boolean : string;
+  def: K extends 'int' | 'number' ? number : K extends 'bool' ? boolean : string;
   min?: number;
   max?: number;
   doc: string;
@@ -20,6 +20,15 @@ interface Spec<K extends Kind = Kind> {
 const int = (env: string, def: number, min: number, max: number, doc: string): Spec<'int'> => ({
   env,
   kind: 'int',
+  def,
+  min,
+  max,
+  doc,
+});
+/** A finite decimal (e.g. a fraction), bounded like `int`. */
+const num = (env: string, def: number, min: number, max: number, doc: string): Spec<'number'> => ({
+  env,
+  kind: 'number',
   def,
   min,
   max,
@@ -284,6 +293,13 @@ export const CONFIG_SPEC = {
     256,
     'directed pools (asr_langs x tts_langs) one node may join',
   ),
+  nodeHotThreshold: num(
+    'LINGUA_NODE_HOT_THRESHOLD',
+    0.75,
+    0,
+    1,
+    'a node whose heartbeat reports cpu, gpu or mem load above this fraction is chosen only when no cooler node has a free slot (1 = never hot)',
+  ),
   maxTtsBytes: int('LINGUA_MAX_TTS_BYTES', 1_048_576, 0, 64_000_000, 'decoded tts_audio of one result'),
   nodeForgetMs: int(
     'LINGUA_NODE_FORGET_MS',
@@ -332,7 +348,7 @@ export const CONFIG_SPEC = {
 
 type SpecTable = typeof CONFIG_SPEC;
 export type GatewayConfig = {
-  -readonly [K in keyof SpecTable]: SpecTable[K]['kind'] extends 'int'
+  -readonly [K in keyof SpecTable]: SpecTable[K]['kind'] extends 'int' | 'number'
     ? number
     : SpecTable[K]['kind'] extends 'bool'
       ? boolean
@@ -361,6 +377,10 @@ export function loadConfig(
         const n = Number(raw);
         if (!Number.isInteger(n)) problems.push(`${spec.env}: expected an integer, got "${raw}"`);
         else value = n;
+      } else if (spec.kind === 'number') {
+        const n = Number(raw);
+        if (!Number.isFinite(n)) problems.push(`${spec.env}: expected a number, got "${raw}"`);
+        else value = n;
       } else if (spec.kind === 'bool') {
         if (!/^(1|0|true|false|yes|no)$/i.test(raw))
           problems.push(`${spec.env}: expected true/false, got "${raw}"`);
@@ -368,7 +388,7 @@ export function loadConfig(
       } else value = raw;
     }
     if (key in overrides) value = (overrides as Record<string, unknown>)[key];
-    if (spec.kind === 'int' && typeof value === 'number') {
+    if ((spec.kind === 'int' || spec.kind === 'number') && typeof value === 'number') {
       if ((spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max)) {
         problems.push(`${spec.env}: ${value} is outside ${spec.min}..${spec.max} (${spec.doc})`);
       }

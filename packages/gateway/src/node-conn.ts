@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import {
   type AssignPayload,
   type HeldReservation,
+  isHot,
   isScriptError,
   nodeHeartbeat,
   nodeModelLost,
@@ -122,6 +123,8 @@ export class NodeConn {
             mem: msg.resource?.mem,
             ready: msg.ready,
             models: msg.models,
+            // v1.10: judged here (the threshold is this gateway's setting), stored as a flag.
+            hot: isHot(msg.resource, this.ctx.cfg.nodeHotThreshold),
           });
           if (msg.ready !== undefined) this.ready = msg.ready;
           const lost = msg.job_ids ? this.unlisted(msg.job_ids, now) : [];

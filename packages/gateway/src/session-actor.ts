@@ -281,7 +281,7 @@ export class SessionActor {
         conn: this.conn,
         log: this.log,
         tenant: this.auth.tenant,
-        error: (code, message) => this.error(code, message),
+        error: (code, message, field) => this.error(code, message, field ? { field } : {}),
         admit: (tenant, sessionId) => this.admit(tenant, sessionId),
         bind: (sessionId) => {
           this.sessionId = sessionId;

@@ -32,7 +32,9 @@ export { mulberry32 } from './prng';
 export {
   createSimHandler,
   createSimNode,
+  LoadDial,
   ModelSwitch,
+  parseLoad,
   type SimBehavior,
   type SimNodeOptions,
   type SimOutput,

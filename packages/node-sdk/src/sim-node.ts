@@ -4,7 +4,14 @@
  */
 import { createHash } from 'node:crypto';
 import { toBase64 } from '@lingua/protocol/sdk';
-import { type JobHandler, type JobOutcome, jobAudio, LinguaNode, type LinguaNodeOptions } from './node';
+import {
+  type JobHandler,
+  type JobOutcome,
+  jobAudio,
+  LinguaNode,
+  type LinguaNodeOptions,
+  type Resource,
+} from './node';
 import { mulberry32 } from './prng';
 import { defaultTransportFactory, type Transport, type TransportFactory } from './transport';
 
@@ -182,6 +189,45 @@ export class SilenceSwitch {
   }
 }
 
+/**
+ * The load the simulated node reports in its heartbeats (`resource`, fractions 0..1; protocol
+ * v1.10: a gateway skips a node above its hot threshold while cooler nodes have room). Set it
+ * at any time; the next heartbeat carries it. Undefined reports no load.
+ */
+export class LoadDial {
+  private value: Resource | undefined;
+  constructor(initial?: Resource) {
+    this.value = initial;
+  }
+  set(resource: Resource | undefined): void {
+    this.value = resource ? { ...resource } : undefined;
+  }
+  get(): Resource | undefined {
+    return this.value;
+  }
+}
+
+/** `cpu=0.9,gpu=0.2`, or one fraction for all three (`0.9`); throws on anything else. */
+export function parseLoad(s: string): Resource {
+  const frac = (v: string, what: string) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1)
+      throw new RangeError(`${what} must be a fraction in [0, 1], got ${v}`);
+    return n;
+  };
+  if (!s.includes('=')) {
+    const f = frac(s, 'load');
+    return { cpu: f, gpu: f, mem: f };
+  }
+  const out: Resource = {};
+  for (const part of s.split(',')) {
+    const [k, v = ''] = part.split('=');
+    if (k !== 'cpu' && k !== 'gpu' && k !== 'mem') throw new RangeError(`load: unknown part ${k}`);
+    out[k] = frac(v, k);
+  }
+  return out;
+}
+
 export type SimNodeOptions = Omit<
   LinguaNodeOptions,
   'handler' | 'services' | 'asrLangs' | 'ttsLangs' | 'maxConcurrentJobs'
@@ -197,11 +243,23 @@ export type SimNodeOptions = Omit<
     warmupMs?: number;
     /** Lets the caller make the node lose (and get back) models of a pair (see ModelSwitch). */
     modelSwitch?: ModelSwitch;
+    /** The load its heartbeats report (v1.10); ignored when `resource` is given. */
+    load?: LoadDial;
   };
 
 /** A LinguaNode answering like the simulated node; call `start()` on it. */
 export function createSimNode(opts: SimNodeOptions): LinguaNode {
-  const { latencyMs, failureRate, silent, seed, silence, warmupMs, modelSwitch: models, ...nodeOpts } = opts;
+  const {
+    latencyMs,
+    failureRate,
+    silent,
+    seed,
+    silence,
+    warmupMs,
+    modelSwitch: models,
+    load,
+    ...nodeOpts
+  } = opts;
   if (silence) nodeOpts.transportFactory = silence.wrap(nodeOpts.transportFactory ?? defaultTransportFactory);
   if (warmupMs !== undefined && !(warmupMs >= 0))
     throw new RangeError(`warmupMs must be >= 0, got ${warmupMs}`);
@@ -212,6 +270,7 @@ export function createSimNode(opts: SimNodeOptions): LinguaNode {
     maxConcurrentJobs: 4,
     version: '0.1.0-sim',
     platform: `${process.platform}-${process.arch}`,
+    ...(load ? { resource: () => load.get() } : {}),
     ...nodeOpts,
     ...(warmupMs !== undefined ? { ready: false } : {}),
     ...(models ? { models: (): string[] => models.loaded(node.ack?.pools ?? []) } : {}),

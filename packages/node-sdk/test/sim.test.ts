@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeGateway, startFakeGateway, waitUntil } from '../../../test/support/fake-gateway';
 import type { JobOutcome } from '../src/node';
-import { createSimHandler, simulatedOutput } from '../src/sim-node';
+import { createSimHandler, LoadDial, parseLoad, simulatedOutput } from '../src/sim-node';
 import type { JobAssign } from '../src/wire';
 
 function job(audio: Uint8Array, i: number, tts = false): JobAssign {
@@ -91,6 +91,20 @@ describe('createSimHandler', () => {
   });
 });
 
+describe('load (v1.10)', () => {
+  it('parses one fraction for all parts or named parts, and refuses anything else', () => {
+    expect(parseLoad('0.9')).toEqual({ cpu: 0.9, gpu: 0.9, mem: 0.9 });
+    expect(parseLoad('cpu=0.5,gpu=1')).toEqual({ cpu: 0.5, gpu: 1 });
+    for (const bad of ['', '1.5', '-0.1', 'cpu=', 'disk=0.2', 'cpu=x'])
+      expect(() => parseLoad(bad)).toThrow();
+    const dial = new LoadDial({ cpu: 0.2 });
+    dial.set({ gpu: 0.95 });
+    expect(dial.get()).toEqual({ gpu: 0.95 });
+    dial.set(undefined);
+    expect(dial.get()).toBeUndefined();
+  });
+});
+
 describe('sim-main', () => {
   let gw: FakeGateway | undefined;
   let child: ChildProcess | undefined;
@@ -121,6 +135,8 @@ describe('sim-main', () => {
         '0',
         '--failure-rate',
         '0',
+        '--load',
+        'cpu=0.9,gpu=0.4',
       ],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -147,6 +163,8 @@ describe('sim-main', () => {
       pools: [],
     });
     await waitUntil(() => stdout.includes('"msg":"registered"'), 'registered log line');
+    // v1.10: its heartbeats report the --load figures.
+    expect(await peer.waitFor('node_heartbeat')).toMatchObject({ resource: { cpu: 0.9, gpu: 0.4 } });
 
     const audio = new Uint8Array(randomBytes(640));
     peer.send(job(audio, 1, true));

@@ -122,6 +122,7 @@ export class JobLifecycle {
         exclude: [],
         now,
         leaseMs: this.cfg.jobTimeoutMs + this.cfg.leaseMs,
+        tts: init.features?.tts === true,
       });
     } catch (err) {
       if (isScriptError(err, ScriptErrorCode.NO_POOL_FOR_LANG_PAIR)) noPool = true;
@@ -291,6 +292,7 @@ export class JobLifecycle {
         exclude: job.tried,
         now,
         leaseMs: deadline - now + this.cfg.leaseMs,
+        tts: parseJsonObject(job.features).tts === true,
       });
     } catch (err) {
       if (
