@@ -4,10 +4,11 @@
  * cooler node has room (a session's affinity to it yields), and a `features.tts` session only
  * reaches nodes with the tts service, or is told at once that none serves its pair.
  */
+import { LinguaSession } from '@lingua/client-sdk';
 import type { SimulateResult } from '@lingua/cluster';
 import { createSimNode, LoadDial, type SimNodeOptions } from '@lingua/node-sdk';
 import { describe, expect, it } from 'vitest';
-import { adminHeaders, nodeToken } from '../support/auth';
+import { adminHeaders, nodeToken, sessionToken } from '../support/auth';
 import { useGateways } from '../support/gateways';
 import { RawPeer, simOutput, until } from '../support/peers';
 
@@ -115,6 +116,16 @@ describe('TTS-aware selection (v1.10)', () => {
     const [err] = await refused.next('error');
     expect(err).toMatchObject({ code: 'NO_POOL_FOR_LANG_PAIR', field: 'features' });
     expect(String(err!.message)).toContain('features.tts');
+    // The client SDK gives up at once (no retry can help) and names the field.
+    const sdk = new LinguaSession({
+      urls: fx.cluster.urls('session'),
+      srcLang: 'ko',
+      tgtLang: 'en',
+      token: await sessionToken(),
+      features: { tts: true },
+    });
+    fx.open.push({ close: () => sdk.close(50) });
+    await expect(sdk.start()).rejects.toMatchObject({ code: 'NO_POOL_FOR_LANG_PAIR', field: 'features' });
     // The socket is still usable: without TTS the same pair is served (by the plain node).
     refused.send({
       type: 'session_init',

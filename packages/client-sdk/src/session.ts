@@ -105,6 +105,11 @@ export class LinguaSessionError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /**
+     * The field the server named, when it did: e.g. `features` on NO_POOL_FOR_LANG_PAIR when
+     * no node with text-to-speech serves the pair (protocol v1.10; start again without tts).
+     */
+    readonly field?: string,
   ) {
     super(`${code}: ${message}`);
     this.name = 'LinguaSessionError';
@@ -524,7 +529,7 @@ export class LinguaSession extends Emitter<SessionEvents> {
       return;
     }
     if (FATAL_CODES.has(msg.code) || (!this.acked && !TRANSIENT_INIT_CODES.has(msg.code))) {
-      this.fail(msg.code, msg.message);
+      this.fail(msg.code, msg.message, msg.field);
     } else if (!this.acked && this.transport) {
       this.dropTransport(this.transport, `session_init refused: ${msg.code}`);
     }
@@ -602,8 +607,8 @@ export class LinguaSession extends Emitter<SessionEvents> {
     }
   }
 
-  private fail(code: string, message: string): void {
-    this.finish({ reason: 'error', error: new LinguaSessionError(code, message) });
+  private fail(code: string, message: string, field?: string): void {
+    this.finish({ reason: 'error', error: new LinguaSessionError(code, message, field) });
   }
 
   private finish(info: Omit<SessionClosedInfo, 'lastResultIndex'>): void {
