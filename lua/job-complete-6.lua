@@ -26,7 +26,7 @@
 local jobKey, sessKey, dkey, ev, counts, rkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local jobId = ARGV[1]
 local now = tonumber(ARGV[4])
-local j = redis.call('HMGET', jobKey, F.state, F.attempt, F.node, F.sessionId, F.index)
+local j = redis.call('HMGET', jobKey, F.state, F.attempt, F.node, F.sessionId, F.index, F.createdAt)
 if j[1] == false then return -4 end
 if tonumber(j[2]) ~= tonumber(ARGV[2]) then return -5 end
 if j[3] ~= ARGV[3] then return -3 end
@@ -38,7 +38,7 @@ if state == 'completed' then
   return { 'dup', owner, conn, tonumber(idx), sid, blob }
 end
 if not LIVE[state] then return -6 end
-jobTransition(ev, counts, jobKey, jobId, state, 'completed', ARGV[2], ARGV[3], now, '')
+jobTransition(ev, counts, jobKey, jobId, state, 'completed', ARGV[2], ARGV[3], now, '', j[6])
 redis.call('HSET', jobKey, F.doneAt, now)
 redis.call('HDEL', jobKey, F.audio)
 redis.call('ZREM', dkey, jobId)

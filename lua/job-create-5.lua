@@ -50,7 +50,6 @@ redis.call('HSET', jobKey, F.id, jobId, F.sessionId, sid, F.index, idx, F.tenant
   F.state, 'created', F.attempt, 0, F.node, '', F.nodeInstance, '', F.tried, '',
   F.createdAt, now, F.updatedAt, now, F.overallDeadline, ARGV[14])
 redis.call('HINCRBY', counts, 'created', 1)
-xaddJobEvent(ev, jobId, '', 'created', 0, '', ARGV[13], ARGV[12])
 
 local nextIdx = tonumber(idx) + 1
 if nextIdx > tonumber(sess[3] or '0') then redis.call('HSET', sessKey, 'next_index', nextIdx) end
@@ -65,10 +64,11 @@ if node ~= '' then
   redis.call('HSET', jobKey, F.attempt, 1, F.node, node, F.nodeInstance, ARGV[18], F.tried, node,
     F.deadline, ARGV[19], F.dispatchedAt, now)
   redis.call('ZADD', dkey, math.min(now + tonumber(ARGV[21]), tonumber(ARGV[19])), jobId)
-  jobTransition(ev, counts, jobKey, jobId, 'created', 'dispatched', 1, node, now, 'initial')
+  jobStep(counts, jobKey, 'created', 'dispatched', now)
   return { 'created', 'dispatched', 1, node }
 end
 -- No node yet: the failover queue retries; the timeout worker checks it soon in case that
--- hand-off never happened.
+-- hand-off never happened. Only a waiting job gets a 'created' event (see jobTransition).
+xaddJobEvent(ev, jobId, '', 'created', 0, '', ARGV[13], ARGV[12], '')
 redis.call('ZADD', dkey, math.min(now + tonumber(ARGV[22]), tonumber(ARGV[14])), jobId)
 return { 'created', 'created', 0, '' }

@@ -42,5 +42,5 @@ if tried == '' then tried = ARGV[3] else tried = tried .. ',' .. ARGV[3] end
 redis.call('HSET', jobKey, F.attempt, nextAttempt, F.node, ARGV[3], F.nodeInstance, ARGV[4], F.tried, tried,
   F.deadline, ARGV[6], F.dispatchedAt, now, F.dispatchToken, ARGV[8], F.assignChecks, 0)
 redis.call('ZADD', dkey, math.min(now + tonumber(ARGV[7]), tonumber(ARGV[6])), jobId)
-jobTransition(ev, counts, jobKey, jobId, state, 'dispatched', nextAttempt, ARGV[3], now, 'failover')
+jobTransition(ev, counts, jobKey, jobId, state, 'dispatched', nextAttempt, ARGV[3], now, 'failover', '')
 return { 'dispatched', nextAttempt, ARGV[3] }

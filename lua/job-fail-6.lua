@@ -32,7 +32,7 @@ local jobId = ARGV[1]
 local now = tonumber(ARGV[5])
 local cause = ARGV[4]
 local j = redis.call('HMGET', jobKey, F.state, F.attempt, F.node, F.sessionId, F.index, F.tried,
-  F.overallDeadline, F.outcome, F.missingReason)
+  F.overallDeadline, F.outcome, F.missingReason, F.createdAt, F.dispatchedAt)
 if j[1] == false then return -4 end
 local state, attempt = j[1], tonumber(j[2])
 if attempt ~= tonumber(ARGV[2]) then return -5 end
@@ -52,7 +52,7 @@ if ARGV[3] ~= '' and not LIVE[state] then return -6 end
 if LIVE[state] then
   local mid = cause
   if mid == 'no_node' then mid = 'failed' end
-  if not jobTransition(ev, counts, jobKey, jobId, state, mid, attempt, j[3], now, cause) then return -6 end
+  if not jobTransition(ev, counts, jobKey, jobId, state, mid, attempt, j[3], now, cause, j[11]) then return -6 end
   state = mid
 elseif not waiting then
   return -6
@@ -63,12 +63,14 @@ if cause == 'timed_out' then missingReason = 'timeout' elseif cause == 'no_node'
 
 -- Retry while attempts and time remain, the failure is retryable and nobody decided the index.
 if not waiting and attempt < tonumber(ARGV[6]) and now < overall and ARGV[7] == '1' and j[8] == false then
-  jobTransition(ev, counts, jobKey, jobId, state, 'retrying', attempt, j[3], now, cause)
+  jobTransition(ev, counts, jobKey, jobId, state, 'retrying', attempt, j[3], now, cause, '')
   redis.call('ZADD', dkey, math.min(now + tonumber(ARGV[11]), overall), jobId)
   return { 'retry', attempt, j[6], overall }
 end
 
-if state ~= 'failed' then jobTransition(ev, counts, jobKey, jobId, state, 'failed', attempt, j[3], now, cause) end
+if state ~= 'failed' then
+  jobTransition(ev, counts, jobKey, jobId, state, 'failed', attempt, j[3], now, cause, j[10])
+end
 redis.call('HSET', jobKey, F.doneAt, now, F.final, 1, F.missingReason, missingReason)
 redis.call('HDEL', jobKey, F.audio)
 redis.call('ZREM', dkey, jobId)

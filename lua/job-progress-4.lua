@@ -26,5 +26,5 @@ if state == 'completed' then return 0 end
 if not LIVE[state] then return -6 end
 if j[4] then redis.call('ZADD', dkey, 'XX', 'GT', j[4], jobId) end
 if state == to or (state == 'running' and to == 'accepted') then return 0 end
-if not jobTransition(ev, counts, jobKey, jobId, state, to, ARGV[2], ARGV[3], tonumber(ARGV[5]), '') then return -6 end
+if not jobStep(counts, jobKey, state, to, tonumber(ARGV[5])) then return -6 end
 return 1

@@ -63,7 +63,15 @@ async function startGatewayOnce(
 ): Promise<GatewayProc> {
   const p = port ?? (await freePort());
   // Tethered: a bench killed with SIGKILL takes its gateways with it.
-  const run = tethered(process.execPath, ['--import', 'tsx', resolve(ROOT, 'packages/gateway/src/main.ts')]);
+  // BENCH_GATEWAY_NODE_ARGS: extra Node flags for the gateways, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"
+  // (profiles are written when the gateway exits after its SIGTERM drain).
+  const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const run = tethered(process.execPath, [
+    ...nodeArgs,
+    '--import',
+    'tsx',
+    resolve(ROOT, 'packages/gateway/src/main.ts'),
+  ]);
   const child = spawn(run.command, run.args, {
     cwd: ROOT,
     env: {

@@ -1,15 +1,26 @@
--- Shared job helpers (shard scope). Requires the generated F (job hash fields), FSM, LIVE,
+-- Shared job helpers (shard scope). Requires the generated F (job hash fields), fsmAllows, LIVE,
 -- WAITING and xaddJobEvent (packages/cluster/src/job-model.ts, job-fsm.ts).
 -- `ev` / `counts` are the shard's events stream and jobcounts hash (declared in KEYS).
 
--- One FSM step: checks the FSM table, updates state, per-state counters and the event stream.
--- Returns false (and changes nothing) when the transition is not allowed.
-local function jobTransition(ev, counts, jobKey, jobId, from, to, attempt, node, now, why)
-  if FSM[from] == nil or FSM[from][to] == nil then return false end
+-- One FSM step: checks the FSM (fsmAllows), updates state and the per-state counters. Returns false
+-- (and changes nothing) when the transition is not allowed. Records no event: the steps of a
+-- healthy job (created, dispatched at once, accepted, running) leave no trace in the events
+-- stream, which would otherwise cost an XADD each on the hot path.
+local function jobStep(counts, jobKey, from, to, now)
+  if not fsmAllows(from, to) then return false end
   redis.call('HSET', jobKey, F.state, to, F.updatedAt, now)
   redis.call('HINCRBY', counts, from, -1)
   redis.call('HINCRBY', counts, to, 1)
-  xaddJobEvent(ev, jobId, from, to, attempt, node or '', now, why or '')
+  return true
+end
+
+-- jobStep, plus an event in the shard's stream: outcomes (completed, terminal failed) and the
+-- failover path (attempt failures, retrying, re-dispatch, a job waiting for a node), which is
+-- what the dashboard and the drills read. `since` is when the span this event closes began:
+-- the job's creation for an outcome, the attempt's dispatch for an attempt failure ('' else).
+local function jobTransition(ev, counts, jobKey, jobId, from, to, attempt, node, now, why, since)
+  if not jobStep(counts, jobKey, from, to, now) then return false end
+  xaddJobEvent(ev, jobId, from, to, attempt, node or '', now, why or '', since or '')
   return true
 end
 

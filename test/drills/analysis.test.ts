@@ -121,6 +121,7 @@ describe('failover analysis', () => {
     attempt: number,
     node: string,
     ts: number,
+    since = 0,
   ): JobEvent => ({
     job,
     from,
@@ -129,15 +130,15 @@ describe('failover analysis', () => {
     node,
     ts,
     why: '',
+    since,
   });
 
   it('pairs each detection with the next attempt and measures how long the job was stuck', () => {
     const events = [
-      ev('a', 'created', 'dispatched', 1, 'n1', 900), // held at the fault (1000)
-      ev('b', 'created', 'dispatched', 1, 'n1', 1200), // sent to the failed node after the fault
-      ev('a', 'accepted', 'node_lost', 1, 'n1', 1010),
+      // A first dispatch records no event; the attempt's failure carries its dispatch time.
+      ev('a', 'accepted', 'node_lost', 1, 'n1', 1010, 900), // held at the fault (1000)
       ev('a', 'retrying', 'dispatched', 2, 'n2', 1015),
-      ev('b', 'dispatched', 'node_lost', 1, 'n1', 2000),
+      ev('b', 'dispatched', 'node_lost', 1, 'n1', 2000, 1200), // sent to the failed node after the fault
       ev('b', 'retrying', 'dispatched', 2, 'n2', 2010),
       ev('c', 'accepted', 'timed_out', 1, 'n3', 2500), // another node: filtered out
       ev('d', 'accepted', 'node_lost', 1, 'n1', 500), // before the fault: not this drill's

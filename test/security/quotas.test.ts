@@ -51,9 +51,11 @@ async function open(
 ): Promise<{ peer: RawPeer; answer: Record<string, unknown> }> {
   const peer = await RawPeer.connect(url, { token: await sessionToken({ tenant }) });
   peer.send(init(tenant));
+  // A hang bound: one test opens 1,000 sessions at once against in-process gateways.
   const answer = await until(
     () => peer.frames.find((f) => f.type === 'session_init_ack' || f.type === 'error'),
     'session_init answer',
+    60_000,
   );
   return { peer, answer };
 }

@@ -1,7 +1,8 @@
 /**
  * The job model, defined once: the field names of a job hash, the live/waiting state sets and
  * the record of a job FSM transition in the shard's `events` stream. The script loader
- * generates Lua from these (tables `F`, `LIVE`, `WAITING` and the function `xaddJobEvent`), and
+ * generates Lua from these (`F.<field>` inlined as literals, tables `LIVE`, `WAITING` and the
+ * function `xaddJobEvent`), and
  * the TS readers below parse with the same names, so a field is renamed in one place.
  */
 import { JOB_STATES, type JobState, LIVE_STATES, WAITING_STATES } from './job-fsm';
@@ -141,6 +142,12 @@ export interface JobEvent {
   ts: number;
   /** cause or reason (initial, failover, node_lost, …) */
   why: string;
+  /**
+   * When the span this event closes began (gateway clock, ms; 0 when none): the job's creation
+   * for an outcome (`completed`, terminal `failed`), the attempt's dispatch for an attempt
+   * failure (`timed_out`, `node_lost`, `failed`). The steps of a healthy job are not recorded.
+   */
+  since: number;
 }
 
 /** The event record's fields, in stream order. */
@@ -152,6 +159,7 @@ export const JOB_EVENT_FIELDS = [
   'node',
   'ts',
   'why',
+  'since',
 ] as const satisfies readonly (keyof JobEvent)[];
 
 /** Events kept per shard stream (approximate MAXLEN). */
@@ -169,6 +177,7 @@ export function parseJobEvent(fields: readonly string[]): JobEvent {
     node: f.node ?? '',
     ts: Number(f.ts ?? 0),
     why: f.why ?? '',
+    since: Number(f.since || 0),
   };
 }
 
@@ -180,9 +189,6 @@ const luaSet = (name: string, states: readonly string[]) =>
  * use the name (a script pays for building its tables on every call).
  */
 export const JOB_MODEL_LUA: Record<string, string> = {
-  F: `local F = { ${Object.entries(JOB_FIELDS)
-    .map(([k, v]) => `${k} = '${v}'`)
-    .join(', ')} }\n`,
   LIVE: luaSet('LIVE', LIVE_STATES),
   WAITING: luaSet('WAITING', WAITING_STATES),
   xaddJobEvent: `local function xaddJobEvent(key, ${JOB_EVENT_FIELDS.join(', ')})

@@ -1,10 +1,10 @@
 /**
  * Lua script loader, BullMQ style: every file in `lua/` is `name-<numKeys>.lua`, with a
  * header documenting KEYS/ARGV/returns. `--@include "file"` lines pull shared helpers from
- * `lua/includes/` at load time, and generated Lua is prepended so each fact lives in one place:
- * `K` (key suffixes, keys.ts), `FSM` (job-fsm.ts), `F`/`LIVE`/`WAITING`/`xaddJobEvent` (the
- * job model, job-model.ts) and `tagBase`. Scripts are registered once per connection with
- * `defineCommand`, which runs EVALSHA and reloads on NOSCRIPT (survives Redis restarts).
+ * `lua/includes/` at load time, and generated Lua is added so each fact lives in one place:
+ * `K.<suffix>` (keys.ts) and `F.<field>` (job-model.ts) are inlined as string literals; the
+ * prelude defines `fsmAllows` (job-fsm.ts), `LIVE`/`WAITING`/`xaddJobEvent` (job-model.ts) and
+ * `tagBase`. Scripts are registered once per connection with `defineCommand`, which runs EVALSHA and reloads on NOSCRIPT (survives Redis restarts).
  *
  * KEYS convention: a script declares in KEYS every key known before it runs (Redis Cluster
  * routes by them, and moves slots by them during resharding); keys it derives inside (e.g. a
@@ -19,8 +19,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import { checkScriptResult } from './errors';
-import { fsmLuaTable } from './job-fsm';
-import { JOB_MODEL_LUA } from './job-model';
+import { fsmLuaSource } from './job-fsm';
+import { JOB_FIELDS, JOB_MODEL_LUA } from './job-model';
 import { LUA_KEY_SUFFIXES } from './keys';
 import { runtimeDir } from './runtime-paths';
 import { camelName } from './script-header';
@@ -66,20 +66,30 @@ end
 `;
 
 /**
- * Generated prelude: only what the script uses (it pays for building these tables on every
- * call).
+ * Generated prelude: only what the script uses (it pays for building these on every call).
  */
 function prelude(body: string): string {
   const uses = (name: string) => new RegExp(`\\b${name}\\b`).test(body);
   let out = '';
-  if (uses('K')) {
-    const entries = Object.entries(LUA_KEY_SUFFIXES).map(([k, v]) => `${k} = '${v}'`);
-    out += `local K = { ${entries.join(', ')} }\n`;
-  }
-  if (uses('FSM')) out += fsmLuaTable();
+  if (uses('fsmAllows')) out += fsmLuaSource();
   for (const [name, lua] of Object.entries(JOB_MODEL_LUA)) if (uses(name)) out += lua;
   if (uses('tagBase')) out += TAG_BASE_LUA;
   return out;
+}
+
+/**
+ * `K.<suffix>` (keys.ts) and `F.<field>` (the job model) become string literals at load time:
+ * no table is built per call, and a name that does not exist fails here, not at run time.
+ */
+export function inlineConstants(body: string, file = 'script'): string {
+  const table = (name: string, values: Record<string, string>) => (_: string, key: string) => {
+    const v = values[key];
+    if (v === undefined) throw new Error(`${file}: ${name}.${key} is not defined`);
+    return `'${v}'`;
+  };
+  return body
+    .replace(/\bK\.(\w+)/g, table('K', LUA_KEY_SUFFIXES))
+    .replace(/\bF\.(\w+)/g, table('F', JOB_FIELDS));
 }
 
 function expandIncludes(source: string, dir: string, seen: Set<string>): string {
@@ -98,7 +108,7 @@ export function loadScripts(dir = LUA_DIR): LoadedScript[] {
     const m = /^(.+)-(\d+)\.lua$/.exec(file);
     if (!m) continue;
     const source = readFileSync(join(dir, file), 'utf8');
-    const body = expandIncludes(source, dir, new Set());
+    const body = inlineConstants(expandIncludes(source, dir, new Set()), file);
     const lua = prelude(body) + body;
     out.push({ name: camelName(m[1]!), file, numberOfKeys: Number(m[2]), lua });
   }

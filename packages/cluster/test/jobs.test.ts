@@ -1,13 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedis } from '../../../test/support/redis';
 import {
+  canTransition,
   connectRedis,
   type Envelope,
+  fsmLuaSource,
   InboxBus,
   isScriptError,
+  JOB_STATES,
   JobStore,
   jobIdFor,
   Keyspace,
+  parseJobEvent,
   RESUME_TOKEN_GRACE_MS,
   type RedisClient,
   ScriptErrorCode,
@@ -37,6 +41,15 @@ afterAll(async () => {
   redis.disconnect();
   await server.stop();
 });
+
+/** The events of one job in its shard's stream, as [from, to, since]. */
+async function eventsOf(jobId: string): Promise<[string, string, number][]> {
+  const entries = await redis.xrange(ks.events(ks.shardOf(jobId.slice(0, jobId.lastIndexOf('.')))), '-', '+');
+  return entries
+    .map(([, fields]) => parseJobEvent(fields))
+    .filter((e) => e.job === jobId)
+    .map((e) => [e.from, e.to, e.since]);
+}
 
 async function openSession(sid: string) {
   await store.openSession({
@@ -88,6 +101,16 @@ const result = (sid: string, index: number): StoredResult => ({
 });
 
 describe('job scripts', () => {
+  it("the scripts' fsmAllows is the FSM table", async () => {
+    const lua = `${fsmLuaSource()}return fsmAllows(ARGV[1], ARGV[2]) and 1 or 0`;
+    for (const from of JOB_STATES) {
+      for (const to of JOB_STATES) {
+        expect(await redis.eval(lua, 0, from, to), `${from} -> ${to}`).toBe(canTransition(from, to) ? 1 : 0);
+      }
+    }
+    expect(await redis.eval(lua, 0, 'created>dispatched|x', 'y')).toBe(0);
+  });
+
   it('creates idempotently, dispatches, completes once, logs the result', async () => {
     await openSession('s1');
     const a = await store.createJob(job('s1', 0, 'n1'));
@@ -124,6 +147,9 @@ describe('job scripts', () => {
     expect(await store.outcomeOf('s1', 1)).toBeNull();
     expect(log[0]).toMatchObject({ index: 0, kind: 'result', result: { text_asr: 'zh:abc' } });
     expect((await store.getSession('s1'))?.last_node).toBe('n1');
+    // A healthy job records one event, its outcome, carrying its creation time (the dashboard's
+    // latency); its steps (created, dispatched, accepted) cost no XADD.
+    expect(await eventsOf(jobIdFor('s1', 0))).toEqual([['accepted', 'completed', NOW]]);
   });
 
   it('refuses a create from a connection that no longer owns the session', async () => {
@@ -173,6 +199,17 @@ describe('job scripts', () => {
       appended: true,
     });
     expect(await store.readResults('s3', -1)).toHaveLength(1);
+    // The failover path is recorded: each attempt failure with its dispatch time, the retries,
+    // the re-dispatches, and the outcome.
+    expect(await eventsOf(id)).toEqual([
+      ['dispatched', 'timed_out', NOW],
+      ['timed_out', 'retrying', 0],
+      ['retrying', 'dispatched', 0],
+      ['dispatched', 'node_lost', NOW + 12],
+      ['node_lost', 'retrying', 0],
+      ['retrying', 'dispatched', 0],
+      ['dispatched', 'failed', NOW + 14],
+    ]);
   });
 
   it('a second failure report for the same attempt does not end a retrying job', async () => {

@@ -9,12 +9,22 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SCRIPTS } from '../src/script-defs.gen';
 import { parseScriptHeader } from '../src/script-header';
-import { LUA_DIR, loadScripts } from '../src/scripts';
+import { inlineConstants, LUA_DIR, loadScripts } from '../src/scripts';
 import { renderScriptDefs, SCRIPT_DEFS_FILE } from '../src/write-script-defs';
 
 const loaded = loadScripts();
 
 describe('Lua scripts', () => {
+  it('inlines job fields and key suffixes as literals; an unknown name fails at load', () => {
+    expect(inlineConstants("redis.call('HGET', k, F.state) -- F.node")).toBe(
+      "redis.call('HGET', k, 'state') -- 'node'",
+    );
+    expect(() => inlineConstants('return F.nope', 'x-1.lua')).toThrow('x-1.lua: F.nope is not defined');
+    expect(() => inlineConstants('return K.nope')).toThrow('K.nope');
+    // No script keeps a table lookup for them.
+    for (const s of loadScripts()) expect(s.lua, s.file).not.toMatch(/\b[FK]\.\w/);
+  });
+
   it('the committed script-defs.gen.ts matches the headers (run `npm run scripts:gen`)', () => {
     expect(readFileSync(SCRIPT_DEFS_FILE, 'utf8')).toBe(renderScriptDefs());
     expect(Object.keys(SCRIPTS).sort()).toEqual(loaded.map((s) => s.name).sort());

@@ -10,6 +10,7 @@
 import {
   JOB_STATES,
   type Keyspace,
+  LIVE_STATES,
   listNodes,
   type NodeRecord,
   Presence,
@@ -221,13 +222,28 @@ export interface JobEvent {
   node: string;
   /** gateway clock at the transition */
   ts: number;
+  /** start of the span the event closes (job-model.ts JobEvent.since), 0 when none */
+  since: number;
 }
 
 function parseEvent(id: string, fields: string[]): JobEvent {
   const e = parseJobEvent(fields); // the event record of the job model (job-model.ts)
   const ms = Number(id.slice(0, id.indexOf('-')));
-  return { ms, id, job: e.job, from: e.from, to: e.to, attempt: e.attempt, node: e.node, ts: e.ts || ms };
+  return {
+    ms,
+    id,
+    job: e.job,
+    from: e.from,
+    to: e.to,
+    attempt: e.attempt,
+    node: e.node,
+    ts: e.ts || ms,
+    since: e.since,
+  };
 }
+
+/** A `failed` event from one of these is an attempt's failure (its `since` is the dispatch). */
+const LIVE_FROM = new Set<string>(LIVE_STATES);
 
 /** Stream order: ms, then sequence (events of one job live in one shard stream). */
 function compareEvents(a: JobEvent, b: JobEvent): number {
@@ -261,9 +277,12 @@ export function summarize(
       created.set(e.job, e.ts);
       creates.push(e);
     } else if (e.to === 'completed') {
-      const c = created.get(e.job);
+      // A job dispatched at once has no 'created' event: its outcome says when it was created.
+      const c = created.get(e.job) ?? (e.since || undefined);
+      if (!created.has(e.job) && e.since) creates.push({ ...e, ms: e.since });
       completions.push({ ms: e.ms, latency: c === undefined ? null : Math.max(0, e.ts - c) });
     } else if (e.to === 'failed') {
+      if (!created.has(e.job) && e.since && !LIVE_FROM.has(e.from)) creates.push({ ...e, ms: e.since });
       terminalFail.set(e.job, e);
     } else if (e.to === 'retrying') {
       terminalFail.delete(e.job);

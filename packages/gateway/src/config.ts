@@ -187,6 +187,13 @@ export const CONFIG_SPEC = {
     600_000,
     're-send job_assign when the node has not confirmed it (job_accepted) after this',
   ),
+  progressCoalesceMs: int(
+    'LINGUA_PROGRESS_COALESCE_MS',
+    25,
+    0,
+    1000,
+    "write a node's job_accepted / job_progress after this, and not at all when its answer comes first (0 = at once; keep well under LINGUA_ASSIGN_CHECK_MS)",
+  ),
   waitingCheckMs: int(
     'LINGUA_WAITING_CHECK_MS',
     1000,
@@ -419,6 +426,10 @@ export function loadConfig(
   }
   if (cfg.nodeHeartbeatTimeoutMs < cfg.nodeHeartbeatMs * 2) {
     problems.push('LINGUA_NODE_HEARTBEAT_TIMEOUT_MS must be at least twice LINGUA_NODE_HEARTBEAT_MS');
+  }
+  if (cfg.progressCoalesceMs * 2 > cfg.assignCheckMs) {
+    // A deferred job_accepted must land long before the check that re-sends unconfirmed jobs.
+    problems.push('LINGUA_PROGRESS_COALESCE_MS must be at most half of LINGUA_ASSIGN_CHECK_MS');
   }
   problems.push(...credentialProblems(cfg, env));
   if (!cfg.jobOverallTimeoutMs) cfg.jobOverallTimeoutMs = cfg.jobTimeoutMs * cfg.maxAttempts + 5000;

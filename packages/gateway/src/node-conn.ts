@@ -32,6 +32,7 @@ import type { NodeMessage, NodeRegister } from '@lingua/protocol';
 import type { GatewayContext, Transport } from './context';
 import { checkJobResult, checkNodeRegister, type LimitProblem, storedHardware } from './limits';
 import type { Logger } from './logger';
+import { type PendingProgress, ProgressCoalescer } from './progress-coalescer';
 
 interface InFlight {
   jobId: string;
@@ -67,6 +68,8 @@ export class NodeConn {
    * (the job's truth is in Redis; a failover is always a CAS there).
    */
   private readonly inflight = new Map<string, InFlight>();
+  /** job_accepted / job_progress records, written a moment later unless the answer comes first */
+  private readonly progress: ProgressCoalescer;
   private log: Logger;
 
   constructor(
@@ -76,6 +79,17 @@ export class NodeConn {
     private readonly creds: { upgradeToken?: string } = {},
   ) {
     this.log = ctx.log.child({ conn: this.conn });
+    this.progress = new ProgressCoalescer(ctx.cfg.progressCoalesceMs, (p) => this.writeProgress(p));
+  }
+
+  private async writeProgress(p: PendingProgress): Promise<void> {
+    try {
+      await this.ctx.store.progress(p.jobId, p.attempt, this.nodeId!, p.to, p.at);
+    } catch (err) {
+      if (isScriptError(err)) return this.dropped(p.jobId, p.attempt, err.codeName);
+      this.ctx.metrics.redisErrors.inc({ op: 'node_job_progress' });
+      this.log.warn({ err, node: this.nodeId, job: p.jobId }, 'job progress not recorded');
+    }
   }
 
   receive(msg: NodeMessage): void {
@@ -139,13 +153,7 @@ export class NodeConn {
       case 'job_accepted':
       case 'job_progress': {
         const to = msg.type === 'job_accepted' ? 'accepted' : 'running';
-        try {
-          await this.ctx.store.progress(msg.job_id, msg.attempt, this.nodeId, to, now);
-        } catch (err) {
-          if (!isScriptError(err)) throw err;
-          this.dropped(msg.job_id, msg.attempt, err.codeName);
-        }
-        return;
+        return this.progress.record({ jobId: msg.job_id, attempt: msg.attempt, to, at: now });
       }
       case 'job_result':
         return this.result(msg);
@@ -365,6 +373,7 @@ export class NodeConn {
     const key = `${msg.job_id}|${msg.attempt}`;
     const flight = this.inflight.get(key);
     this.inflight.delete(key);
+    this.progress.settled(msg.job_id, msg.attempt);
     const jobs = this.ctx.jobs;
     if (msg.success) {
       const sentAt = flight?.sentAt ?? now;
@@ -528,6 +537,10 @@ export class NodeConn {
     const wasReplaced = this.closed;
     this.closed = true;
     clearTimeout(this.graceTimer);
+    // Handed off (drain): its jobs live on with it elsewhere, so their progress is worth keeping;
+    // otherwise they fail over below and a late record would only be refused.
+    if (this.handedOff) void this.progress.flush();
+    else this.progress.clear();
     const nodeId = this.nodeId;
     if (!nodeId) return;
     if (this.ctx.nodes.get(nodeId) === this) this.ctx.nodes.delete(nodeId);

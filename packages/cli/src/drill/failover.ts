@@ -134,7 +134,8 @@ export function analyzeFailovers(events: JobEvent[], faultAt: number, node?: str
     byNode[e.node] = (byNode[e.node] ?? 0) + 1;
     faultToDet.push(e.ts - faultAt);
     const next = dispatches.get(`${e.job}#${e.attempt + 1}`);
-    const sent = dispatches.get(`${e.job}#${e.attempt}`);
+    // A first attempt dispatched at once records no event: its failure carries the dispatch time.
+    const sent = dispatches.get(`${e.job}#${e.attempt}`) ?? (e.since || undefined);
     if (attempts.length < MAX_LISTED_ATTEMPTS) {
       attempts.push({
         job: e.job,

@@ -5,9 +5,13 @@
  * no job of the pair is dispatched to it until it reports the model again (SIGHUP), and then it
  * rejoins. The failover p99 (MODEL_NOT_AVAILABLE → re-dispatch) is a latency target.
  */
+import { LIVE_STATES } from '@lingua/cluster';
 import { sleep } from '../net';
 import type { Check, FaultStep, Scenario } from './scenarios';
 import { pickNode, waitFor } from './scenarios';
+
+/** The events that end an attempt without a result (their `since` is the attempt's dispatch). */
+const ATTEMPT_FAILED = new Set(['timed_out', 'node_lost', 'failed']);
 
 const PAIR = 'zh:en';
 /** How long the pair stays lost: long enough to see that nothing of it reaches the node. */
@@ -65,8 +69,16 @@ export const modelLoss: Scenario = {
     const [lost, back] = v.steps as [FaultStep, FaultStep];
     const f = v.failover;
     // Removal is seen by polling, so it happened at or before done_at: count from there.
+    // A first attempt dispatched at once records no event, but one sent to this node then fails
+    // (the node answers MODEL_NOT_AVAILABLE), and that failure carries its dispatch time.
+    const sentAt = (e: (typeof v.events)[number]) =>
+      e.to === 'dispatched'
+        ? e.ts
+        : ATTEMPT_FAILED.has(e.to) && LIVE_STATES.includes(e.from as never)
+          ? e.since
+          : 0;
     const strays = v.events.filter(
-      (e) => e.to === 'dispatched' && e.node === lost.target && e.ts > lost.done_at && e.ts < back.at,
+      (e) => e.node === lost.target && sentAt(e) > lost.done_at && sentAt(e) < back.at,
     );
     const byCause = Object.entries(f.by_cause)
       .map(([k, n]) => `${k} ${n}`)

@@ -36,20 +36,59 @@ interface Slot<D> {
   data: D;
 }
 
+/**
+ * Most frames leave outside a uWS callback (on a Redis reply, from the inbox, on a timer), where
+ * uWS does not cork: every send would be its own write syscall. They are queued per socket and
+ * each socket's queue goes out corked, in one write, once per event-loop turn (setImmediate:
+ * after the I/O that produced them, before the next poll), in order.
+ */
+const unflushed = new Set<UwsConn<unknown>>();
+let flushScheduled = false;
+
+function flushAll(): void {
+  flushScheduled = false;
+  const conns = [...unflushed];
+  unflushed.clear();
+  for (const c of conns) c.flush();
+}
+
 class UwsConn<D> implements WsConn<D> {
   closed = false;
+  private queue: string[] = [];
+  private queuedBytes = 0;
   constructor(
     private readonly ws: WebSocket<Slot<D>>,
     readonly data: D,
   ) {}
   send(text: string): void {
-    if (!this.closed) this.ws.send(text, false);
+    if (this.closed) return;
+    this.queue.push(text);
+    this.queuedBytes += text.length;
+    if (this.queue.length === 1) {
+      unflushed.add(this as UwsConn<unknown>);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flushAll);
+      }
+    }
+  }
+  /** Sends what is queued, corked (one write). */
+  flush(): void {
+    if (!this.queue.length) return;
+    const q = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    if (this.closed) return;
+    this.ws.cork(() => {
+      for (const text of q) this.ws.send(text, false);
+    });
   }
   bufferedAmount(): number {
-    return this.closed ? 0 : this.ws.getBufferedAmount();
+    return this.closed ? 0 : this.ws.getBufferedAmount() + this.queuedBytes;
   }
   end(code: number, reason: string): void {
     if (this.closed) return;
+    this.flush(); // what was sent before the close goes first
     this.closed = true;
     this.ws.end(code, reason);
   }
