@@ -20,6 +20,7 @@ import {
 } from '../src/node-registry';
 import { connectRedis, type RedisClient } from '../src/redis';
 import { releaseSlot, type SelectNodeParams, selectNode } from '../src/select-node';
+import { simulateSelection } from '../src/simulate';
 
 const T0 = 1_732_000_000_000;
 const plain: NodeCapabilities = {
@@ -143,10 +144,15 @@ describe('load-aware selection (v1.10)', () => {
     expect((await select(ks, 'aff.0', { affinityNodeId: hot })).nodeId).toBe(cool);
     // Nothing was reserved on the hot node by the cool-only pass.
     expect((await getNode(redis, ks, hot))?.running).toBe(0);
+    // The dry-run applies the same rule (whichever cell it tries first).
+    const dry = await simulateSelection(redis, ks, { src: 'zh', tgt: 'en' });
+    expect(dry.chosen?.node_id).toBe(cool);
+    expect(dry.candidates.find((c) => c.node_id === hot)).toMatchObject({ status: 'hot', hot: true });
     // The cool node draining: hot is all there is, and the affinity keeps it.
     await setDraining(redis, ks, { nodeId: cool });
     expect((await select(ks, 'aff.1', { affinityNodeId: hot })).nodeId).toBe(hot);
     expect((await select(ks, 's.99')).nodeId).toBe(hot);
+    expect((await simulateSelection(redis, ks, { src: 'zh', tgt: 'en' })).chosen?.node_id).toBe(hot);
     expect(hotReg.cell).not.toBe(ks.cellOf(cool));
   });
 });
@@ -160,6 +166,9 @@ describe('TTS-aware selection (v1.10)', () => {
       code: ScriptErrorCode.NO_POOL_FOR_LANG_PAIR,
     });
     await register(ks, 'speech-1', speech);
+    const dry = await simulateSelection(redis, ks, { src: 'zh', tgt: 'en', tts: true });
+    expect(dry).toMatchObject({ tts: true, chosen: { node_id: 'speech-1' }, error: null });
+    expect(dry.candidates.map((c) => c.node_id)).toEqual(['speech-1']);
     // plain-1 is less loaded after this, yet tts jobs go to speech-1.
     expect((await select(ks, 'p.0', { affinityNodeId: 'speech-1' })).nodeId).toBe('speech-1');
     expect((await select(ks, 't.1', { tts: true })).nodeId).toBe('speech-1');
