@@ -28,6 +28,7 @@
   ARGV[17] node id or ''     ARGV[18] node's instance  ARGV[19] attempt deadline ms
   ARGV[20] session ttl ms
   ARGV[21] assignment check ms   ARGV[22] waiting check ms
+  ARGV[23] context (JSON, protocol v1.9 job_assign.context) or '' for none
 
   Returns: { 'created' | 'exists', state, attempt, node }
   Errors:  -4 NOT_FOUND (no such session)  -11 SESSION_MOVED (caller no longer owns it)
@@ -49,6 +50,7 @@ redis.call('HSET', jobKey, F.id, jobId, F.sessionId, sid, F.index, idx, F.tenant
   F.audio, ARGV[10], F.lastChunkSeq, ARGV[11], F.finalizeReason, ARGV[12],
   F.state, 'created', F.attempt, 0, F.node, '', F.nodeInstance, '', F.tried, '',
   F.createdAt, now, F.updatedAt, now, F.overallDeadline, ARGV[14])
+if ARGV[23] ~= '' then redis.call('HSET', jobKey, F.context, ARGV[23]) end
 redis.call('HINCRBY', counts, 'created', 1)
 
 local nextIdx = tonumber(idx) + 1

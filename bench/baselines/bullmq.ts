@@ -11,9 +11,10 @@ import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { defer, deferProc } from '../lib/cleanup';
 import { type BenchChild, spawnChild } from '../lib/ipc';
+import { SERIAL_SAMPLES } from '../lib/lingua-e2e';
 import { paced, waitFor } from '../lib/pace';
 import { ramp, type Step } from '../lib/ramp';
-import { summarize } from '../lib/stats';
+import { type Summary, summarize } from '../lib/stats';
 import { UsageProbe, usagePerMessage } from '../lib/usage';
 
 const LANGS = ['fr', 'de', 'es', 'it', 'pt', 'nl', 'sv', 'pl'];
@@ -31,7 +32,7 @@ export interface BullmqOptions {
   onStep: (s: Step) => void;
 }
 
-export async function bullmqBaseline(o: BullmqOptions): Promise<Step[]> {
+export async function bullmqBaseline(o: BullmqOptions): Promise<{ steps: Step[]; serial: Summary }> {
   const name = `bench-translate-${process.pid}`;
   const url = new URL(o.redisUrl);
   const connection = { host: url.hostname, port: Number(url.port) };
@@ -61,6 +62,7 @@ export async function bullmqBaseline(o: BullmqOptions): Promise<Step[]> {
     let completed = 0;
     let failed = 0;
     let addErrors = 0;
+    let answered: (() => void) | undefined;
     events.on('completed', ({ jobId, returnvalue }) => {
       const t = sentAt.get(jobId);
       if (t === undefined) return;
@@ -70,6 +72,7 @@ export async function bullmqBaseline(o: BullmqOptions): Promise<Step[]> {
         completed++;
         lat.push(performance.now() - t);
       }
+      answered?.();
     });
     events.on('failed', () => {
       failed++;
@@ -118,13 +121,36 @@ export async function bullmqBaseline(o: BullmqOptions): Promise<Step[]> {
       };
     };
     await step(500, 2); // warm-up: JIT, connections, scripts
+    // One job in flight at a time (as LoadRig.serial): add → completed event.
+    lat = [];
+    for (let i = 0; i < SERIAL_SAMPLES; i++) {
+      const s = sessions[0]!;
+      const idx = s.next++;
+      const jobId = `${s.id}-${idx}`;
+      const done = new Promise<void>((res, rej) => {
+        const t = setTimeout(() => rej(new Error('bullmq serial: no answer in 10 s')), 10_000);
+        answered = () => {
+          clearTimeout(t);
+          res();
+        };
+      });
+      sentAt.set(jobId, performance.now());
+      await queue.add(
+        'translate',
+        { session_id: s.id, utterance_index: idx, src_lang: s.src, tgt_lang: 'en', audio },
+        { jobId, removeOnComplete: true, removeOnFail: 1000, attempts: 3 },
+      );
+      await done;
+    }
+    answered = undefined;
+    const serial = summarize(lat);
     const steps = await ramp(
       o.rates,
       (rate) => step(rate, o.stepSeconds, new UsageProbe(o.admin, { workers: workers.map((w) => w.pid) })),
       o.onStep,
     );
     if (addErrors || failed) console.warn(`bullmq: ${addErrors} add errors, ${failed} failed jobs`);
-    return steps;
+    return { steps, serial };
   } finally {
     await Promise.all(stops.map((s) => s()));
     await closeClients();

@@ -7,7 +7,7 @@
  * BENCH_HOP_ROLE=send: command `send` XADDs paced `assign` envelopes to the receiver's inbox.
  */
 import { createRequire } from 'node:module';
-import { connectRedis, type Envelope, InboxBus, Keyspace } from '@lingua/cluster';
+import { connectRedis, type Envelope, INBOX_BATCH_META, InboxBus, Keyspace, Presence } from '@lingua/cluster';
 import { assignFrame, assignPayload } from '../lib/assign-frame';
 import { serveParent } from '../lib/ipc';
 import { paced, wallNow } from '../lib/pace';
@@ -68,6 +68,11 @@ const ipc = serveParent({
 });
 
 async function main(): Promise<void> {
+  // As a gateway does: say that this inbox reads batch entries, so senders may batch (inbox.ts).
+  const presence = new Presence(redis, ks, instanceId, 5000);
+  presence.setMeta({ [INBOX_BATCH_META]: 1 });
+  presence.start(() => {});
+  await presence.beat();
   await inbox.start();
   const end = Date.now() + 10_000;
   while (!inbox.isConsuming() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));

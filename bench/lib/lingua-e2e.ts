@@ -8,6 +8,7 @@ import { deferProc } from './cleanup';
 import { LoadRig } from './load';
 import { type GatewayProc, startGatewayProc } from './procs';
 import { ramp, type Step } from './ramp';
+import type { Summary } from './stats';
 import { UsageProbe, usagePerMessage } from './usage';
 
 export interface LinguaE2eOptions {
@@ -71,9 +72,12 @@ export async function startGateways(
   return { gws: settled.map((s) => (s as PromiseFulfilledResult<GatewayProc>).value), stop };
 }
 
+/** Utterances measured one at a time (1 in flight) before the ramp. */
+export const SERIAL_SAMPLES = 300;
+
 export async function linguaE2e(
   o: LinguaE2eOptions,
-): Promise<{ steps: Step[]; errors: Record<string, number> }> {
+): Promise<{ steps: Step[]; errors: Record<string, number>; serial: Summary }> {
   const { gws, stop } = await startGateways(3, o.redisUrl);
   const rig = new LoadRig({
     ports: gws.map((g) => g.port),
@@ -85,6 +89,7 @@ export async function linguaE2e(
   try {
     await rig.connect();
     await rig.run(500, 2); // warm-up: JIT, connections, scripts
+    const serial = await rig.serial(SERIAL_SAMPLES);
     const steps = await ramp(
       o.rates,
       async (rate) => {
@@ -106,7 +111,7 @@ export async function linguaE2e(
       },
       o.onStep,
     );
-    return { steps, errors: rig.errors };
+    return { steps, errors: rig.errors, serial };
   } finally {
     rig.close();
     await stop();

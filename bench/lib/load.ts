@@ -74,6 +74,8 @@ export class LoadRig {
           const s = this.bySid.get(f.session_id);
           const t = s?.sentAt.get(f.utterance_index);
           if (t !== undefined) this.dispatch.push(performance.now() - t);
+          // As the node SDK does: confirm the assignment, then answer.
+          ws.send(JSON.stringify({ type: 'job_accepted', job_id: f.job_id, attempt: f.attempt }));
           const h = createHash('sha256').update(Buffer.from(f.audio, 'base64')).digest('hex').slice(0, 16);
           ws.send(
             JSON.stringify({
@@ -136,6 +138,7 @@ export class LoadRig {
                   this.completed++;
                   this.e2e.push(performance.now() - t);
                 } else this.missing++;
+                this.answered?.();
               }
             }
           });
@@ -153,6 +156,35 @@ export class LoadRig {
         this.sessions.push(s);
       }
     }
+  }
+
+  /** Called on every answered utterance (serial()). */
+  private answered: (() => void) | undefined;
+
+  /**
+   * One utterance in flight at a time, `n` times, on one session: utterance sent → its result.
+   * The latency of the path itself, with no queueing behind other work.
+   */
+  async serial(n: number): Promise<Summary> {
+    const s = this.sessions[0]!;
+    const lat: number[] = [];
+    const frame = JSON.stringify({ type: 'utterance', data: this.audio.toString('base64') });
+    for (let i = 0; i < n; i++) {
+      const before = this.e2e.length;
+      const done = new Promise<void>((res, rej) => {
+        const t = setTimeout(() => rej(new Error('serial: no answer in 10 s')), 10_000);
+        this.answered = () => {
+          clearTimeout(t);
+          res();
+        };
+      });
+      s.sentAt.set(s.next++, performance.now());
+      s.ws.send(frame);
+      await done;
+      if (this.e2e.length > before) lat.push(this.e2e[this.e2e.length - 1]!);
+    }
+    this.answered = undefined;
+    return summarize(lat);
   }
 
   /** Offers `rate` utterances/s for `seconds`, then waits (bounded) for the stragglers. */

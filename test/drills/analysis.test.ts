@@ -1,4 +1,6 @@
 /** The drill's pure parts: durations, histograms, recovery and failover analysis, the silence switch. */
+
+import type { Transport } from '@lingua/node-sdk';
 import { describe, expect, it } from 'vitest';
 import { analyzeFailovers, type JobEvent } from '../../packages/cli/src/drill/failover';
 import { DRILL_DEFAULTS, parseDuration, validateOptions } from '../../packages/cli/src/drill/options';
@@ -12,7 +14,6 @@ import {
   summarize,
 } from '../../packages/cli/src/drill/stats';
 import { SilenceSwitch } from '../../packages/node-sdk/src/sim-node';
-import type { Transport } from '../../packages/node-sdk/src/transport';
 
 describe('options', () => {
   it('parses durations', () => {

@@ -1,4 +1,5 @@
 export {
+  abandonTransport,
   BACKOFF_DEFAULTS,
   type BackoffOptions,
   backoffDelay,
@@ -6,11 +7,16 @@ export {
   type EventMap,
   fromBase64,
   fromBase64Portable,
+  type Transport,
+  type TransportFactory,
   toBase64,
   toBase64Portable,
   type WebSocketConstructor,
+  type WebSocketLike,
   webSocketTransportFactory,
+  wrapWebSocket,
 } from '@lingua/protocol/sdk';
+export { defaultTransportFactory } from '@lingua/protocol/sdk/ws';
 export {
   LinguaSession,
   LinguaSessionError,
@@ -19,13 +25,5 @@ export {
   type SessionEvents,
   type SessionState,
 } from './session';
-export {
-  abandonTransport,
-  defaultTransportFactory,
-  type Transport,
-  type TransportFactory,
-  type WebSocketLike,
-  wrapWebSocket,
-} from './transport';
 export { type AcceptedInfo, BufferFullError, UnackedAudio, type UnackedItem } from './unacked';
 export type * from './wire';

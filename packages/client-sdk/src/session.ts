@@ -10,19 +10,19 @@
 import {
   abandonTransport,
   type BackoffOptions,
-  backoffDelay,
+  Connection,
   decodeServerFrame,
   Emitter,
-  type Transport,
   type TransportFactory,
   toBase64,
 } from '@lingua/protocol/sdk';
-import { defaultTransportFactory } from './transport';
+import { defaultTransportFactory } from '@lingua/protocol/sdk/ws';
 import { UnackedAudio, type UnackedItem } from './unacked';
 import type {
   ClientMessage,
   ErrorMessage,
   MissingResult,
+  PartialResult,
   RoomJoined,
   RoomLeft,
   RoomMemberJoined,
@@ -46,7 +46,8 @@ export interface LinguaSessionOptions {
   audioFormat?: string;
   /** Default 16000. */
   sampleRate?: number;
-  features?: { tts?: boolean };
+  /** `partial` (protocol v1.9): receive `partial` events while utterances are worked on. */
+  features?: { tts?: boolean; partial?: boolean };
   /** With auth on, the tenant comes from the token; sending a different one is refused. */
   tenantId?: string;
   /**
@@ -88,6 +89,11 @@ export interface SessionClosedInfo {
 export type SessionEvents = {
   result: (result: TranslationResult) => void;
   missing: (missing: MissingResult) => void;
+  /**
+   * v1.9 (`features.partial`): what a node has of an utterance so far; each replaces the
+   * previous one of its index, none comes after the index's `result` / `missing`. Best effort.
+   */
+  partial: (partial: PartialResult) => void;
   accepted: (accepted: UtteranceAccepted) => void;
   /** Every server `error` frame (and malformed server frames as code `BAD_SERVER_FRAME`). */
   error: (error: ErrorMessage) => void;
@@ -131,11 +137,10 @@ const DEFAULT_MAX_BUFFERED = 8 * 1024 * 1024;
 
 export class LinguaSession extends Emitter<SessionEvents> {
   private readonly opts: LinguaSessionOptions;
-  private readonly factory: TransportFactory;
+  private readonly conn: Connection;
   private readonly unacked: UnackedAudio;
 
   private currentState: SessionState = 'idle';
-  private transport: Transport | null = null;
   private acked = false;
   private latestAck: SessionInitAck | null = null;
   private id: string | undefined;
@@ -152,10 +157,6 @@ export class LinguaSession extends Emitter<SessionEvents> {
   private roomWaiter: { type: string; resolve: (m: never) => void; reject: (e: Error) => void } | undefined;
   private lastFrameAt = 0;
 
-  private urlIndex = 0;
-  private attempt = 0;
-  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private connectTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   private closeTimer: ReturnType<typeof setTimeout> | undefined;
   /** RATE_LIMITED: one pending re-send of the unaccepted audio (see onError) */
@@ -173,7 +174,25 @@ export class LinguaSession extends Emitter<SessionEvents> {
     if (!Array.isArray(opts.urls) || opts.urls.length === 0)
       throw new TypeError('urls must be a non-empty array');
     this.opts = { ...opts, urls: [...opts.urls] };
-    this.factory = opts.transportFactory ?? defaultTransportFactory;
+    this.conn = new Connection(
+      {
+        urls: this.opts.urls,
+        factory: opts.transportFactory ?? defaultTransportFactory,
+        transportOptions: () => {
+          const token = typeof this.opts.token === 'function' ? this.opts.token() : this.opts.token;
+          return token === undefined ? {} : { token };
+        },
+        reconnect: opts.reconnect,
+        handshakeTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+        handshakeTimeoutReason: 'connect timeout',
+      },
+      {
+        open: () => this.sendFrame(this.initFrame()),
+        text: (text) => this.onText(text),
+        lost: (code, reason) => this.onDisconnect(code, reason),
+        fatal: (err, url) => this.fail('BAD_URL', `cannot open ${url}: ${err.message}`),
+      },
+    );
     this.unacked = new UnackedAudio(opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED);
   }
 
@@ -223,7 +242,7 @@ export class LinguaSession extends Emitter<SessionEvents> {
     // get an unhandled rejection. Awaiting callers still see it.
     this.startPromise.catch(() => {});
     this.currentState = 'connecting';
-    this.connect();
+    this.conn.connect();
     return this.startPromise;
   }
 
@@ -267,7 +286,7 @@ export class LinguaSession extends Emitter<SessionEvents> {
   }
 
   private roomRequest<T>(type: string, frame: ClientMessage): Promise<T> {
-    if (this.currentState !== 'open' || !this.transport)
+    if (this.currentState !== 'open' || !this.conn.connected)
       return Promise.reject(new LinguaSessionError('NOT_OPEN', 'the session is not open'));
     if (this.roomWaiter) return Promise.reject(new LinguaSessionError('BUSY', 'a room request is pending'));
     return new Promise<T>((resolve, reject) => {
@@ -311,7 +330,7 @@ export class LinguaSession extends Emitter<SessionEvents> {
   close(timeoutMs = this.opts.closeTimeoutMs ?? 5000): Promise<SessionClosed | null> {
     if (this.currentState === 'closed') return Promise.resolve(this.closedFrame);
     if (this.closePromise) return this.closePromise;
-    if (this.currentState !== 'open' || !this.transport) {
+    if (this.currentState !== 'open' || !this.conn.connected) {
       this.finish({ reason: 'local' });
       return Promise.resolve(null);
     }
@@ -325,35 +344,6 @@ export class LinguaSession extends Emitter<SessionEvents> {
   }
 
   // ---- connection ----
-
-  private connect(): void {
-    this.reconnectTimer = undefined;
-    const urls = this.opts.urls;
-    const url = urls[this.urlIndex % urls.length]!;
-    let t: Transport;
-    try {
-      const token = typeof this.opts.token === 'function' ? this.opts.token() : this.opts.token;
-      t = this.factory(url, token === undefined ? {} : { token });
-    } catch (err) {
-      this.fail('BAD_URL', `cannot open ${url}: ${(err as Error).message}`);
-      return;
-    }
-    this.transport = t;
-    this.acked = false;
-    this.connectTimer = setTimeout(
-      () => this.dropTransport(t, 'connect timeout'),
-      this.opts.connectTimeoutMs ?? 10_000,
-    );
-    t.onopen = () => {
-      if (t === this.transport) this.sendFrame(this.initFrame());
-    };
-    t.onmessage = (text) => {
-      if (t === this.transport) this.onText(text);
-    };
-    t.onclose = (code, reason) => {
-      if (t === this.transport) this.onDisconnect(code, reason);
-    };
-  }
 
   private initFrame(): SessionInit {
     const o = this.opts;
@@ -389,15 +379,8 @@ export class LinguaSession extends Emitter<SessionEvents> {
     return frame;
   }
 
-  /** Gives up on a connection that looks dead, without waiting for a close handshake. */
-  private dropTransport(t: Transport, reason: string): void {
-    if (t !== this.transport) return;
-    abandonTransport(t, 4000, reason);
-    this.onDisconnect(4000, reason);
-  }
-
+  /** The connection dropped (Connection reconnects unless this closed the session). */
   private onDisconnect(code: number, reason: string): void {
-    this.transport = null;
     this.acked = false;
     this.clearConnectionTimers();
     if (this.currentState === 'closing') {
@@ -407,10 +390,6 @@ export class LinguaSession extends Emitter<SessionEvents> {
     if (this.currentState === 'closed') return;
     if (this.currentState === 'open') this.currentState = 'reconnecting';
     this.emit('disconnected', { code, reason });
-    if ((this.currentState as SessionState) === 'closed') return; // a listener closed the session
-    const delay = backoffDelay(this.attempt++, this.opts.reconnect);
-    this.urlIndex++;
-    this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
   // ---- frames ----
@@ -436,6 +415,9 @@ export class LinguaSession extends Emitter<SessionEvents> {
       case 'missing_result':
         if (this.admitResult(msg.utterance_index)) this.emit('missing', msg);
         break;
+      case 'partial_result':
+        if (msg.utterance_index > this.lastResult) this.emit('partial', msg);
+        break;
       case 'session_closed':
         this.closedFrame = msg;
         this.finish({ reason: this.currentState === 'closing' ? 'closed' : 'server', frame: msg });
@@ -459,10 +441,9 @@ export class LinguaSession extends Emitter<SessionEvents> {
 
   private onAck(ack: SessionInitAck): void {
     if (this.acked || (this.currentState !== 'connecting' && this.currentState !== 'reconnecting')) return;
-    clearTimeout(this.connectTimer);
+    this.conn.established();
     const resumed = this.id !== undefined;
     this.acked = true;
-    this.attempt = 0;
     this.latestAck = ack;
     this.id = ack.session_id;
     this.token = ack.resume_token;
@@ -530,8 +511,8 @@ export class LinguaSession extends Emitter<SessionEvents> {
     }
     if (FATAL_CODES.has(msg.code) || (!this.acked && !TRANSIENT_INIT_CODES.has(msg.code))) {
       this.fail(msg.code, msg.message, msg.field);
-    } else if (!this.acked && this.transport) {
-      this.dropTransport(this.transport, `session_init refused: ${msg.code}`);
+    } else if (!this.acked) {
+      this.conn.drop(`session_init refused: ${msg.code}`);
     }
   }
 
@@ -575,11 +556,7 @@ export class LinguaSession extends Emitter<SessionEvents> {
 
   /** Best effort: anything that matters is kept in `unacked` and resent after a reconnect. */
   private sendFrame(frame: ClientMessage): void {
-    try {
-      this.transport?.send(JSON.stringify(frame));
-    } catch {
-      // the close event follows
-    }
+    this.conn.send(JSON.stringify(frame)); // false: the close event follows
   }
 
   private startHeartbeat(ack: SessionInitAck): void {
@@ -587,10 +564,9 @@ export class LinguaSession extends Emitter<SessionEvents> {
     const every = this.opts.heartbeatIntervalMs ?? ack.config?.heartbeat_interval_ms ?? 10_000;
     const timeout = this.opts.serverTimeoutMs ?? 0;
     this.heartbeatTimer = setInterval(() => {
-      const t = this.transport;
-      if (!t) return;
+      if (!this.conn.connected) return;
       if (timeout > 0 && Date.now() - this.lastFrameAt > timeout) {
-        this.dropTransport(t, 'server timeout');
+        this.conn.drop('server timeout');
         return;
       }
       this.sendFrame({ type: 'client_heartbeat', ts: Date.now() });
@@ -615,10 +591,8 @@ export class LinguaSession extends Emitter<SessionEvents> {
     if (this.currentState === 'closed') return;
     this.currentState = 'closed';
     this.clearConnectionTimers();
-    clearTimeout(this.reconnectTimer);
     clearTimeout(this.closeTimer);
-    const t = this.transport;
-    this.transport = null;
+    const t = this.conn.stop();
     if (t) abandonTransport(t, 1000, 'session closed');
     this.unacked.clear();
     const startWaiter = this.startWaiter;
@@ -631,11 +605,9 @@ export class LinguaSession extends Emitter<SessionEvents> {
   }
 
   private clearConnectionTimers(): void {
-    clearTimeout(this.connectTimer);
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.resendTimer);
     this.resendTimer = undefined;
-    this.connectTimer = undefined;
     this.heartbeatTimer = undefined;
   }
 }

@@ -8,6 +8,7 @@ export type {
   ClientMessage,
   ErrorMessage,
   MissingResult,
+  PartialResult,
   RoomJoin,
   RoomJoined,
   RoomLeave,

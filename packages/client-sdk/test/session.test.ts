@@ -7,8 +7,8 @@ import {
   startFakeGateway,
   waitUntil,
 } from '../../../test/support/fake-gateway';
+import type { Transport } from '../src/index';
 import { LinguaSession, type LinguaSessionOptions } from '../src/session';
-import type { Transport } from '../src/transport';
 import { BufferFullError } from '../src/unacked';
 import type { MissingResult, TranslationResult } from '../src/wire';
 
@@ -169,6 +169,29 @@ describe('LinguaSession', () => {
     await waitUntil(() => s.lastResultIndex === 3, 'index 3');
     expect(events).toEqual(['result:0:tr-0', 'result:1:tr-1', 'missing:2:timeout', 'result:3:tr-3']);
     expect(s.duplicateResults).toBe(3);
+  });
+
+  it('emits partial results (v1.9) only for indexes without a result yet', async () => {
+    const gw = await gateway();
+    const s = session([gw.url('/ws/session')]);
+    const events: string[] = [];
+    s.on('result', (r) => events.push(`result:${r.utterance_index}`));
+    s.on('partial', (p) =>
+      events.push(`partial:${p.utterance_index}:${p.text_asr ?? ''}:${p.text_translated ?? ''}`),
+    );
+    const peer = await open(s, gw);
+    const partial = (i: number, extra: object) => ({ type: 'partial_result', utterance_index: i, ...extra });
+    for (const f of [
+      partial(0, { text_asr: 'a' }),
+      partial(0, { text_asr: 'ab', text_translated: 'x' }),
+      result(0),
+      partial(0, { text_asr: 'late' }),
+      partial(1, { text_translated: 'y' }),
+      result(1),
+    ])
+      peer.send(f);
+    await waitUntil(() => s.lastResultIndex === 1, 'index 1');
+    expect(events).toEqual(['partial:0:a:', 'partial:0:ab:x', 'result:0', 'partial:1::y', 'result:1']);
   });
 
   it('utterance_accepted releases acknowledged audio and is emitted', async () => {

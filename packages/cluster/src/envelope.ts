@@ -1,5 +1,8 @@
 /** Messages that cross instances through the per-instance inbox streams (msgpack inside Redis). */
+import type { ContextUtterance } from '@lingua/protocol';
 import type { LoggedOutcome } from './jobs';
+
+export type { ContextUtterance };
 
 /** A job for a node, everything needed to build the `job_assign` frame (audio stays binary). */
 export interface AssignPayload {
@@ -16,12 +19,31 @@ export interface AssignPayload {
   deadline_ms: number;
   /** ms timestamp when the utterance was finalized (dispatch latency metric) */
   finalized_at: number;
+  /** the session's previous final texts in this utterance's group (protocol v1.9), oldest first */
+  context?: ContextUtterance[];
+  /**
+   * The session owner's instance when the dispatcher knows it (the first attempt is dispatched
+   * by the owner): where the node's partial results go without a lookup.
+   */
+  owner?: string;
 }
 
 export type Envelope =
   | { t: 'assign'; nodeId: string; job: AssignPayload }
   | { t: 'cancel'; nodeId: string; jobId: string; attempt: number; reason: string }
   | { t: 'outcome'; sessionId: string; outcome: LoggedOutcome }
+  /**
+   * A node's partial result (protocol v1.9) for the session's owner: best effort, never logged.
+   * `attempt` lets the owner drop one of an attempt that was failed over after a later one spoke.
+   */
+  | {
+      t: 'partial';
+      sessionId: string;
+      index: number;
+      attempt: number;
+      asr?: string;
+      translated?: string;
+    }
   | { t: 'kick'; sessionId: string; conn: string }
   /** the node registered again elsewhere: close its older connection here (if still that epoch) */
   | { t: 'kick-node'; nodeId: string; epoch: number }

@@ -43,7 +43,19 @@ export interface InboxOptions {
   onDeadLetter?: (reason: string, env: Envelope | null) => void;
   /** called when a dead-letter was refused because the DLQ is full (the entry stays pending) */
   onDeadLetterRefused?: (reason: string) => void;
+  /**
+   * Envelopes for one instance sent in the same event-loop turn go out as one entry (`b`), to
+   * instances that say they read batches (presence meta `inbox_batch`). Default true.
+   */
+  batchSends?: boolean;
 }
+
+/** Envelopes per batch entry at most (a bound for the reader, too). */
+export const INBOX_MAX_BATCH = 64;
+/** Presence meta an instance publishes when its inbox reads batch entries. */
+export const INBOX_BATCH_META = 'inbox_batch';
+/** How long a peer's answer about batches is trusted before it is asked again. */
+const BATCH_PEER_TTL_MS = 10_000;
 
 /** Default DLQ capacity per instance (LINGUA_DLQ_MAX). */
 export const DLQ_CAPACITY = 100_000;
@@ -57,6 +69,14 @@ export class InboxBus {
   private timers: NodeJS.Timeout[] = [];
   private readonly o: Required<Omit<InboxOptions, 'onDeadLetter' | 'onDeadLetterRefused'>> &
     Pick<InboxOptions, 'onDeadLetter' | 'onDeadLetterRefused'>;
+  /** per target: encoded envelopes waiting for this turn's flush, and their senders */
+  private readonly outbox = new Map<
+    string,
+    { raws: Buffer[]; waiters: [() => void, (e: unknown) => void][] }
+  >();
+  private flushQueued = false;
+  /** per target: does it read batch entries (its presence meta), and since when we know */
+  private readonly batchPeers = new Map<string, { ok: boolean; at: number; asking: boolean }>();
   private lastFullLogAt = 0;
   /** ms timestamp of the last probe that made the full round trip through our own inbox */
   lastProbeAt = 0;
@@ -68,6 +88,8 @@ export class InboxBus {
     reclaimed: 0,
     sentRemote: 0,
     sentLocal: 0,
+    /** XADDs that carried more than one envelope */
+    batchesSent: 0,
   };
 
   constructor(opts: InboxOptions) {
@@ -80,6 +102,7 @@ export class InboxBus {
       maxDeliveries: 5,
       dlqCapacity: DLQ_CAPACITY,
       probeIntervalMs: 1000,
+      batchSends: true,
       ...opts,
     };
     this.instanceId = opts.instanceId;
@@ -105,6 +128,7 @@ export class InboxBus {
   }
 
   async stop(): Promise<void> {
+    this.flushOutbox(); // what was sent goes out now, not after the caller closed Redis
     this.running = false;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
@@ -130,7 +154,78 @@ export class InboxBus {
       }
     }
     this.stats.sentRemote++;
-    await this.o.redis.xadd(this.o.ks.inbox(target), '*', 'm', encode(env));
+    const raw = encode(env);
+    if (!this.o.batchSends || !this.readsBatches(target)) {
+      await this.o.redis.xadd(this.o.ks.inbox(target), '*', 'm', raw);
+      return;
+    }
+    // Resolved once the entry holding it is in the stream, as for a single XADD.
+    await new Promise<void>((resolve, reject) => {
+      let q = this.outbox.get(target);
+      if (!q) {
+        q = { raws: [], waiters: [] };
+        this.outbox.set(target, q);
+      }
+      q.raws.push(raw);
+      q.waiters.push([resolve, reject]);
+      if (q.raws.length >= INBOX_MAX_BATCH) this.flushTarget(target);
+      else if (!this.flushQueued) {
+        this.flushQueued = true;
+        setImmediate(() => this.flushOutbox());
+      }
+    });
+  }
+
+  private flushOutbox(): void {
+    this.flushQueued = false;
+    for (const target of [...this.outbox.keys()]) this.flushTarget(target);
+  }
+
+  /** One XADD for what is queued for `target`: `m` for one envelope, `b` for several. */
+  private flushTarget(target: string): void {
+    const q = this.outbox.get(target);
+    if (!q) return;
+    this.outbox.delete(target);
+    const key = this.o.ks.inbox(target);
+    const sent =
+      q.raws.length === 1
+        ? this.o.redis.xadd(key, '*', 'm', q.raws[0]!)
+        : this.o.redis.xadd(key, '*', 'b', frameBatch(q.raws));
+    if (q.raws.length > 1) this.stats.batchesSent++;
+    sent.then(
+      () => {
+        for (const [resolve] of q.waiters) resolve();
+      },
+      (err: unknown) => {
+        for (const [, reject] of q.waiters) reject(err);
+      },
+    );
+  }
+
+  /**
+   * Whether `target` reads batch entries. An instance of an earlier version would dead-letter
+   * them, so until its presence says so (asked in the background, re-asked every 10 s) it gets
+   * one entry per envelope: a rolling upgrade loses nothing.
+   */
+  private readsBatches(target: string): boolean {
+    const now = Date.now();
+    const known = this.batchPeers.get(target);
+    if ((!known || now - known.at > BATCH_PEER_TTL_MS) && !known?.asking) {
+      if (this.batchPeers.size > 1024) this.batchPeers.clear(); // instance ids churn; stay bounded
+      const entry = { ok: known?.ok ?? false, at: known?.at ?? 0, asking: true };
+      this.batchPeers.set(target, entry);
+      this.o.redis
+        .get(this.o.ks.presence(target))
+        .then((v) => {
+          entry.ok = v !== null && (JSON.parse(v) as Record<string, unknown>)[INBOX_BATCH_META] === 1;
+        })
+        .catch(() => {})
+        .finally(() => {
+          entry.at = Date.now();
+          entry.asking = false;
+        });
+    }
+    return known?.ok ?? false;
   }
 
   private async probe(): Promise<void> {
@@ -192,25 +287,36 @@ export class InboxBus {
         }
         let env: Envelope | null = null;
         try {
-          const raw = fieldValue(fields, 'm');
-          if (!raw) throw new DeadLetter('malformed entry: no m field');
-          try {
-            env = decode<Envelope>(raw);
-          } catch {
-            throw new DeadLetter('undecodable envelope');
-          }
-          if (env.t === 'probe') {
-            if (env.from === this.instanceId) this.lastProbeAt = Math.max(this.lastProbeAt, env.ts);
-          } else {
-            await this.o.handle(env);
-            this.stats.delivered++;
-          }
+          const raws = entryEnvelopes(fields);
+          if (!raws) throw new DeadLetter('malformed entry: no m or b field');
+          // A batch entry is acknowledged once all of it was handled; a failure retries all of it
+          // (handlers are idempotent: the inbox is at-least-once anyway).
+          await Promise.all(
+            raws.map(async (raw) => {
+              let one: Envelope;
+              try {
+                one = decode<Envelope>(raw);
+              } catch {
+                throw new DeadLetter('undecodable envelope');
+              }
+              if (raws.length === 1) env = one;
+              if (one.t === 'probe') {
+                if (one.from === this.instanceId) this.lastProbeAt = Math.max(this.lastProbeAt, one.ts);
+              } else {
+                await this.o.handle(one);
+                this.stats.delivered++;
+              }
+            }),
+          );
           acks.push(id);
         } catch (err) {
           if (err instanceof DeadLetter) {
             await this.deadLetter(id, err.reason, deliveries?.get(id) ?? 1, env);
           } else {
-            this.o.log.warn({ err, entry: id, type: env?.t }, 'inbox delivery failed; will retry');
+            this.o.log.warn(
+              { err, entry: id, type: (env as Envelope | null)?.t },
+              'inbox delivery failed; will retry',
+            );
           }
         }
       }),
@@ -299,6 +405,43 @@ export async function ensureGroup(redis: RedisClient, stream: string, group: str
   } catch (err) {
     if (!String(err).includes('BUSYGROUP')) throw err;
   }
+}
+
+/**
+ * A batch field: each encoded envelope as a 4-byte big-endian length and its bytes. Plain
+ * framing rather than msgpack so that Lua can split it (Redis's cmsgpack knows no bin type):
+ * lua/inbox-dead-letter-2.lua turns a batch into one dead letter per envelope.
+ */
+export function frameBatch(raws: readonly Buffer[]): Buffer {
+  const out = Buffer.allocUnsafe(raws.reduce((n, r) => n + 4 + r.length, 0));
+  let at = 0;
+  for (const r of raws) {
+    out.writeUInt32BE(r.length, at);
+    r.copy(out, at + 4);
+    at += 4 + r.length;
+  }
+  return out;
+}
+
+/**
+ * The encoded envelopes of an inbox entry: its `m` field, or the items of its `b` field (a batch,
+ * frameBatch, at most INBOX_MAX_BATCH). null when the entry has neither or `b` is malformed.
+ */
+export function entryEnvelopes(fields: Buffer[]): Buffer[] | null {
+  const m = fieldValue(fields, 'm');
+  if (m) return [m];
+  const b = fieldValue(fields, 'b');
+  if (!b) return null;
+  const items: Buffer[] = [];
+  let at = 0;
+  while (at < b.length) {
+    if (at + 4 > b.length || items.length === INBOX_MAX_BATCH) return null;
+    const len = b.readUInt32BE(at);
+    if (len === 0 || at + 4 + len > b.length) return null;
+    items.push(b.subarray(at + 4, at + 4 + len));
+    at += 4 + len;
+  }
+  return items.length ? items : null;
 }
 
 function fieldValue(fields: Buffer[], name: string): Buffer | undefined {

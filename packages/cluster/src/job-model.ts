@@ -18,6 +18,8 @@ export const JOB_FIELDS = {
   audioFormat: 'fmt',
   sampleRate: 'rate',
   features: 'feat',
+  /** protocol v1.9 `job_assign.context` as JSON, fixed at creation (absent: none) */
+  context: 'ctx',
   /** the utterance audio; deleted once the job is done */
   audio: 'audio',
   lastChunkSeq: 'last_seq',
@@ -64,6 +66,8 @@ export interface JobRecord {
   audioFormat: string;
   sampleRate: number;
   features: string;
+  /** JSON of the job's context ('' when none) */
+  context: string;
   lastChunkSeq: number;
   finalizeReason: string;
   state: JobState;
@@ -103,6 +107,7 @@ export function parseJobRecord(h: Record<string, string>): JobRecord | null {
     audioFormat: h[f.audioFormat] || 'pcm16',
     sampleRate: num(h[f.sampleRate], 16000),
     features: h[f.features] ?? '',
+    context: h[f.context] ?? '',
     lastChunkSeq: num(h[f.lastChunkSeq], -1),
     finalizeReason: h[f.finalizeReason] ?? '',
     state: (JOB_STATES as readonly string[]).includes(state) ? state : 'failed',

@@ -3,6 +3,7 @@
  * lua/session-*.lua). Pure argument plumbing: the rules live in Lua and job-fsm.ts.
  */
 import { randomUUID } from 'node:crypto';
+import type { ContextUtterance } from '@lingua/protocol';
 import type { Cluster, Redis } from 'ioredis';
 import { decode, encode, parseJsonObject } from './codec';
 import type { JobState } from './job-fsm';
@@ -73,6 +74,8 @@ export interface CreateJobInit {
   sampleRate: number;
   features: Record<string, unknown>;
   audio: Uint8Array;
+  /** protocol v1.9 `job_assign.context` (kept for every attempt of the job) */
+  context?: ContextUtterance[];
   lastChunkSeq: number;
   reason: string;
   now: number;
@@ -314,6 +317,7 @@ export class JobStore {
         this.cfg.sessionTtlMs,
         this.assignCheckMs,
         this.waitingCheckMs,
+        j.context?.length ? JSON.stringify(j.context) : '',
       ],
     );
     return { status: r[0] as 'created' | 'exists', state: r[1], attempt: Number(r[2]), node: r[3] ?? '' };

@@ -49,7 +49,7 @@ export const SCRIPTS = {
     name: 'jobCreate',
     file: 'job-create-5.lua',
     keys: ['session hash session:<sid>', 'job hash job:<jobId>', 'deadline index deadlines', 'job events events', 'state counts jobcounts'],
-    args: ['job id', 'session id', 'utterance index', 'tenant', 'src lang', 'tgt lang', 'audio format', 'sample rate', 'features (JSON)', 'audio (bytes)', 'last chunk seq', 'finalize reason', 'now ms', 'overall deadline ms (end of all attempts)', 'owner instance', 'owner connection id', 'node id or \'\'', 'node\'s instance', 'attempt deadline ms', 'session ttl ms', 'assignment check ms', 'waiting check ms'],
+    args: ['job id', 'session id', 'utterance index', 'tenant', 'src lang', 'tgt lang', 'audio format', 'sample rate', 'features (JSON)', 'audio (bytes)', 'last chunk seq', 'finalize reason', 'now ms', 'overall deadline ms (end of all attempts)', 'owner instance', 'owner connection id', 'node id or \'\'', 'node\'s instance', 'attempt deadline ms', 'session ttl ms', 'assignment check ms', 'waiting check ms', 'context (JSON, protocol v1.9 job_assign.context) or \'\' for none'],
     rest: false,
   },
   jobDeclareMissing: {

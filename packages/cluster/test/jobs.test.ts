@@ -3,8 +3,11 @@ import { type RedisServer, startRedis } from '../../../test/support/redis';
 import {
   canTransition,
   connectRedis,
+  decode,
   type Envelope,
+  entryEnvelopes,
   fsmLuaSource,
+  INBOX_BATCH_META,
   InboxBus,
   isScriptError,
   JOB_STATES,
@@ -400,5 +403,84 @@ describe('inbox', () => {
     expect(await redis.xlen(ks.inbox('gw-b'))).toBeLessThanOrEqual(1); // only a probe may be in flight
     await a.stop();
     await b.stop();
+  });
+
+  it('batches what one turn sends to an instance that reads batches; a batch dead letter is split', async () => {
+    const got: Envelope[] = [];
+    let failAll = false;
+    const mk = (id: string) =>
+      new InboxBus({
+        redis,
+        blocking: connectRedis({ url: server.url, role: 'blocking' }),
+        ks,
+        instanceId: id,
+        log: { warn() {}, error() {} },
+        claimIdleMs: 50,
+        claimIntervalMs: 50,
+        maxDeliveries: 2,
+        blockMs: 100,
+        probeIntervalMs: 100,
+        handle: async (env) => {
+          if (failAll) throw new Error('down');
+          got.push(env);
+        },
+      });
+    const until = async (cond: () => boolean | Promise<boolean>) => {
+      const end = Date.now() + 10_000;
+      while (!(await cond())) {
+        if (Date.now() > end) throw new Error('condition not met in 10 s');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const kicks = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => ({ t: 'kick' as const, sessionId: `s${from + i}`, conn: 'c' }));
+    const a = mk('gw-c');
+    const b = mk('gw-d');
+    await a.start();
+    await b.start();
+    // gw-d has not said it reads batches (no presence): one entry per envelope.
+    await Promise.all(kicks(0, 10).map((e) => a.send('gw-d', e)));
+    expect(a.stats.batchesSent).toBe(0);
+    await until(() => got.length === 10);
+    // Once its presence says so (asked in the background), a turn's sends share one entry.
+    await redis.set(ks.presence('gw-d'), JSON.stringify({ [INBOX_BATCH_META]: 1 }), 'PX', 60_000);
+    (a as unknown as { batchPeers: Map<string, unknown> }).batchPeers.clear();
+    await a.send('gw-d', kicks(10, 1)[0]!); // asks
+    await until(
+      () =>
+        (a as unknown as { batchPeers: Map<string, { asking: boolean }> }).batchPeers.get('gw-d')?.asking ===
+        false,
+    );
+    await Promise.all(kicks(11, 100).map((e) => a.send('gw-d', e)));
+    expect(a.stats.batchesSent).toBeGreaterThanOrEqual(2); // 100 envelopes, at most 64 per entry
+    expect(a.stats.batchesSent).toBeLessThanOrEqual(3);
+    await until(() => got.length === 111);
+    expect(new Set(got.map((e) => (e as { sessionId: string }).sessionId)).size).toBe(111);
+    // A batch that keeps failing is dead-lettered as one dead letter per envelope (`m`).
+    failAll = true;
+    await Promise.all(kicks(200, 3).map((e) => a.send('gw-d', e)));
+    await until(async () => (await redis.xlen(ks.dlq('gw-d'))) === 3);
+    const dlq = (await redis.xrangeBuffer(ks.dlq('gw-d'), '-', '+')) as [Buffer, Buffer[]][];
+    const sids = dlq.map(([, fields]) => {
+      const raws = entryEnvelopes(fields);
+      expect(raws).toHaveLength(1);
+      return decode<{ sessionId: string }>(raws![0]!).sessionId;
+    });
+    expect(sids.sort()).toEqual(['s200', 's201', 's202']);
+    await a.stop();
+    await b.stop();
+  });
+
+  it('reads an entry as one envelope (m) or a bounded batch (b); anything else is malformed', async () => {
+    const { encode, frameBatch } = await import('../src/index');
+    const one = encode({ t: 'kick', sessionId: 'x', conn: 'c' });
+    const f = (name: string, v: Buffer) => [Buffer.from(name), v];
+    expect(entryEnvelopes(f('m', one))).toEqual([one]);
+    expect(entryEnvelopes(f('b', frameBatch([one, one])))).toEqual([one, one]);
+    expect(entryEnvelopes(f('b', Buffer.alloc(0)))).toBeNull();
+    expect(entryEnvelopes(f('b', frameBatch(Array.from({ length: 65 }, () => one))))).toBeNull();
+    expect(entryEnvelopes(f('b', frameBatch([one]).subarray(0, 10)))).toBeNull(); // cut short
+    expect(entryEnvelopes(f('b', Buffer.from([0, 0, 0, 0])))).toBeNull(); // empty item
+    expect(entryEnvelopes(f('x', one))).toBeNull();
   });
 });

@@ -118,7 +118,8 @@ export class UtteranceSegmenter {
   private index: number;
   private expected: number;
   private accepted: number;
-  private held = new Map<number, HeldChunk>();
+  /** chunks waiting for a gap below them; a Map only once one arrives out of order (idle sessions) */
+  private held: Map<number, HeldChunk> | null = null;
   private heldBytes = 0;
 
   private parts: Uint8Array[] = [];
@@ -185,7 +186,7 @@ export class UtteranceSegmenter {
 
   /** Chunks held ahead of a seq gap. */
   get heldChunks(): number {
-    return this.held.size;
+    return this.held?.size ?? 0;
   }
 
   /** Bytes of the chunks held ahead of a seq gap (bounded by maxReorderBytes). */
@@ -203,7 +204,7 @@ export class UtteranceSegmenter {
       index: this.index,
       expected: this.expected,
       accepted: this.accepted,
-      held: this.held.size > 0 ? new Map(this.held) : null,
+      held: this.held?.size ? new Map(this.held) : null,
       heldBytes: this.heldBytes,
       parts: this.parts,
       partsLength: this.parts.length,
@@ -218,7 +219,7 @@ export class UtteranceSegmenter {
     this.index = c.index;
     this.expected = c.expected;
     this.accepted = c.accepted;
-    this.held = c.held ?? new Map();
+    this.held = c.held;
     this.heldBytes = c.heldBytes;
     // finalize() swaps in a new array and only ever pushes onto the current one, so the
     // remembered array plus its old length is exactly the old buffer.
@@ -239,8 +240,9 @@ export class UtteranceSegmenter {
     const out: Finalized[] = [];
     this.finalizeOverduePause(now, out);
 
-    if (seq < this.expected || this.held.has(seq)) return this.outcome('duplicate', out);
+    if (seq < this.expected || this.held?.has(seq)) return this.outcome('duplicate', out);
     if (seq > this.expected) {
+      this.held ??= new Map();
       if (this.held.size >= this.cfg.maxReorder || this.heldBytes + data.length > this.cfg.maxReorderBytes) {
         return this.outcome('gap_overflow', out);
       }
@@ -252,8 +254,8 @@ export class UtteranceSegmenter {
     }
 
     this.apply(data, isFinal, now, now, out);
-    for (let next = this.held.get(this.expected); next; next = this.held.get(this.expected)) {
-      this.held.delete(this.expected);
+    for (let next = this.held?.get(this.expected); next; next = this.held?.get(this.expected)) {
+      this.held!.delete(this.expected);
       this.heldBytes -= next.data.length;
       this.apply(next.data, next.isFinal, next.receivedAt, now, out);
     }
@@ -288,7 +290,7 @@ export class UtteranceSegmenter {
     const out: Finalized[] = [];
     this.finalizeOverduePause(now, out);
     if (this.bytes > 0) out.push(this.finalize('session_close', this.expected - 1, now));
-    this.held.clear();
+    this.held = null;
     this.heldBytes = 0;
     return out;
   }

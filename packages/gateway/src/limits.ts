@@ -75,7 +75,10 @@ export function storedHardware(hw: Hardware | undefined): Hardware | null {
  * session_init put up to a frame's worth of junk (or 100k levels of nesting) into every job.
  */
 export function storedFeatures(f: Features | undefined): Features {
-  return f?.tts === undefined ? {} : { tts: f.tts };
+  const out: Features = {};
+  if (f?.tts !== undefined) out.tts = f.tts;
+  if (f?.partial !== undefined) out.partial = f.partial;
+  return out;
 }
 
 /** Decoded size of a (valid) base64 string. */

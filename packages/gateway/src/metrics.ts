@@ -84,6 +84,12 @@ export function createMetrics(
       labelNames: ['why'],
       registers: [registry],
     }),
+    partialResults: new Counter({
+      name: 'lingua_partial_results_total',
+      help: 'Partial results (protocol v1.9) by outcome: forwarded, rate_limited, too_long (node side); delivered, after_final, stale_attempt, unknown_index (session side)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
     modelUnavailable: new Counter({
       name: 'lingua_model_unavailable_total',
       help: 'MODEL_NOT_AVAILABLE events (reports of one node for one pair within the debounce window count once)',

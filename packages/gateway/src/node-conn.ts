@@ -28,9 +28,10 @@ import {
   setNodeReadiness,
   takeModelLossToken,
 } from '@lingua/cluster';
-import type { NodeMessage, NodeRegister } from '@lingua/protocol';
+import type { JobProgress, NodeMessage, NodeRegister } from '@lingua/protocol';
 import type { GatewayContext, Transport } from './context';
 import { checkJobResult, checkNodeRegister, type LimitProblem, storedHardware } from './limits';
+import { LocalBucket } from './local-bucket';
 import type { Logger } from './logger';
 import { type PendingProgress, ProgressCoalescer } from './progress-coalescer';
 
@@ -42,6 +43,15 @@ interface InFlight {
   index: number;
   src: string;
   tgt: string;
+  sessionId: string;
+  /** the session asked for partial results (protocol v1.9) */
+  partial: boolean;
+  /** the session owner's instance (from the assignment, else looked up once) */
+  owner?: string;
+  /** a job_progress of this attempt went to Redis (after it, a frame over the rate is dropped) */
+  progressed?: boolean;
+  /** job_progress frames of this attempt: LINGUA_PARTIAL_RATE per second */
+  progressBucket?: LocalBucket;
   /** first heartbeat (after the send) that did not list the job */
   unlistedSince?: number;
 }
@@ -151,10 +161,9 @@ export class NodeConn {
         }
         return;
       case 'job_accepted':
-      case 'job_progress': {
-        const to = msg.type === 'job_accepted' ? 'accepted' : 'running';
-        return this.progress.record({ jobId: msg.job_id, attempt: msg.attempt, to, at: now });
-      }
+        return this.progress.record({ jobId: msg.job_id, attempt: msg.attempt, to: 'accepted', at: now });
+      case 'job_progress':
+        return this.onProgress(msg, now);
       case 'job_result':
         return this.result(msg);
       case 'node_ready':
@@ -419,6 +428,56 @@ export class NodeConn {
     if (r === 'stale') this.dropped(msg.job_id, msg.attempt, 'not held');
   }
 
+  /**
+   * job_progress: the job is running (recorded like job_accepted, coalesced), and its partial
+   * texts go to the session's owner when the session asked for them (protocol v1.9). A partial
+   * needs the attempt confirmed now: its record is written at once, and the job-progress CAS on
+   * attempt and node refuses a failed-over attempt. Bounded per attempt (LINGUA_PARTIAL_RATE per
+   * second): past it a frame is dropped before anything else, so a flooding node costs only
+   * itself. Partials of a job sent on an earlier connection of the node are not forwarded.
+   */
+  private async onProgress(msg: JobProgress, now: number): Promise<void> {
+    const flight = this.inflight.get(`${msg.job_id}|${msg.attempt}`);
+    const cfg = this.ctx.cfg;
+    if (flight) {
+      flight.progressBucket ??= new LocalBucket(cfg.partialRatePerS, cfg.partialRatePerS);
+      if (flight.progressBucket.take(now) > 0 && flight.progressed) {
+        this.ctx.metrics.partialResults.inc({ outcome: 'rate_limited' });
+        return;
+      }
+      flight.progressed = true;
+    }
+    const asr = msg.partial_text;
+    const translated = msg.partial_translated;
+    const record = { jobId: msg.job_id, attempt: msg.attempt, to: 'running' as const, at: now };
+    if (!flight?.partial || (asr === undefined && translated === undefined)) {
+      return this.progress.record(record);
+    }
+    if ((asr?.length ?? 0) > cfg.partialMaxChars || (translated?.length ?? 0) > cfg.partialMaxChars) {
+      this.ctx.metrics.partialResults.inc({ outcome: 'too_long' });
+      return this.progress.record(record);
+    }
+    this.progress.settled(msg.job_id, msg.attempt); // this write supersedes a pending record
+    try {
+      await this.ctx.store.progress(msg.job_id, msg.attempt, this.nodeId!, 'running', now);
+    } catch (err) {
+      if (!isScriptError(err)) throw err;
+      this.dropped(msg.job_id, msg.attempt, err.codeName);
+      return;
+    }
+    flight.owner ||= (await this.ctx.store.getSession(flight.sessionId))?.owner ?? '';
+    if (!flight.owner) return;
+    await this.ctx.inbox.send(flight.owner, {
+      t: 'partial',
+      sessionId: flight.sessionId,
+      index: flight.index,
+      attempt: flight.attempt,
+      ...(asr !== undefined ? { asr } : {}),
+      ...(translated !== undefined ? { translated } : {}),
+    });
+    this.ctx.metrics.partialResults.inc({ outcome: 'forwarded' });
+  }
+
   private async pairOf(jobId: string): Promise<string | null> {
     const job = await this.ctx.store.getJob(jobId);
     return job?.src && job.tgt ? `${job.src}:${job.tgt}` : null;
@@ -484,6 +543,9 @@ export class NodeConn {
         index: job.utterance_index,
         src: job.src_lang,
         tgt: job.tgt_lang,
+        sessionId: job.session_id,
+        partial: job.features.partial === true,
+        ...(job.owner ? { owner: job.owner } : {}),
       });
     }
     // Bounded: the oldest entries go first (their jobs' deadlines still guard them).
@@ -575,5 +637,6 @@ export function jobAssignFrame(job: AssignPayload): Record<string, unknown> {
     sample_rate: job.sample_rate,
     features: job.features,
     deadline_ms: job.deadline_ms,
+    ...(job.context?.length ? { context: job.context } : {}),
   };
 }

@@ -53,13 +53,18 @@ interface Held<T> {
 
 export const DEFAULT_MAX_HELD = 1024;
 
+/** Shared by every orderer until its first insert; only read (or deleted from: a no-op) before. */
+const NO_ENTRIES: ReadonlyMap<number, unknown> = new Map();
+
 export class ResultOrderer<T> {
   private readonly gapTimeoutMs: number;
   private readonly maxHeld: number;
   private next: number;
-  private readonly heldItems = new Map<number, Held<T>>();
+  // Both start as the shared empty map and get their own on the first insert: an idle session's
+  // orderer allocates no Map (see NO_ENTRIES).
+  private heldItems: Map<number, Held<T>> = NO_ENTRIES as Map<number, Held<T>>;
   /** When tick last named each open gap index; it is not named again for gapTimeoutMs. */
-  private readonly declaredAt = new Map<number, number>();
+  private declaredAt: Map<number, number> = NO_ENTRIES as Map<number, number>;
   /** After an overflow, gaps below `through` (the overflowed index) are due from `at`. */
   private forced: { through: number; at: number } | null = null;
   private droppedCount = 0;
@@ -85,6 +90,14 @@ export class ResultOrderer<T> {
     return this.heldItems.size;
   }
 
+  /**
+   * True once the index's outcome is here: delivered, or held behind a gap. Nothing about
+   * the index may follow it any more (a partial result, protocol v1.9).
+   */
+  has(index: number): boolean {
+    return index < this.next || this.heldItems.has(index);
+  }
+
   /** Duplicates dropped so far (redeliveries, late results after a missing marker). */
   get dropped(): number {
     return this.droppedCount;
@@ -104,6 +117,7 @@ export class ResultOrderer<T> {
       return { status: 'overflow', deliver: [] };
     }
     if (index > this.next) {
+      if (this.heldItems === NO_ENTRIES) this.heldItems = new Map();
       this.heldItems.set(index, { item, arrivedAt: now });
       return { status: 'held', deliver: [] };
     }
@@ -132,6 +146,7 @@ export class ResultOrderer<T> {
     this.scanGaps((index, dueAt) => {
       if (dueAt <= now) {
         declareMissing.push(index);
+        if (this.declaredAt === NO_ENTRIES) this.declaredAt = new Map();
         this.declaredAt.set(index, now);
       }
     });

@@ -49,6 +49,11 @@ export function createInboxHandler(
         await rerouter.reroute(env, self);
         return;
       }
+      case 'partial':
+        // Best effort: a session that moved meanwhile (resume) misses it; its final result
+        // is logged and replayed.
+        ctx.sessions.get(env.sessionId)?.onPartial(env);
+        return;
       case 'kick': {
         const actor = ctx.sessions.get(env.sessionId);
         if (actor && actor.conn === env.conn) actor.kick();

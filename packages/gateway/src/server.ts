@@ -6,6 +6,7 @@
  */
 import {
   connectRedis,
+  INBOX_BATCH_META,
   InboxBus,
   JobStore,
   Keyspace,
@@ -245,7 +246,8 @@ export class Gateway {
       );
     }, 1000);
     this.pingTimer.unref();
-    this.presenceMeta = { port: cfg.port, native: this.native, started: Date.now() };
+    // inbox_batch: our inbox reads batch entries, so peers may send them (inbox.ts).
+    this.presenceMeta = { port: cfg.port, native: this.native, started: Date.now(), [INBOX_BATCH_META]: 1 };
     this.presence.setMeta(this.presenceMeta);
     this.presence.start(onError);
     await this.presence.beat();

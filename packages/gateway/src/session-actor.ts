@@ -17,13 +17,14 @@ import {
 import type { ClientMessage, SessionInit } from '@lingua/protocol';
 import { pairAllowed, type SessionAuthContext } from './auth';
 import type { GatewayContext, Transport } from './context';
+import { ConversationContext } from './conversation-context';
 import { type ChunkOutcome, type Finalized, UtteranceSegmenter } from './finalize';
 import { LocalBucket } from './local-bucket';
 import type { Logger } from './logger';
 import { classify } from './loss-audit';
 import { ResultOrderer } from './result-order';
 import { RoomSeat } from './room-seat';
-import { outcomeFrame, sessionInitAck, utteranceAccepted } from './session-frames';
+import { outcomeFrame, partialResult, sessionInitAck, utteranceAccepted } from './session-frames';
 import { handshake, type SessionInfo } from './session-handshake';
 import { checkSessionInit } from './session-init-check';
 
@@ -52,6 +53,10 @@ export class SessionActor {
   /** the index the orderer waits on next, when it is checked next, and the check interval */
   private head = { index: -1, at: 0, every: 0 };
   private resumeToken = '';
+  /** the previous final texts the next job carries (v1.9 job_assign.context) */
+  private convo: ConversationContext | undefined;
+  /** partial results (v1.9): the latest attempt heard per index without an outcome yet */
+  private partialAttempts: Map<number, number> | undefined;
   /** accepted on this connection, no outcome delivered yet: index → accepted at (loss audit) */
   private readonly acceptedAt = new Map<number, number>();
   private info: SessionInfo = {
@@ -62,7 +67,9 @@ export class SessionActor {
     rate: 16000,
     features: {},
   };
-  private log: Logger;
+  /** Created on first use: most sessions never log, and two pino children cost ~0.9 KB each session. */
+  private logger: Logger | undefined;
+  private logBindings: { conn: string; session?: string };
   /** the session's meeting room, once it sent room_join (room-seat.ts) */
   private room: RoomSeat | undefined;
 
@@ -72,8 +79,13 @@ export class SessionActor {
     /** what the connection's session token allows (auth.ts); {} when auth is off */
     readonly auth: SessionAuthContext,
   ) {
-    this.log = ctx.log.child({ conn: this.conn });
+    this.logBindings = { conn: this.conn };
     this.lastFrameAt = ctx.now();
+  }
+
+  private get log(): Logger {
+    this.logger ??= this.ctx.log.child(this.logBindings);
+    return this.logger;
   }
 
   /** A validated frame from the socket. Bounded: a client that floods gets BACKPRESSURE. */
@@ -315,8 +327,15 @@ export class SessionActor {
       gapTimeoutMs: cfg.gapTimeoutMs,
       nextIndex: lastResultIndex + 1,
     });
+    if (cfg.contextUtterances > 0)
+      this.convo = new ConversationContext({
+        maxUtterances: cfg.contextUtterances,
+        windowMs: cfg.contextWindowMs,
+        maxBytes: cfg.contextMaxBytes,
+      });
     this.resumeToken = resumeToken;
-    this.log = this.log.child({ session: this.sessionId });
+    this.logBindings = { conn: this.conn, session: this.sessionId! };
+    this.logger = undefined;
     this.ctx.sessions.get(this.sessionId!)?.kick(); // an older socket of ours for the same session
     this.ctx.sessions.set(this.sessionId!, this);
     this.state = 'open';
@@ -384,6 +403,7 @@ export class SessionActor {
       this.ctx.metrics.utterances.inc({ reason: u.reason });
       const listeners = (await this.room?.plan(u)) ?? null;
       const accepted = utteranceAccepted(u, jobId);
+      const context = this.convo?.next(u) ?? [];
       const r = await this.restoringSession(() =>
         this.ctx.jobs.dispatchNew(
           {
@@ -397,6 +417,7 @@ export class SessionActor {
             sampleRate: this.info.rate,
             features: this.info.features,
             audio: u.audio,
+            context,
             lastChunkSeq: u.lastChunkSeq,
             reason: u.reason,
             now: this.ctx.now(),
@@ -492,6 +513,31 @@ export class SessionActor {
     this.schedule();
   }
 
+  /**
+   * A node's partial result (protocol v1.9, router.ts): sent only to a session that asked for
+   * them, never once the index's outcome is here (delivered or held), and never for an
+   * attempt older than one already heard (a failover raced it). Best effort: not logged.
+   */
+  onPartial(env: Extract<Envelope, { t: 'partial' }>): void {
+    const order = this.order;
+    if (!order || !this.seg || this.state === 'closed' || this.info.features.partial !== true) return;
+    const m = this.ctx.metrics.partialResults;
+    if (order.has(env.index) || env.index >= this.seg.nextIndex) {
+      m.inc({ outcome: order.has(env.index) ? 'after_final' : 'unknown_index' });
+      return;
+    }
+    this.partialAttempts ??= new Map();
+    const heard = this.partialAttempts;
+    if (env.attempt < (heard.get(env.index) ?? 0)) {
+      m.inc({ outcome: 'stale_attempt' });
+      return;
+    }
+    heard.set(env.index, env.attempt);
+    if (heard.size > 64) for (const i of heard.keys()) if (order.has(i)) heard.delete(i);
+    this.transport.send(partialResult(env));
+    m.inc({ outcome: 'delivered' });
+  }
+
   private deliver(outcome: LoggedOutcome): void {
     const out = this.order!.push(
       { index: outcome.index, kind: outcome.kind, payload: outcome },
@@ -511,6 +557,7 @@ export class SessionActor {
 
   private sendOutcome(o: LoggedOutcome): void {
     if (o.kind === 'result' && o.result.node_id) this.lastNode = o.result.node_id;
+    if (o.kind === 'result') this.convo?.delivered(o.index, o.result.text_asr, o.result.text_translated);
     this.transport.send(outcomeFrame(o));
     this.room?.ownOutcome(o);
     this.ctx.metrics.resultsDelivered.inc({ kind: o.kind === 'result' ? 'result' : 'missing' });

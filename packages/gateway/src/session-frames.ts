@@ -2,9 +2,10 @@
  * Typed builders of the frames a session socket sends (docs/protocol.md, "Session"). One place
  * for each frame's shape, checked against the protocol's types, so the actor only decides *when*.
  */
-import type { LoggedOutcome, StoredResult } from '@lingua/cluster';
+import type { Envelope, LoggedOutcome, StoredResult } from '@lingua/cluster';
 import type {
   MissingResult,
+  PartialResult,
   SessionConfig,
   SessionInitAck,
   TranslationResult,
@@ -68,4 +69,14 @@ export function missingResult(o: Extract<LoggedOutcome, { kind: 'missing' }>): M
 /** The frame of one logged outcome: a translation or its explicit missing marker. */
 export function outcomeFrame(o: LoggedOutcome): TranslationResult | MissingResult {
   return o.kind === 'result' ? translationResult(o.index, o.result) : missingResult(o);
+}
+
+/** A node's partial result for the client (protocol v1.9). */
+export function partialResult(p: Extract<Envelope, { t: 'partial' }>): PartialResult {
+  return {
+    type: 'partial_result',
+    utterance_index: p.index,
+    ...(p.asr !== undefined ? { text_asr: p.asr } : {}),
+    ...(p.translated !== undefined ? { text_translated: p.translated } : {}),
+  };
 }

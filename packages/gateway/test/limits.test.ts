@@ -47,6 +47,7 @@ describe('node and result limits (pure)', () => {
     ).toEqual({ gpus: [{ name: 'A', memory_mb: 1 }], cpu_cores: 2 });
     expect(storedFeatures(undefined)).toEqual({});
     expect(storedFeatures({ tts: true, deep: { a: 1 } } as never)).toEqual({ tts: true });
+    expect(storedFeatures({ partial: true, junk: 1 } as never)).toEqual({ partial: true });
   });
 
   it('bounds decoded TTS audio', () => {

@@ -38,6 +38,15 @@ describe('ResultOrderer: ordering', () => {
     expect(o.nextDeadline()).toBeNull();
   });
 
+  it('has(index): true once the outcome is delivered or held, false for an open index', () => {
+    const o = new ResultOrderer<string>({ gapTimeoutMs: GAP });
+    o.push(result(0), 0);
+    o.push(result(2), 0);
+    expect([0, 1, 2, 3].map((i) => o.has(i))).toEqual([true, false, true, false]);
+    o.push(missing(1), 0);
+    expect([0, 1, 2, 3].map((i) => o.has(i))).toEqual([true, true, true, false]);
+  });
+
   it('reversed: everything is held until 0 arrives, then delivered in order', () => {
     const o = new ResultOrderer<string>({ gapTimeoutMs: GAP });
     for (let i = 9; i > 0; i--) expect(o.push(result(i), 0)).toEqual({ status: 'held', deliver: [] });

@@ -1,4 +1,5 @@
 export {
+  abandonTransport,
   BACKOFF_DEFAULTS,
   type BackoffOptions,
   backoffDelay,
@@ -6,11 +7,16 @@ export {
   type EventMap,
   fromBase64,
   fromBase64Portable,
+  type Transport,
+  type TransportFactory,
   toBase64,
   toBase64Portable,
   type WebSocketConstructor,
+  type WebSocketLike,
   webSocketTransportFactory,
+  wrapWebSocket,
 } from '@lingua/protocol/sdk';
+export { defaultTransportFactory } from '@lingua/protocol/sdk/ws';
 export { type HealthServer, startHealthServer } from './health';
 export {
   type Hardware,
@@ -25,6 +31,7 @@ export {
   type NodeEvents,
   type NodeReadiness,
   type NodeState,
+  type PartialTexts,
   type Resource,
   type Service,
 } from './node';
@@ -39,13 +46,6 @@ export {
   type SimNodeOptions,
   type SimOutput,
   simulatedOutput,
+  simulatedPartial,
 } from './sim-node';
-export {
-  abandonTransport,
-  defaultTransportFactory,
-  type Transport,
-  type TransportFactory,
-  type WebSocketLike,
-  wrapWebSocket,
-} from './transport';
 export type * from './wire';

@@ -10,16 +10,15 @@
  * protocol v1.4), so the gateway fails over at once whatever this node no longer has.
  */
 import {
-  abandonTransport,
   type BackoffOptions,
-  backoffDelay,
+  Connection,
   decodeServerFrame,
   Emitter,
   fromBase64,
   type Transport,
   type TransportFactory,
 } from '@lingua/protocol/sdk';
-import { defaultTransportFactory } from './transport';
+import { defaultTransportFactory } from '@lingua/protocol/sdk/ws';
 import type {
   ErrorMessage,
   JobAssign,
@@ -56,8 +55,18 @@ export type JobOutcome =
 export interface JobContext {
   /** Aborted on job_cancel and on close(); the outcome of an aborted job is never sent. */
   signal: AbortSignal;
-  /** Sends job_progress (best effort; dropped while disconnected or after cancel). */
-  progress(text: string): void;
+  /**
+   * Sends job_progress (best effort; dropped while disconnected or after cancel). A string is
+   * the transcript so far (`partial_text`); protocol v1.9 also takes the translation so far.
+   * Sessions that asked for `features.partial` see them as `partial_result`.
+   */
+  progress(partial: string | PartialTexts): void;
+}
+
+/** What a job has so far (protocol v1.9 `job_progress.partial_text` / `partial_translated`). */
+export interface PartialTexts {
+  text_asr?: string;
+  text_translated?: string;
 }
 
 export type JobHandler = (job: JobAssign, ctx: JobContext) => Promise<JobOutcome>;
@@ -165,10 +174,9 @@ const MAX_UNAVAILABLE_REASON = 256;
 
 export class LinguaNode extends Emitter<NodeEvents> {
   private readonly opts: LinguaNodeOptions;
-  private readonly factory: TransportFactory;
+  private readonly conn: Connection;
 
   private currentState: NodeState = 'idle';
-  private transport: Transport | null = null;
   private ackd = false;
   private everRegistered = false;
   private latestAck: NodeRegisterAck | null = null;
@@ -181,10 +189,6 @@ export class LinguaNode extends Emitter<NodeEvents> {
   private active = 0;
   private unsent: JobResult[] = [];
 
-  private urlIndex = 0;
-  private attempt = 0;
-  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private registerTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeatTimer: ReturnType<typeof setInterval> | undefined;
 
   private startPromise: Promise<NodeRegisterAck> | undefined;
@@ -201,7 +205,25 @@ export class LinguaNode extends Emitter<NodeEvents> {
     }
     this.opts = { ...opts, urls: [...opts.urls] };
     this.readinessState = opts.ready === false ? 'warmup' : 'ready';
-    this.factory = opts.transportFactory ?? defaultTransportFactory;
+    this.conn = new Connection(
+      {
+        urls: this.opts.urls,
+        factory: opts.transportFactory ?? defaultTransportFactory,
+        reconnect: opts.reconnect,
+        handshakeTimeoutMs: opts.registerTimeoutMs ?? 10_000,
+        handshakeTimeoutReason: 'register timeout',
+      },
+      {
+        open: () => this.sendFrame(this.registerFrame()),
+        text: (text) => this.onText(text),
+        lost: (code, reason) => this.onDisconnect(code, reason),
+        fatal: (err, url) =>
+          void this.shutdown({
+            reason: 'error',
+            error: new LinguaNodeError('BAD_URL', `${url}: ${err.message}`),
+          }),
+      },
+    );
   }
 
   get state(): NodeState {
@@ -269,7 +291,7 @@ export class LinguaNode extends Emitter<NodeEvents> {
     // get an unhandled rejection. Awaiting callers still see it.
     this.startPromise.catch(() => {});
     this.currentState = 'connecting';
-    this.connect();
+    this.conn.connect();
     return this.startPromise;
   }
 
@@ -293,37 +315,6 @@ export class LinguaNode extends Emitter<NodeEvents> {
   }
 
   // ---- connection ----
-
-  private connect(): void {
-    this.reconnectTimer = undefined;
-    const urls = this.opts.urls;
-    const url = urls[this.urlIndex % urls.length]!;
-    let t: Transport;
-    try {
-      t = this.factory(url);
-    } catch (err) {
-      void this.shutdown({
-        reason: 'error',
-        error: new LinguaNodeError('BAD_URL', `${url}: ${(err as Error).message}`),
-      });
-      return;
-    }
-    this.transport = t;
-    this.ackd = false;
-    this.registerTimer = setTimeout(
-      () => this.dropTransport(t, 'register timeout'),
-      this.opts.registerTimeoutMs ?? 10_000,
-    );
-    t.onopen = () => {
-      if (t === this.transport) this.sendFrame(this.registerFrame());
-    };
-    t.onmessage = (text) => {
-      if (t === this.transport) this.onText(text);
-    };
-    t.onclose = (code, reason) => {
-      if (t === this.transport) this.onDisconnect(code, reason);
-    };
-  }
 
   private registerFrame(): NodeRegister {
     const o = this.opts;
@@ -353,23 +344,13 @@ export class LinguaNode extends Emitter<NodeEvents> {
     return [...ids].slice(0, MAX_JOB_IDS);
   }
 
-  private dropTransport(t: Transport, reason: string): void {
-    if (t !== this.transport) return;
-    abandonTransport(t, 4000, reason);
-    this.onDisconnect(4000, reason);
-  }
-
+  /** The connection dropped (Connection reconnects unless this closed the node). */
   private onDisconnect(code: number, reason: string): void {
-    this.transport = null;
     this.ackd = false;
     this.clearConnectionTimers();
     if (this.currentState === 'closed') return;
     if (this.currentState === 'registered') this.currentState = 'reconnecting';
     this.emit('disconnected', { code, reason });
-    if ((this.currentState as NodeState) === 'closed') return; // a listener closed the node
-    const delay = backoffDelay(this.attempt++, this.opts.reconnect);
-    this.urlIndex++;
-    this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
   // ---- frames ----
@@ -402,11 +383,10 @@ export class LinguaNode extends Emitter<NodeEvents> {
 
   private onAck(ack: NodeRegisterAck): void {
     if (this.ackd || this.currentState === 'closed') return;
-    clearTimeout(this.registerTimer);
+    this.conn.established();
     const first = !this.everRegistered;
     this.ackd = true;
     this.everRegistered = true;
-    this.attempt = 0;
     this.latestAck = ack;
     this.currentState = 'registered';
     this.startHeartbeat(ack);
@@ -426,9 +406,9 @@ export class LinguaNode extends Emitter<NodeEvents> {
     if (this.currentState === 'closed') return;
     if (msg.code === 'UNAUTHORIZED' || (!this.ackd && !TRANSIENT_REGISTER_CODES.has(msg.code))) {
       void this.shutdown({ reason: 'error', error: new LinguaNodeError(msg.code, msg.message) });
-    } else if (this.transport && (!this.ackd || msg.code === 'NODE_NOT_REGISTERED')) {
+    } else if (!this.ackd || msg.code === 'NODE_NOT_REGISTERED') {
       // Refused for now, or the gateway forgot this node: register again on a fresh connection.
-      this.dropTransport(this.transport, `re-register after ${msg.code}`);
+      this.conn.drop(`re-register after ${msg.code}`);
     }
   }
 
@@ -489,15 +469,16 @@ export class LinguaNode extends Emitter<NodeEvents> {
     const started = performance.now();
     const ctx: JobContext = {
       signal: abort.signal,
-      progress: (text) => {
-        if (!abort.signal.aborted && this.ackd) {
-          this.sendFrame({
-            type: 'job_progress',
-            job_id: job.job_id,
-            attempt: job.attempt,
-            partial_text: text,
-          });
-        }
+      progress: (partial) => {
+        if (abort.signal.aborted || !this.ackd) return;
+        const p = typeof partial === 'string' ? { text_asr: partial } : partial;
+        this.sendFrame({
+          type: 'job_progress',
+          job_id: job.job_id,
+          attempt: job.attempt,
+          ...(p.text_asr !== undefined ? { partial_text: p.text_asr } : {}),
+          ...(p.text_translated !== undefined ? { partial_translated: p.text_translated } : {}),
+        });
       },
     };
     let outcome: JobOutcome | undefined;
@@ -552,14 +533,7 @@ export class LinguaNode extends Emitter<NodeEvents> {
   // ---- sending ----
 
   private sendFrame(frame: NodeMessage): boolean {
-    const t = this.transport;
-    if (!t) return false;
-    try {
-      t.send(JSON.stringify(frame));
-      return true;
-    } catch {
-      return false;
-    }
+    return this.conn.send(JSON.stringify(frame));
   }
 
   private startHeartbeat(ack: NodeRegisterAck): void {
@@ -589,13 +563,11 @@ export class LinguaNode extends Emitter<NodeEvents> {
     this.currentState = 'closed';
     this.ackd = false;
     this.clearConnectionTimers();
-    clearTimeout(this.reconnectTimer);
     for (const h of this.held.values()) h.abort.abort(abortError('node closing'));
     this.held.clear();
     this.waiting = [];
     this.unsent = [];
-    const t = this.transport;
-    this.transport = null;
+    const t = this.conn.stop();
     if (t) await closeGracefully(t);
     const waiter = this.startWaiter;
     this.startWaiter = undefined;
@@ -605,9 +577,7 @@ export class LinguaNode extends Emitter<NodeEvents> {
   }
 
   private clearConnectionTimers(): void {
-    clearTimeout(this.registerTimer);
     clearInterval(this.heartbeatTimer);
-    this.registerTimer = undefined;
     this.heartbeatTimer = undefined;
   }
 }

@@ -5,7 +5,9 @@
  *     --asr zh,en --tts zh,en,ja --max-jobs 4 --latency 0 --failure-rate 0 [--silent]
  *
  * --url may repeat or be comma-separated (reconnects go round-robin). --latency is `50` or
- * `20-80`. The node token comes from LINGUA_NODE_TOKEN only (never argv: `ps` shows argv to
+ * `20-80`. --partials N sends N partial results (protocol v1.9 job_progress) before each result,
+ * spread over its latency; --echo-context appends the job_assign.context indexes it got to its
+ * translations (v1.9, for tests). The node token comes from LINGUA_NODE_TOKEN only (never argv: `ps` shows argv to
 every user). On SIGTERM/SIGINT the node
  * drains (up to --grace-ms), closes and exits 0; a second signal exits at once.
  * Logs are JSON lines on stdout. --health-port serves GET /health (200 while registered) for
@@ -40,7 +42,7 @@ import {
 
 const USAGE = `usage: LINGUA_NODE_TOKEN=<node token> sim-main --url ws://host:port/ws/node [--node-id ID] [--asr zh,en]
   [--tts zh,en,ja] [--services asr,nmt,tts] [--max-jobs 4] [--latency MS|MIN-MAX]
-  [--failure-rate 0..1] [--silent] [--seed N] [--heartbeat-ms MS] [--grace-ms 3000]
+  [--failure-rate 0..1] [--silent] [--seed N] [--partials N] [--echo-context] [--heartbeat-ms MS] [--grace-ms 3000]
   [--silent-after MS] [--silent-scope all|jobs] [--warmup-ms MS]
   [--lose-model SRC:TGT [--lose-after MS] [--restore-after MS]]
   [--load F|cpu=F,gpu=F,mem=F] [--health-port P [--health-host 0.0.0.0]]
@@ -99,6 +101,8 @@ function parse() {
       'failure-rate': { type: 'string', default: '0' },
       silent: { type: 'boolean', default: false },
       seed: { type: 'string' },
+      partials: { type: 'string', default: '0' },
+      'echo-context': { type: 'boolean', default: false },
       'heartbeat-ms': { type: 'string' },
       'grace-ms': { type: 'string', default: '3000' },
       'silent-after': { type: 'string' },
@@ -161,6 +165,8 @@ const node = createSimNode({
   failureRate: num('failure-rate', args['failure-rate'], 0, 1)!,
   silent: args.silent,
   seed: num('seed', args.seed, 0),
+  partials: num('partials', args.partials, 0, 64)!,
+  echoContext: args['echo-context'],
   heartbeatIntervalMs: num('heartbeat-ms', args['heartbeat-ms'], 1),
   silence,
   warmupMs: num('warmup-ms', args['warmup-ms'], 0),

@@ -3,7 +3,8 @@
  * node's deterministic output") with configurable latency, failures and silence.
  */
 import { createHash } from 'node:crypto';
-import { toBase64 } from '@lingua/protocol/sdk';
+import { type Transport, type TransportFactory, toBase64 } from '@lingua/protocol/sdk';
+import { defaultTransportFactory } from '@lingua/protocol/sdk/ws';
 import {
   type JobHandler,
   type JobOutcome,
@@ -13,7 +14,6 @@ import {
   type Resource,
 } from './node';
 import { mulberry32 } from './prng';
-import { defaultTransportFactory, type Transport, type TransportFactory } from './transport';
 
 export interface SimOutput {
   text_asr: string;
@@ -43,6 +43,18 @@ export interface SimBehavior {
   silent?: boolean;
   /** Seed for the failure/latency PRNG; random when absent. */
   seed?: number;
+  /**
+   * Context (protocol v1.9): append ` [context <i>,<j>,…]` (the `utterance_index` of each
+   * `job_assign.context` entry, `-` for none) to `text_translated`, so a test sees at the
+   * client what the node saw. Off by default: the output is then exactly the documented one.
+   */
+  echoContext?: boolean;
+  /**
+   * Partial results (protocol v1.9): this many `job_progress` frames before the result, spread
+   * evenly over its latency; the k-th of n carries the first ceil(16·k/(n+1)) hex characters of
+   * the final texts (see simulatedPartial). Default 0.
+   */
+  partials?: number;
 }
 
 /**
@@ -67,13 +79,29 @@ export class ModelSwitch {
   }
 }
 
+/** The k-th (1-based) of n partial results the simulated node sends before `out`. */
+export function simulatedPartial(
+  out: SimOutput,
+  k: number,
+  n: number,
+): { text_asr: string; text_translated: string } {
+  const cut = (text: string) => {
+    const colon = text.indexOf(':') + 1;
+    return text.slice(0, colon + Math.ceil((16 * k) / (n + 1)));
+  };
+  return { text_asr: cut(out.text_asr), text_translated: cut(out.text_translated) };
+}
+
 /** The simulated node's job handler. Each job draws two numbers (failure, latency) in order. */
 export function createSimHandler(behavior: SimBehavior = {}, models?: ModelSwitch): JobHandler {
   const rng = mulberry32(behavior.seed ?? Math.floor(Math.random() * 2 ** 32));
   const failureRate = behavior.failureRate ?? 0;
   const [minMs, maxMs] = latencyRange(behavior.latencyMs);
 
-  return async (job, { signal }): Promise<JobOutcome> => {
+  const partials = behavior.partials ?? 0;
+  if (!Number.isInteger(partials) || partials < 0)
+    throw new RangeError(`partials must be an integer >= 0, got ${partials}`);
+  return async (job, { signal, progress }): Promise<JobOutcome> => {
     const started = performance.now();
     if (behavior.silent) return waitForAbort(signal);
     if (models?.isLost(job.src_lang, job.tgt_lang)) {
@@ -89,7 +117,12 @@ export function createSimHandler(behavior: SimBehavior = {}, models?: ModelSwitc
     }
     const fail = rng() < failureRate;
     const latency = minMs + (maxMs - minMs) * rng();
-    await sleep(latency, signal);
+    const out = simulatedOutput(jobAudio(job), job.src_lang, job.tgt_lang, job.features?.tts === true);
+    for (let k = 1; k <= partials; k++) {
+      await sleep(latency / (partials + 1), signal);
+      progress(simulatedPartial(out, k, partials));
+    }
+    await sleep(partials > 0 ? latency / (partials + 1) : latency, signal);
     const processing_ms = Math.round(performance.now() - started);
     if (fail) {
       return {
@@ -102,7 +135,10 @@ export function createSimHandler(behavior: SimBehavior = {}, models?: ModelSwitc
         processing_ms,
       };
     }
-    const out = simulatedOutput(jobAudio(job), job.src_lang, job.tgt_lang, job.features?.tts === true);
+    if (behavior.echoContext) {
+      const seen = (job.context ?? []).map((c) => c.utterance_index).join(',') || '-';
+      out.text_translated += ` [context ${seen}]`;
+    }
     return { success: true, ...out, processing_ms };
   };
 }
@@ -254,6 +290,8 @@ export function createSimNode(opts: SimNodeOptions): LinguaNode {
     failureRate,
     silent,
     seed,
+    partials,
+    echoContext,
     silence,
     warmupMs,
     modelSwitch: models,
@@ -274,7 +312,7 @@ export function createSimNode(opts: SimNodeOptions): LinguaNode {
     ...nodeOpts,
     ...(warmupMs !== undefined ? { ready: false } : {}),
     ...(models ? { models: (): string[] => models.loaded(node.ack?.pools ?? []) } : {}),
-    handler: createSimHandler({ latencyMs, failureRate, silent, seed }, models),
+    handler: createSimHandler({ latencyMs, failureRate, silent, seed, partials, echoContext }, models),
   });
   if (warmupMs !== undefined) {
     let timer: ReturnType<typeof setTimeout> | undefined;

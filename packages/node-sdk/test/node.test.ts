@@ -416,6 +416,7 @@ describe('LinguaNode', () => {
       new LinguaNode(
         baseOptions([gw.url('/ws/node')], async (_job, ctx) => {
           ctx.progress('half way');
+          ctx.progress({ text_asr: 'half way there', text_translated: 'à mi-chemin' });
           throw new Error('model crashed');
         }),
       ),
@@ -431,6 +432,13 @@ describe('LinguaNode', () => {
     });
     expect(peer.ofType('job_progress')).toEqual([
       { type: 'job_progress', job_id: job.job_id, attempt: 1, partial_text: 'half way' },
+      {
+        type: 'job_progress',
+        job_id: job.job_id,
+        attempt: 1,
+        partial_text: 'half way there',
+        partial_translated: 'à mi-chemin',
+      },
     ]);
   });
 

@@ -4,7 +4,14 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeGateway, startFakeGateway, waitUntil } from '../../../test/support/fake-gateway';
 import type { JobOutcome } from '../src/node';
-import { createSimHandler, LoadDial, parseLoad, simulatedOutput } from '../src/sim-node';
+import {
+  createSimHandler,
+  LoadDial,
+  parseLoad,
+  type SimOutput,
+  simulatedOutput,
+  simulatedPartial,
+} from '../src/sim-node';
 import type { JobAssign } from '../src/wire';
 
 function job(audio: Uint8Array, i: number, tts = false): JobAssign {
@@ -83,6 +90,27 @@ describe('createSimHandler', () => {
     const p = h(job(new Uint8Array([1]), 1), { signal: ac.signal, progress: () => {} });
     ac.abort(new Error('cancelled'));
     await expect(p).rejects.toThrow('cancelled');
+  });
+
+  it('sends `partials` growing prefixes of the final texts before the result (v1.9)', async () => {
+    const h = createSimHandler({ partials: 3, latencyMs: 0, seed: 1 });
+    const sent: unknown[] = [];
+    const audio = new Uint8Array([7, 7]);
+    const r = await h(job(audio, 1), { signal: new AbortController().signal, progress: (p) => sent.push(p) });
+    const out = simulatedOutput(audio, 'zh', 'en', false);
+    expect(r).toMatchObject({ success: true, ...out });
+    const h16 = out.text_asr.slice(3);
+    expect(sent).toEqual([
+      { text_asr: `zh:${h16.slice(0, 4)}`, text_translated: `en:${h16.slice(0, 4)}` },
+      { text_asr: `zh:${h16.slice(0, 8)}`, text_translated: `en:${h16.slice(0, 8)}` },
+      { text_asr: `zh:${h16.slice(0, 12)}`, text_translated: `en:${h16.slice(0, 12)}` },
+    ]);
+    const whole: SimOutput = { text_asr: 'ab:0123456789abcdef', text_translated: 'cd:0123456789abcdef' };
+    expect(simulatedPartial(whole, 1, 1)).toEqual({
+      text_asr: 'ab:01234567',
+      text_translated: 'cd:01234567',
+    });
+    expect(() => createSimHandler({ partials: -1 })).toThrow(RangeError);
   });
 
   it('rejects bad latency ranges', () => {

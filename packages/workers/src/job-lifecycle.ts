@@ -12,6 +12,7 @@
  */
 import {
   type AssignPayload,
+  type ContextUtterance,
   type CreateJobInit,
   type CreateJobResult,
   type FailCause,
@@ -78,6 +79,17 @@ const RACE_CODES: ReadonlySet<ScriptErrorCode> = new Set([
 
 function isRace(err: unknown): err is LinguaScriptError {
   return isScriptError(err) && RACE_CODES.has(err.code);
+}
+
+/** The job's stored context (job-create), for every later attempt's assignment. */
+function contextOf(json: string): { context?: ContextUtterance[] } {
+  if (!json) return {};
+  try {
+    const v: unknown = JSON.parse(json);
+    return Array.isArray(v) && v.length ? { context: v as ContextUtterance[] } : {};
+  } catch {
+    return {};
+  }
 }
 
 export class JobLifecycle {
@@ -149,6 +161,8 @@ export class JobLifecycle {
         features: init.features,
         deadline_ms: deadline,
         finalized_at: finalizedAt,
+        owner: init.owner,
+        ...(init.context?.length ? { context: init.context } : {}),
       });
     if (created.status === 'exists') {
       // A re-sent create (the first answer was lost): redo the follow-up it needed.
@@ -376,6 +390,7 @@ export class JobLifecycle {
       features: parseJsonObject(job.features),
       deadline_ms: deadline,
       finalized_at: job.createdAt || this.now(),
+      ...contextOf(job.context),
     };
   }
 

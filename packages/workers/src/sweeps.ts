@@ -15,6 +15,7 @@ import {
   decode,
   type Envelope,
   ensureGroup,
+  entryEnvelopes,
   forgetOfflineNodes,
   INBOX_GROUP,
   type Keyspace,
@@ -257,14 +258,14 @@ export class Sweeps {
         const acks: string[] = [];
         await mapLimit(entries, this.opts.drainConcurrency ?? 32, async ([idBuf, fields]) => {
           const id = idBuf.toString();
-          const raw = fields[fields.findIndex((f) => f.toString() === 'm') + 1];
-          let env: Envelope | null = null;
+          // One envelope (`m`) or a batch of them (`b`, inbox.ts): all decodable, or a dead letter.
+          let envs: Envelope[] | null = null;
           try {
-            env = raw ? decode<Envelope>(raw) : null;
+            envs = entryEnvelopes(fields)?.map((raw) => decode<Envelope>(raw)) ?? null;
           } catch {
-            env = null;
+            envs = null;
           }
-          if (!env) {
+          if (!envs) {
             const r = await runScript(
               this.redis,
               SCRIPTS.inboxDeadLetter,
@@ -282,7 +283,7 @@ export class Sweeps {
             if (r === 'full') return; // stays in the inbox; the instance stays registered
             await this.redis.sadd(this.ks.dlqIndex(), dead);
           } else {
-            if (env.t !== 'probe') await this.rerouter.reroute(env, dead);
+            for (const env of envs) if (env.t !== 'probe') await this.rerouter.reroute(env, dead);
             acks.push(id);
           }
           moved++;

@@ -123,5 +123,9 @@ export type MissingReason = Static<typeof MissingReasonSchema>;
 export const MISSING_REASONS: readonly MissingReason[] = ['timeout', 'failed', 'no_node'];
 
 /** Per-session feature switches; unknown switches are ignored. */
-export const FeaturesSchema = Type.Object({ tts: Type.Optional(Type.Boolean()) });
+export const FeaturesSchema = Type.Object({
+  tts: Type.Optional(Type.Boolean()),
+  /** v1.9: the session receives `partial_result` frames while its utterances are worked on. */
+  partial: Type.Optional(Type.Boolean()),
+});
 export type Features = Static<typeof FeaturesSchema>;

@@ -101,7 +101,10 @@ export const JobProgressSchema = Type.Object({
   type: Type.Literal('job_progress'),
   job_id: Id(),
   attempt: Attempt(),
+  /** The transcript so far (v1.9: forwarded as `partial_result.text_asr`). */
   partial_text: Type.Optional(ResultText()),
+  /** v1.9: the translation so far (forwarded as `partial_result.text_translated`). */
+  partial_translated: Type.Optional(ResultText()),
 });
 export type JobProgress = Static<typeof JobProgressSchema>;
 
@@ -170,6 +173,17 @@ export const NodeRegisterAckSchema = Type.Object({
 });
 export type NodeRegisterAck = Static<typeof NodeRegisterAckSchema>;
 
+/** Most utterances in `job_assign.context` (v1.9; the gateway's default is 3). */
+export const MAX_CONTEXT_UTTERANCES = 16;
+
+/** v1.9: one earlier utterance of the session (its final texts), for the translator's context. */
+export const ContextUtteranceSchema = Type.Object({
+  utterance_index: NonNegInt(),
+  text_asr: ResultText(),
+  text_translated: ResultText(),
+});
+export type ContextUtterance = Static<typeof ContextUtteranceSchema>;
+
 export const JobAssignSchema = Type.Object({
   type: Type.Literal('job_assign'),
   job_id: Id(),
@@ -184,6 +198,11 @@ export const JobAssignSchema = Type.Object({
   features: Type.Optional(FeaturesSchema),
   /** Epoch milliseconds after which the server re-dispatches the job. */
   deadline_ms: NonNegInt(),
+  /**
+   * v1.9: the session's previous final texts in this utterance's group, oldest first (bounded
+   * in count and bytes by the gateway). Absent when there are none; a node may ignore it.
+   */
+  context: Type.Optional(Type.Array(ContextUtteranceSchema, { maxItems: MAX_CONTEXT_UTTERANCES })),
 });
 export type JobAssign = Static<typeof JobAssignSchema>;
 

@@ -141,6 +141,19 @@ export const TranslationResultSchema = Type.Object({
 });
 export type TranslationResult = Static<typeof TranslationResultSchema>;
 
+/**
+ * v1.9: what a node has of an utterance before its final result (sessions with
+ * `features.partial`). Best effort: each replaces the previous one of its index; none comes
+ * after the index's `translation_result` / `missing_result`.
+ */
+export const PartialResultSchema = Type.Object({
+  type: Type.Literal('partial_result'),
+  utterance_index: NonNegInt(),
+  text_asr: Type.Optional(ResultText()),
+  text_translated: Type.Optional(ResultText()),
+});
+export type PartialResult = Static<typeof PartialResultSchema>;
+
 export const MissingResultSchema = Type.Object({
   type: Type.Literal('missing_result'),
   utterance_index: NonNegInt(),

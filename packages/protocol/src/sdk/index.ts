@@ -4,6 +4,7 @@
  */
 export { BACKOFF_DEFAULTS, type BackoffOptions, backoffDelay } from './backoff';
 export { fromBase64, fromBase64Portable, toBase64, toBase64Portable } from './base64';
+export { Connection, type ConnectionHandlers, type ConnectionOptions } from './connection';
 export { Emitter, type EventMap } from './emitter';
 export { type BadServerFrame, decodeServerFrame } from './server-frame';
 export {
