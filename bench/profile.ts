@@ -43,7 +43,9 @@ export function summarizeProfiles(files: string[]): {
     const parent = new Map<number, number>();
     for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
     const time = new Map<number, number>();
-    p.samples.forEach((id, i) => time.set(id, (time.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+    p.samples.forEach((id, i) => {
+      time.set(id, (time.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
+    });
     for (const [id, t] of time) {
       const n = byId.get(id)!;
       if (n.callFrame.functionName === '(idle)') continue;
