@@ -2,7 +2,9 @@
  * Node-selection benchmark (npm run bench:select). Not a test: prints a markdown table.
  *
  * Starts its own redis-server, loads pools of 100, 10,000 and 100,000 nodes (each node
- * zh,en x zh,en,ja -> 4 directed pools, 4 slots) and measures select+release of zh:en:
+ * zh,en x zh,en,ja -> 4 directed pools, 4 slots, with the tts service; every 4th node is hot,
+ * protocol v1.9) and measures select+release of zh:en, every other job needing TTS (the
+ * pair's TTS index) so both indexes and both score bands are on the measured path:
  *   (a) throughput with many calls in flight: CONNS connections x INFLIGHT closed loops,
  *       each loop = selectNode then releaseSlot (two scripts);
  *   (b) latency of sequential round trips on one connection.
@@ -14,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import type { Redis } from 'ioredis';
 import { Keyspace } from '../packages/cluster/src/keys';
-import { registerNode } from '../packages/cluster/src/node-registry';
+import { nodeHeartbeat, registerNode } from '../packages/cluster/src/node-registry';
 import { connectRedis, type RedisClient } from '../packages/cluster/src/redis';
 import { releaseSlot, selectNode } from '../packages/cluster/src/select-node';
 import { startRedis } from '../test/support/redis';
@@ -37,6 +39,8 @@ const LATENCY_SAMPLES = SMOKE ? 300 : 5000;
 const ROUNDS = SMOKE ? 1 : 3; // each measurement repeated; the median is reported
 const LOAD_BATCH = 2000;
 const LEASE_MS = 60_000;
+/** every HOT_EVERY-th node reports a load above the hot threshold (v1.9: the hot score band) */
+const HOT_EVERY = 4;
 
 type Noop = RedisClient & { benchNoop(key: string): Promise<number> };
 
@@ -98,13 +102,22 @@ async function load(conns: RedisClient[], ks: Keyspace, sc: (typeof SCENARIOS)[n
     const batch: Promise<unknown>[] = [];
     for (let j = i; j < Math.min(n, i + LOAD_BATCH); j++) {
       // concurrent calls on an auto-pipelining connection: one pipelined write per batch
+      const conn = conns[j % conns.length]!;
+      const nodeId = `node-${j}`;
       batch.push(
-        registerNode(conns[j % conns.length]!, ks, {
-          nodeId: `node-${j}`,
-          instance: 'gw-bench',
-          capabilities,
-          now: nowMs(),
-        }),
+        registerNode(conn, ks, { nodeId, instance: 'gw-bench', capabilities, now: nowMs() }).then(
+          async (r) => {
+            if (j % HOT_EVERY !== HOT_EVERY - 1) return;
+            await nodeHeartbeat(conn, ks, {
+              nodeId,
+              epoch: r.epoch,
+              instance: 'gw-bench',
+              now: nowMs(),
+              runningJobs: 0,
+              hot: true,
+            });
+          },
+        ),
       );
     }
     await Promise.all(batch);
@@ -146,7 +159,8 @@ async function main(): Promise<void> {
   let jobSeq = 0;
 
   const selectRelease = (r: RedisClient) => async () => {
-    const jobId = `job-${jobSeq++}`;
+    const n = jobSeq++;
+    const jobId = `job-${n}`;
     const s = await selectNode(r, ks, {
       src: 'zh',
       tgt: 'en',
@@ -154,6 +168,7 @@ async function main(): Promise<void> {
       attempt: 1,
       now: nowMs(),
       leaseMs: LEASE_MS,
+      tts: n % 2 === 0,
     });
     await releaseSlot(r, ks, { nodeId: s.nodeId, jobId, attempt: 1 });
     return 2;
@@ -191,7 +206,8 @@ async function main(): Promise<void> {
         const selOnly: number[] = [];
         pairLat.push(
           await latency(async () => {
-            const jobId = `lat-${jobSeq++}`;
+            const n = jobSeq++;
+            const jobId = `lat-${n}`;
             const t = hr();
             const s = await selectNode(seq, ks, {
               src: 'zh',
@@ -200,6 +216,7 @@ async function main(): Promise<void> {
               attempt: 1,
               now: nowMs(),
               leaseMs: LEASE_MS,
+              tts: n % 2 === 0,
             });
             selOnly.push(hr() - t);
             await releaseSlot(seq, ks, { nodeId: s.nodeId, jobId, attempt: 1 });
@@ -241,7 +258,7 @@ function print(rows: Row[], redisVersion: string, redisArgs: string[]): void {
   const base = rows[0]!;
   const lines = [
     `Machine: nproc ${execFileSync('nproc').toString().trim()}, ${cpus()[0]?.model ?? '?'}; ` +
-      `redis ${redisVersion}${redisArgs.length ? ` (${redisArgs.join(' ')})` : ' (default config)'}; node ${process.version}. Pool zh:en; 4 slots per node.`,
+      `redis ${redisVersion}${redisArgs.length ? ` (${redisArgs.join(' ')})` : ' (default config)'}; node ${process.version}. Pool zh:en; 4 slots per node; every ${HOT_EVERY}th node hot, every other job with TTS (v1.9).`,
     `Throughput: ${CONNS} connections x ${INFLIGHT} closed loops in flight, ${THROUGHPUT_MS / 1000} s per run. ` +
       `Latency: ${LATENCY_SAMPLES} sequential operations on one connection. Median of ${ROUNDS} runs.`,
     '',

@@ -28,7 +28,7 @@
   ARGV[17] node id or ''     ARGV[18] node's instance  ARGV[19] attempt deadline ms
   ARGV[20] session ttl ms
   ARGV[21] assignment check ms   ARGV[22] waiting check ms
-  ARGV[23] context (JSON, protocol v1.9 job_assign.context) or '' for none
+  ARGV[23] context (JSON, protocol v1.8 job_assign.context) or '' for none
 
   Returns: { 'created' | 'exists', state, attempt, node }
   Errors:  -4 NOT_FOUND (no such session)  -11 SESSION_MOVED (caller no longer owns it)

@@ -25,6 +25,9 @@
   ARGV[16] '1' when ARGV[17] is the node's `models` list (v1.7), else ''
   ARGV[17] pairs "src:tgt" whose models the node has loaded, comma list (at most 256): a
            pair it lost (node-model-lost, field mlost) and lists here rejoins its pool
+  ARGV[18] hot (v1.9): '1' when the heartbeat's resource load is above the gateway's
+           threshold, '0' when not, '' = not judged (keeps the stored flag). A change moves
+           the node between the cool and hot score bands of its available indexes (cell-avail)
 
   Returns  {pools, changed}  pools = comma list joined now; changed = 1 if pools changed
                             (new capabilities, or lost pairs that rejoined)
@@ -44,9 +47,9 @@ if not valid_id(node_id) or epoch == nil or now == nil then return -8 end
 
 -- Validate new capabilities before writing anything (a script does not roll back).
 local new_caps = ARGV[9] == '1'
-local max, pools
+local max, pools, tts
 if new_caps then
-  max, pools = parse_caps(10)
+  max, pools, tts = parse_caps(10)
   if max == nil then return -8 end
 end
 
@@ -56,13 +59,24 @@ if ARGV[16] == '1' then
   models = split_csv(ARGV[17], 256)
   if models == nil then return -8 end
 end
-local cur = redis.call('HMGET', nkey, 'state', 'epoch', 'instance', 'last_hb', 'pools', 'running', 'max', 'mlost')
+local cur = redis.call('HMGET', nkey, 'state', 'epoch', 'instance', 'last_hb', 'pools', 'running', 'max', 'mlost',
+  'hot', 'ttscap')
 if cur[1] == false or cur[1] == 'offline' or tonumber(cur[2]) ~= epoch or cur[3] ~= ARGV[3] then
   return -7
 end
 
+-- Hot flag (v1.9): re-scored below only when it changed.
+local was_hot = cur[9] == '1'
+local hot = was_hot
+if ARGV[18] == '1' then hot = true elseif ARGV[18] == '0' then hot = false end
+if not new_caps then tts = cur[10] == '1' end
+
 -- One HSET for the hot path (every node heartbeats every few seconds).
 local fields = { 'reported_running', tonumber(ARGV[5]) or 0, 'cpu', ARGV[6] or '', 'gpu', ARGV[7] or '', 'mem', ARGV[8] or '' }
+if hot ~= was_hot then
+  fields[#fields + 1] = 'hot'
+  fields[#fields + 1] = hot and '1' or ''
+end
 if now > (tonumber(cur[4]) or 0) then
   fields[#fields + 1] = 'last_hb'
   fields[#fields + 1] = now
@@ -76,14 +90,17 @@ if new_caps then
   local new_csv = table.concat(pools, ',')
   if new_csv ~= pools_csv then
     changed = 1
-    sync_pools(base, node_id, split_csv(pools_csv), pools)
   end
+  -- Also for an unchanged pool set: the 'tts' service may have come or gone.
+  sync_pools(base, node_id, split_csv(pools_csv), pools, tts)
   redis.call('HSET', nkey, 'max', max, 'services', ARGV[11], 'asr', ARGV[12], 'tts', ARGV[13],
-    'pools', new_csv, 'caps', ARGV[14] or '{}')
+    'pools', new_csv, 'caps', ARGV[14] or '{}', 'ttscap', tts and '1' or '')
   -- New max and/or pool set: re-score in every pool (or leave the index if now full).
-  set_available(base, node_id, pools, cur[1], tonumber(cur[6]) or 0, max)
+  set_available(base, node_id, pools, cur[1], tonumber(cur[6]) or 0, max, hot, tts)
   pools_csv = new_csv
   cur[7] = max
+elseif hot ~= was_hot then
+  set_available(base, node_id, split_csv(pools_csv), cur[1], tonumber(cur[6]) or 0, tonumber(cur[7]) or 0, hot, tts)
 end
 -- Lost models reported back (v1.7): those pairs rejoin their pools. Only when something was
 -- lost, so the common heartbeat pays one field read.
@@ -97,18 +114,19 @@ if models ~= nil and cur[8] and cur[8] ~= '' then
   if #back > 0 then
     local pools = split_csv(pools_csv)
     for i = 1, #back do
-      pool_join(base, node_id, back[i])
+      pool_join(base, node_id, back[i], tts)
       pools[#pools + 1] = back[i]
     end
     table.sort(pools)
     pools_csv = table.concat(pools, ',')
     redis.call('HSET', nkey, 'pools', pools_csv, 'mlost', table.concat(still, ','))
-    set_available(base, node_id, back, cur[1], tonumber(cur[6]) or 0, tonumber(cur[7]) or 0)
+    set_available(base, node_id, back, cur[1], tonumber(cur[6]) or 0, tonumber(cur[7]) or 0, hot, tts)
     changed = 1
   end
 end
 local ready = ARGV[15] or ''
 if ready == 'ready' or ready == 'not_ready' then
-  set_readiness(base, nkey, node_id, cur[1], ready, '', pools_csv, tonumber(cur[6]) or 0, tonumber(cur[7]) or 0)
+  set_readiness(base, nkey, node_id, cur[1], ready, '', pools_csv, tonumber(cur[6]) or 0, tonumber(cur[7]) or 0,
+    hot, tts)
 end
 return { pools_csv, changed }

@@ -28,9 +28,9 @@ local want = ARGV[4]
 if not valid_id(node_id) or epoch == nil or (want ~= 'ready' and want ~= 'unavailable') then return -8 end
 
 local nkey = KEYS[1]
-local cur = redis.call('HMGET', nkey, 'state', 'epoch', 'instance', 'pools', 'running', 'max')
+local cur = redis.call('HMGET', nkey, 'state', 'epoch', 'instance', 'pools', 'running', 'max', 'hot', 'ttscap')
 if cur[1] == false or cur[1] == 'offline' or tonumber(cur[2]) ~= epoch or cur[3] ~= ARGV[3] then
   return -7
 end
 return set_readiness(base, nkey, node_id, cur[1], want, ARGV[5] or '', cur[4] or '',
-  tonumber(cur[5]) or 0, tonumber(cur[6]) or 0)
+  tonumber(cur[5]) or 0, tonumber(cur[6]) or 0, cur[7] == '1', cur[8] == '1')

@@ -2,7 +2,8 @@
   register-node: registers (or re-registers) a compute node in its cell.
 
   Stores capabilities, state=online, epoch+1, owning instance; joins every directed pool
-  asr x tts (src ~= tgt) when the node has BOTH 'asr' and 'nmt' services ('tts' optional);
+  asr x tts (src ~= tgt) when the node has BOTH 'asr' and 'nmt' services ('tts' optional;
+  with it the node also joins each pool's TTS index, v1.9: field `ttscap`);
   leaves pools it no longer offers (a pool it left for MODEL_NOT_AVAILABLE is joined again:
   its capabilities are stated anew); puts it into the hb index. State: ARGV[12] ('online', or
   'warmup' for a node that registers with ready: false, protocol v1.7: in its pools but in
@@ -57,7 +58,7 @@ local base = tagBase(KEYS[1])
 local node_id, instance, reg_id = ARGV[1], ARGV[2], ARGV[3]
 local now = tonumber(ARGV[4])
 if not valid_id(node_id) or instance == '' or now == nil then return -8 end
-local max, pools = parse_caps(5)
+local max, pools, tts = parse_caps(5)
 if max == nil then return -8 end
 local initial = ARGV[12]
 if initial ~= 'online' and initial ~= 'warmup' then return -8 end
@@ -91,7 +92,7 @@ if resend then
   return { tonumber(old[2]), old[3] or '', '', 0, lost, unconfirmed }
 end
 
-sync_pools(base, node_id, split_csv(old[3]), pools)
+sync_pools(base, node_id, split_csv(old[3]), pools, tts)
 
 local epoch = redis.call('HINCRBY', nkey, 'epoch', 1)
 local running = redis.call('SCARD', KEYS[2])
@@ -99,8 +100,10 @@ local pools_csv = table.concat(pools, ',')
 redis.call('HSET', nkey,
   'node_id', node_id, 'state', initial, 'reason', '', 'mlost', '', 'instance', instance, 'reg_id', reg_id,
   'max', max, 'running', running, 'services', ARGV[6], 'asr', ARGV[7], 'tts', ARGV[8],
-  'pools', pools_csv, 'caps', ARGV[9] or '{}', 'last_hb', now, 'registered_at', now)
-set_available(base, node_id, pools, initial, running, max)
+  'pools', pools_csv, 'caps', ARGV[9] or '{}', 'last_hb', now, 'registered_at', now,
+  'hot', '', 'ttscap', tts and '1' or '')
+-- Load is unknown until the first heartbeat: a (re-)registered node starts cool.
+set_available(base, node_id, pools, initial, running, max, false, tts)
 redis.call('ZADD', KEYS[3], now, node_id)
 redis.call('SADD', KEYS[4], node_id)
 -- Its leftover reservations are handed to this caller now; the sweep must not repeat that.

@@ -21,7 +21,7 @@
 local base = tagBase(KEYS[1])
 local node_id = ARGV[1]
 local nkey = KEYS[1]
-local cur = redis.call('HMGET', nkey, 'state', 'epoch', 'pools', 'running', 'max', 'pre_drain')
+local cur = redis.call('HMGET', nkey, 'state', 'epoch', 'pools', 'running', 'max', 'pre_drain', 'hot', 'ttscap')
 if cur[1] == false or cur[1] == 'offline' then return -7 end
 if ARGV[2] ~= '' and tonumber(cur[2]) ~= tonumber(ARGV[2]) then return -3 end
 local want
@@ -36,5 +36,6 @@ else
   redis.call('HSET', nkey, 'pre_drain', cur[1])
 end
 redis.call('HSET', nkey, 'state', want)
-set_available(base, node_id, split_csv(cur[3]), want, tonumber(cur[4]) or 0, tonumber(cur[5]) or 0)
+set_available(base, node_id, split_csv(cur[3]), want, tonumber(cur[4]) or 0, tonumber(cur[5]) or 0,
+  cur[7] == '1', cur[8] == '1')
 return 1

@@ -48,7 +48,8 @@ local function compute_pools(services, asr, tts)
 end
 
 -- Parses and validates ARGV[i .. i+3] = max, services, asr, tts.
--- Returns max, pools or nil when invalid.
+-- Returns max, pools, tts (true: the node has the 'tts' service, so it also joins the TTS
+-- index of each of its pools, v1.9) or nil when invalid.
 local function parse_caps(i)
   local max = tonumber(ARGV[i])
   if not valid_max(max) then return nil end
@@ -56,5 +57,9 @@ local function parse_caps(i)
   if services == nil or asr == nil or tts == nil then return nil end
   local pools = compute_pools(services, asr, tts)
   if pools == nil then return nil end
-  return max, pools
+  local tts = false
+  for j = 1, #services do
+    if services[j] == 'tts' then tts = true end
+  end
+  return max, pools, tts
 end

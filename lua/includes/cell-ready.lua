@@ -10,7 +10,7 @@ local MAX_REASON = 256
 -- a level): online -> unavailable; a node still warming up stays 'warmup'. Draining and
 -- offline nodes are left alone: draining ends only by registering again.
 -- Returns 1 when the state changed, else 0.
-local function set_readiness(base, nkey, node_id, state, want, reason, pools_csv, running, max)
+local function set_readiness(base, nkey, node_id, state, want, reason, pools_csv, running, max, hot, tts)
   if state ~= 'online' and state ~= 'warmup' and state ~= 'unavailable' then return 0 end
   local to
   if want == 'ready' then
@@ -28,6 +28,6 @@ local function set_readiness(base, nkey, node_id, state, want, reason, pools_csv
     return 0
   end
   redis.call('HSET', nkey, 'state', to, 'reason', to == 'unavailable' and string.sub(reason or '', 1, MAX_REASON) or '')
-  set_available(base, node_id, split_csv(pools_csv), to, running, max)
+  set_available(base, node_id, split_csv(pools_csv), to, running, max, hot, tts)
   return 1
 end

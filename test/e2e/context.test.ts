@@ -1,5 +1,5 @@
 /**
- * Context (protocol v1.9) with real gateways: each job_assign carries the session's previous
+ * Context (protocol v1.8) with real gateways: each job_assign carries the session's previous
  * final texts of its utterance group (newest 3), the same on a re-sent assignment and on a
  * failover attempt (both built from the job record), and a resumed session starts a new group.
  * The simulated node echoes the context indexes it saw into its translation.
@@ -29,7 +29,7 @@ async function nodeState(nodeId: string): Promise<string | undefined> {
   )?.state;
 }
 
-describe('job_assign.context (v1.9)', () => {
+describe('job_assign.context (v1.8)', () => {
   it('previous final texts of the group, kept across re-sends and failover; a resume starts over', async () => {
     // A silent protocol node that never answers (its jobs fail over); 'b-…' wins selection ties.
     const silent = await rawNode(fx.cluster.urls('node')[1]!, 'z-ctx-silent', {

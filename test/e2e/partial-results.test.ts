@@ -1,5 +1,5 @@
 /**
- * Partial results (protocol v1.9) with real gateways: a node's job_progress texts reach a
+ * Partial results (protocol v1.8) with real gateways: a node's job_progress texts reach a
  * session that asked for `features.partial` on another instance, before the index's final
  * result and never after it, never for an attempt that was failed over, and bounded per job.
  */
@@ -65,7 +65,7 @@ async function manualNode(order: 'a' | 'b'): Promise<TestNode> {
   return n;
 }
 
-describe('partial results (v1.9)', () => {
+describe('partial results (v1.8)', () => {
   it('the simulated node sends partials: a partial session gets them before the result, another none', async () => {
     const node = createSimNode({
       urls: [fx.cluster.urls('node')[1]!],

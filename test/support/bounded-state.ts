@@ -42,7 +42,7 @@ export const ALLOWED_WITHOUT_TTL: Allowance[] = [
   },
   {
     name: 'pool sets',
-    pattern: /^\{c(\d+)\}:(pool|poolall):(.+)$/,
+    pattern: /^\{c(\d+)\}:(pool|poolall|ttspool|ttsall):(.+)$/,
     why: 'members are online nodes; Redis deletes the key when the last one leaves',
   },
   {

@@ -187,7 +187,12 @@ withSourceOptions(
     )
     .option('--json', 'print the raw snapshot as JSON', false)
     .option('--explain <src:tgt>', 'selection dry-run: which node would get a job of this pair now, and why')
-    .option('--session <id>', 'with --explain: as the next job of this session (its affinity)'),
+    .option('--session <id>', 'with --explain: as the next job of this session (its affinity)')
+    .option(
+      '--tts',
+      'with --explain: a job that needs text-to-speech (only nodes with the tts service)',
+      false,
+    ),
 )
   .addHelpText(
     'after',
@@ -205,8 +210,8 @@ withSourceOptions(
       }
       const r =
         src.kind === 'url'
-          ? await explainFromUrl(src.url, src.token, from, to, o.session)
-          : await explainFromRedis(src, from, to, o.session);
+          ? await explainFromUrl(src.url, src.token, from, to, o.session, o.tts)
+          : await explainFromRedis(src, from, to, o.session, o.tts);
       process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : `${renderSimulation(r)}\n`);
       return;
     }

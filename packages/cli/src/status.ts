@@ -33,8 +33,9 @@ export function explainFromRedis(
   src: string,
   tgt: string,
   sessionId?: string,
+  tts?: boolean,
 ): Promise<SimulateResult> {
-  return withRedis(t, (redis, ks) => simulateSelection(redis, ks, { src, tgt, sessionId }));
+  return withRedis(t, (redis, ks) => simulateSelection(redis, ks, { src, tgt, sessionId, tts }));
 }
 
 export function explainFromUrl(
@@ -43,8 +44,14 @@ export function explainFromUrl(
   src: string,
   tgt: string,
   sessionId?: string,
+  tts?: boolean,
 ): Promise<SimulateResult> {
-  const q = new URLSearchParams({ src, tgt, ...(sessionId ? { session: sessionId } : {}) });
+  const q = new URLSearchParams({
+    src,
+    tgt,
+    ...(sessionId ? { session: sessionId } : {}),
+    ...(tts ? { tts: '1' } : {}),
+  });
   return getJson<SimulateResult>(`${baseUrl.replace(/\/+$/, '')}/api/v1/simulate?${q}`, token);
 }
 

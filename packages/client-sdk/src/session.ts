@@ -46,7 +46,7 @@ export interface LinguaSessionOptions {
   audioFormat?: string;
   /** Default 16000. */
   sampleRate?: number;
-  /** `partial` (protocol v1.9): receive `partial` events while utterances are worked on. */
+  /** `partial` (protocol v1.8): receive `partial` events while utterances are worked on. */
   features?: { tts?: boolean; partial?: boolean };
   /** With auth on, the tenant comes from the token; sending a different one is refused. */
   tenantId?: string;
@@ -90,7 +90,7 @@ export type SessionEvents = {
   result: (result: TranslationResult) => void;
   missing: (missing: MissingResult) => void;
   /**
-   * v1.9 (`features.partial`): what a node has of an utterance so far; each replaces the
+   * v1.8 (`features.partial`): what a node has of an utterance so far; each replaces the
    * previous one of its index, none comes after the index's `result` / `missing`. Best effort.
    */
   partial: (partial: PartialResult) => void;
@@ -111,6 +111,11 @@ export class LinguaSessionError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /**
+     * The field the server named, when it did: e.g. `features` on NO_POOL_FOR_LANG_PAIR when
+     * no node with text-to-speech serves the pair (protocol v1.9; start again without tts).
+     */
+    readonly field?: string,
   ) {
     super(`${code}: ${message}`);
     this.name = 'LinguaSessionError';
@@ -505,7 +510,7 @@ export class LinguaSession extends Emitter<SessionEvents> {
       return;
     }
     if (FATAL_CODES.has(msg.code) || (!this.acked && !TRANSIENT_INIT_CODES.has(msg.code))) {
-      this.fail(msg.code, msg.message);
+      this.fail(msg.code, msg.message, msg.field);
     } else if (!this.acked) {
       this.conn.drop(`session_init refused: ${msg.code}`);
     }
@@ -578,8 +583,8 @@ export class LinguaSession extends Emitter<SessionEvents> {
     }
   }
 
-  private fail(code: string, message: string): void {
-    this.finish({ reason: 'error', error: new LinguaSessionError(code, message) });
+  private fail(code: string, message: string, field?: string): void {
+    this.finish({ reason: 'error', error: new LinguaSessionError(code, message, field) });
   }
 
   private finish(info: Omit<SessionClosedInfo, 'lastResultIndex'>): void {

@@ -171,7 +171,7 @@ describe('LinguaSession', () => {
     expect(s.duplicateResults).toBe(3);
   });
 
-  it('emits partial results (v1.9) only for indexes without a result yet', async () => {
+  it('emits partial results (v1.8) only for indexes without a result yet', async () => {
     const gw = await gateway();
     const s = session([gw.url('/ws/session')]);
     const events: string[] = [];
@@ -457,6 +457,16 @@ describe('LinguaSession', () => {
     await peer.waitFor('session_init');
     peer.send({ type: 'error', code: 'NO_POOL_FOR_LANG_PAIR', message: 'no zh:en pool' });
     await expect(started).rejects.toMatchObject({ code: 'NO_POOL_FOR_LANG_PAIR' });
+  });
+
+  it('names the refused field: no TTS node for a features.tts session (v1.9)', async () => {
+    const gw = await gateway();
+    const s = session([gw.url('/ws/session')], { features: { tts: true } });
+    const started = s.start();
+    const peer = await gw.peer(0);
+    expect(await peer.waitFor('session_init')).toMatchObject({ features: { tts: true } });
+    peer.send({ type: 'error', code: 'NO_POOL_FOR_LANG_PAIR', message: 'no TTS', field: 'features' });
+    await expect(started).rejects.toMatchObject({ code: 'NO_POOL_FOR_LANG_PAIR', field: 'features' });
   });
 
   it('sends client_heartbeat at the interval from the ack', async () => {

@@ -19,7 +19,7 @@ export interface AssignPayload {
   deadline_ms: number;
   /** ms timestamp when the utterance was finalized (dispatch latency metric) */
   finalized_at: number;
-  /** the session's previous final texts in this utterance's group (protocol v1.9), oldest first */
+  /** the session's previous final texts in this utterance's group (protocol v1.8), oldest first */
   context?: ContextUtterance[];
   /**
    * The session owner's instance when the dispatcher knows it (the first attempt is dispatched
@@ -33,7 +33,7 @@ export type Envelope =
   | { t: 'cancel'; nodeId: string; jobId: string; attempt: number; reason: string }
   | { t: 'outcome'; sessionId: string; outcome: LoggedOutcome }
   /**
-   * A node's partial result (protocol v1.9) for the session's owner: best effort, never logged.
+   * A node's partial result (protocol v1.8) for the session's owner: best effort, never logged.
    * `attempt` lets the owner drop one of an attempt that was failed over after a later one spoke.
    */
   | {

@@ -18,6 +18,11 @@ export enum ScriptErrorCode {
   ROOM_FULL = -12,
   /** the session is not a member of the room (it left, or the room expired) */
   NOT_MEMBER = -13,
+  /**
+   * select-node asked for a cool node (v1.9) and this cell has only hot ones free: try the
+   * other cells first. (-20: numbers below are left to other scripts' codes.)
+   */
+  ONLY_HOT_NODES = -20,
 }
 
 export class LinguaScriptError extends Error {

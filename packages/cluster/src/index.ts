@@ -10,6 +10,7 @@ export * from './keys';
 export * from './model-loss';
 export * from './node-forget';
 export * from './node-registry';
+export * from './pool-check';
 export * from './presence';
 export * from './quotas';
 export * from './redis';

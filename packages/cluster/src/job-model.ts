@@ -18,7 +18,7 @@ export const JOB_FIELDS = {
   audioFormat: 'fmt',
   sampleRate: 'rate',
   features: 'feat',
-  /** protocol v1.9 `job_assign.context` as JSON, fixed at creation (absent: none) */
+  /** protocol v1.8 `job_assign.context` as JSON, fixed at creation (absent: none) */
   context: 'ctx',
   /** the utterance audio; deleted once the job is done */
   audio: 'audio',

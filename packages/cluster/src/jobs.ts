@@ -74,7 +74,7 @@ export interface CreateJobInit {
   sampleRate: number;
   features: Record<string, unknown>;
   audio: Uint8Array;
-  /** protocol v1.9 `job_assign.context` (kept for every attempt of the job) */
+  /** protocol v1.8 `job_assign.context` (kept for every attempt of the job) */
   context?: ContextUtterance[];
   lastChunkSeq: number;
   reason: string;

@@ -17,6 +17,8 @@ export const LUA_KEY_SUFFIXES = {
   nodeJobs: 'njobs:', // set per node: "<job>|<attempt>" reservations it holds
   pool: 'pool:', // zset per "src:tgt": available nodes (free slot) -> load
   poolAll: 'poolall:', // set per "src:tgt": every online node of the pool
+  ttsPool: 'ttspool:', // zset per "src:tgt": available nodes with the 'tts' service -> load (v1.9)
+  ttsAll: 'ttsall:', // set per "src:tgt": the members of poolall that have the 'tts' service
   pairs: 'pairs', // hash "src:tgt" -> online node count in this cell
   hb: 'hb', // zset node -> last heartbeat ms (online nodes only)
   resv: 'resv', // zset "<job>|<attempt>" -> lease expiry ms
@@ -99,6 +101,14 @@ export class Keyspace {
   }
   poolAll(cell: number, src: string, tgt: string): string {
     return this.cell(cell) + LUA_KEY_SUFFIXES.poolAll + `${src}:${tgt}`;
+  }
+  /** The TTS index of a pair (v1.9): available nodes with the 'tts' service. */
+  ttsPool(cell: number, src: string, tgt: string): string {
+    return this.cell(cell) + LUA_KEY_SUFFIXES.ttsPool + `${src}:${tgt}`;
+  }
+  /** The pair's members that have the 'tts' service (v1.9). */
+  ttsAll(cell: number, src: string, tgt: string): string {
+    return this.cell(cell) + LUA_KEY_SUFFIXES.ttsAll + `${src}:${tgt}`;
   }
   cellPairs(cell: number): string {
     return this.cell(cell) + LUA_KEY_SUFFIXES.pairs;

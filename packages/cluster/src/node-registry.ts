@@ -3,9 +3,10 @@
  * offline, draining, stale-node reaping) and plain readers for the cluster API.
  *
  * A node lives in one cell (`ks.cellOf(nodeId)`); every script runs inside that cell's
- * hash tag. Pool membership rule (enforced in Lua, lua/includes/cell-common.lua): a node
+ * hash tag. Pool membership rule (enforced in Lua, lua/includes/cell-caps.lua): a node
  * serves pairs only if its services include both 'asr' and 'nmt'; it then joins every
- * directed pool asrLang:ttsLang with asrLang !== ttsLang. 'tts' is optional (speech output).
+ * directed pool asrLang:ttsLang with asrLang !== ttsLang. 'tts' is optional (speech output);
+ * with it the node is also in each pool's TTS index, the only one `features.tts` jobs use.
  */
 import { LinguaScriptError, ScriptErrorCode } from './errors';
 import type { Keyspace } from './keys';
@@ -61,6 +62,8 @@ export interface NodeRecord {
   reason: string;
   /** pairs it left after MODEL_NOT_AVAILABLE, until it reports the model again (v1.7) */
   lostModels: string[];
+  /** its last heartbeat's resource load was above the hot threshold: chosen after cool nodes (v1.9) */
+  hot: boolean;
 }
 
 const TOKEN_RE = /^[A-Za-z0-9_-]{1,32}$/;
@@ -229,6 +232,26 @@ export interface NodeHeartbeatParams {
   ready?: boolean;
   /** v1.7 `node_heartbeat.models`: lost pairs listed here rejoin their pools */
   models?: readonly string[];
+  /**
+   * v1.9: the heartbeat's load is above the hot threshold (`isHot`): the node is chosen only
+   * after every cool node; undefined keeps the stored flag
+   */
+  hot?: boolean;
+}
+
+/** Default of LINGUA_NODE_HOT_THRESHOLD: the seeds' 25% headroom. */
+export const DEFAULT_HOT_THRESHOLD = 0.75;
+
+/**
+ * A node is hot (v1.9) when any reported load fraction (cpu, gpu, mem) is above the
+ * threshold. Unreported parts do not count; a heartbeat without `resource` is not hot. Pure.
+ */
+export function isHot(
+  resource: { cpu?: number; gpu?: number; mem?: number } | undefined,
+  threshold: number,
+): boolean {
+  if (!resource) return false;
+  return [resource.cpu, resource.gpu, resource.mem].some((v) => typeof v === 'number' && v > threshold);
 }
 
 /** Most pairs a heartbeat's `models` may list (v1.7); the Lua enforces the same. */
@@ -270,6 +293,7 @@ export async function nodeHeartbeat(
       params.ready === undefined ? '' : params.ready ? 'ready' : 'not_ready',
       params.models ? '1' : '',
       params.models ? params.models.slice(0, MAX_HEARTBEAT_MODELS).join(',') : '',
+      params.hot === undefined ? '' : params.hot ? '1' : '0',
     ],
   );
   const pools = splitCsv(poolsCsv);
@@ -438,6 +462,7 @@ export function toNodeRecord(ks: Keyspace, h: Record<string, string>): NodeRecor
     mem: numOrNull(h.mem),
     reason: h.reason ?? '',
     lostModels: splitCsv(h.mlost),
+    hot: h.hot === '1',
   };
 }
 

@@ -49,7 +49,7 @@ export const SCRIPTS = {
     name: 'jobCreate',
     file: 'job-create-5.lua',
     keys: ['session hash session:<sid>', 'job hash job:<jobId>', 'deadline index deadlines', 'job events events', 'state counts jobcounts'],
-    args: ['job id', 'session id', 'utterance index', 'tenant', 'src lang', 'tgt lang', 'audio format', 'sample rate', 'features (JSON)', 'audio (bytes)', 'last chunk seq', 'finalize reason', 'now ms', 'overall deadline ms (end of all attempts)', 'owner instance', 'owner connection id', 'node id or \'\'', 'node\'s instance', 'attempt deadline ms', 'session ttl ms', 'assignment check ms', 'waiting check ms', 'context (JSON, protocol v1.9 job_assign.context) or \'\' for none'],
+    args: ['job id', 'session id', 'utterance index', 'tenant', 'src lang', 'tgt lang', 'audio format', 'sample rate', 'features (JSON)', 'audio (bytes)', 'last chunk seq', 'finalize reason', 'now ms', 'overall deadline ms (end of all attempts)', 'owner instance', 'owner connection id', 'node id or \'\'', 'node\'s instance', 'attempt deadline ms', 'session ttl ms', 'assignment check ms', 'waiting check ms', 'context (JSON, protocol v1.8 job_assign.context) or \'\' for none'],
     rest: false,
   },
   jobDeclareMissing: {
@@ -91,7 +91,7 @@ export const SCRIPTS = {
     name: 'nodeHeartbeat',
     file: 'node-heartbeat-3.lua',
     keys: ['node hash node:<id>', 'heartbeat index hb', 'pool sizes pairs'],
-    args: ['node id', 'epoch the connection registered with', 'instance id owning the connection', 'now (ms)', 'running jobs as reported by the node (informational; slots are counted by', 'cpu load (\'\' = unknown)', 'gpu load (\'\' = unknown)', 'memory load (\'\' = unknown)', '\'1\' when ARGV[10..14] carry new capabilities, else \'0\'', 'max concurrent jobs', 'services', 'ASR langs', 'TTS langs', 'caps JSON', 'readiness (v1.7): \'ready\' | \'not_ready\' | \'\' (not reported); see cell-ready', '\'1\' when ARGV[17] is the node\'s `models` list (v1.7), else \'\'', 'pairs "src:tgt" whose models the node has loaded, comma list (at most 256): a'],
+    args: ['node id', 'epoch the connection registered with', 'instance id owning the connection', 'now (ms)', 'running jobs as reported by the node (informational; slots are counted by', 'cpu load (\'\' = unknown)', 'gpu load (\'\' = unknown)', 'memory load (\'\' = unknown)', '\'1\' when ARGV[10..14] carry new capabilities, else \'0\'', 'max concurrent jobs', 'services', 'ASR langs', 'TTS langs', 'caps JSON', 'readiness (v1.7): \'ready\' | \'not_ready\' | \'\' (not reported); see cell-ready', '\'1\' when ARGV[17] is the node\'s `models` list (v1.7), else \'\'', 'pairs "src:tgt" whose models the node has loaded, comma list (at most 256): a', 'hot (v1.9): \'1\' when the heartbeat\'s resource load is above the gateway\'s'],
     rest: false,
   },
   nodeModelLost: {
@@ -187,9 +187,9 @@ export const SCRIPTS = {
   },
   selectNode: {
     name: 'selectNode',
-    file: 'select-node-4.lua',
-    keys: ['available index of the pair pool:<src>:<tgt>', 'pool sizes pairs', 'reservation leases resv', 'reservation owners resvnode'],
-    args: ['source language', 'target language', 'job id', 'attempt (integer)', 'affinity node id (\'\' = none)', 'excluded node ids, comma list (\'\' = none; at most 256)', 'now (ms)', 'lease (ms): the reservation expires at now + lease;'],
+    file: 'select-node-5.lua',
+    keys: ['available index of the pair pool:<src>:<tgt>, or ttspool:<src>:<tgt> with TTS', 'pool sizes pairs', 'reservation leases resv', 'reservation owners resvnode', 'TTS members of the pair ttsall:<src>:<tgt> (read only with TTS, on failure)'],
+    args: ['source language', 'target language', 'job id', 'attempt (integer)', 'affinity node id (\'\' = none)', 'excluded node ids, comma list (\'\' = none; at most 256)', 'now (ms)', 'lease (ms): the reservation expires at now + lease;', '\'1\' when the job needs TTS (KEYS[1] is then the TTS index), else \'\'', '\'1\' = cool nodes only: when the choice would be a hot node, reserve nothing and'],
     rest: false,
   },
   sessionDetach: {

@@ -29,7 +29,7 @@ import { camelName } from './script-header';
 export const LUA_DIR = runtimeDir(import.meta.url, '../../../lua', 'lua');
 
 export interface LoadedScript {
-  /** camelCase command name, e.g. `selectNode` for select-node-4.lua */
+  /** camelCase command name, e.g. `selectNode` for select-node-5.lua */
   name: string;
   file: string;
   numberOfKeys: number;

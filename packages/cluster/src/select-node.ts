@@ -24,6 +24,8 @@ export interface SelectNodeParams {
   now: number;
   /** the reservation expires after this many ms (the attempt's time plus a grace) */
   leaseMs: number;
+  /** v1.9: the job needs speech output: only nodes with the 'tts' service (the TTS index) */
+  tts?: boolean;
 }
 
 export interface SelectedNode {
@@ -46,21 +48,26 @@ export function candidateCells(hinted: readonly number[], jobId: string, affinit
   return affinityCell === undefined ? rotated : [affinityCell, ...rotated];
 }
 
-/** select-node-4.lua in one cell. Throws NO_POOL_FOR_LANG_PAIR / NO_AVAILABLE_NODE. */
+/**
+ * select-node-5.lua in one cell. Throws NO_POOL_FOR_LANG_PAIR / NO_AVAILABLE_NODE, and with
+ * `coolOnly` ONLY_HOT_NODES when only hot nodes are free there (nothing reserved).
+ */
 export async function selectNodeInCell(
   redis: RedisClient,
   ks: Keyspace,
   cell: number,
   params: SelectNodeParams,
+  coolOnly = false,
 ): Promise<SelectedNode> {
   const [nodeId, instance, reused] = await runScript<[string, string, number]>(
     redis,
     SCRIPTS.selectNode,
     [
-      ks.pool(cell, params.src, params.tgt),
+      params.tts ? ks.ttsPool(cell, params.src, params.tgt) : ks.pool(cell, params.src, params.tgt),
       ks.cellPairs(cell),
       ks.reservations(cell),
       ks.reservationNodes(cell),
+      ks.ttsAll(cell, params.src, params.tgt),
     ],
     [
       params.src,
@@ -71,6 +78,8 @@ export async function selectNodeInCell(
       (params.exclude ?? []).join(','),
       params.now,
       params.leaseMs,
+      params.tts ? '1' : '',
+      coolOnly ? '1' : '',
     ],
   );
   return { nodeId, instance, cell, reused: reused === 1 };
@@ -79,7 +88,14 @@ export async function selectNodeInCell(
 /**
  * Selects and reserves a node for (src -> tgt): the affinity node's cell first, then every
  * cell hinted in `{g}:paircells:<src>:<tgt>`. Throws NO_POOL_FOR_LANG_PAIR only when no cell
- * serves the pair, else NO_AVAILABLE_NODE.
+ * serves the pair (with `tts`: no node with the 'tts' service does), else NO_AVAILABLE_NODE.
+ *
+ * Load (v1.9): within a cell, hot nodes (resource load above the threshold) come after every
+ * cool one (select-node's score bands). Across cells, the first pass asks each cell for a
+ * cool node only; cells that had only hot nodes free are tried again, in the same order,
+ * only when no cell had a cool one. The last cell of the first pass may take a hot node when
+ * no earlier cell had one, so a single cell (or a cluster without hot nodes) costs one script
+ * per cell tried, as before.
  *
  * Re-sending the same (jobId, attempt) returns the existing reservation when the retry
  * reaches the same cell first (the order is deterministic per jobId); a reservation left
@@ -92,48 +108,54 @@ export async function selectNode(
 ): Promise<SelectedNode> {
   assertId('selectNode', 'jobId', params.jobId);
   for (const id of params.exclude ?? []) assertId('selectNode', 'exclude', id);
-  const tried = new Set<number>();
-  let sawPool = false;
-  if (params.affinityNodeId) {
-    const cell = ks.cellOf(params.affinityNodeId);
-    tried.add(cell);
-    const r = await trySelect(redis, ks, cell, params);
-    if ('node' in r) return r.node;
-    sawPool ||= r.sawPool;
-  }
+  const affinityCell = params.affinityNodeId ? ks.cellOf(params.affinityNodeId) : undefined;
   // One cell: no hint lookup needed (saves a round trip on a single Redis).
   const hinted =
     ks.cells === 1 ? [0] : (await redis.smembers(ks.pairCells(params.src, params.tgt))).map(Number);
-  for (const cell of candidateCells(hinted, params.jobId)) {
-    if (tried.has(cell) || cell >= ks.cells) continue;
-    tried.add(cell);
-    const r = await trySelect(redis, ks, cell, params);
+  const order = candidateCells(
+    hinted.filter((c) => c < ks.cells),
+    params.jobId,
+    affinityCell,
+  );
+  let sawPool = false;
+  const hotCells: number[] = [];
+  for (let i = 0; i < order.length; i++) {
+    const cell = order[i]!;
+    const coolOnly = i < order.length - 1 || hotCells.length > 0;
+    const r = await trySelect(redis, ks, cell, params, coolOnly);
     if ('node' in r) return r.node;
     sawPool ||= r.sawPool;
+    if (r.onlyHot) hotCells.push(cell);
+  }
+  for (const cell of hotCells) {
+    const r = await trySelect(redis, ks, cell, params, false);
+    if ('node' in r) return r.node;
   }
   throw new LinguaScriptError(
     sawPool ? ScriptErrorCode.NO_AVAILABLE_NODE : ScriptErrorCode.NO_POOL_FOR_LANG_PAIR,
     'selectNode',
-    `${params.src}:${params.tgt}`,
+    `${params.src}:${params.tgt}${params.tts ? ' (tts)' : ''}`,
   );
 }
 
-type CellAttempt = { node: SelectedNode } | { sawPool: boolean };
+type CellAttempt = { node: SelectedNode } | { sawPool: boolean; onlyHot: boolean };
 
 async function trySelect(
   redis: RedisClient,
   ks: Keyspace,
   cell: number,
   params: SelectNodeParams,
+  coolOnly: boolean,
 ): Promise<CellAttempt> {
   // Only the affinity node's own cell can contain it; elsewhere it is not passed.
   const affinityNodeId =
     params.affinityNodeId && ks.cellOf(params.affinityNodeId) === cell ? params.affinityNodeId : '';
   try {
-    return { node: await selectNodeInCell(redis, ks, cell, { ...params, affinityNodeId }) };
+    return { node: await selectNodeInCell(redis, ks, cell, { ...params, affinityNodeId }, coolOnly) };
   } catch (err) {
-    if (isScriptError(err, ScriptErrorCode.NO_AVAILABLE_NODE)) return { sawPool: true };
-    if (isScriptError(err, ScriptErrorCode.NO_POOL_FOR_LANG_PAIR)) return { sawPool: false };
+    if (isScriptError(err, ScriptErrorCode.ONLY_HOT_NODES)) return { sawPool: true, onlyHot: true };
+    if (isScriptError(err, ScriptErrorCode.NO_AVAILABLE_NODE)) return { sawPool: true, onlyHot: false };
+    if (isScriptError(err, ScriptErrorCode.NO_POOL_FOR_LANG_PAIR)) return { sawPool: false, onlyHot: false };
     throw err;
   }
 }

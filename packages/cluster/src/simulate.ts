@@ -1,11 +1,15 @@
 /**
  * Selection dry-run (issue 13, `GET /api/v1/simulate`, `lingua status --explain`): which node
  * `selectNode` would pick for a pair right now, and why, without reserving anything. It reads
- * what select-node-4.lua reads, in the same order (the affinity node's cell first, then the
- * hinted cells rotated by the job id), and applies the same rule per cell: the affinity node
- * while it is in the pool's available index, else the least-loaded available node. Plain reads,
- * so a concurrent selection may decide differently a moment later; that is what "now" means.
+ * what select-node-5.lua reads, in the same order (the affinity node's cell first, then the
+ * hinted cells rotated by the job id), and applies the same rule: per cell the affinity node
+ * while it is available and cool, else the least-loaded available node with cool nodes before
+ * hot ones (the affinity node again when all are hot); across cells a cool choice first
+ * (v1.9). With TTS (the session's `features.tts`, or `tts`) it reads the pair's TTS index.
+ * Plain reads, so a concurrent selection may decide differently a moment later; that is what
+ * "now" means.
  */
+import { parseJsonObject } from './codec';
 import type { Keyspace } from './keys';
 import type { RedisClient } from './redis';
 import { candidateCells } from './select-node';
@@ -18,6 +22,7 @@ export const MAX_EXPLAINED_CELLS = 64;
 export type CandidateStatus =
   | 'chosen'
   | 'available'
+  | 'hot'
   | 'full'
   | 'warmup'
   | 'unavailable'
@@ -35,6 +40,8 @@ export interface Candidate {
   load: number;
   /** the session's affinity node */
   affinity: boolean;
+  /** its last heartbeat's load is above the hot threshold (v1.9): chosen after cool nodes */
+  hot: boolean;
   /** why it is (not) chosen, in words */
   why: string;
 }
@@ -43,6 +50,8 @@ export interface SimulateResult {
   src: string;
   tgt: string;
   session: { id: string; found: boolean; affinity: string | null; next_job_id: string | null } | null;
+  /** v1.9: the job needs TTS (only nodes with the 'tts' service are candidates) */
+  tts: boolean;
   /** cells in the order selection tries them */
   cells: number[];
   chosen: { node_id: string; cell: number; why: string } | null;
@@ -63,17 +72,24 @@ export function validSimulatePair(src: string, tgt: string): boolean {
 export async function simulateSelection(
   redis: RedisClient,
   ks: Keyspace,
-  p: { src: string; tgt: string; sessionId?: string },
+  p: { src: string; tgt: string; sessionId?: string; tts?: boolean },
 ): Promise<SimulateResult> {
   const { src, tgt } = p;
   let session: SimulateResult['session'] = null;
   let affinity = '';
   let jobId = `simulate.${src}:${tgt}`;
+  let tts = p.tts === true;
   if (p.sessionId) {
-    const [lastNode, nextIndex] = await redis.hmget(ks.session(p.sessionId), 'last_node', 'next_index');
+    const [lastNode, nextIndex, feat] = await redis.hmget(
+      ks.session(p.sessionId),
+      'last_node',
+      'next_index',
+      'feat',
+    );
     const found = nextIndex !== null;
     affinity = lastNode ?? '';
     if (found) jobId = `${p.sessionId}.${nextIndex}`;
+    if (found && parseJsonObject(feat ?? '').tts === true) tts = true;
     session = { id: p.sessionId, found, affinity: affinity || null, next_job_id: found ? jobId : null };
   }
   const hinted =
@@ -87,43 +103,88 @@ export async function simulateSelection(
   let chosen: SimulateResult['chosen'] = null;
   let sawPool = false;
   let truncated = false;
+  /** per cell, what select-node would take there (the cross-cell rule picks among them) */
+  const picks: { cell: number; id: string; hot: boolean; why: string }[] = [];
+  const perCell: { cell: number; ids: string[]; avail: Map<string, number> }[] = [];
   for (const cell of cells) {
     const [available, [, members], size] = await Promise.all([
-      redis.zrange(ks.pool(cell, src, tgt), 0, MAX_EXPLAINED_PER_CELL - 1, 'WITHSCORES'),
-      redis.sscan(ks.poolAll(cell, src, tgt), '0', 'COUNT', MAX_EXPLAINED_PER_CELL),
-      redis.hget(ks.cellPairs(cell), `${src}:${tgt}`),
+      redis.zrange(
+        tts ? ks.ttsPool(cell, src, tgt) : ks.pool(cell, src, tgt),
+        0,
+        MAX_EXPLAINED_PER_CELL - 1,
+        'WITHSCORES',
+      ),
+      redis.sscan(
+        tts ? ks.ttsAll(cell, src, tgt) : ks.poolAll(cell, src, tgt),
+        '0',
+        'COUNT',
+        MAX_EXPLAINED_PER_CELL,
+      ),
+      tts ? redis.scard(ks.ttsAll(cell, src, tgt)) : redis.hget(ks.cellPairs(cell), `${src}:${tgt}`),
     ]);
     if (Number(size ?? 0) > 0) sawPool = true;
     const avail = new Map<string, number>();
     for (let i = 0; i + 1 < available.length; i += 2) avail.set(available[i]!, Number(available[i + 1]));
     const ids = [...new Set([...avail.keys(), ...members])].slice(0, MAX_EXPLAINED_PER_CELL);
     if (Number(size ?? 0) > ids.length) truncated = true;
-    // The rule of select-node-4.lua in this cell.
-    let pick: { id: string; why: string } | null = null;
-    if (!chosen) {
-      if (affinity && ks.cellOf(affinity) === cell && avail.has(affinity)) {
-        pick = { id: affinity, why: "the session's affinity node (its last node) has a free slot" };
-      } else if (available.length > 0) {
-        const why = affinity
-          ? `least loaded available node in cell ${cell} (the affinity node is not available for ${src}:${tgt})`
-          : `least loaded available node in cell ${cell}`;
-        pick = { id: available[0]!, why };
+    perCell.push({ cell, ids, avail });
+    // The in-cell rule of select-node-5.lua (scores: load, + 1 when hot).
+    const affScore = affinity && ks.cellOf(affinity) === cell ? avail.get(affinity) : undefined;
+    const first = available[0];
+    const firstHot = Number(available[1] ?? 0) >= 1;
+    if (affScore !== undefined && affScore < 1) {
+      picks.push({
+        cell,
+        id: affinity,
+        hot: false,
+        why: "the session's affinity node (its last node) has a free slot",
+      });
+    } else if (first !== undefined) {
+      if (affScore !== undefined && firstHot) {
+        picks.push({
+          cell,
+          id: affinity,
+          hot: true,
+          why: 'every free node is hot: the affinity node keeps the session',
+        });
+      } else {
+        const scope = tts ? `TTS node in cell ${cell}` : `node in cell ${cell}`;
+        let why = firstHot
+          ? `least loaded hot ${scope}: no cool node has a free slot`
+          : `least loaded available ${scope}`;
+        if (affinity && affScore !== undefined) why += ' (the affinity node is hot: it yields)';
+        else if (affinity)
+          why += ` (the affinity node is not available for ${src}:${tgt}${tts ? ' with TTS' : ''})`;
+        picks.push({ cell, id: first, hot: firstHot, why });
       }
-      if (pick) chosen = { node_id: pick.id, cell, why: pick.why };
     }
+  }
+  // Across cells (selectNode): the first cool choice in cell order, else the first hot one.
+  const pick = picks.find((x) => !x.hot) ?? picks[0];
+  if (pick) {
+    const why = pick.hot && picks.length > 1 ? `${pick.why}; no cell has a cool node free` : pick.why;
+    chosen = { node_id: pick.id, cell: pick.cell, why };
+  }
+  for (const { cell, ids, avail } of perCell) {
     const p2 = redis.pipeline(); // one cell: one slot
-    for (const id of ids) p2.hmget(ks.node(id), 'state', 'running', 'max', 'reason');
+    for (const id of ids) p2.hmget(ks.node(id), 'state', 'running', 'max', 'reason', 'hot');
     const rows = (await p2.exec()) ?? [];
     ids.forEach((id, i) => {
       const [err, row] = rows[i] ?? [null, null];
-      const [state, running, max, reason] = (err ? [] : (row as (string | null)[])) ?? [];
+      const [state, running, max, reason, hotFlag] = (err ? [] : (row as (string | null)[])) ?? [];
       const r = Number(running ?? 0);
       const m = Number(max ?? 0);
       const st = state ?? 'offline';
-      const isChosen = pick?.id === id;
+      const hot = hotFlag === '1';
+      const isChosen = chosen?.node_id === id && chosen.cell === cell;
       let status: CandidateStatus;
       let why: string;
-      if (isChosen) [status, why] = ['chosen', pick!.why];
+      if (isChosen) [status, why] = ['chosen', chosen!.why];
+      else if (avail.has(id) && hot)
+        [status, why] = [
+          'hot',
+          'free slot, but its load is above the hot threshold: chosen after cool nodes',
+        ];
       else if (avail.has(id))
         [status, why] = ['available', chosen ? 'available, but another node is chosen first' : 'available'];
       else if (st === 'warmup')
@@ -143,6 +204,7 @@ export async function simulateSelection(
         max_concurrent_jobs: m,
         load: m > 0 ? r / m : 0,
         affinity: id === affinity,
+        hot,
         why,
       });
     });
@@ -151,6 +213,7 @@ export async function simulateSelection(
     src,
     tgt,
     session,
+    tts,
     cells,
     chosen,
     error: chosen ? null : sawPool ? 'NO_AVAILABLE_NODE' : 'NO_POOL_FOR_LANG_PAIR',
@@ -162,7 +225,7 @@ export async function simulateSelection(
 /** Plain-text rendering for `lingua status --explain`. */
 export function renderSimulation(r: SimulateResult): string {
   const out: string[] = [];
-  out.push(`Selection for ${r.src}:${r.tgt} now (dry-run: nothing reserved)`);
+  out.push(`Selection for ${r.src}:${r.tgt}${r.tts ? ' with TTS' : ''} now (dry-run: nothing reserved)`);
   if (r.session) {
     out.push(
       r.session.found
@@ -186,6 +249,6 @@ export function renderSimulation(r: SimulateResult): string {
   }
   if (!r.candidates.length) out.push('(no node in any pool of this pair)');
   if (r.truncated) out.push(`(more nodes than listed: ${MAX_EXPLAINED_PER_CELL} per cell shown)`);
-  out.push("* = the session's affinity node");
+  out.push("* = the session's affinity node; hot = load above the hot threshold (chosen after cool nodes)");
   return out.join('\n');
 }

@@ -238,8 +238,14 @@ describe.each([
       runScript(
         redis,
         SCRIPTS.selectNode,
-        [ks.pool(0, 'zh', 'en'), ks.cellPairs(0), ks.reservations(0), ks.reservationNodes(0)],
-        ['zh', 'en', 'job|x', 1, '', '', T0, LEASE],
+        [
+          ks.pool(0, 'zh', 'en'),
+          ks.cellPairs(0),
+          ks.reservations(0),
+          ks.reservationNodes(0),
+          ks.ttsAll(0, 'zh', 'en'),
+        ],
+        ['zh', 'en', 'job|x', 1, '', '', T0, LEASE, '', ''],
       ),
     ).rejects.toMatchObject({ code: ScriptErrorCode.BAD_ARGUMENT });
     await expect(
@@ -254,7 +260,7 @@ describe.each([
         redis,
         SCRIPTS.nodeHeartbeat,
         [ks.node('lua-n'), ks.heartbeats(c), ks.cellPairs(c)],
-        ['lua-n', 1, 'gw-1', T0 + 5, 0, '', '', '', '1', '0', 'asr,nmt', 'zh', 'en', '{}', '', '', ''],
+        ['lua-n', 1, 'gw-1', T0 + 5, 0, '', '', '', '1', '0', 'asr,nmt', 'zh', 'en', '{}', '', '', '', ''],
       ),
     ).rejects.toMatchObject({ code: ScriptErrorCode.BAD_ARGUMENT });
     expect(await redis.hget(ks.node('lua-n'), 'last_hb')).toBe(String(T0));

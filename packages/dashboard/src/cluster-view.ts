@@ -49,6 +49,8 @@ export interface NodeView {
   unavailable_reason?: string;
   /** pairs it left after MODEL_NOT_AVAILABLE, until it reports the model again (v1.7) */
   models_lost?: string[];
+  /** v1.9: cpu, gpu or mem above LINGUA_NODE_HOT_THRESHOLD: chosen only after cooler nodes */
+  hot: boolean;
 }
 
 export interface PoolCell {
@@ -171,6 +173,7 @@ export function toNodeView(n: NodeRecord): NodeView {
     registered_at: n.registeredAt,
     ...(n.state === 'unavailable' && n.reason ? { unavailable_reason: n.reason } : {}),
     ...(n.lostModels.length ? { models_lost: n.lostModels } : {}),
+    hot: n.hot,
   };
 }
 

@@ -7,7 +7,7 @@
  *   GET /api/v1/stats     job counters, last-minute rates and latency, timeline, per-instance
  *   GET /api/v1/nodes     nodes with pools, load and state
  *   GET /api/v1/jobs/:id  one job record
- *   GET /api/v1/simulate?src=&tgt=&session=  selection dry-run: who would get the job now, why
+ *   GET /api/v1/simulate?src=&tgt=&session=&tts=  selection dry-run: who would get the job now, why
  */
 import { JOB_FIELDS, simulateSelection, validSimulatePair } from '@lingua/cluster';
 import { ClusterReader, type ClusterView } from '@lingua/dashboard';
@@ -93,6 +93,10 @@ export function registerApiRoutes(app: HttpTransport, ctx: GatewayContext, admin
       const src = q.get('src') ?? '';
       const tgt = q.get('tgt') ?? '';
       const session = q.get('session') ?? undefined;
+      const ttsParam = q.get('tts');
+      if (ttsParam !== null && !/^(1|0|true|false)$/.test(ttsParam)) {
+        return json({ error: { code: 'BAD_MESSAGE', message: 'tts: true or false' } }, 400);
+      }
       if (!validSimulatePair(src, tgt)) {
         return json(
           { error: { code: 'BAD_MESSAGE', message: 'src and tgt: two different language codes' } },
@@ -102,7 +106,12 @@ export function registerApiRoutes(app: HttpTransport, ctx: GatewayContext, admin
       if (session !== undefined && !/^[A-Za-z0-9_.:-]{1,128}$/.test(session)) {
         return json({ error: { code: 'BAD_MESSAGE', message: 'session: a session id' } }, 400);
       }
-      const r = await simulateSelection(ctx.redis, ctx.ks, { src, tgt, sessionId: session || undefined });
+      const r = await simulateSelection(ctx.redis, ctx.ks, {
+        src,
+        tgt,
+        sessionId: session || undefined,
+        tts: ttsParam === '1' || ttsParam === 'true',
+      });
       return json({ served_by: ctx.cfg.instanceId, ...r });
     },
     admin,

@@ -6,12 +6,12 @@ import { hostname } from 'node:os';
 import { isSentinelUrl, parseSentinelUrl, redactRedisUrl } from '@lingua/cluster';
 import { MIN_ADMIN_TOKEN_LENGTH, roleKeyFromEnv } from './auth';
 
-type Kind = 'int' | 'string' | 'bool';
+type Kind = 'int' | 'number' | 'string' | 'bool';
 
 interface Spec<K extends Kind = Kind> {
   env: string;
   kind: K;
-  def: K extends 'int' ? number : K extends 'bool' ? boolean : string;
+  def: K extends 'int' | 'number' ? number : K extends 'bool' ? boolean : string;
   min?: number;
   max?: number;
   doc: string;
@@ -20,6 +20,15 @@ interface Spec<K extends Kind = Kind> {
 const int = (env: string, def: number, min: number, max: number, doc: string): Spec<'int'> => ({
   env,
   kind: 'int',
+  def,
+  min,
+  max,
+  doc,
+});
+/** A finite decimal (e.g. a fraction), bounded like `int`. */
+const num = (env: string, def: number, min: number, max: number, doc: string): Spec<'number'> => ({
+  env,
+  kind: 'number',
   def,
   min,
   max,
@@ -282,7 +291,7 @@ export const CONFIG_SPEC = {
     3,
     0,
     16,
-    "job_assign.context: at most this many of the session's previous final texts (protocol v1.9; 0 = none)",
+    "job_assign.context: at most this many of the session's previous final texts (protocol v1.8; 0 = none)",
   ),
   contextWindowMs: int(
     'LINGUA_CONTEXT_WINDOW_MS',
@@ -303,14 +312,14 @@ export const CONFIG_SPEC = {
     5,
     1,
     1000,
-    'job_progress frames per second and job attempt (burst the same); beyond it they are dropped unread (protocol v1.9 partial results)',
+    'job_progress frames per second and job attempt (burst the same); beyond it they are dropped unread (protocol v1.8 partial results)',
   ),
   partialMaxChars: int(
     'LINGUA_PARTIAL_MAX_CHARS',
     4096,
     1,
     16_384,
-    'a partial text longer than this is not forwarded to the session (protocol v1.9)',
+    'a partial text longer than this is not forwarded to the session (protocol v1.8)',
   ),
   maxHardwareBytes: int(
     'LINGUA_MAX_HARDWARE_BYTES',
@@ -325,6 +334,13 @@ export const CONFIG_SPEC = {
     1,
     256,
     'directed pools (asr_langs x tts_langs) one node may join',
+  ),
+  nodeHotThreshold: num(
+    'LINGUA_NODE_HOT_THRESHOLD',
+    0.75,
+    0,
+    1,
+    'a node whose heartbeat reports cpu, gpu or mem load above this fraction is chosen only when no cooler node has a free slot (1 = never hot)',
   ),
   maxTtsBytes: int('LINGUA_MAX_TTS_BYTES', 1_048_576, 0, 64_000_000, 'decoded tts_audio of one result'),
   nodeForgetMs: int(
@@ -374,7 +390,7 @@ export const CONFIG_SPEC = {
 
 type SpecTable = typeof CONFIG_SPEC;
 export type GatewayConfig = {
-  -readonly [K in keyof SpecTable]: SpecTable[K]['kind'] extends 'int'
+  -readonly [K in keyof SpecTable]: SpecTable[K]['kind'] extends 'int' | 'number'
     ? number
     : SpecTable[K]['kind'] extends 'bool'
       ? boolean
@@ -403,6 +419,10 @@ export function loadConfig(
         const n = Number(raw);
         if (!Number.isInteger(n)) problems.push(`${spec.env}: expected an integer, got "${raw}"`);
         else value = n;
+      } else if (spec.kind === 'number') {
+        const n = Number(raw);
+        if (!Number.isFinite(n)) problems.push(`${spec.env}: expected a number, got "${raw}"`);
+        else value = n;
       } else if (spec.kind === 'bool') {
         if (!/^(1|0|true|false|yes|no)$/i.test(raw))
           problems.push(`${spec.env}: expected true/false, got "${raw}"`);
@@ -410,7 +430,7 @@ export function loadConfig(
       } else value = raw;
     }
     if (key in overrides) value = (overrides as Record<string, unknown>)[key];
-    if (spec.kind === 'int' && typeof value === 'number') {
+    if ((spec.kind === 'int' || spec.kind === 'number') && typeof value === 'number') {
       if ((spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max)) {
         problems.push(`${spec.env}: ${value} is outside ${spec.min}..${spec.max} (${spec.doc})`);
       }

@@ -1,5 +1,5 @@
 /**
- * The context a session's next job carries to its node (protocol v1.9 `job_assign.context`):
+ * The context a session's next job carries to its node (protocol v1.8 `job_assign.context`):
  * the session's previous final texts within its utterance group, oldest first.
  *
  * An utterance group is a run of utterances each begun within `windowMs` of the end of the one

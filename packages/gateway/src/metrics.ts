@@ -86,7 +86,7 @@ export function createMetrics(
     }),
     partialResults: new Counter({
       name: 'lingua_partial_results_total',
-      help: 'Partial results (protocol v1.9) by outcome: forwarded, rate_limited, too_long (node side); delivered, after_final, stale_attempt, unknown_index (session side)',
+      help: 'Partial results (protocol v1.8) by outcome: forwarded, rate_limited, too_long (node side); delivered, after_final, stale_attempt, unknown_index (session side)',
       labelNames: ['outcome'],
       registers: [registry],
     }),

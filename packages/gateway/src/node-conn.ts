@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import {
   type AssignPayload,
   type HeldReservation,
+  isHot,
   isScriptError,
   nodeHeartbeat,
   nodeModelLost,
@@ -43,7 +44,7 @@ interface InFlight {
   src: string;
   tgt: string;
   sessionId: string;
-  /** the session asked for partial results (protocol v1.9) */
+  /** the session asked for partial results (protocol v1.8) */
   partial: boolean;
   /** the session owner's instance (from the assignment, else looked up once) */
   owner?: string;
@@ -146,6 +147,8 @@ export class NodeConn {
             mem: msg.resource?.mem,
             ready: msg.ready,
             models: msg.models,
+            // v1.9: judged here (the threshold is this gateway's setting), stored as a flag.
+            hot: isHot(msg.resource, this.ctx.cfg.nodeHotThreshold),
           });
           if (msg.ready !== undefined) this.ready = msg.ready;
           const lost = msg.job_ids ? this.unlisted(msg.job_ids, now) : [];
@@ -427,7 +430,7 @@ export class NodeConn {
 
   /**
    * job_progress: the job is running (recorded like job_accepted, coalesced), and its partial
-   * texts go to the session's owner when the session asked for them (protocol v1.9). A partial
+   * texts go to the session's owner when the session asked for them (protocol v1.8). A partial
    * needs the attempt confirmed now: its record is written at once, and the job-progress CAS on
    * attempt and node refuses a failed-over attempt. Bounded per attempt (LINGUA_PARTIAL_RATE per
    * second): past it a frame is dropped before anything else, so a flooding node costs only

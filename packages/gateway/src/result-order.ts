@@ -92,7 +92,7 @@ export class ResultOrderer<T> {
 
   /**
    * True once the index's outcome is here: delivered, or held behind a gap. Nothing about
-   * the index may follow it any more (a partial result, protocol v1.9).
+   * the index may follow it any more (a partial result, protocol v1.8).
    */
   has(index: number): boolean {
     return index < this.next || this.heldItems.has(index);

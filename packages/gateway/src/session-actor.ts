@@ -53,9 +53,9 @@ export class SessionActor {
   /** the index the orderer waits on next, when it is checked next, and the check interval */
   private head = { index: -1, at: 0, every: 0 };
   private resumeToken = '';
-  /** the previous final texts the next job carries (v1.9 job_assign.context) */
+  /** the previous final texts the next job carries (v1.8 job_assign.context) */
   private convo: ConversationContext | undefined;
-  /** partial results (v1.9): the latest attempt heard per index without an outcome yet */
+  /** partial results (v1.8): the latest attempt heard per index without an outcome yet */
   private partialAttempts: Map<number, number> | undefined;
   /** accepted on this connection, no outcome delivered yet: index → accepted at (loss audit) */
   private readonly acceptedAt = new Map<number, number>();
@@ -293,7 +293,7 @@ export class SessionActor {
         conn: this.conn,
         log: this.log,
         tenant: this.auth.tenant,
-        error: (code, message) => this.error(code, message),
+        error: (code, message, field) => this.error(code, message, field ? { field } : {}),
         admit: (tenant, sessionId) => this.admit(tenant, sessionId),
         bind: (sessionId) => {
           this.sessionId = sessionId;
@@ -517,7 +517,7 @@ export class SessionActor {
   }
 
   /**
-   * A node's partial result (protocol v1.9, router.ts): sent only to a session that asked for
+   * A node's partial result (protocol v1.8, router.ts): sent only to a session that asked for
    * them, never once the index's outcome is here (delivered or held), and never for an
    * attempt older than one already heard (a failover raced it). Best effort: not logged.
    */

@@ -71,7 +71,7 @@ export function outcomeFrame(o: LoggedOutcome): TranslationResult | MissingResul
   return o.kind === 'result' ? translationResult(o.index, o.result) : missingResult(o);
 }
 
-/** A node's partial result for the client (protocol v1.9). */
+/** A node's partial result for the client (protocol v1.8). */
 export function partialResult(p: Extract<Envelope, { t: 'partial' }>): PartialResult {
   return {
     type: 'partial_result',

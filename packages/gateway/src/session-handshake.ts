@@ -5,7 +5,7 @@
  * client was refused (the error frame is already sent).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { isScriptError, ScriptErrorCode } from '@lingua/cluster';
+import { checkPool, isScriptError, ScriptErrorCode } from '@lingua/cluster';
 import type { SessionInit } from '@lingua/protocol';
 import type { GatewayContext } from './context';
 import { storedFeatures } from './limits';
@@ -28,8 +28,8 @@ export interface HandshakeDeps {
   log: Logger;
   /** the tenant of the connection's session token; undefined when auth is off */
   tenant: string | undefined;
-  /** sends an error frame to the client */
-  error(code: string, message: string): void;
+  /** sends an error frame to the client (`field`: the offending field) */
+  error(code: string, message: string, field?: string): void;
   /** into the tenant's session quota (tells the client when it is full) */
   admit(tenant: string, sessionId: string): Promise<boolean>;
   /** the session this connection is binding (set before the steps that may throw) */
@@ -119,9 +119,23 @@ async function resume(d: HandshakeDeps, msg: SessionInit, resumeToken: string): 
 
 async function open(d: HandshakeDeps, msg: SessionInit, resumeToken: string): Promise<Handshake | null> {
   const { ctx } = d;
-  const pairOk = (await ctx.redis.scard(ctx.ks.pairCells(msg.src_lang, msg.tgt_lang))) > 0;
-  if (!pairOk) {
-    d.error('NO_POOL_FOR_LANG_PAIR', `no node serves ${msg.src_lang}:${msg.tgt_lang}`);
+  const pair = `${msg.src_lang}:${msg.tgt_lang}`;
+  const pool = await checkPool(ctx.redis, ctx.ks, {
+    src: msg.src_lang,
+    tgt: msg.tgt_lang,
+    tts: msg.features?.tts === true,
+  });
+  if (pool === 'no_pair') {
+    d.error('NO_POOL_FOR_LANG_PAIR', `no node serves ${pair}`);
+    return null;
+  }
+  if (pool === 'no_tts') {
+    // v1.9: a TTS session only ever reaches TTS nodes; say so now rather than never answer.
+    d.error(
+      'NO_POOL_FOR_LANG_PAIR',
+      `no node with text-to-speech serves ${pair}; retry without features.tts for text only`,
+      'features',
+    );
     return null;
   }
   const sessionId = randomUUID();

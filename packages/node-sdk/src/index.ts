@@ -39,7 +39,9 @@ export { mulberry32 } from './prng';
 export {
   createSimHandler,
   createSimNode,
+  LoadDial,
   ModelSwitch,
+  parseLoad,
   type SimBehavior,
   type SimNodeOptions,
   type SimOutput,

@@ -57,13 +57,13 @@ export interface JobContext {
   signal: AbortSignal;
   /**
    * Sends job_progress (best effort; dropped while disconnected or after cancel). A string is
-   * the transcript so far (`partial_text`); protocol v1.9 also takes the translation so far.
+   * the transcript so far (`partial_text`); protocol v1.8 also takes the translation so far.
    * Sessions that asked for `features.partial` see them as `partial_result`.
    */
   progress(partial: string | PartialTexts): void;
 }
 
-/** What a job has so far (protocol v1.9 `job_progress.partial_text` / `partial_translated`). */
+/** What a job has so far (protocol v1.8 `job_progress.partial_text` / `partial_translated`). */
 export interface PartialTexts {
   text_asr?: string;
   text_translated?: string;

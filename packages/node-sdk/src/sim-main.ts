@@ -5,9 +5,9 @@
  *     --asr zh,en --tts zh,en,ja --max-jobs 4 --latency 0 --failure-rate 0 [--silent]
  *
  * --url may repeat or be comma-separated (reconnects go round-robin). --latency is `50` or
- * `20-80`. --partials N sends N partial results (protocol v1.9 job_progress) before each result,
+ * `20-80`. --partials N sends N partial results (protocol v1.8 job_progress) before each result,
  * spread over its latency; --echo-context appends the job_assign.context indexes it got to its
- * translations (v1.9, for tests). The node token comes from LINGUA_NODE_TOKEN only (never argv: `ps` shows argv to
+ * translations (v1.8, for tests). The node token comes from LINGUA_NODE_TOKEN only (never argv: `ps` shows argv to
 every user). On SIGTERM/SIGINT the node
  * drains (up to --grace-ms), closes and exits 0; a second signal exits at once.
  * Logs are JSON lines on stdout. --health-port serves GET /health (200 while registered) for
@@ -21,23 +21,35 @@ every user). On SIGTERM/SIGINT the node
  * from --lose-after MS on, and reports it loaded again --restore-after MS later (omitted:
  * never). Without --lose-after, SIGHUP toggles the loss (drills time it exactly).
  *
+ * Load (protocol v1.9): --load 0.9 (cpu, gpu and mem) or --load cpu=0.9,gpu=0.3 is reported in
+ * every heartbeat (or LINGUA_SIM_LOAD=...); a gateway skips the node above its hot threshold
+ * while cooler nodes have room. (In-process tests change it at will: LoadDial.)
+ *
  * Failure drills: --silent-after MS (or SIGUSR2 at any moment) makes the node go silent while
  * its socket stays open; --silent-scope all (a hung process: no heartbeats, no frames at all)
  * or jobs (heartbeats continue, results never come). See SilenceSwitch in sim-node.ts.
  */
 import { parseArgs } from 'node:util';
 import { startHealthServer } from './health';
-import { createSimNode, ModelSwitch, type SilenceScope, SilenceSwitch } from './sim-node';
+import {
+  createSimNode,
+  LoadDial,
+  ModelSwitch,
+  parseLoad,
+  type SilenceScope,
+  SilenceSwitch,
+} from './sim-node';
 
 const USAGE = `usage: LINGUA_NODE_TOKEN=<node token> sim-main --url ws://host:port/ws/node [--node-id ID] [--asr zh,en]
   [--tts zh,en,ja] [--services asr,nmt,tts] [--max-jobs 4] [--latency MS|MIN-MAX]
   [--failure-rate 0..1] [--silent] [--seed N] [--partials N] [--echo-context] [--heartbeat-ms MS] [--grace-ms 3000]
   [--silent-after MS] [--silent-scope all|jobs] [--warmup-ms MS]
   [--lose-model SRC:TGT [--lose-after MS] [--restore-after MS]]
-  [--health-port P [--health-host 0.0.0.0]]
+  [--load F|cpu=F,gpu=F,mem=F] [--health-port P [--health-host 0.0.0.0]]
 SIGUSR2 makes the node go silent at once (socket kept open), like --silent-after.
 SIGUSR1 toggles the node between unavailable and ready (protocol v1.7).
-SIGHUP toggles the loss of the --lose-model pair (protocol v1.7 MODEL_NOT_AVAILABLE).`;
+SIGHUP toggles the loss of the --lose-model pair (protocol v1.7 MODEL_NOT_AVAILABLE).
+--load (or LINGUA_SIM_LOAD) is reported in every heartbeat (protocol v1.9 hot nodes).`;
 
 function log(msg: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(`${JSON.stringify({ ts: new Date().toISOString(), msg, ...fields })}\n`);
@@ -99,6 +111,7 @@ function parse() {
       'lose-model': { type: 'string' },
       'lose-after': { type: 'string' },
       'restore-after': { type: 'string' },
+      load: { type: 'string' },
       'health-port': { type: 'string' },
       'health-host': { type: 'string', default: '0.0.0.0' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -132,6 +145,13 @@ if (lostPair !== undefined && !/^[A-Za-z0-9_-]{2,16}:[A-Za-z0-9_-]{2,16}$/.test(
 const loseAfterMs = num('lose-after', args['lose-after'], 0);
 const restoreAfterMs = num('restore-after', args['restore-after'], 0);
 const models = new ModelSwitch();
+const loadArg = args.load ?? (process.env.LINGUA_SIM_LOAD || undefined);
+let load: LoadDial | undefined;
+try {
+  load = loadArg === undefined ? undefined : new LoadDial(parseLoad(loadArg));
+} catch (err) {
+  fail(`--load: ${(err as Error).message}`);
+}
 
 const node = createSimNode({
   urls,
@@ -151,6 +171,7 @@ const node = createSimNode({
   silence,
   warmupMs: num('warmup-ms', args['warmup-ms'], 0),
   modelSwitch: models,
+  load,
 });
 
 if (lostPair !== undefined) {

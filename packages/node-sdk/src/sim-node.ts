@@ -5,7 +5,14 @@
 import { createHash } from 'node:crypto';
 import { type Transport, type TransportFactory, toBase64 } from '@lingua/protocol/sdk';
 import { defaultTransportFactory } from '@lingua/protocol/sdk/ws';
-import { type JobHandler, type JobOutcome, jobAudio, LinguaNode, type LinguaNodeOptions } from './node';
+import {
+  type JobHandler,
+  type JobOutcome,
+  jobAudio,
+  LinguaNode,
+  type LinguaNodeOptions,
+  type Resource,
+} from './node';
 import { mulberry32 } from './prng';
 
 export interface SimOutput {
@@ -37,13 +44,13 @@ export interface SimBehavior {
   /** Seed for the failure/latency PRNG; random when absent. */
   seed?: number;
   /**
-   * Context (protocol v1.9): append ` [context <i>,<j>,…]` (the `utterance_index` of each
+   * Context (protocol v1.8): append ` [context <i>,<j>,…]` (the `utterance_index` of each
    * `job_assign.context` entry, `-` for none) to `text_translated`, so a test sees at the
    * client what the node saw. Off by default: the output is then exactly the documented one.
    */
   echoContext?: boolean;
   /**
-   * Partial results (protocol v1.9): this many `job_progress` frames before the result, spread
+   * Partial results (protocol v1.8): this many `job_progress` frames before the result, spread
    * evenly over its latency; the k-th of n carries the first ceil(16·k/(n+1)) hex characters of
    * the final texts (see simulatedPartial). Default 0.
    */
@@ -218,6 +225,45 @@ export class SilenceSwitch {
   }
 }
 
+/**
+ * The load the simulated node reports in its heartbeats (`resource`, fractions 0..1; protocol
+ * v1.9: a gateway skips a node above its hot threshold while cooler nodes have room). Set it
+ * at any time; the next heartbeat carries it. Undefined reports no load.
+ */
+export class LoadDial {
+  private value: Resource | undefined;
+  constructor(initial?: Resource) {
+    this.value = initial;
+  }
+  set(resource: Resource | undefined): void {
+    this.value = resource ? { ...resource } : undefined;
+  }
+  get(): Resource | undefined {
+    return this.value;
+  }
+}
+
+/** `cpu=0.9,gpu=0.2`, or one fraction for all three (`0.9`); throws on anything else. */
+export function parseLoad(s: string): Resource {
+  const frac = (v: string, what: string) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1)
+      throw new RangeError(`${what} must be a fraction in [0, 1], got ${v}`);
+    return n;
+  };
+  if (!s.includes('=')) {
+    const f = frac(s, 'load');
+    return { cpu: f, gpu: f, mem: f };
+  }
+  const out: Resource = {};
+  for (const part of s.split(',')) {
+    const [k, v = ''] = part.split('=');
+    if (k !== 'cpu' && k !== 'gpu' && k !== 'mem') throw new RangeError(`load: unknown part ${k}`);
+    out[k] = frac(v, k);
+  }
+  return out;
+}
+
 export type SimNodeOptions = Omit<
   LinguaNodeOptions,
   'handler' | 'services' | 'asrLangs' | 'ttsLangs' | 'maxConcurrentJobs'
@@ -233,6 +279,8 @@ export type SimNodeOptions = Omit<
     warmupMs?: number;
     /** Lets the caller make the node lose (and get back) models of a pair (see ModelSwitch). */
     modelSwitch?: ModelSwitch;
+    /** The load its heartbeats report (v1.9); ignored when `resource` is given. */
+    load?: LoadDial;
   };
 
 /** A LinguaNode answering like the simulated node; call `start()` on it. */
@@ -247,6 +295,7 @@ export function createSimNode(opts: SimNodeOptions): LinguaNode {
     silence,
     warmupMs,
     modelSwitch: models,
+    load,
     ...nodeOpts
   } = opts;
   if (silence) nodeOpts.transportFactory = silence.wrap(nodeOpts.transportFactory ?? defaultTransportFactory);
@@ -259,6 +308,7 @@ export function createSimNode(opts: SimNodeOptions): LinguaNode {
     maxConcurrentJobs: 4,
     version: '0.1.0-sim',
     platform: `${process.platform}-${process.arch}`,
+    ...(load ? { resource: () => load.get() } : {}),
     ...nodeOpts,
     ...(warmupMs !== undefined ? { ready: false } : {}),
     ...(models ? { models: (): string[] => models.loaded(node.ack?.pools ?? []) } : {}),

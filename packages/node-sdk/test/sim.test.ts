@@ -4,7 +4,14 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeGateway, startFakeGateway, waitUntil } from '../../../test/support/fake-gateway';
 import type { JobOutcome } from '../src/node';
-import { createSimHandler, type SimOutput, simulatedOutput, simulatedPartial } from '../src/sim-node';
+import {
+  createSimHandler,
+  LoadDial,
+  parseLoad,
+  type SimOutput,
+  simulatedOutput,
+  simulatedPartial,
+} from '../src/sim-node';
 import type { JobAssign } from '../src/wire';
 
 function job(audio: Uint8Array, i: number, tts = false): JobAssign {
@@ -85,7 +92,7 @@ describe('createSimHandler', () => {
     await expect(p).rejects.toThrow('cancelled');
   });
 
-  it('sends `partials` growing prefixes of the final texts before the result (v1.9)', async () => {
+  it('sends `partials` growing prefixes of the final texts before the result (v1.8)', async () => {
     const h = createSimHandler({ partials: 3, latencyMs: 0, seed: 1 });
     const sent: unknown[] = [];
     const audio = new Uint8Array([7, 7]);
@@ -109,6 +116,20 @@ describe('createSimHandler', () => {
   it('rejects bad latency ranges', () => {
     expect(() => createSimHandler({ latencyMs: [50, 10] })).toThrow(RangeError);
     expect(() => createSimHandler({ latencyMs: -1 })).toThrow(RangeError);
+  });
+});
+
+describe('load (v1.9)', () => {
+  it('parses one fraction for all parts or named parts, and refuses anything else', () => {
+    expect(parseLoad('0.9')).toEqual({ cpu: 0.9, gpu: 0.9, mem: 0.9 });
+    expect(parseLoad('cpu=0.5,gpu=1')).toEqual({ cpu: 0.5, gpu: 1 });
+    for (const bad of ['', '1.5', '-0.1', 'cpu=', 'disk=0.2', 'cpu=x'])
+      expect(() => parseLoad(bad)).toThrow();
+    const dial = new LoadDial({ cpu: 0.2 });
+    dial.set({ gpu: 0.95 });
+    expect(dial.get()).toEqual({ gpu: 0.95 });
+    dial.set(undefined);
+    expect(dial.get()).toBeUndefined();
   });
 });
 
@@ -142,6 +163,8 @@ describe('sim-main', () => {
         '0',
         '--failure-rate',
         '0',
+        '--load',
+        'cpu=0.9,gpu=0.4',
       ],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -168,6 +191,8 @@ describe('sim-main', () => {
       pools: [],
     });
     await waitUntil(() => stdout.includes('"msg":"registered"'), 'registered log line');
+    // v1.9: its heartbeats report the --load figures.
+    expect(await peer.waitFor('node_heartbeat')).toMatchObject({ resource: { cpu: 0.9, gpu: 0.4 } });
 
     const audio = new Uint8Array(randomBytes(640));
     peer.send(job(audio, 1, true));

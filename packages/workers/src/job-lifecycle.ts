@@ -134,6 +134,7 @@ export class JobLifecycle {
         exclude: [],
         now,
         leaseMs: this.cfg.jobTimeoutMs + this.cfg.leaseMs,
+        tts: init.features?.tts === true,
       });
     } catch (err) {
       if (isScriptError(err, ScriptErrorCode.NO_POOL_FOR_LANG_PAIR)) noPool = true;
@@ -305,6 +306,7 @@ export class JobLifecycle {
         exclude: job.tried,
         now,
         leaseMs: deadline - now + this.cfg.leaseMs,
+        tts: parseJsonObject(job.features).tts === true,
       });
     } catch (err) {
       if (

@@ -119,7 +119,9 @@
     const html = nodes
       .map((n) => {
         const pct = Math.round((n.load || 0) * 100);
-        return `<tr><td>${esc(n.node_id)}</td><td><span class="state ${esc(n.state)}"${n.unavailable_reason ? ` title="${esc(n.unavailable_reason)}"` : ''}>${esc(n.state)}</span></td>
+        // v1.9: a hot node (load above the gateway's threshold) is chosen after cooler ones.
+        const hot = n.hot ? ' <span class="state hot" title="load above the hot threshold">hot</span>' : '';
+        return `<tr><td>${esc(n.node_id)}</td><td><span class="state ${esc(n.state)}"${n.unavailable_reason ? ` title="${esc(n.unavailable_reason)}"` : ''}>${esc(n.state)}</span>${hot}</td>
           <td>${esc(n.instance || '–')}</td>
           <td><span class="bar"><i style="width:${pct}%"></i></span>${n.running}/${n.max_concurrent_jobs}</td>
           <td class="wrap pool">${esc(n.pools.join(' '))}</td><td>${esc(ago(n.last_heartbeat, now))}</td></tr>`;

@@ -125,7 +125,7 @@ export const MISSING_REASONS: readonly MissingReason[] = ['timeout', 'failed', '
 /** Per-session feature switches; unknown switches are ignored. */
 export const FeaturesSchema = Type.Object({
   tts: Type.Optional(Type.Boolean()),
-  /** v1.9: the session receives `partial_result` frames while its utterances are worked on. */
+  /** v1.8: the session receives `partial_result` frames while its utterances are worked on. */
   partial: Type.Optional(Type.Boolean()),
 });
 export type Features = Static<typeof FeaturesSchema>;

@@ -101,9 +101,9 @@ export const JobProgressSchema = Type.Object({
   type: Type.Literal('job_progress'),
   job_id: Id(),
   attempt: Attempt(),
-  /** The transcript so far (v1.9: forwarded as `partial_result.text_asr`). */
+  /** The transcript so far (v1.8: forwarded as `partial_result.text_asr`). */
   partial_text: Type.Optional(ResultText()),
-  /** v1.9: the translation so far (forwarded as `partial_result.text_translated`). */
+  /** v1.8: the translation so far (forwarded as `partial_result.text_translated`). */
   partial_translated: Type.Optional(ResultText()),
 });
 export type JobProgress = Static<typeof JobProgressSchema>;
@@ -173,10 +173,10 @@ export const NodeRegisterAckSchema = Type.Object({
 });
 export type NodeRegisterAck = Static<typeof NodeRegisterAckSchema>;
 
-/** Most utterances in `job_assign.context` (v1.9; the gateway's default is 3). */
+/** Most utterances in `job_assign.context` (v1.8; the gateway's default is 3). */
 export const MAX_CONTEXT_UTTERANCES = 16;
 
-/** v1.9: one earlier utterance of the session (its final texts), for the translator's context. */
+/** v1.8: one earlier utterance of the session (its final texts), for the translator's context. */
 export const ContextUtteranceSchema = Type.Object({
   utterance_index: NonNegInt(),
   text_asr: ResultText(),
@@ -199,7 +199,7 @@ export const JobAssignSchema = Type.Object({
   /** Epoch milliseconds after which the server re-dispatches the job. */
   deadline_ms: NonNegInt(),
   /**
-   * v1.9: the session's previous final texts in this utterance's group, oldest first (bounded
+   * v1.8: the session's previous final texts in this utterance's group, oldest first (bounded
    * in count and bytes by the gateway). Absent when there are none; a node may ignore it.
    */
   context: Type.Optional(Type.Array(ContextUtteranceSchema, { maxItems: MAX_CONTEXT_UTTERANCES })),

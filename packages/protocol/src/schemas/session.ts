@@ -142,7 +142,7 @@ export const TranslationResultSchema = Type.Object({
 export type TranslationResult = Static<typeof TranslationResultSchema>;
 
 /**
- * v1.9: what a node has of an utterance before its final result (sessions with
+ * v1.8: what a node has of an utterance before its final result (sessions with
  * `features.partial`). Best effort: each replaces the previous one of its index; none comes
  * after the index's `translation_result` / `missing_result`.
  */

@@ -1,0 +1,24 @@
+/**
+ * Does any node serve what a new session asks for? `session_init` asks before it admits a
+ * session (protocol: NO_POOL_FOR_LANG_PAIR). Plain reads of the pool hints and the cells'
+ * TTS member sets; selection itself re-checks in each cell, so a stale answer only means a
+ * session that waits for a node (or one refused that could have waited).
+ */
+import type { Keyspace } from './keys';
+import type { RedisClient } from './redis';
+
+/** 'ok', or why no node serves the session: the pair, or (with `tts`) a node with TTS for it. */
+export type PoolCheck = 'ok' | 'no_pair' | 'no_tts';
+
+export async function checkPool(
+  redis: RedisClient,
+  ks: Keyspace,
+  p: { src: string; tgt: string; tts?: boolean },
+): Promise<PoolCheck> {
+  const cells = (await redis.smembers(ks.pairCells(p.src, p.tgt))).map(Number).filter((c) => c < ks.cells);
+  if (cells.length === 0) return 'no_pair';
+  if (!p.tts) return 'ok';
+  // One command per cell (different slots on a Cluster); auto-pipelined by the client.
+  const sizes = await Promise.all(cells.map((c) => redis.scard(ks.ttsAll(c, p.src, p.tgt))));
+  return sizes.some((n) => n > 0) ? 'ok' : 'no_tts';
+}
