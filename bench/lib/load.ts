@@ -6,8 +6,8 @@
  * dispatch latency (utterance sent → job_assign at the node) and end-to-end latency
  * (utterance sent → translation_result at the session).
  */
-import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
+import { answerAssign } from './sim-answer';
 import { type Summary, summarize } from './stats';
 
 const LANGS = ['fr', 'de', 'es', 'it', 'pt', 'nl', 'sv', 'pl'];
@@ -75,19 +75,7 @@ export class LoadRig {
           const t = s?.sentAt.get(f.utterance_index);
           if (t !== undefined) this.dispatch.push(performance.now() - t);
           // As the node SDK does: confirm the assignment, then answer.
-          ws.send(JSON.stringify({ type: 'job_accepted', job_id: f.job_id, attempt: f.attempt }));
-          const h = createHash('sha256').update(Buffer.from(f.audio, 'base64')).digest('hex').slice(0, 16);
-          ws.send(
-            JSON.stringify({
-              type: 'job_result',
-              job_id: f.job_id,
-              attempt: f.attempt,
-              success: true,
-              text_asr: `${f.src_lang}:${h}`,
-              text_translated: `${f.tgt_lang}:${h}`,
-              processing_ms: 0,
-            }),
-          );
+          answerAssign(ws, f, true);
         });
         const acked = new Promise<void>((res) =>
           ws.on('message', (d) => {

@@ -8,8 +8,8 @@
  *   - 1:1 latency: utterance sent → translation_result, for the plain sessions and for the
  *     members' own results (same run, same load).
  */
-import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
+import { answerAssign } from './sim-answer';
 import { type Summary, summarize } from './stats';
 
 const LANGS = ['zh', 'en', 'ja'];
@@ -112,18 +112,7 @@ export class RoomRig {
       const sid = String(f.session_id);
       // A lane is "<speaker>:<lang>": count it against the speaker.
       if (this.bySid.get(sid.split(':')[0]!)?.member) this.memberJobs++;
-      const h = createHash('sha256').update(Buffer.from(f.audio, 'base64')).digest('hex').slice(0, 16);
-      ws.send(
-        JSON.stringify({
-          type: 'job_result',
-          job_id: f.job_id,
-          attempt: f.attempt,
-          success: true,
-          text_asr: `${f.src_lang}:${h}`,
-          text_translated: `${f.tgt_lang}:${h}`,
-          processing_ms: 0,
-        }),
-      );
+      answerAssign(ws, f, false);
     });
     const acked = new Promise<void>((res) =>
       ws.on('message', (d) => {

@@ -359,25 +359,29 @@ describe('resume token grace', () => {
 });
 
 describe('inbox', () => {
+  /** An inbox with fast claim/probe timings, for tests. */
+  const inboxFor = (id: string, maxDeliveries: number, handle: (env: Envelope) => Promise<void>) =>
+    new InboxBus({
+      redis,
+      blocking: connectRedis({ url: server.url, role: 'blocking' }),
+      ks,
+      instanceId: id,
+      log: { warn() {}, error() {} },
+      claimIdleMs: 50,
+      claimIntervalMs: 50,
+      maxDeliveries,
+      blockMs: 100,
+      probeIntervalMs: 100,
+      handle,
+    });
+
   it('delivers across instances, retries failures and dead-letters after max deliveries', async () => {
     const got: Envelope[] = [];
     let failFor = '';
     const mk = (id: string) =>
-      new InboxBus({
-        redis,
-        blocking: connectRedis({ url: server.url, role: 'blocking' }),
-        ks,
-        instanceId: id,
-        log: { warn() {}, error() {} },
-        claimIdleMs: 50,
-        claimIntervalMs: 50,
-        maxDeliveries: 3,
-        blockMs: 100,
-        probeIntervalMs: 100,
-        handle: async (env) => {
-          if (env.t === 'kick' && env.sessionId === failFor) throw new Error('socket gone');
-          got.push(env);
-        },
+      inboxFor(id, 3, async (env) => {
+        if (env.t === 'kick' && env.sessionId === failFor) throw new Error('socket gone');
+        got.push(env);
       });
     const a = mk('gw-a');
     const b = mk('gw-b');
@@ -409,21 +413,9 @@ describe('inbox', () => {
     const got: Envelope[] = [];
     let failAll = false;
     const mk = (id: string) =>
-      new InboxBus({
-        redis,
-        blocking: connectRedis({ url: server.url, role: 'blocking' }),
-        ks,
-        instanceId: id,
-        log: { warn() {}, error() {} },
-        claimIdleMs: 50,
-        claimIntervalMs: 50,
-        maxDeliveries: 2,
-        blockMs: 100,
-        probeIntervalMs: 100,
-        handle: async (env) => {
-          if (failAll) throw new Error('down');
-          got.push(env);
-        },
+      inboxFor(id, 2, async (env) => {
+        if (failAll) throw new Error('down');
+        got.push(env);
       });
     const until = async (cond: () => boolean | Promise<boolean>) => {
       const end = Date.now() + 10_000;
