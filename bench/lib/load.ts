@@ -7,7 +7,7 @@
  * (utterance sent → translation_result at the session).
  */
 import WebSocket from 'ws';
-import { answerAssign } from './sim-answer';
+import { answerAssign, registerBenchNode } from './sim-answer';
 import { type Summary, summarize } from './stats';
 
 const LANGS = ['fr', 'de', 'es', 'it', 'pt', 'nl', 'sv', 'pl'];
@@ -77,28 +77,12 @@ export class LoadRig {
           // As the node SDK does: confirm the assignment, then answer.
           answerAssign(ws, f, true);
         });
-        const acked = new Promise<void>((res) =>
-          ws.on('message', (d) => {
-            if (d.toString().includes('node_register_ack')) res();
-          }),
-        );
-        ws.send(
-          JSON.stringify({
-            type: 'node_register',
-            node_id: `bench-n${k}-${j}`,
-            services: ['asr', 'nmt'],
-            asr_langs: [LANGS[k]],
-            tts_langs: ['en'],
-            max_concurrent_jobs: this.o.nodeSlots,
-          }),
-        );
-        await acked;
-        // Heartbeat like a real node, or the sweep takes it offline after the timeout.
-        const hb = setInterval(
-          () => ws.send(JSON.stringify({ type: 'node_heartbeat', running_jobs: 0 })),
-          2000,
-        );
-        ws.on('close', () => clearInterval(hb));
+        await registerBenchNode(ws, {
+          nodeId: `bench-n${k}-${j}`,
+          asrLangs: [LANGS[k]!],
+          ttsLangs: ['en'],
+          maxJobs: this.o.nodeSlots,
+        });
         this.nodes.push(ws);
       }
     }

@@ -9,7 +9,7 @@
  *     members' own results (same run, same load).
  */
 import WebSocket from 'ws';
-import { answerAssign } from './sim-answer';
+import { answerAssign, registerBenchNode } from './sim-answer';
 import { type Summary, summarize } from './stats';
 
 const LANGS = ['zh', 'en', 'ja'];
@@ -114,24 +114,7 @@ export class RoomRig {
       if (this.bySid.get(sid.split(':')[0]!)?.member) this.memberJobs++;
       answerAssign(ws, f, false);
     });
-    const acked = new Promise<void>((res) =>
-      ws.on('message', (d) => {
-        if (d.toString().includes('node_register_ack')) res();
-      }),
-    );
-    ws.send(
-      JSON.stringify({
-        type: 'node_register',
-        node_id: id,
-        services: ['asr', 'nmt'],
-        asr_langs: LANGS,
-        tts_langs: LANGS,
-        max_concurrent_jobs: this.o.nodeSlots,
-      }),
-    );
-    await acked;
-    const hb = setInterval(() => ws.send(JSON.stringify({ type: 'node_heartbeat', running_jobs: 0 })), 2000);
-    ws.on('close', () => clearInterval(hb));
+    await registerBenchNode(ws, { nodeId: id, asrLangs: LANGS, ttsLangs: LANGS, maxJobs: this.o.nodeSlots });
     return ws;
   }
 

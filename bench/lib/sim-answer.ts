@@ -26,3 +26,31 @@ export function answerAssign(ws: WebSocket, f: AssignFrame, confirm: boolean): v
     }),
   );
 }
+
+/**
+ * Registers a bench node on an open socket (asr + nmt), waits for the ack, then heartbeats like
+ * a real node every 2 s (or the sweep takes it offline) until the socket closes.
+ */
+export async function registerBenchNode(
+  ws: WebSocket,
+  n: { nodeId: string; asrLangs: readonly string[]; ttsLangs: readonly string[]; maxJobs: number },
+): Promise<void> {
+  const acked = new Promise<void>((res) =>
+    ws.on('message', (d) => {
+      if (d.toString().includes('node_register_ack')) res();
+    }),
+  );
+  ws.send(
+    JSON.stringify({
+      type: 'node_register',
+      node_id: n.nodeId,
+      services: ['asr', 'nmt'],
+      asr_langs: n.asrLangs,
+      tts_langs: n.ttsLangs,
+      max_concurrent_jobs: n.maxJobs,
+    }),
+  );
+  await acked;
+  const hb = setInterval(() => ws.send(JSON.stringify({ type: 'node_heartbeat', running_jobs: 0 })), 2000);
+  ws.on('close', () => clearInterval(hb));
+}
