@@ -51,12 +51,15 @@ async function open(
 ): Promise<{ peer: RawPeer; answer: Record<string, unknown> }> {
   const peer = await RawPeer.connect(url, { token: await sessionToken({ tenant }) });
   peer.send(init(tenant));
-  // A hang bound: one test opens 1,000 sessions at once against in-process gateways.
+  // A hang bound (one test opens 1,000 sessions at once against in-process gateways), below the
+  // test's own so that a socket that never answers says how it ended.
   const answer = await until(
     () => peer.frames.find((f) => f.type === 'session_init_ack' || f.type === 'error'),
     'session_init answer',
-    60_000,
-  );
+    45_000,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; socket ${peer.closed ? `closed ${peer.closed.code}` : 'open'}`);
+  });
   return { peer, answer };
 }
 

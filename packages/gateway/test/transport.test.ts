@@ -168,6 +168,71 @@ describe.each(impls)('transport %s', (impl) => {
     ok.ws.close();
   });
 
+  it('a verdict decided later (a JWT check): open sees its claims first, then every frame in order', async () => {
+    const events: string[] = [];
+    const verdicts: ((v: { ok: true; claims: Record<string, unknown> }) => void)[] = [];
+    const { port } = await start(impl, (t) => {
+      t.ws<{ claims: unknown }>(
+        '/ws',
+        { maxPayloadBytes: 1024, idleTimeoutSec: 60 },
+        {
+          upgrade: (req) =>
+            new Promise((resolve) => {
+              verdicts.push(resolve);
+              // the client sends at once on open: where the 101 precedes the verdict (uWS),
+              // its frames arrive before the verdict is known
+              if (req.query === 'late') setTimeout(() => resolve({ ok: true, claims: { late: true } }), 50);
+              else resolve({ ok: true, claims: { late: false } });
+            }),
+          data: (_req, v) => ({ claims: v.ok ? v.claims : null }),
+          open: (c) => {
+            events.push(`open ${JSON.stringify(c.data.claims)}`);
+          },
+          message: (c, bytes) => {
+            events.push(Buffer.from(bytes).toString());
+            c.send(`echo ${Buffer.from(bytes).toString()}`);
+          },
+          close: () => {
+            events.push('close');
+          },
+        },
+      );
+    });
+    const late = connect(`ws://127.0.0.1:${port}/ws?late`);
+    await late.opened;
+    for (const f of ['a', 'b', 'c']) late.ws.send(f);
+    await until(() => late.frames.length === 3, 'three echoes');
+    expect(late.frames).toEqual(['echo a', 'echo b', 'echo c']);
+    expect(events).toEqual(['open {"late":true}', 'a', 'b', 'c']);
+    late.ws.close();
+    await late.closed;
+    await until(() => events.includes('close'), 'close callback');
+    expect(verdicts).toHaveLength(1);
+  });
+
+  it('many upgrades with verdicts decided later: every socket stays open and answers', async () => {
+    const { port } = await start(impl, (t) => {
+      t.ws<object>(
+        '/ws',
+        { maxPayloadBytes: 1024, idleTimeoutSec: 60 },
+        {
+          upgrade: () => new Promise((resolve) => setImmediate(() => resolve({ ok: true }))),
+          data: () => ({}),
+          open: () => {},
+          message: (c, bytes) => c.send(Buffer.from(bytes).toString()),
+          close: () => {},
+        },
+      );
+    });
+    const peers = Array.from({ length: 400 }, () => connect(`ws://127.0.0.1:${port}/ws`));
+    await Promise.all(peers.map((p) => p.opened));
+    for (const [i, p] of peers.entries()) p.ws.send(`n${i}`);
+    await until(() => peers.every((p) => p.frames.length === 1), 'an answer on every socket');
+    expect(peers.map((p) => p.frames)).toEqual(peers.map((_, i) => [`n${i}`]));
+    for (const p of peers) p.ws.close();
+    await Promise.all(peers.map((p) => p.closed));
+  });
+
   it('a throwing upgrade/open/message callback closes only that connection and is reported', async () => {
     const { port, errors } = await start(impl, (t) => {
       t.ws<{ q: string }>(
@@ -296,6 +361,36 @@ describe.each(impls)('transport %s', (impl) => {
     t.closeAll();
     await c.closed;
     await expect(fetch(`http://127.0.0.1:${port}/x`)).rejects.toThrow();
+  });
+});
+
+describe.runIf(impls.includes('uws'))('uws transport, verdict pending', () => {
+  it('frames before the verdict are held up to a bound: beyond it the socket is closed (1008), and the handlers never see it', async () => {
+    const seen: string[] = [];
+    let decide: (() => void) | undefined;
+    const { port } = await start('uws', (t) => {
+      t.ws<object>(
+        '/ws',
+        { maxPayloadBytes: 1024, idleTimeoutSec: 60 },
+        {
+          upgrade: () =>
+            new Promise((resolve) => {
+              decide = () => resolve({ ok: true });
+            }),
+          data: () => ({}),
+          open: () => seen.push('open'),
+          message: (_c, bytes) => seen.push(Buffer.from(bytes).toString()),
+          close: () => seen.push('close'),
+        },
+      );
+    });
+    const p = connect(`ws://127.0.0.1:${port}/ws`);
+    await p.opened; // uWS upgrades at once; the verdict is still pending
+    for (let i = 0; i < 17; i++) p.ws.send(`f${i}`);
+    expect(await p.closed).toBe(1008);
+    decide!();
+    await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual([]);
   });
 });
 

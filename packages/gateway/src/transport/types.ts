@@ -89,7 +89,12 @@ export interface WsConn<D> {
 }
 
 export interface WsHandlers<D> {
-  /** decides whether the connection is accepted; runs before the socket is upgraded */
+  /**
+   * Decides whether the connection is accepted. A verdict returned at once is applied before
+   * the upgrade (an HTTP refusal is possible only then). A promised one may be applied after
+   * the 101 (uWS upgrades at once, see uws.ts): `open` and then the frames received meanwhile
+   * follow the verdict, and a refusal reaches the client as the close its `data` leads to.
+   */
   upgrade(req: UpgradeRequest): UpgradeVerdict | Promise<UpgradeVerdict>;
   /** builds the connection's data from an accepted upgrade */
   data(req: UpgradeRequest, verdict: UpgradeVerdict): D;

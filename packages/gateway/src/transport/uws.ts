@@ -23,6 +23,7 @@ import type {
   HttpTransport,
   TransportOptions,
   UpgradeRequest,
+  UpgradeVerdict,
   WsConn,
   WsHandlers,
   WsOptions,
@@ -31,9 +32,21 @@ import type { UwsModule } from './uws-native';
 
 const DEFAULT_MAX_BODY = 64 * 1024;
 
+/** A frame count no honest peer reaches before its upgrade's verdict (a few ms of JWT check). */
+const HELD_MAX_FRAMES = 16;
+
 interface Slot<D> {
+  /** set once the handlers see the connection */
   conn?: UwsConn<D>;
-  data: D;
+  /** the connection's data, when the verdict was known at upgrade time */
+  data?: D;
+  /** the verdict still being decided, and the request it is about */
+  pending?: Promise<UpgradeVerdict>;
+  info?: UpgradeRequest;
+  /** frames received while the verdict is pending (replayed to `message` in order) */
+  held?: [Uint8Array, boolean][];
+  heldBytes?: number;
+  closed?: boolean;
 }
 
 /**
@@ -183,6 +196,8 @@ export class UwsTransport implements HttpTransport {
   private readonly app: TemplatedApp;
   private listenSocket: us_listen_socket | null = null;
   private readonly conns = new Set<UwsConn<unknown>>();
+  /** upgraded sockets whose verdict is still pending (not yet seen by the handlers) */
+  private readonly held = new Set<WebSocket<unknown>>();
   private fallbackHandler: HttpHandler = () => ({ status: 404, body: 'not found' });
 
   constructor(
@@ -199,7 +214,22 @@ export class UwsTransport implements HttpTransport {
   }
 
   ws<D>(path: string, o: WsOptions, h: WsHandlers<D>): void {
-    const conn = (ws: WebSocket<Slot<D>>) => ws.getUserData().conn!;
+    const guarded = (where: GuardSite, c: UwsConn<D>, fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        this.guard(where, err);
+        c.end(1011, 'internal error');
+      }
+    };
+    /** The handlers see the connection from here on (its verdict is known). */
+    const opened = (ws: WebSocket<Slot<D>>, slot: Slot<D>, data: D) => {
+      const c = new UwsConn<D>(ws, data);
+      slot.conn = c;
+      this.conns.add(c as UwsConn<unknown>);
+      guarded('open', c, () => h.open(c));
+      return c;
+    };
     this.app.ws<Slot<D>>(path, {
       maxPayloadLength: o.maxPayloadBytes,
       // our own limit (the gateway closes with 1013) is checked after each send; uWS must
@@ -208,81 +238,98 @@ export class UwsTransport implements HttpTransport {
       idleTimeout: Math.max(8, Math.round(o.idleTimeoutSec)),
       sendPingsAutomatically: true,
       upgrade: (res, req, context: us_socket_context_t) => {
-        const r = new Responder(res);
-        let info: UpgradeRequest;
-        let key: string;
-        let protocol: string;
-        let extensions: string;
+        let slot: Slot<D>;
         try {
-          info = readRequest(res, req, 0);
-          key = req.getHeader('sec-websocket-key');
-          protocol = req.getHeader('sec-websocket-protocol');
-          extensions = req.getHeader('sec-websocket-extensions');
-        } catch (err) {
-          this.guard('upgrade', err);
-          r.reply(500, 'application/json', '{"error":"internal"}');
-          return;
-        }
-        const accept = (verdict: Awaited<ReturnType<WsHandlers<D>['upgrade']>>) => {
-          if (r.done) return;
-          if (!verdict.ok && !verdict.close) {
-            r.reply(
+          const info = readRequest(res, req, 0);
+          const verdict = h.upgrade(info);
+          if (verdict instanceof Promise) {
+            slot = { pending: verdict, info, held: [], heldBytes: 0 };
+          } else if (!verdict.ok && !verdict.close) {
+            new Responder(res).reply(
               verdict.status,
               'application/json',
               JSON.stringify({ error: { code: verdict.code, message: verdict.message } }),
             );
             return;
+          } else {
+            slot = { data: h.data(info, verdict) };
           }
-          const slot: Slot<D> = { data: h.data(info, verdict) };
-          r.done = true;
-          res.cork(() => res.upgrade(slot, key, protocol, extensions, context));
-        };
-        const fail = (err: unknown) => {
-          this.guard('upgrade', err);
-          r.reply(500, 'application/json', '{"error":"internal"}');
-        };
-        try {
-          const v = h.upgrade(info);
-          if (v instanceof Promise) v.then(accept).catch(fail);
-          else accept(v);
         } catch (err) {
-          fail(err);
+          this.guard('upgrade', err);
+          new Responder(res).reply(500, 'application/json', INTERNAL_ERROR_BODY);
+          return;
         }
+        // Always upgraded here, inside uWS's own callback. Upgrading later (after an await,
+        // in res.cork) hits a uWS bug (uWebSockets #1928/#1929): cork() can misread the
+        // reallocated socket and close the fresh WebSocket (1006, no frame), about 1 in a few
+        // thousand upgrades under load. A verdict still pending is applied on open (below).
+        res.cork(() =>
+          res.upgrade(
+            slot,
+            req.getHeader('sec-websocket-key'),
+            req.getHeader('sec-websocket-protocol'),
+            req.getHeader('sec-websocket-extensions'),
+            context,
+          ),
+        );
       },
       open: (ws) => {
         const slot = ws.getUserData();
-        const c = new UwsConn<D>(ws, slot.data);
-        slot.conn = c;
-        this.conns.add(c as UwsConn<unknown>);
-        try {
-          h.open(c);
-        } catch (err) {
-          this.guard('open', err);
-          c.end(1011, 'internal error');
+        if (!slot.pending) {
+          opened(ws, slot, slot.data as D);
+          return;
         }
+        // The verdict (e.g. a JWT check) is still running: the handlers see the connection
+        // once it is known; frames that arrive before are held (bounded) and replayed in order.
+        this.held.add(ws as WebSocket<unknown>);
+        slot.pending.then(
+          (verdict) => {
+            if (!this.held.delete(ws as WebSocket<unknown>)) return; // closed meanwhile
+            const c = opened(ws, slot, h.data(slot.info!, verdict));
+            for (const [bytes, isBinary] of slot.held!.splice(0)) {
+              if (c.closed) break;
+              guarded('message', c, () => h.message(c, bytes, isBinary));
+            }
+            slot.held = undefined;
+          },
+          (err) => {
+            if (!this.held.delete(ws as WebSocket<unknown>)) return;
+            this.guard('upgrade', err);
+            slot.closed = true;
+            ws.end(1011, 'internal error');
+          },
+        );
       },
       message: (ws, message, isBinary) => {
-        const c = conn(ws);
-        if (c.closed) return;
-        try {
-          h.message(c, new Uint8Array(message), isBinary);
-        } catch (err) {
-          this.guard('message', err);
-          c.end(1011, 'internal error');
+        const slot = ws.getUserData();
+        const c = slot.conn;
+        if (!c) {
+          if (slot.closed || !slot.held) return;
+          // copied: `message` is only valid during this callback
+          slot.held.push([new Uint8Array(message.slice(0)), isBinary]);
+          slot.heldBytes! += message.byteLength;
+          if (slot.held.length > HELD_MAX_FRAMES || slot.heldBytes! > o.maxPayloadBytes) {
+            this.held.delete(ws as WebSocket<unknown>);
+            slot.closed = true;
+            slot.held = undefined;
+            ws.end(1008, 'too many frames before the connection was authorized');
+          }
+          return;
         }
+        if (c.closed) return;
+        guarded('message', c, () => h.message(c, new Uint8Array(message), isBinary));
       },
       drain: (ws) => {
-        const c = conn(ws);
-        if (c.closed || !h.drain) return;
-        try {
-          h.drain(c);
-        } catch (err) {
-          this.guard('drain', err);
-          c.end(1011, 'internal error');
-        }
+        const c = ws.getUserData().conn;
+        if (!c || c.closed || !h.drain) return;
+        guarded('drain', c, () => h.drain!(c));
       },
       close: (ws, code) => {
-        const c = conn(ws);
+        const slot = ws.getUserData();
+        slot.closed = true;
+        this.held.delete(ws as WebSocket<unknown>);
+        const c = slot.conn;
+        if (!c) return; // the handlers never saw it
         c.closed = true;
         this.conns.delete(c as UwsConn<unknown>);
         try {
@@ -375,5 +422,7 @@ export class UwsTransport implements HttpTransport {
 
   closeAll(): void {
     for (const c of [...this.conns]) c.terminate();
+    for (const ws of [...this.held]) ws.close();
+    this.held.clear();
   }
 }
