@@ -60,6 +60,8 @@ export type Envelope =
       /** ms when the speaker's utterance was finalized (room result latency) */
       at: number;
       outcome: LoggedOutcome;
+      /** v1.10: the speaker's own session asks for speech (absent from older gateways: no) */
+      stts?: boolean;
     }
   /** a member joined or left a room the listener `to` is in */
   | {

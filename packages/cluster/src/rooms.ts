@@ -22,6 +22,8 @@ export interface RoomMember {
   tgt: string;
   /** the instance that owned its socket when it joined */
   instance: string;
+  /** its session asked for speech (`features.tts`): its room results carry `tts_audio` */
+  tts: boolean;
 }
 
 /** A listener of one fan-out, with the first index of this speaker it receives. */
@@ -49,11 +51,19 @@ export function parseLaneId(id: string): { speaker: string; lang: string } | nul
 }
 
 function encodeMember(m: RoomMember): string {
-  return JSON.stringify({ n: m.displayName, s: m.speaks, l: m.listens, t: m.tgt, i: m.instance });
+  // `v` only when set: records of members without TTS stay as they were.
+  return JSON.stringify({
+    n: m.displayName,
+    s: m.speaks,
+    l: m.listens,
+    t: m.tgt,
+    i: m.instance,
+    ...(m.tts ? { v: 1 } : {}),
+  });
 }
 
 function decodeMember(sessionId: string, blob: string): RoomMember {
-  let o: { n?: unknown; s?: unknown; l?: unknown; t?: unknown; i?: unknown } = {};
+  let o: { n?: unknown; s?: unknown; l?: unknown; t?: unknown; i?: unknown; v?: unknown } = {};
   try {
     o = JSON.parse(blob);
   } catch {}
@@ -64,6 +74,8 @@ function decodeMember(sessionId: string, blob: string): RoomMember {
     listens: String(o.l ?? ''),
     tgt: String(o.t ?? ''),
     instance: String(o.i ?? ''),
+    // Records written before v1.10 have no `v`: no speech.
+    tts: o.v === 1,
   };
 }
 

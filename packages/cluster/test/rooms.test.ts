@@ -35,11 +35,28 @@ const m = (sessionId: string, listens = 'en'): RoomMember => ({
   listens,
   tgt: 'en',
   instance: 'gw-1',
+  tts: false,
 });
 
 const T = 1_700_000_000_000;
 
 describe('room scripts', () => {
+  it('a member wanting speech is stored as such; a record written before v1.10 decodes as not wanting it', async () => {
+    await rooms.join('acme', 'tts', { ...m('a'), tts: true });
+    await rooms.join('acme', 'tts', m('b'));
+    // A member record as a v1.9 gateway wrote it (no `v`).
+    await redis.hset(
+      ks.roomMembers('acme', 'tts'),
+      'c',
+      JSON.stringify({ n: 'C', s: 'zh', l: 'en', t: 'en', i: 'gw-0' }),
+    );
+    expect(await redis.hget(ks.roomMembers('acme', 'tts'), 'b')).not.toContain('"v"');
+    const ls = await rooms.fanout('acme', 'tts', 'b', 0, T);
+    expect(Object.fromEntries(ls.map((l) => [l.sessionId, l.tts]))).toEqual({ a: true, c: false });
+    for (const s of ['a', 'b', 'c']) await rooms.leave('acme', 'tts', s);
+    await rooms.forget('acme', 'tts');
+  });
+
   it('join is idempotent and bounded; fan-out gives each listener its first index once; leave cleans up', async () => {
     expect((await rooms.join('acme', 'r1', m('a'))).status).toBe('joined');
     expect((await rooms.join('acme', 'r1', m('a', 'fr'))).status).toBe('rejoined');

@@ -13,6 +13,7 @@
  *   after the gap timeout, exactly like a session's own results.
  */
 import {
+  checkPool,
   type Envelope,
   type FanoutListener,
   isScriptError,
@@ -23,7 +24,7 @@ import {
   type RoomMember,
   ScriptErrorCode,
 } from '@lingua/cluster';
-import type { RoomJoin, RoomMemberInfo } from '@lingua/protocol';
+import type { RoomJoin, RoomMemberInfo, RoomTtsSkipped } from '@lingua/protocol';
 import type { GatewayContext } from './context';
 import type { Finalized } from './finalize';
 import type { Logger } from './logger';
@@ -32,6 +33,7 @@ import type { SessionInfo } from './session-handshake';
 
 type RoomOutcomeEnv = Extract<Envelope, { t: 'room-outcome' }>;
 type RoomMemberEnv = Extract<Envelope, { t: 'room-member' }>;
+type LoggedResult = Extract<LoggedOutcome, { kind: 'result' }>['result'];
 
 export interface SeatOwner {
   readonly conn: string;
@@ -45,6 +47,8 @@ export interface SeatOwner {
 interface Heard {
   name: string;
   lane: string;
+  /** the speaker's own session asks for speech (its own job, read by listeners of its tgt, has it) */
+  speakerTts: boolean;
   order: ResultOrderer<LoggedOutcome>;
   /** next lookup of the head gap in the lane's result log */
   checkAt: number;
@@ -52,6 +56,12 @@ interface Heard {
 
 /** Fan-outs remembered for pushing their outcomes (older ones are found by the listeners' checks). */
 const MAX_FANOUTS = 256;
+/**
+ * How long a lane remembers whether a TTS node serves its pair: the check (one SMEMBERS plus
+ * one SCARD per cell) then costs nothing per utterance, and a TTS node that joins or leaves is
+ * seen within this long.
+ */
+const TTS_CHECK_TTL_MS = 5_000;
 
 export class RoomSeat {
   roomId: string | undefined;
@@ -65,6 +75,8 @@ export class RoomSeat {
   private admittedAt = 0;
   /** listener side: speaker session id → its results for us */
   private readonly heard = new Map<string, Heard>();
+  /** speaker side: lane language → whether a TTS node serves (src, lang), until when */
+  private readonly ttsServes = new Map<string, { ok: boolean; until: number }>();
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -73,6 +85,11 @@ export class RoomSeat {
 
   private get tenant(): string {
     return this.owner.info.tenant;
+  }
+
+  /** This session asked for speech (`features.tts`): as a listener, its room results carry it. */
+  private get wantsTts(): boolean {
+    return this.owner.info.features.tts === true;
   }
 
   async join(msg: RoomJoin, restore?: { heard: Map<string, number> }): Promise<void> {
@@ -89,6 +106,7 @@ export class RoomSeat {
       listens: msg.listen_lang ?? this.owner.info.tgt,
       tgt: this.owner.info.tgt,
       instance: this.ctx.cfg.instanceId,
+      tts: this.wantsTts,
     };
     const counted = await this.ctx.rooms.admit(this.tenant, msg.room_id, this.ctx.now());
     if (!counted.ok) {
@@ -179,6 +197,7 @@ export class RoomSeat {
       const h: Heard = {
         name: s.displayName,
         lane: laneFor(s, this.listens),
+        speakerTts: s.tts,
         order: new ResultOrderer<LoggedOutcome>({ gapTimeoutMs: this.ctx.cfg.gapTimeoutMs, nextIndex: next }),
         checkAt: 0,
       };
@@ -210,6 +229,7 @@ export class RoomSeat {
         listens: this.listens,
         tgt: this.owner.info.tgt,
         instance: this.ctx.cfg.instanceId,
+        tts: this.wantsTts,
       };
       await this.tellFrom(roomId, r.members, 'left', me);
     }
@@ -295,7 +315,28 @@ export class RoomSeat {
     const langs = new Set(listeners.map((l) => l.listens).filter((l) => l !== info.src && l !== info.tgt));
     const now = this.ctx.now();
     // The languages in parallel: the session's own job waits for them (one round trip, not k).
-    await Promise.all([...langs].map((lang) => this.dispatchLane(u, lang, now)));
+    await Promise.all(
+      [...langs].map(async (lang) => {
+        // Speech only when a listener of the language wants it and some node can make it (a
+        // job asking TTS of a pair without TTS nodes would find no node at all).
+        const wanted = listeners.some(
+          (l) => l.listens === lang && l.tts && l.sessionId !== this.owner.sessionId,
+        );
+        const tts = wanted && (await this.ttsServed(lang, now));
+        await this.dispatchLane(u, lang, now, tts);
+      }),
+    );
+  }
+
+  /** Whether a TTS node serves (src, lang): the pool check of session_init, cached per lane. */
+  private async ttsServed(lang: string, now: number): Promise<boolean> {
+    const c = this.ttsServes.get(lang);
+    if (c && c.until > now) return c.ok;
+    const ok =
+      (await checkPool(this.ctx.redis, this.ctx.ks, { src: this.owner.info.src, tgt: lang, tts: true })) ===
+      'ok';
+    this.ttsServes.set(lang, { ok, until: now + TTS_CHECK_TTL_MS });
+    return ok;
   }
 
   /** Opens this speaker's lane into `lang`, or re-binds it to this connection (once per connection). */
@@ -320,7 +361,7 @@ export class RoomSeat {
     return lane;
   }
 
-  private async dispatchLane(u: Finalized, lang: string, now: number): Promise<void> {
+  private async dispatchLane(u: Finalized, lang: string, now: number, tts: boolean): Promise<void> {
     const { info } = this.owner;
     const lane = await this.bindLane(lang, now);
     await this.ctx.jobs.dispatchNew(
@@ -333,7 +374,7 @@ export class RoomSeat {
         tgt: lang,
         audioFormat: info.fmt,
         sampleRate: info.rate,
-        features: {},
+        features: tts ? { tts: true } : {},
         audio: u.audio,
         lastChunkSeq: -1,
         reason: u.reason,
@@ -379,6 +420,11 @@ export class RoomSeat {
         );
       return;
     }
+    // Speech only to the listeners that want it: the others do not carry its bytes.
+    const text: LoggedOutcome =
+      o.kind === 'result' && o.result.tts_audio
+        ? { ...o, result: { ...o.result, tts_audio: undefined, tts_format: undefined } }
+        : o;
     for (const l of planned.listeners) {
       if (!hears(l.listens) || o.index < l.first) continue;
       this.ctx.inbox
@@ -391,7 +437,8 @@ export class RoomSeat {
           lane,
           first: l.first,
           at: planned.at,
-          outcome: o,
+          outcome: l.tts ? o : text,
+          stts: this.wantsTts,
         })
         .catch((err) => this.owner.log.debug({ err: String(err) }, 'room push failed (the listener checks)'));
     }
@@ -426,6 +473,7 @@ export class RoomSeat {
       h = {
         name: env.name,
         lane: env.lane,
+        speakerTts: env.stts === true,
         order: new ResultOrderer<LoggedOutcome>({
           gapTimeoutMs: this.ctx.cfg.gapTimeoutMs,
           nextIndex: env.first,
@@ -460,6 +508,7 @@ export class RoomSeat {
         tgt_lang: this.listens,
         text_asr: r.text_asr,
         text_translated: transcript ? r.text_asr : r.text_translated,
+        ...(this.wantsTts ? roomSpeech(r, transcript, h.lane === speaker, h.speakerTts) : {}),
       });
       this.ctx.metrics.roomResults.inc({ kind: 'result' });
     } else {
@@ -496,6 +545,24 @@ export class RoomSeat {
       }
     }
   }
+}
+
+/**
+ * The speech fields of a room_result for a listener that asked `features.tts`: the audio, or
+ * why there is none (never silently absent). A transcript listener reads the speaker's own
+ * lane, whose audio (if any) speaks the speaker's tgt_lang, not the listener's language.
+ */
+export function roomSpeech(
+  r: LoggedResult,
+  transcript: boolean,
+  ownLane: boolean,
+  speakerTts: boolean,
+): { tts_audio: string; tts_format: string } | { tts_skipped: RoomTtsSkipped } {
+  if (transcript) return { tts_skipped: 'transcript' };
+  if (r.tts_audio?.length) {
+    return { tts_audio: Buffer.from(r.tts_audio).toString('base64'), tts_format: r.tts_format ?? 'pcm16' };
+  }
+  return { tts_skipped: ownLane && !speakerTts ? 'speaker_without_tts' : 'no_tts_node' };
 }
 
 function memberInfo(m: RoomMember): RoomMemberInfo {

@@ -1,6 +1,6 @@
 /** Meeting-room messages on the session socket (v1.6), docs/protocol.md "Rooms". */
 import { type Static, Type } from '@sinclair/typebox';
-import { Id, LangCode, MissingReasonSchema, NonNegInt, ResultText } from './common';
+import { AudioFormat, Base64, Id, LangCode, MissingReasonSchema, NonNegInt, ResultText } from './common';
 
 /** Shown to the other members; plain text, bounded. */
 export const MAX_DISPLAY_NAME_CHARS = 64;
@@ -64,6 +64,19 @@ export type RoomMemberLeft = Static<typeof RoomMemberLeftSchema>;
 export const RoomSpeakerSchema = Type.Object({ session_id: Id(), display_name: DisplayName() });
 export type RoomSpeaker = Static<typeof RoomSpeakerSchema>;
 
+/**
+ * v1.10: `no_tts_node`: no node with TTS served the pair when the utterance was dispatched;
+ * `speaker_without_tts`: this listener reads the speaker's own translation (its `tgt_lang`),
+ * which the speaker's session did not ask speech for; `transcript`: the listener listens in
+ * the speaker's language (text only).
+ */
+export const RoomTtsSkippedSchema = Type.Union([
+  Type.Literal('no_tts_node'),
+  Type.Literal('speaker_without_tts'),
+  Type.Literal('transcript'),
+]);
+export type RoomTtsSkipped = Static<typeof RoomTtsSkippedSchema>;
+
 export const RoomResultSchema = Type.Object({
   type: Type.Literal('room_result'),
   room_id: Id(),
@@ -75,6 +88,11 @@ export const RoomResultSchema = Type.Object({
   tgt_lang: LangCode(),
   text_asr: ResultText(),
   text_translated: ResultText(),
+  /** v1.10: speech of `text_translated`, only for a listener whose session asked `features.tts`. */
+  tts_audio: Type.Optional(Base64()),
+  tts_format: Type.Optional(AudioFormat()),
+  /** v1.10: why a listener that asked `features.tts` got no `tts_audio` (never silently absent). */
+  tts_skipped: Type.Optional(RoomTtsSkippedSchema),
 });
 export type RoomResult = Static<typeof RoomResultSchema>;
 
