@@ -142,5 +142,22 @@ describe('speech in meeting rooms (v1.10)', () => {
       expect(r!.tts_skipped).toBe(skipped);
     }
     expect(fr.peer.ofType('room_missing_result')).toHaveLength(0);
+
+    // A speaker whose own session asked for speech: its tgt_lang listeners that want it get it.
+    const eve = await member(1, 'skipped', 'zh', 'en', 'en', true);
+    const eveAudio = Buffer.from('Eve with speech '.repeat(8));
+    say(eve, 0, eveAudio);
+    const [fromEve] = (await en.peer.next('room_result', 2)).slice(1);
+    expect(fromEve).toMatchObject({
+      speaker: { session_id: eve.sid },
+      text_translated: simOutput(eveAudio, 'zh', 'en').text_translated,
+      tts_audio: speech(eveAudio),
+      tts_format: 'pcm16',
+    });
+    expect(fromEve!.tts_skipped).toBeUndefined();
+    // The transcript listener wanting speech is still told why it has none.
+    const [zhFromEve] = (await zh.peer.next('room_result', 2)).slice(1);
+    expect(zhFromEve).toMatchObject({ speaker: { session_id: eve.sid }, tts_skipped: 'transcript' });
+    expect(zhFromEve!.tts_audio).toBeUndefined();
   });
 });

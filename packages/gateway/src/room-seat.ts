@@ -420,11 +420,10 @@ export class RoomSeat {
         );
       return;
     }
-    // Speech only to the listeners that want it: the others do not carry its bytes.
-    const text: LoggedOutcome =
-      o.kind === 'result' && o.result.tts_audio
-        ? { ...o, result: { ...o.result, tts_audio: undefined, tts_format: undefined } }
-        : o;
+    // Speech only to the listeners that can use it: the others do not carry its bytes (a
+    // transcript listener never, the audio speaks the speaker's tgt_lang).
+    const text = withoutSpeech(o);
+    const { src } = this.owner.info;
     for (const l of planned.listeners) {
       if (!hears(l.listens) || o.index < l.first) continue;
       this.ctx.inbox
@@ -437,7 +436,7 @@ export class RoomSeat {
           lane,
           first: l.first,
           at: planned.at,
-          outcome: l.tts ? o : text,
+          outcome: l.tts && l.listens !== src ? o : text,
           stts: this.wantsTts,
         })
         .catch((err) => this.owner.log.debug({ err: String(err) }, 'room push failed (the listener checks)'));
@@ -545,6 +544,15 @@ export class RoomSeat {
       }
     }
   }
+}
+
+/** `o` without its speech (the same object when it has none). */
+export function withoutSpeech(o: LoggedOutcome): LoggedOutcome {
+  if (o.kind !== 'result' || !o.result.tts_audio) return o;
+  const result = { ...o.result };
+  delete result.tts_audio;
+  delete result.tts_format;
+  return { ...o, result };
 }
 
 /**
