@@ -100,7 +100,10 @@ export type SessionEvents = {
   reconnected: (ack: SessionInitAck) => void;
   disconnected: (info: { code: number; reason: string }) => void;
   closed: (info: SessionClosedInfo) => void;
-  /** v1.6 rooms: another member's utterance in this session's listen language */
+  /**
+   * v1.6 rooms: another member's utterance in this session's listen language. v1.10: with
+   * `features.tts`, it carries `tts_audio`/`tts_format` or `tts_skipped` (why there is none).
+   */
   roomResult: (result: RoomResult) => void;
   /** v1.6 rooms: another member's utterance whose translation for us failed */
   roomMissing: (missing: RoomMissingResult) => void;
