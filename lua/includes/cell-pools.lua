@@ -4,6 +4,8 @@
 --   pool:<pair>     zset  the available index (cell-avail)
 --   ttsall:<pair>   set   the members of poolall:<pair> that have the 'tts' service (v1.9)
 --   ttspool:<pair>  zset  their available index (cell-avail)
+--   twall:<a:b>     set   the nodes in both poolall:a:b and poolall:b:a, a < b (v1.11, two-way)
+--   twpool:<a:b>    zset  their available index (cell-avail)
 --@include "cell-avail"
 
 -- Joins the pool's membership set (the available index is set by set_available). `tts`: the
@@ -11,6 +13,11 @@
 local function pool_join(base, node_id, pair, tts)
   if redis.call('SADD', base .. K.poolAll .. pair, node_id) == 1 then
     redis.call('HINCRBY', base .. K.pairs, pair, 1)
+  end
+  -- Two-way (v1.11): the node serves both directions once it is in the reverse pool too.
+  local src, tgt = string.match(pair, '^([^:]+):(.+)$')
+  if src and redis.call('SISMEMBER', base .. K.poolAll .. tgt .. ':' .. src, node_id) == 1 then
+    redis.call('SADD', base .. K.twoWayAll .. two_way_pair(pair), node_id)
   end
   if tts then
     redis.call('SADD', base .. K.ttsAll .. pair, node_id)
@@ -22,6 +29,11 @@ end
 -- Leaves the pool entirely. Counts follow the SREM result, so leaving twice is harmless.
 local function pool_leave(base, node_id, pair)
   redis.call('ZREM', base .. K.pool .. pair, node_id)
+  -- Leaving either direction ends two-way service for the pair.
+  local tw = two_way_pair(pair)
+  if tw and redis.call('SREM', base .. K.twoWayAll .. tw, node_id) == 1 then
+    redis.call('ZREM', base .. K.twoWayPool .. tw, node_id)
+  end
   if redis.call('SREM', base .. K.ttsAll .. pair, node_id) == 1 then
     redis.call('ZREM', base .. K.ttsPool .. pair, node_id)
   end

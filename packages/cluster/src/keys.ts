@@ -10,6 +10,11 @@
 import { fnv1a } from './hash';
 import { parseJobId } from './job-fsm';
 
+/** The canonical name of a two-way pair: its languages in byte order (Lua: two_way_pair). */
+export function twoWayPair(a: string, b: string): string {
+  return a < b ? `${a}:${b}` : `${b}:${a}`;
+}
+
 /** Suffixes appended to a tag base; shared with Lua as table `K`. */
 export const LUA_KEY_SUFFIXES = {
   // cell {c<N>}
@@ -19,6 +24,8 @@ export const LUA_KEY_SUFFIXES = {
   poolAll: 'poolall:', // set per "src:tgt": every online node of the pool
   ttsPool: 'ttspool:', // zset per "src:tgt": available nodes with the 'tts' service -> load (v1.9)
   ttsAll: 'ttsall:', // set per "src:tgt": the members of poolall that have the 'tts' service
+  twoWayPool: 'twpool:', // zset per canonical "a:b" (a < b): available nodes in both a:b and b:a (v1.11)
+  twoWayAll: 'twall:', // set per canonical "a:b": the nodes in both poolall:a:b and poolall:b:a
   pairs: 'pairs', // hash "src:tgt" -> online node count in this cell
   hb: 'hb', // zset node -> last heartbeat ms (online nodes only)
   resv: 'resv', // zset "<job>|<attempt>" -> lease expiry ms
@@ -109,6 +116,14 @@ export class Keyspace {
   /** The pair's members that have the 'tts' service (v1.9). */
   ttsAll(cell: number, src: string, tgt: string): string {
     return this.cell(cell) + LUA_KEY_SUFFIXES.ttsAll + `${src}:${tgt}`;
+  }
+  /** The two-way index of a language pair (v1.11), either order: nodes serving both directions. */
+  twoWayPool(cell: number, a: string, b: string): string {
+    return this.cell(cell) + LUA_KEY_SUFFIXES.twoWayPool + twoWayPair(a, b);
+  }
+  /** The nodes of the cell that serve both directions of the pair (v1.11). */
+  twoWayAll(cell: number, a: string, b: string): string {
+    return this.cell(cell) + LUA_KEY_SUFFIXES.twoWayAll + twoWayPair(a, b);
   }
   cellPairs(cell: number): string {
     return this.cell(cell) + LUA_KEY_SUFFIXES.pairs;

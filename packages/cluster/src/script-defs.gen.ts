@@ -188,8 +188,8 @@ export const SCRIPTS = {
   selectNode: {
     name: 'selectNode',
     file: 'select-node-5.lua',
-    keys: ['available index of the pair pool:<src>:<tgt>, or ttspool:<src>:<tgt> with TTS', 'pool sizes pairs', 'reservation leases resv', 'reservation owners resvnode', 'TTS members of the pair ttsall:<src>:<tgt> (read only with TTS, on failure)'],
-    args: ['source language', 'target language', 'job id', 'attempt (integer)', 'affinity node id (\'\' = none)', 'excluded node ids, comma list (\'\' = none; at most 256)', 'now (ms)', 'lease (ms): the reservation expires at now + lease;', '\'1\' when the job needs TTS (KEYS[1] is then the TTS index), else \'\'', '\'1\' = cool nodes only: when the choice would be a hot node, reserve nothing and'],
+    keys: ['available index of the pair pool:<src>:<tgt>, or ttspool:<src>:<tgt> with TTS,', 'pool sizes pairs', 'reservation leases resv', 'reservation owners resvnode', 'TTS members of the pair ttsall:<src>:<tgt> (read only with TTS, on failure),'],
+    args: ['source language', 'target language', 'job id', 'attempt (integer)', 'affinity node id (\'\' = none)', 'excluded node ids, comma list (\'\' = none; at most 256)', 'now (ms)', 'lease (ms): the reservation expires at now + lease;', '\'1\' when the job needs TTS (KEYS[1] is then the TTS index), \'tw\' when it is two-way', '\'1\' = cool nodes only: when the choice would be a hot node, reserve nothing and'],
     rest: false,
   },
   sessionDetach: {

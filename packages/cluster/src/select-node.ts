@@ -26,6 +26,11 @@ export interface SelectNodeParams {
   leaseMs: number;
   /** v1.9: the job needs speech output: only nodes with the 'tts' service (the TTS index) */
   tts?: boolean;
+  /**
+   * v1.11: a two-way job between src and tgt: only nodes serving both directions (the pair's
+   * two-way index); the node's language ID picks the direction. Not combined with `tts`.
+   */
+  twoWay?: boolean;
 }
 
 export interface SelectedNode {
@@ -63,11 +68,15 @@ export async function selectNodeInCell(
     redis,
     SCRIPTS.selectNode,
     [
-      params.tts ? ks.ttsPool(cell, params.src, params.tgt) : ks.pool(cell, params.src, params.tgt),
+      params.twoWay
+        ? ks.twoWayPool(cell, params.src, params.tgt)
+        : params.tts
+          ? ks.ttsPool(cell, params.src, params.tgt)
+          : ks.pool(cell, params.src, params.tgt),
       ks.cellPairs(cell),
       ks.reservations(cell),
       ks.reservationNodes(cell),
-      ks.ttsAll(cell, params.src, params.tgt),
+      params.twoWay ? ks.twoWayAll(cell, params.src, params.tgt) : ks.ttsAll(cell, params.src, params.tgt),
     ],
     [
       params.src,
@@ -78,7 +87,7 @@ export async function selectNodeInCell(
       (params.exclude ?? []).join(','),
       params.now,
       params.leaseMs,
-      params.tts ? '1' : '',
+      params.twoWay ? 'tw' : params.tts ? '1' : '',
       coolOnly ? '1' : '',
     ],
   );
@@ -134,7 +143,7 @@ export async function selectNode(
   throw new LinguaScriptError(
     sawPool ? ScriptErrorCode.NO_AVAILABLE_NODE : ScriptErrorCode.NO_POOL_FOR_LANG_PAIR,
     'selectNode',
-    `${params.src}:${params.tgt}${params.tts ? ' (tts)' : ''}`,
+    `${params.src}:${params.tgt}${params.twoWay ? ' (two-way)' : params.tts ? ' (tts)' : ''}`,
   );
 }
 
