@@ -21,6 +21,12 @@ export function simOutput(audio: Buffer, src: string, tgt: string) {
   return { text_asr: `${src}:${h}`, text_translated: `${tgt}:${h}` };
 }
 
+/** The simulated node's language ID in two-way mode (v1.11; node-sdk simulatedDirection). */
+export function simDirection(audio: Buffer, a: string, b: string): { src: string; tgt: string } {
+  const first = createHash('sha256').update(audio).digest()[0]!;
+  return (first & 1) === 0 ? { src: a, tgt: b } : { src: b, tgt: a };
+}
+
 export async function until<T>(
   fn: () => T | Promise<T>,
   what: string,
@@ -108,6 +114,8 @@ export interface NodeBehaviour {
   fail?: boolean;
   /** send node_heartbeat every N ms (0 = never) */
   heartbeatMs?: number;
+  /** two-way jobs (v1.11): answer this direction instead of the detected one (null: none) */
+  direction?: { src: string; tgt: string } | null;
   /** node_register.token: default a test token for exactly this id; null = none */
   token?: string | null;
 }
@@ -143,13 +151,18 @@ export async function rawNode(url: string, nodeId: string, behaviour: NodeBehavi
       });
       return;
     }
-    const out = simOutput(Buffer.from(f.audio, 'base64'), f.src_lang, f.tgt_lang);
+    const audio = Buffer.from(f.audio, 'base64');
+    const twoWay = f.features?.two_way === true;
+    const dir = twoWay ? simDirection(audio, f.src_lang, f.tgt_lang) : { src: f.src_lang, tgt: f.tgt_lang };
+    const out = simOutput(audio, dir.src, dir.tgt);
+    const said = b.direction === undefined ? dir : b.direction;
     peer.send({
       type: 'job_result',
       job_id: f.job_id,
       attempt: f.attempt,
       success: true,
       ...out,
+      ...(twoWay && said ? { src_lang: said.src, tgt_lang: said.tgt } : {}),
       processing_ms: 1,
     });
   });

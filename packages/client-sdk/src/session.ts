@@ -46,6 +46,11 @@ export interface LinguaSessionOptions {
   audioFormat?: string;
   /** Default 16000. */
   sampleRate?: number;
+  /**
+   * v1.11 two-way (interpreter) mode: the speaker may use `srcLang` or `tgtLang`; each result's
+   * `src_lang`/`tgt_lang` says which way that utterance was translated. Not with `features.tts`.
+   */
+  twoWay?: boolean;
   /** `partial` (protocol v1.8): receive `partial` events while utterances are worked on. */
   features?: { tts?: boolean; partial?: boolean };
   /** With auth on, the tenant comes from the token; sending a different one is refused. */
@@ -358,6 +363,11 @@ export class LinguaSession extends Emitter<SessionEvents> {
       sample_rate: o.sampleRate ?? 16000,
     };
     if (o.features) frame.features = o.features;
+    if (o.twoWay) {
+      frame.mode = 'two_way';
+      frame.lang_a = o.srcLang;
+      frame.lang_b = o.tgtLang;
+    }
     if (o.tenantId !== undefined) frame.tenant_id = o.tenantId;
     if (this.id !== undefined && this.token !== undefined) {
       // v1.3: what we saw accepted, so a server whose Redis lost it answers missing_result

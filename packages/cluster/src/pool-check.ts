@@ -7,16 +7,24 @@
 import type { Keyspace } from './keys';
 import type { RedisClient } from './redis';
 
-/** 'ok', or why no node serves the session: the pair, or (with `tts`) a node with TTS for it. */
-export type PoolCheck = 'ok' | 'no_pair' | 'no_tts';
+/**
+ * 'ok', or why no node serves the session: the pair, or (with `tts`) a node with TTS for it,
+ * or (with `twoWay`, v1.11) a node serving both directions.
+ */
+export type PoolCheck = 'ok' | 'no_pair' | 'no_tts' | 'no_two_way';
 
 export async function checkPool(
   redis: RedisClient,
   ks: Keyspace,
-  p: { src: string; tgt: string; tts?: boolean },
+  p: { src: string; tgt: string; tts?: boolean; twoWay?: boolean },
 ): Promise<PoolCheck> {
   const cells = (await redis.smembers(ks.pairCells(p.src, p.tgt))).map(Number).filter((c) => c < ks.cells);
-  if (cells.length === 0) return 'no_pair';
+  if (cells.length === 0) return p.twoWay ? 'no_two_way' : 'no_pair';
+  if (p.twoWay) {
+    // v1.11: a node serving both directions; it is in the hints of both pairs.
+    const sizes = await Promise.all(cells.map((c) => redis.scard(ks.twoWayAll(c, p.src, p.tgt))));
+    return sizes.some((n) => n > 0) ? 'ok' : 'no_two_way';
+  }
   if (!p.tts) return 'ok';
   // One command per cell (different slots on a Cluster); auto-pipelined by the client.
   const sizes = await Promise.all(cells.map((c) => redis.scard(ks.ttsAll(c, p.src, p.tgt))));

@@ -17,10 +17,12 @@ import {
   type HeldReservation,
   isHot,
   isScriptError,
+  JOB_FIELDS,
   nodeHeartbeat,
   nodeModelLost,
   nodeOffline,
   parseJobId,
+  parseJsonObject,
   registerNode,
   ScriptErrorCode,
   type StoredResult,
@@ -34,6 +36,7 @@ import { checkJobResult, checkNodeRegister, type LimitProblem, storedHardware } 
 import { LocalBucket } from './local-bucket';
 import type { Logger } from './logger';
 import { type PendingProgress, ProgressCoalescer } from './progress-coalescer';
+import { resultDirection } from './two-way';
 
 interface InFlight {
   jobId: string;
@@ -46,6 +49,8 @@ interface InFlight {
   sessionId: string;
   /** the session asked for partial results (protocol v1.8) */
   partial: boolean;
+  /** a two-way job (protocol v1.11): the result must carry the detected direction */
+  twoWay: boolean;
   /** the session owner's instance (from the assignment, else looked up once) */
   owner?: string;
   /** a job_progress of this attempt went to Redis (after it, a frame over the rate is dropped) */
@@ -387,11 +392,30 @@ export class NodeConn {
     if (msg.success) {
       const sentAt = flight?.sentAt ?? now;
       const finalizedAt = flight?.finalizedAt ?? sentAt;
+      // Only after a restart of this socket do we lack the job's facts locally.
+      const job = flight ? null : await this.ctx.store.getJob(msg.job_id);
+      const dir = resultDirection(
+        msg,
+        (job ? job.src : flight?.src) ?? '',
+        (job ? job.tgt : flight?.tgt) ?? '',
+        flight ? flight.twoWay : parseJsonObject(job?.[JOB_FIELDS.features]).two_way === true,
+      );
+      if (!dir) {
+        // v1.11: a two-way result must say which way it went; refused, it fails over now.
+        this.error(
+          'BAD_MESSAGE',
+          'job_result: a two-way job needs src_lang/tgt_lang, the assigned pair or its reverse',
+          'src_lang',
+        );
+        const r = await jobs.onAttemptFailed(msg.job_id, msg.attempt, this.nodeId!, 'failed', true, now);
+        if (r === 'stale') this.dropped(msg.job_id, msg.attempt, 'not held');
+        return;
+      }
       const result: StoredResult = {
         job_id: msg.job_id,
-        utterance_index: flight?.index ?? -1,
-        src_lang: flight?.src ?? '',
-        tgt_lang: flight?.tgt ?? '',
+        utterance_index: job ? Number(job.idx) : (flight?.index ?? -1),
+        src_lang: dir.src,
+        tgt_lang: dir.tgt,
         text_asr: msg.text_asr ?? '',
         text_translated: msg.text_translated ?? '',
         node_id: this.nodeId!,
@@ -404,13 +428,6 @@ export class NodeConn {
       if (msg.tts_audio) {
         result.tts_audio = Buffer.from(msg.tts_audio, 'base64');
         result.tts_format = msg.tts_format ?? 'pcm16';
-      }
-      // Only after a restart of this socket do we lack the job's facts locally.
-      const job = flight ? null : await this.ctx.store.getJob(msg.job_id);
-      if (job) {
-        result.utterance_index = Number(job.idx);
-        result.src_lang = job.src ?? '';
-        result.tgt_lang = job.tgt ?? '';
       }
       const r = await jobs.onResult(this.nodeId!, msg.job_id, msg.attempt, result);
       if (r === 'stale') this.dropped(msg.job_id, msg.attempt, 'not held');
@@ -545,6 +562,7 @@ export class NodeConn {
         tgt: job.tgt_lang,
         sessionId: job.session_id,
         partial: job.features.partial === true,
+        twoWay: job.features.two_way === true,
         ...(job.owner ? { owner: job.owner } : {}),
       });
     }

@@ -273,6 +273,11 @@ export class SessionActor {
       this.unauthorized(`your token does not allow ${msg.src_lang}:${msg.tgt_lang}`);
       return;
     }
+    // v1.11: a two-way session translates both ways; the token must allow both.
+    if (!msg.resume && msg.mode === 'two_way' && !pairAllowed(this.auth, msg.tgt_lang, msg.src_lang)) {
+      this.unauthorized(`your token does not allow ${msg.tgt_lang}:${msg.src_lang} (mode "two_way")`);
+      return;
+    }
     this.state = 'initializing';
     try {
       await this.initSession(msg);

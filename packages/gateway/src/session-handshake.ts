@@ -124,7 +124,17 @@ async function open(d: HandshakeDeps, msg: SessionInit, resumeToken: string): Pr
     src: msg.src_lang,
     tgt: msg.tgt_lang,
     tts: msg.features?.tts === true,
+    twoWay: msg.mode === 'two_way',
   });
+  if (pool === 'no_two_way') {
+    // v1.11: only a node serving both directions takes a two-way session's jobs.
+    d.error(
+      'NO_POOL_FOR_LANG_PAIR',
+      `no node serves both ${pair} and ${msg.tgt_lang}:${msg.src_lang}`,
+      'mode',
+    );
+    return null;
+  }
   if (pool === 'no_pair') {
     d.error('NO_POOL_FOR_LANG_PAIR', `no node serves ${pair}`);
     return null;
@@ -145,7 +155,8 @@ async function open(d: HandshakeDeps, msg: SessionInit, resumeToken: string): Pr
     tgt: msg.tgt_lang,
     fmt: msg.audio_format,
     rate: msg.sample_rate,
-    features: storedFeatures(msg.features),
+    // v1.11: the mode travels with the session and every job as `features.two_way`.
+    features: { ...storedFeatures(msg.features), ...(msg.mode === 'two_way' ? { two_way: true } : {}) },
   };
   if (!(await d.admit(info.tenant, sessionId))) return null;
   d.bind(sessionId);

@@ -3,6 +3,7 @@
  * value gets BAD_MESSAGE naming the field instead of failing half-way through initialisation.
  */
 import { BYTE_RATE_MAX, BYTE_RATE_MIN, type SessionInit } from '@lingua/protocol';
+import { checkTwoWayInit } from './two-way';
 
 /** `byte_rate` bounds are the schema's (protocol v1.5); checked here too for frames built in code. */
 export { BYTE_RATE_MAX, BYTE_RATE_MIN };
@@ -35,5 +36,5 @@ export function checkSessionInit(msg: SessionInit): InitProblem | null {
       return { field: 'features', message: `features: ${size} bytes, limit is ${FEATURES_MAX_BYTES}` };
     }
   }
-  return null;
+  return checkTwoWayInit(msg);
 }

@@ -45,6 +45,7 @@ export {
   type SimBehavior,
   type SimNodeOptions,
   type SimOutput,
+  simulatedDirection,
   simulatedOutput,
   simulatedPartial,
 } from './sim-node';

@@ -49,6 +49,12 @@ export type JobOutcome =
       tts_format?: string;
       /** Filled with the measured handler time when absent. */
       processing_ms?: number;
+      /**
+       * v1.11, required for a two-way job (`job.features.two_way`): the direction the node's
+       * language ID chose — (job.src_lang, job.tgt_lang) or the reverse. Ignored otherwise.
+       */
+      src_lang?: string;
+      tgt_lang?: string;
     }
   | { success: false; error: JobError; processing_ms?: number };
 
@@ -597,6 +603,8 @@ function resultFrame(job: JobAssign, outcome: JobOutcome, elapsedMs: number): Jo
   };
   if (outcome.tts_audio !== undefined) frame.tts_audio = outcome.tts_audio;
   if (outcome.tts_format !== undefined) frame.tts_format = outcome.tts_format;
+  if (outcome.src_lang !== undefined) frame.src_lang = outcome.src_lang;
+  if (outcome.tgt_lang !== undefined) frame.tgt_lang = outcome.tgt_lang;
   return frame;
 }
 

@@ -34,6 +34,15 @@ export function simulatedOutput(audio: Uint8Array, src: string, tgt: string, tts
   return out;
 }
 
+/**
+ * The simulated language ID of a two-way job (v1.11): bit 0 of sha256(audio)'s first byte picks
+ * the direction, 0 = a -> b, 1 = b -> a. Deterministic, so tests predict it.
+ */
+export function simulatedDirection(audio: Uint8Array, a: string, b: string): { src: string; tgt: string } {
+  const first = createHash('sha256').update(audio).digest()[0]!;
+  return (first & 1) === 0 ? { src: a, tgt: b } : { src: b, tgt: a };
+}
+
 export interface SimBehavior {
   /** Delay before answering: a fixed number of ms or a uniform [min, max] range. Default 0. */
   latencyMs?: number | [number, number];
@@ -117,7 +126,12 @@ export function createSimHandler(behavior: SimBehavior = {}, models?: ModelSwitc
     }
     const fail = rng() < failureRate;
     const latency = minMs + (maxMs - minMs) * rng();
-    const out = simulatedOutput(jobAudio(job), job.src_lang, job.tgt_lang, job.features?.tts === true);
+    const audio = jobAudio(job);
+    const twoWay = job.features?.two_way === true;
+    const dir = twoWay
+      ? simulatedDirection(audio, job.src_lang, job.tgt_lang)
+      : { src: job.src_lang, tgt: job.tgt_lang };
+    const out = simulatedOutput(audio, dir.src, dir.tgt, job.features?.tts === true);
     for (let k = 1; k <= partials; k++) {
       await sleep(latency / (partials + 1), signal);
       progress(simulatedPartial(out, k, partials));
@@ -139,7 +153,12 @@ export function createSimHandler(behavior: SimBehavior = {}, models?: ModelSwitc
       const seen = (job.context ?? []).map((c) => c.utterance_index).join(',') || '-';
       out.text_translated += ` [context ${seen}]`;
     }
-    return { success: true, ...out, processing_ms };
+    return {
+      success: true,
+      ...out,
+      processing_ms,
+      ...(twoWay ? { src_lang: dir.src, tgt_lang: dir.tgt } : {}),
+    };
   };
 }
 

@@ -135,6 +135,7 @@ export class JobLifecycle {
         now,
         leaseMs: this.cfg.jobTimeoutMs + this.cfg.leaseMs,
         tts: init.features?.tts === true,
+        twoWay: init.features?.two_way === true,
       });
     } catch (err) {
       if (isScriptError(err, ScriptErrorCode.NO_POOL_FOR_LANG_PAIR)) noPool = true;
@@ -307,6 +308,7 @@ export class JobLifecycle {
         now,
         leaseMs: deadline - now + this.cfg.leaseMs,
         tts: parseJsonObject(job.features).tts === true,
+        twoWay: parseJsonObject(job.features).two_way === true,
       });
     } catch (err) {
       if (

@@ -127,5 +127,11 @@ export const FeaturesSchema = Type.Object({
   tts: Type.Optional(Type.Boolean()),
   /** v1.8: the session receives `partial_result` frames while its utterances are worked on. */
   partial: Type.Optional(Type.Boolean()),
+  /**
+   * v1.11, in `job_assign` only: the job is of a two-way session; `src_lang`/`tgt_lang` are the
+   * pair (lang_a, lang_b), the node detects which one was spoken and answers with the
+   * direction in `job_result`. Set by the gateway from `session_init.mode`; ignored from clients.
+   */
+  two_way: Type.Optional(Type.Boolean()),
 });
 export type Features = Static<typeof FeaturesSchema>;

@@ -125,6 +125,12 @@ export const JobResultSuccessSchema = Type.Object({
   tts_audio: Type.Optional(Base64()),
   tts_format: Type.Optional(AudioFormat()),
   processing_ms: Type.Optional(NonNegNumber()),
+  /**
+   * v1.11, required for a two-way job (`features.two_way`): the direction the node's language
+   * ID chose, (src, tgt) of the assignment or reversed. Ignored for one-way jobs.
+   */
+  src_lang: Type.Optional(LangCode()),
+  tgt_lang: Type.Optional(LangCode()),
 });
 export type JobResultSuccess = Static<typeof JobResultSuccessSchema>;
 

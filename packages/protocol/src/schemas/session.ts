@@ -54,6 +54,15 @@ export const SessionInitSchema = Type.Object({
   resume: Type.Optional(ResumeSchema),
   /** v1.1, typed and bounded in v1.2: bytes/s of a non-pcm16 stream, for max_duration. */
   byte_rate: Type.Optional(ByteRate()),
+  /**
+   * v1.11: 'two_way' (interpreter mode): the speaker may talk in `lang_a` or `lang_b`; each
+   * utterance is translated into the other one, and its result says which way in
+   * `src_lang`/`tgt_lang`. Requires `lang_a`, `lang_b` (distinct) and `src_lang` = lang_a,
+   * `tgt_lang` = lang_b. Absent = 'one_way'.
+   */
+  mode: Type.Optional(Type.Union([Type.Literal('one_way'), Type.Literal('two_way')])),
+  lang_a: Type.Optional(LangCode()),
+  lang_b: Type.Optional(LangCode()),
 });
 export type SessionInit = Static<typeof SessionInitSchema>;
 
