@@ -5,7 +5,8 @@
  * hinted cells rotated by the job id), and applies the same rule: per cell the affinity node
  * while it is available and cool, else the least-loaded available node with cool nodes before
  * hot ones (the affinity node again when all are hot); across cells a cool choice first
- * (v1.9). With TTS (the session's `features.tts`, or `tts`) it reads the pair's TTS index.
+ * (v1.9). With TTS (the session's `features.tts`, or `tts`) it reads the pair's TTS index;
+ * for a two-way session (v1.11, its `features.two_way`) the pair's two-way index.
  * Plain reads, so a concurrent selection may decide differently a moment later; that is what
  * "now" means.
  */
@@ -52,6 +53,8 @@ export interface SimulateResult {
   session: { id: string; found: boolean; affinity: string | null; next_job_id: string | null } | null;
   /** v1.9: the job needs TTS (only nodes with the 'tts' service are candidates) */
   tts: boolean;
+  /** v1.11: the session is two-way (only nodes serving both directions are candidates) */
+  two_way: boolean;
   /** cells in the order selection tries them */
   cells: number[];
   chosen: { node_id: string; cell: number; why: string } | null;
@@ -79,6 +82,7 @@ export async function simulateSelection(
   let affinity = '';
   let jobId = `simulate.${src}:${tgt}`;
   let tts = p.tts === true;
+  let twoWay = false;
   if (p.sessionId) {
     const [lastNode, nextIndex, feat] = await redis.hmget(
       ks.session(p.sessionId),
@@ -89,7 +93,10 @@ export async function simulateSelection(
     const found = nextIndex !== null;
     affinity = lastNode ?? '';
     if (found) jobId = `${p.sessionId}.${nextIndex}`;
-    if (found && parseJsonObject(feat ?? '').tts === true) tts = true;
+    const f = found ? parseJsonObject(feat ?? '') : {};
+    if (f.tts === true) tts = true;
+    // v1.11: a two-way session's jobs select from the pair's two-way index.
+    if (f.two_way === true) twoWay = true;
     session = { id: p.sessionId, found, affinity: affinity || null, next_job_id: found ? jobId : null };
   }
   const hinted =
@@ -109,18 +116,22 @@ export async function simulateSelection(
   for (const cell of cells) {
     const [available, [, members], size] = await Promise.all([
       redis.zrange(
-        tts ? ks.ttsPool(cell, src, tgt) : ks.pool(cell, src, tgt),
+        twoWay ? ks.twoWayPool(cell, src, tgt) : tts ? ks.ttsPool(cell, src, tgt) : ks.pool(cell, src, tgt),
         0,
         MAX_EXPLAINED_PER_CELL - 1,
         'WITHSCORES',
       ),
       redis.sscan(
-        tts ? ks.ttsAll(cell, src, tgt) : ks.poolAll(cell, src, tgt),
+        twoWay ? ks.twoWayAll(cell, src, tgt) : tts ? ks.ttsAll(cell, src, tgt) : ks.poolAll(cell, src, tgt),
         '0',
         'COUNT',
         MAX_EXPLAINED_PER_CELL,
       ),
-      tts ? redis.scard(ks.ttsAll(cell, src, tgt)) : redis.hget(ks.cellPairs(cell), `${src}:${tgt}`),
+      twoWay
+        ? redis.scard(ks.twoWayAll(cell, src, tgt))
+        : tts
+          ? redis.scard(ks.ttsAll(cell, src, tgt))
+          : redis.hget(ks.cellPairs(cell), `${src}:${tgt}`),
     ]);
     if (Number(size ?? 0) > 0) sawPool = true;
     const avail = new Map<string, number>();
@@ -214,6 +225,7 @@ export async function simulateSelection(
     tgt,
     session,
     tts,
+    two_way: twoWay,
     cells,
     chosen,
     error: chosen ? null : sawPool ? 'NO_AVAILABLE_NODE' : 'NO_POOL_FOR_LANG_PAIR',
@@ -225,7 +237,8 @@ export async function simulateSelection(
 /** Plain-text rendering for `lingua status --explain`. */
 export function renderSimulation(r: SimulateResult): string {
   const out: string[] = [];
-  out.push(`Selection for ${r.src}:${r.tgt}${r.tts ? ' with TTS' : ''} now (dry-run: nothing reserved)`);
+  const mode = r.two_way ? ' two-way' : r.tts ? ' with TTS' : '';
+  out.push(`Selection for ${r.src}:${r.tgt}${mode} now (dry-run: nothing reserved)`);
   if (r.session) {
     out.push(
       r.session.found

@@ -11,6 +11,7 @@ import { nodeModelLost } from '../src/model-loss';
 import { type NodeCapabilities, nodeHeartbeat, nodeOffline, registerNode } from '../src/node-registry';
 import { connectRedis, type RedisClient } from '../src/redis';
 import { releaseSlot, selectNode } from '../src/select-node';
+import { simulateSelection } from '../src/simulate';
 
 const T0 = 1_732_000_000_000;
 
@@ -60,6 +61,11 @@ describe('two-way selection', () => {
       oneWay.add(s.nodeId);
     }
     expect(oneWay.size).toBeGreaterThan(1);
+    // The dry-run of a two-way session's next job reads the same index.
+    await redis.hset(ks.session('s-tw'), 'next_index', '0', 'feat', JSON.stringify({ two_way: true }));
+    const dry = await simulateSelection(redis, ks, { src: 'zh', tgt: 'en', sessionId: 's-tw' });
+    expect(dry).toMatchObject({ two_way: true, chosen: { node_id: 'both' }, error: null });
+    expect(dry.candidates.map((c) => c.node_id)).toEqual(['both']);
   });
 
   it('NO_POOL_FOR_LANG_PAIR without a two-way node; NO_AVAILABLE_NODE when it is full', async () => {
