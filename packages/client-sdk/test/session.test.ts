@@ -119,6 +119,23 @@ describe('LinguaSession', () => {
     expect(s.resumeToken).toBe('tok-1');
   });
 
+  it('twoWay (v1.11) sends mode two_way with lang_a/lang_b = srcLang/tgtLang', async () => {
+    const gw = await gateway();
+    const s = session([gw.url('/ws/session')], { twoWay: true });
+    const started = s.start();
+    const peer = await gw.peer(0);
+    const init = await peer.waitFor('session_init');
+    expect(init).toMatchObject({
+      src_lang: 'zh',
+      tgt_lang: 'en',
+      mode: 'two_way',
+      lang_a: 'zh',
+      lang_b: 'en',
+    });
+    peer.send(ack());
+    await started;
+  });
+
   it('numbers chunks 0,1,2,… and sends base64 data with is_final; audio queued before start goes after the ack', async () => {
     const gw = await gateway();
     const s = session([gw.url('/ws/session')]);

@@ -9,6 +9,7 @@ import {
   LoadDial,
   parseLoad,
   type SimOutput,
+  simulatedDirection,
   simulatedOutput,
   simulatedPartial,
 } from '../src/sim-node';
@@ -111,6 +112,31 @@ describe('createSimHandler', () => {
       text_translated: 'cd:01234567',
     });
     expect(() => createSimHandler({ partials: -1 })).toThrow(RangeError);
+  });
+
+  it('two-way jobs (v1.11): one bit of sha256(audio) picks the direction the result carries', async () => {
+    const h = createSimHandler({ latencyMs: 0, seed: 1 });
+    const seen = new Set<string>();
+    for (let i = 0; i < 8; i++) {
+      const audio = new Uint8Array([i, 42]);
+      const first = createHash('sha256').update(audio).digest()[0]!;
+      const d = simulatedDirection(audio, 'zh', 'en');
+      expect(d).toEqual((first & 1) === 0 ? { src: 'zh', tgt: 'en' } : { src: 'en', tgt: 'zh' });
+      seen.add(d.src);
+      const r = await h({ ...job(audio, i), features: { two_way: true } }, ctx());
+      expect(r).toEqual({
+        success: true,
+        ...simulatedOutput(audio, d.src, d.tgt, false),
+        src_lang: d.src,
+        tgt_lang: d.tgt,
+        processing_ms: expect.any(Number),
+      });
+      // One-way: the assigned pair, no direction fields.
+      const one = await h(job(audio, i), ctx());
+      expect(one).not.toHaveProperty('src_lang');
+      expect(one).toMatchObject(simulatedOutput(audio, 'zh', 'en', false));
+    }
+    expect(seen).toEqual(new Set(['zh', 'en']));
   });
 
   it('rejects bad latency ranges', () => {
