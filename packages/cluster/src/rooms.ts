@@ -207,6 +207,29 @@ export class RoomStore {
     return { removed: Number(r[0]) === 1, members: members(r, 1) };
   }
 
+  /**
+   * Renews the member leases of the sessions this instance holds in `roomId` and removes the
+   * members nobody held for a whole lease (room-touch-2). Returns the removed and the rest.
+   */
+  async touch(
+    tenant: string,
+    roomId: string,
+    held: string[],
+    now: number,
+    leaseMs: number,
+  ): Promise<{ removed: RoomMember[]; members: RoomMember[] }> {
+    const [membersKey, , statsKey] = this.keys(tenant, roomId);
+    const r = await runScript<unknown[]>(
+      this.redis,
+      SCRIPTS.roomTouch,
+      [membersKey, statsKey],
+      [now, leaseMs, ...held],
+    );
+    const n = Number(r[0]);
+    const all = members(r, 1);
+    return { removed: all.slice(0, n), members: all.slice(n) };
+  }
+
   /** The listeners of utterance `index` of `speaker`; throws NOT_MEMBER when it is not in the room. */
   async fanout(
     tenant: string,

@@ -181,9 +181,16 @@ export const SCRIPTS = {
   roomLeave: {
     name: 'roomLeave',
     file: 'room-leave-3.lua',
-    keys: ['room members hash room:members session id -> member blob (JSON)', 'room first hash room:first "<listener>|<speaker>" -> first utterance index', 'room stats hash room:stats b, c, p; \'s:\'..speaker -> last counted index'],
+    keys: ['room members hash room:members session id -> member blob (JSON)', 'room first hash room:first "<listener>|<speaker>" -> first utterance index', 'room stats hash room:stats b, c, p; \'s:\'..speaker -> last counted index;'],
     args: ['session id'],
     rest: false,
+  },
+  roomTouch: {
+    name: 'roomTouch',
+    file: 'room-touch-2.lua',
+    keys: ['room members hash room:members session id -> member blob (JSON)', 'room stats hash room:stats \'a:\'..session -> lease end ms (plus the stats)'],
+    args: ['now ms', 'lease ms'],
+    rest: 'session ids the caller holds in this room',
   },
   selectNode: {
     name: 'selectNode',

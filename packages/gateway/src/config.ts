@@ -234,6 +234,13 @@ export const CONFIG_SPEC = {
     604_800_000,
     'a room without speech or joins this long expires',
   ),
+  roomMemberLeaseMs: int(
+    'LINGUA_ROOM_MEMBER_LEASE_MS',
+    60_000,
+    1000,
+    86_400_000,
+    'a room member whose socket no instance has held this long leaves the room (it re-joins on resume)',
+  ),
   // quotas and bounds (docs/security.md, "Quotas and bounds")
   tenantMaxSessions: int(
     'LINGUA_TENANT_MAX_SESSIONS',

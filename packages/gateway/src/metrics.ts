@@ -54,6 +54,11 @@ export function createMetrics(
       help: 'Fan-out jobs created for meeting rooms (one per utterance and listener language beyond the speaker session own)',
       registers: [registry],
     }),
+    roomMembersExpired: new Counter({
+      name: 'lingua_room_members_expired_total',
+      help: 'Room members removed because no instance held their socket for LINGUA_ROOM_MEMBER_LEASE_MS',
+      registers: [registry],
+    }),
     roomResults: new Counter({
       name: 'lingua_room_results_delivered_total',
       help: 'room_result / room_missing_result frames sent to listeners',

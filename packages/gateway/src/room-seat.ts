@@ -239,30 +239,13 @@ export class RoomSeat {
     return this.tellFrom(this.roomId!, members, event, me);
   }
 
-  private async tellFrom(
+  private tellFrom(
     room: string,
     members: RoomMember[],
     event: 'joined' | 'left',
     me: RoomMember,
   ): Promise<void> {
-    await Promise.all(
-      members
-        .filter((m) => m.sessionId !== me.sessionId)
-        .map((m) =>
-          this.ctx.inbox
-            .send(m.instance, {
-              t: 'room-member',
-              to: m.sessionId,
-              room,
-              event,
-              member: me.sessionId,
-              name: me.displayName,
-              speaks: me.speaks,
-              listens: me.listens,
-            })
-            .catch(() => {}),
-        ),
-    );
+    return tellMembers(this.ctx, room, members, event, me);
   }
 
   // ---- speaker side ----
@@ -575,4 +558,32 @@ export function roomSpeech(
 
 function memberInfo(m: RoomMember): RoomMemberInfo {
   return { session_id: m.sessionId, display_name: m.displayName, src_lang: m.speaks, listen_lang: m.listens };
+}
+
+/** Tells every other member's instance that `me` joined or left (best effort: a lost one is not retried). */
+export async function tellMembers(
+  ctx: GatewayContext,
+  room: string,
+  members: RoomMember[],
+  event: 'joined' | 'left',
+  me: RoomMember,
+): Promise<void> {
+  await Promise.all(
+    members
+      .filter((m) => m.sessionId !== me.sessionId)
+      .map((m) =>
+        ctx.inbox
+          .send(m.instance, {
+            t: 'room-member',
+            to: m.sessionId,
+            room,
+            event,
+            member: me.sessionId,
+            name: me.displayName,
+            speaks: me.speaks,
+            listens: me.listens,
+          })
+          .catch(() => {}),
+      ),
+  );
 }

@@ -28,6 +28,7 @@ import { createLogger, type Logger } from './logger';
 import { LossAudit } from './loss-audit';
 import { createMetrics } from './metrics';
 import { Quotas } from './quotas';
+import { RoomLeases } from './room-leases';
 import { registerRoomMetrics, registerRoomRoutes } from './rooms-api';
 import { createInboxHandler } from './router';
 import { createTransport, type HttpTransport, type TransportChoice } from './transport';
@@ -48,6 +49,7 @@ export class Gateway {
   private readonly sweeps: Sweeps;
   private readonly dlqMonitor: DlqMonitor;
   private readonly lossAudit: LossAudit;
+  private readonly roomLeases: RoomLeases;
   private readonly http: HttpTransport;
   /** what serves HTTP/WebSocket, for the start-up log */
   private readonly transportDetail: string;
@@ -193,6 +195,7 @@ export class Gateway {
       { intervalMs: cfg.lossAuditMs },
       (n, why) => metrics.lostJobs.inc({ trigger: why }, n),
     );
+    this.roomLeases = new RoomLeases(this.ctx);
     this.presence = new Presence(conns.redis, ks, cfg.instanceId, cfg.presenceTtlMs);
     this.routes();
   }
@@ -253,6 +256,7 @@ export class Gateway {
     await this.presence.beat();
     await this.ctx.inbox.start();
     this.ctx.quotas.start();
+    this.roomLeases.start();
     this.lossAudit.start(this.conns.redis);
     if (cfg.workers) {
       this.failover.startWorker(this.ctx.jobs, onError);
@@ -333,6 +337,7 @@ export class Gateway {
     }
     this.timeouts.stop();
     this.ctx.quotas.stop();
+    this.roomLeases.stop();
     this.dlqMonitor.stop();
     this.lossAudit.stop();
     await Promise.allSettled([this.sweeps.close(), this.failover.close()]);

@@ -447,6 +447,15 @@ export class SessionActor {
     }
   }
 
+  /** The meeting room this session sits in, if any (room-leases.ts renews its membership). */
+  get roomId(): string | undefined {
+    return this.room?.roomId;
+  }
+
+  get tenant(): string {
+    return this.info.tenant;
+  }
+
   private seat(): RoomSeat {
     if (!this.room) {
       const self = this;
