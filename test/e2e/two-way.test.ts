@@ -94,6 +94,10 @@ describe('two-way sessions (v1.11)', () => {
     expect(oneWay.assigns).toEqual([]);
     expect(old.ofType('error')).toEqual([]);
     expect(fresh.ofType('error')).toEqual([]);
+    // Rooms translate from one language per speaker: a two-way session stays out.
+    fresh.send({ type: 'room_join', room_id: 'tw-room', display_name: 'x', listen_lang: 'en' });
+    const [e] = await fresh.next('error');
+    expect(e).toMatchObject({ code: 'BAD_MESSAGE', message: expect.stringContaining('two-way') });
   });
 
   it('NO_POOL_FOR_LANG_PAIR at session_init when no node serves both directions; BAD_MESSAGE for a bad mode', async () => {

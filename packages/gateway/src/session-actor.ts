@@ -171,6 +171,11 @@ export class SessionActor {
       }
       case 'room_join':
       case 'room_leave': {
+        if (msg.type === 'room_join' && this.info.features.two_way === true) {
+          // v1.11: a room lane translates from one language; a two-way speaker has two.
+          this.error('BAD_MESSAGE', 'room_join: a two-way session cannot join a room', { field: 'type' });
+          break;
+        }
         // Each change is told to every member's instance: bounded per connection.
         const wait = this.roomChanges.take(now);
         if (wait > 0) {
