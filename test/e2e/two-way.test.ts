@@ -6,7 +6,7 @@
  */
 import { createSimNode } from '@lingua/node-sdk';
 import { describe, expect, it } from 'vitest';
-import { nodeToken } from '../support/auth';
+import { nodeToken, sessionToken } from '../support/auth';
 import { useGateways } from '../support/gateways';
 import { RawPeer, rawNode, simDirection, simOutput, until } from '../support/peers';
 
@@ -120,6 +120,14 @@ describe('two-way sessions (v1.11)', () => {
       one.send({ type: 'session_init', src_lang: a, tgt_lang: b, audio_format: 'pcm16', sample_rate: 16000 });
       await one.next('session_init_ack');
     }
+    // With auth, the token must allow both directions.
+    const oneDir = await RawPeer.connect(fx.cluster.urls('session')[0]!, {
+      token: await sessionToken({ langs: ['zh:en'] }),
+    });
+    fx.open.push(oneDir);
+    oneDir.send(init('zh', 'en'));
+    const [denied] = await oneDir.next('error');
+    expect(denied).toMatchObject({ code: 'UNAUTHORIZED', message: expect.stringContaining('en:zh') });
     for (const bad of [
       { lang_a: 'fr', lang_b: 'fr', tgt_lang: 'fr' },
       { lang_b: undefined },
