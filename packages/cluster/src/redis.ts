@@ -184,7 +184,11 @@ export function connectRedis(opts: ConnectOptions): RedisClient {
         ...(c.username && !auth.username ? { username: c.username } : {}),
         ...(c.password && !auth.password ? { password: c.password } : {}),
       },
-      enableAutoPipelining: options.enableAutoPipelining,
+      // No auto-pipelining on a Cluster: ioredis batches per node and handles MOVED per batch
+      // (ioredis #2075), so a command whose slot moved (a reshard, or a slot map read while a
+      // new cluster still converges) fails with MOVED instead of being redirected. Seen: a
+      // gateway that could not start ("MOVED 11894") right after the drill's cluster formed.
+      enableAutoPipelining: false,
       enableOfflineQueue: options.enableOfflineQueue,
       scaleReads: 'master',
     });
