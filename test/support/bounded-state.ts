@@ -42,7 +42,7 @@ export const ALLOWED_WITHOUT_TTL: Allowance[] = [
   },
   {
     name: 'pool sets',
-    pattern: /^\{c(\d+)\}:(pool|poolall|ttspool|ttsall):(.+)$/,
+    pattern: /^\{c(\d+)\}:(pool|poolall|ttspool|ttsall|twpool|twall):(.+)$/,
     why: 'members are online nodes; Redis deletes the key when the last one leaves',
   },
   {
