@@ -20,13 +20,11 @@ export async function checkPool(
 ): Promise<PoolCheck> {
   const cells = (await redis.smembers(ks.pairCells(p.src, p.tgt))).map(Number).filter((c) => c < ks.cells);
   if (cells.length === 0) return p.twoWay ? 'no_two_way' : 'no_pair';
-  if (p.twoWay) {
-    // v1.11: a node serving both directions; it is in the hints of both pairs.
-    const sizes = await Promise.all(cells.map((c) => redis.scard(ks.twoWayAll(c, p.src, p.tgt))));
-    return sizes.some((n) => n > 0) ? 'ok' : 'no_two_way';
-  }
-  if (!p.tts) return 'ok';
-  // One command per cell (different slots on a Cluster); auto-pipelined by the client.
-  const sizes = await Promise.all(cells.map((c) => redis.scard(ks.ttsAll(c, p.src, p.tgt))));
-  return sizes.some((n) => n > 0) ? 'ok' : 'no_tts';
+  if (!p.twoWay && !p.tts) return 'ok';
+  // v1.9 / v1.11: a member of the cells' TTS or two-way index. One command per cell (different
+  // slots on a Cluster), issued together.
+  const index = (c: number) => (p.twoWay ? ks.twoWayAll(c, p.src, p.tgt) : ks.ttsAll(c, p.src, p.tgt));
+  const sizes = await Promise.all(cells.map((c) => redis.scard(index(c))));
+  if (sizes.some((n) => n > 0)) return 'ok';
+  return p.twoWay ? 'no_two_way' : 'no_tts';
 }

@@ -99,15 +99,7 @@ export class RoomSeat {
       });
       return;
     }
-    const me: RoomMember = {
-      sessionId: this.owner.sessionId,
-      displayName: msg.display_name ?? this.owner.sessionId,
-      speaks: this.owner.info.src,
-      listens: msg.listen_lang ?? this.owner.info.tgt,
-      tgt: this.owner.info.tgt,
-      instance: this.ctx.cfg.instanceId,
-      tts: this.wantsTts,
-    };
+    const me = this.member(msg.display_name ?? this.owner.sessionId, msg.listen_lang ?? this.owner.info.tgt);
     const counted = await this.ctx.rooms.admit(this.tenant, msg.room_id, this.ctx.now());
     if (!counted.ok) {
       this.owner.error(
@@ -137,7 +129,7 @@ export class RoomSeat {
       JSON.stringify({ r: msg.room_id, n: me.displayName, l: me.listens }),
     );
     this.owner.send({ type: 'room_joined', room_id: msg.room_id, members: r.members.map(memberInfo) });
-    if (r.status === 'joined') await this.tell(r.members, 'joined', me);
+    if (r.status === 'joined') await tellMembers(this.ctx, msg.room_id, r.members, 'joined', me);
     if (restore) {
       await this.rebindLanes(r.members);
       await this.replay(r.members, restore.heard);
@@ -222,30 +214,23 @@ export class RoomSeat {
     if (r.removed && r.members.length === 0) await this.ctx.rooms.forget(this.tenant, roomId);
     if (reply) this.owner.send({ type: 'room_left', room_id: roomId });
     if (r.removed) {
-      const me: RoomMember = {
-        sessionId: this.owner.sessionId,
-        displayName: this.name,
-        speaks: this.owner.info.src,
-        listens: this.listens,
-        tgt: this.owner.info.tgt,
-        instance: this.ctx.cfg.instanceId,
-        tts: this.wantsTts,
-      };
-      await this.tellFrom(roomId, r.members, 'left', me);
+      const me = this.member(this.name, this.listens);
+      await tellMembers(this.ctx, roomId, r.members, 'left', me);
     }
   }
 
-  private tell(members: RoomMember[], event: 'joined' | 'left', me: RoomMember): Promise<void> {
-    return this.tellFrom(this.roomId!, members, event, me);
-  }
-
-  private tellFrom(
-    room: string,
-    members: RoomMember[],
-    event: 'joined' | 'left',
-    me: RoomMember,
-  ): Promise<void> {
-    return tellMembers(this.ctx, room, members, event, me);
+  /** This session as a member of its room, as the other members' instances know it. */
+  private member(displayName: string, listens: string): RoomMember {
+    const { info } = this.owner;
+    return {
+      sessionId: this.owner.sessionId,
+      displayName,
+      speaks: info.src,
+      listens,
+      tgt: info.tgt,
+      instance: this.ctx.cfg.instanceId,
+      tts: this.wantsTts,
+    };
   }
 
   // ---- speaker side ----
