@@ -96,6 +96,7 @@ describe('DLQ capacity', () => {
       await redis.xdel(dlq, first[0]);
       await until(async () => (await redis.xlen(dlq)) === 2, 'one more dead letter moved in');
       await until(async () => (await pendingCount()) === 1, 'the last one still pending');
+      await until(() => inbox.stats.deadLettered >= 3, 'the third dead letter counted');
       expect(inbox.stats.deadLettered).toBe(3);
     } finally {
       await inbox.stop();

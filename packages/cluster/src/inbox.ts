@@ -356,9 +356,10 @@ export class InboxBus {
       }
       return;
     }
-    await this.o.redis.sadd(this.o.ks.dlqIndex(), this.instanceId);
+    // Counted once the script moved it (not after the index write): the entry is in the DLQ now.
     this.stats.deadLettered++;
     this.o.onDeadLetter?.(reason, env);
+    await this.o.redis.sadd(this.o.ks.dlqIndex(), this.instanceId);
   }
 
   /** Re-claims entries idle past claimIdleMs; dead-letters those delivered too often. Bounded. */
