@@ -15,13 +15,5 @@
   Returns  1 released | 0 already released
            -3 NODE_MISMATCH  a different node holds this (job, attempt)
 ]]
---@include "cell-release"
-
-local base = tagBase(KEYS[1])
-local node_id = ARGV[1]
-local rid = ARGV[2] .. '|' .. ARGV[3]
-local held = redis.call('HGET', KEYS[1], rid)
-if not held then return 0 end
-if held ~= node_id then return -3 end
-free_reservation(base, rid, node_id)
-return 1
+--@include "release-reservation"
+return releaseReservation(KEYS, ARGV)

@@ -283,18 +283,53 @@ export class JobStore {
   }
 
   async createJob(j: CreateJobInit): Promise<CreateJobResult> {
-    const shard = this.ks.shardOf(j.sessionId);
-    const r = await runScript<[string, JobState, number, string]>(
+    const { keys, args } = this.createCall(j);
+    const r = await runScript<[string, JobState, number, string]>(this.redis, SCRIPTS.jobCreate, keys, args);
+    return { status: r[0] as 'created' | 'exists', state: r[1], attempt: Number(r[2]), node: r[3] ?? '' };
+  }
+
+  /**
+   * select-create-10.lua: selection (select-node's `select`, one cell) and creation in one
+   * script. Only where node cell and session shard share a server: see `sameServer`.
+   * `selection` is 0 when a node was reserved (or, for 'exists', nothing was selected), else
+   * NO_POOL_FOR_LANG_PAIR / NO_AVAILABLE_NODE's code and the job was created waiting.
+   */
+  async selectAndCreate(
+    j: Omit<CreateJobInit, 'node'> & { attemptDeadline: number },
+    select: { keys: string[]; args: (string | number)[] },
+  ): Promise<CreateJobResult & { instance: string; selection: number }> {
+    const { keys, args } = this.createCall({
+      ...j,
+      node: { nodeId: '', instance: '', deadline: j.attemptDeadline },
+    });
+    const r = await runScript<[string, JobState, number, string, string, number]>(
       this.redis,
-      SCRIPTS.jobCreate,
-      [
+      SCRIPTS.selectCreate,
+      [...select.keys, ...keys] as never,
+      [...select.args, ...args] as never,
+    );
+    return {
+      status: r[0] as 'created' | 'exists',
+      state: r[1],
+      attempt: Number(r[2]),
+      node: r[3] ?? '',
+      instance: r[4] ?? '',
+      selection: Number(r[5]),
+    };
+  }
+
+  /** job-create-5.lua's KEYS and ARGV (also the second half of select-create-10). */
+  private createCall(j: CreateJobInit) {
+    const shard = this.ks.shardOf(j.sessionId);
+    return {
+      keys: [
         this.ks.session(j.sessionId),
         this.ks.job(j.jobId),
         this.ks.deadlines(shard),
         this.ks.events(shard),
         this.ks.jobCounts(shard),
-      ],
-      [
+      ] as [string, string, string, string, string],
+      args: [
         j.jobId,
         j.sessionId,
         j.index,
@@ -318,9 +353,32 @@ export class JobStore {
         this.assignCheckMs,
         this.waitingCheckMs,
         j.context?.length ? JSON.stringify(j.context) : '',
+      ] as [
+        string,
+        string,
+        number,
+        string,
+        string,
+        string,
+        string,
+        number,
+        string,
+        Buffer,
+        number,
+        string,
+        number,
+        number,
+        string,
+        string,
+        string,
+        string,
+        number,
+        number,
+        number,
+        number,
+        string,
       ],
-    );
-    return { status: r[0] as 'created' | 'exists', state: r[1], attempt: Number(r[2]), node: r[3] ?? '' };
+    };
   }
 
   async dispatch(
@@ -359,17 +417,24 @@ export class JobStore {
     return r === 1;
   }
 
+  /**
+   * job-complete-6.lua; with `release` (the node's release-slot keys), complete-release-10.lua:
+   * the node's slot is released in the same script, whatever the completion answers. Only
+   * where node cell and session shard share a server: see `sameServer`.
+   */
   async complete(
     jobId: string,
     attempt: number,
     nodeId: string,
     result: StoredResult,
     now: number,
+    release?: [string, string, string, string],
   ): Promise<CompleteResult> {
+    const keys = this.outcomeKeys(jobId);
     const r = await runScriptBuffer<[Buffer, Buffer, Buffer, number, Buffer, Buffer?]>(
       this.redis,
-      SCRIPTS.jobComplete,
-      this.outcomeKeys(jobId),
+      (release ? SCRIPTS.completeRelease : SCRIPTS.jobComplete) as typeof SCRIPTS.jobComplete,
+      (release ? [...keys, ...release] : keys) as typeof keys,
       [
         jobId,
         attempt,

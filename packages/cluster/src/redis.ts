@@ -23,6 +23,15 @@ import { registerScripts } from './scripts';
 
 export type RedisClient = Redis | Cluster;
 
+/**
+ * Every key on one server (a standalone or Sentinel-managed Redis, not a Cluster): scripts
+ * may then touch a node cell's and a session shard's keys together (select-create-10,
+ * complete-release-10), which a Cluster refuses (different hash slots).
+ */
+export function sameServer(redis: RedisClient): boolean {
+  return !(redis as { isCluster?: boolean }).isCluster;
+}
+
 export type ConnectionRole =
   /** request path: fail fast so the client gets an error, not a hang */
   | 'request'

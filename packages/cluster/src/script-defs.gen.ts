@@ -3,6 +3,13 @@
 import type { ScriptDef } from './scripts';
 
 export const SCRIPTS = {
+  completeRelease: {
+    name: 'completeRelease',
+    file: 'complete-release-10.lua',
+    keys: ['job hash', 'session hash', 'deadline index', 'job events', 'state counts', 'result log', 'reservation owners (resvnode)', 'reservation leases (resv)', 'node hash', 'node\'s reservations (njobs)'],
+    args: ['job id', 'attempt', 'node id', 'now ms', 'result blob (msgpack)', 'result log max length', 'result log ttl ms', 'job retention ttl ms'],
+    rest: false,
+  },
   forgetNodes: {
     name: 'forgetNodes',
     file: 'forget-nodes-1.lua',
@@ -191,6 +198,13 @@ export const SCRIPTS = {
     keys: ['room members hash room:members session id -> member blob (JSON)', 'room stats hash room:stats \'a:\'..session -> lease end ms (plus the stats)'],
     args: ['now ms', 'lease ms'],
     rest: 'session ids the caller holds in this room',
+  },
+  selectCreate: {
+    name: 'selectCreate',
+    file: 'select-create-10.lua',
+    keys: ['select-node KEYS[1]: available index (pool, TTS or two-way)', 'select-node KEYS[2]: pool sizes', 'select-node KEYS[3]: resv', 'select-node KEYS[4]: resvnode', 'select-node KEYS[5]: TTS/two-way members', 'job-create KEYS[1]: session hash', 'job-create KEYS[2]: job hash', 'job-create KEYS[3]: deadlines', 'job-create KEYS[4]: events', 'job-create KEYS[5]: jobcounts'],
+    args: ['src lang', 'tgt lang', 'job id', 'attempt (1)', 'affinity node id or \'\'', 'excluded node ids (comma list)', 'now ms', 'lease ms', '\'1\' TTS, \'tw\' two-way, else \'\'', 'cool nodes only: must be \'\'', 'job id', 'session id', 'utterance index', 'tenant', 'src lang', 'tgt lang', 'audio format', 'sample rate', 'features (JSON)', 'audio (bytes)', 'last chunk seq', 'finalize reason', 'now ms', 'overall deadline ms', 'owner instance', 'owner connection id', 'ignored (node: from the selection)', 'ignored (node\'s instance)', 'attempt deadline ms', 'session ttl ms', 'assignment check ms', 'waiting check ms', 'context (JSON) or \'\''],
+    rest: false,
   },
   selectNode: {
     name: 'selectNode',

@@ -139,8 +139,19 @@ const FAULT_RESEND = new Set((process.env.LINGUA_FAULT_RESEND ?? '').split(',').
 const FAULT_KILL = /^(\w+)(?::(\d+))?$/.exec(process.env.LINGUA_FAULT_KILL_AFTER ?? '');
 let faultKillCount = 0;
 
+/**
+ * A fused script (one script for two steps on a single Redis) answers to the names of its
+ * parts too, so a fault aimed at a step hits it whichever way the step runs.
+ */
+const FUSED_PARTS: Record<string, readonly string[]> = {
+  selectCreate: ['selectNode', 'jobCreate'],
+  completeRelease: ['jobComplete', 'releaseSlot'],
+};
+const faultNamed = (name: string, target: string) => name === target || !!FUSED_PARTS[name]?.includes(target);
+const resendFault = (name: string) => [...FAULT_RESEND].some((t) => faultNamed(name, t));
+
 function afterScript(name: string): void {
-  if (FAULT_KILL && FAULT_KILL[1] === name && ++faultKillCount === Number(FAULT_KILL[2] ?? 1)) {
+  if (FAULT_KILL && faultNamed(name, FAULT_KILL[1]!) && ++faultKillCount === Number(FAULT_KILL[2] ?? 1)) {
     process.kill(process.pid, 'SIGKILL');
   }
 }
@@ -189,7 +200,7 @@ export async function runScript<T = unknown, D extends ScriptDef = ScriptDef>(
   opts: { buffers?: boolean } = {},
 ): Promise<T> {
   const command = opts.buffers ? `${def.name}Buffer` : def.name;
-  if (FAULT_RESEND.has(def.name)) await call(redis, command, keys, args).catch(() => {});
+  if (FAULT_RESEND.size && resendFault(def.name)) await call(redis, command, keys, args).catch(() => {});
   const result = await call(redis, command, keys, args);
   afterScript(def.name);
   return checkScriptResult(def.name, result) as T;

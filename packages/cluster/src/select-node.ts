@@ -57,17 +57,18 @@ export function candidateCells(hinted: readonly number[], jobId: string, affinit
  * select-node-5.lua in one cell. Throws NO_POOL_FOR_LANG_PAIR / NO_AVAILABLE_NODE, and with
  * `coolOnly` ONLY_HOT_NODES when only hot nodes are free there (nothing reserved).
  */
-export async function selectNodeInCell(
-  redis: RedisClient,
+/** select-node-5.lua's KEYS and ARGV for one cell (also the first half of select-create-10). */
+export function selectNodeCall(
   ks: Keyspace,
   cell: number,
   params: SelectNodeParams,
   coolOnly = false,
-): Promise<SelectedNode> {
-  const [nodeId, instance, reused] = await runScript<[string, string, number]>(
-    redis,
-    SCRIPTS.selectNode,
-    [
+): {
+  keys: [string, string, string, string, string];
+  args: [string, string, string, number, string, string, number, number, string, string];
+} {
+  return {
+    keys: [
       params.twoWay
         ? ks.twoWayPool(cell, params.src, params.tgt)
         : params.tts
@@ -78,7 +79,7 @@ export async function selectNodeInCell(
       ks.reservationNodes(cell),
       params.twoWay ? ks.twoWayAll(cell, params.src, params.tgt) : ks.ttsAll(cell, params.src, params.tgt),
     ],
-    [
+    args: [
       params.src,
       params.tgt,
       params.jobId,
@@ -90,6 +91,22 @@ export async function selectNodeInCell(
       params.twoWay ? 'tw' : params.tts ? '1' : '',
       coolOnly ? '1' : '',
     ],
+  };
+}
+
+export async function selectNodeInCell(
+  redis: RedisClient,
+  ks: Keyspace,
+  cell: number,
+  params: SelectNodeParams,
+  coolOnly = false,
+): Promise<SelectedNode> {
+  const { keys, args } = selectNodeCall(ks, cell, params, coolOnly);
+  const [nodeId, instance, reused] = await runScript<[string, string, number]>(
+    redis,
+    SCRIPTS.selectNode,
+    keys,
+    args,
   );
   return { nodeId, instance, cell, reused: reused === 1 };
 }
@@ -181,14 +198,18 @@ export async function releaseSlot(
   ks: Keyspace,
   params: ReservationRef,
 ): Promise<boolean> {
-  const cell = ks.cellOf(params.nodeId);
-  const r = await runScript<number>(
-    redis,
-    SCRIPTS.releaseSlot,
-    [ks.reservationNodes(cell), ks.reservations(cell), ks.node(params.nodeId), ks.nodeJobs(params.nodeId)],
-    [params.nodeId, params.jobId, params.attempt],
-  );
+  const r = await runScript<number>(redis, SCRIPTS.releaseSlot, releaseSlotKeys(ks, params.nodeId), [
+    params.nodeId,
+    params.jobId,
+    params.attempt,
+  ]);
   return r === 1;
+}
+
+/** release-slot-4.lua's KEYS for a node (also the second half of complete-release-10). */
+export function releaseSlotKeys(ks: Keyspace, nodeId: string): [string, string, string, string] {
+  const cell = ks.cellOf(nodeId);
+  return [ks.reservationNodes(cell), ks.reservations(cell), ks.node(nodeId), ks.nodeJobs(nodeId)];
 }
 
 export interface ReapedLease extends HeldReservation {

@@ -187,6 +187,11 @@ export const CONFIG_SPEC = {
     600_000,
     're-send job_assign when the node has not confirmed it (job_accepted) after this',
   ),
+  fusedScripts: bool(
+    'LINGUA_FUSED_SCRIPTS',
+    true,
+    'on a single Redis (not Cluster): select+create and complete+release run as one script each (2 scripts per job instead of 4)',
+  ),
   progressCoalesceMs: int(
     'LINGUA_PROGRESS_COALESCE_MS',
     25,

@@ -119,7 +119,12 @@ export class Gateway {
       ks,
       store,
       inbox,
-      { jobTimeoutMs: cfg.jobTimeoutMs, jobOverallTimeoutMs: cfg.jobOverallTimeoutMs, leaseMs: cfg.leaseMs },
+      {
+        jobTimeoutMs: cfg.jobTimeoutMs,
+        jobOverallTimeoutMs: cfg.jobOverallTimeoutMs,
+        leaseMs: cfg.leaseMs,
+        fusedScripts: cfg.fusedScripts,
+      },
       log,
       {
         onTransition: (to) => metrics.jobTransitions.inc({ to }),

@@ -27,9 +27,13 @@ import {
   parseJsonObject,
   type RedisClient,
   releaseSlot,
+  releaseSlotKeys,
   ScriptErrorCode,
+  type SelectNodeParams,
   type StoredResult,
+  sameServer,
   selectNode,
+  selectNodeCall,
 } from '@lingua/cluster';
 
 export interface LifecycleConfig {
@@ -37,6 +41,11 @@ export interface LifecycleConfig {
   jobOverallTimeoutMs: number;
   /** grace added to an attempt's slot reservation beyond its deadline */
   leaseMs: number;
+  /**
+   * On a single Redis (not Cluster): select+create and complete+release as one script each
+   * (select-create-10, complete-release-10). Default true; Cluster always runs them apart.
+   */
+  fusedScripts?: boolean;
 }
 
 export interface LifecycleHooks {
@@ -104,7 +113,16 @@ export class JobLifecycle {
     private readonly log: LifecycleLogger,
     private readonly hooks: LifecycleHooks = {},
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    const fused = cfg.fusedScripts !== false && sameServer(redis);
+    this.fusedCreate = fused && ks.cells === 1;
+    this.fusedRelease = fused;
+  }
+
+  /** select-create-10 instead of select-node + job-create (single Redis, one node cell) */
+  private readonly fusedCreate: boolean;
+  /** complete-release-10 instead of job-complete + release-slot (single Redis) */
+  private readonly fusedRelease: boolean;
 
   /**
    * First attempt of a freshly finalized utterance: reserve a node (affinity first), record the
@@ -121,32 +139,48 @@ export class JobLifecycle {
   ): Promise<{ status: 'created' | 'exists'; nodeId: string | null; noPool: boolean }> {
     const now = init.now;
     const deadline = now + this.cfg.jobTimeoutMs;
+    const overallDeadline = now + this.cfg.jobOverallTimeoutMs;
+    const select: SelectNodeParams = {
+      src: init.src,
+      tgt: init.tgt,
+      jobId: init.jobId,
+      attempt: 1,
+      affinityNodeId,
+      exclude: [],
+      now,
+      leaseMs: this.cfg.jobTimeoutMs + this.cfg.leaseMs,
+      tts: init.features?.tts === true,
+      twoWay: init.features?.two_way === true,
+    };
     let node: { nodeId: string; instance: string } | null = null;
     let noPool = false;
+    let created: CreateJobResult;
     const t0 = performance.now();
-    try {
-      node = await selectNode(this.redis, this.ks, {
-        src: init.src,
-        tgt: init.tgt,
-        jobId: init.jobId,
-        attempt: 1,
-        affinityNodeId,
-        exclude: [],
-        now,
-        leaseMs: this.cfg.jobTimeoutMs + this.cfg.leaseMs,
-        tts: init.features?.tts === true,
-        twoWay: init.features?.two_way === true,
+    if (this.fusedCreate) {
+      // One script: a re-send reserves nothing new and answers 'exists' with the job's node.
+      const r = await this.store.selectAndCreate(
+        { ...init, overallDeadline, attemptDeadline: deadline },
+        selectNodeCall(this.ks, 0, select),
+      );
+      this.hooks.onSelect?.((performance.now() - t0) / 1000);
+      created = r;
+      noPool = r.selection === ScriptErrorCode.NO_POOL_FOR_LANG_PAIR;
+      const live = r.status === 'created' || (r.state === 'dispatched' && r.attempt === 1);
+      if (r.node && live) node = { nodeId: r.node, instance: r.instance };
+    } else {
+      try {
+        node = await selectNode(this.redis, this.ks, select);
+      } catch (err) {
+        if (isScriptError(err, ScriptErrorCode.NO_POOL_FOR_LANG_PAIR)) noPool = true;
+        else if (!isScriptError(err, ScriptErrorCode.NO_AVAILABLE_NODE)) throw err;
+      }
+      this.hooks.onSelect?.((performance.now() - t0) / 1000);
+      created = await this.store.createJob({
+        ...init,
+        overallDeadline,
+        node: node ? { nodeId: node.nodeId, instance: node.instance, deadline } : undefined,
       });
-    } catch (err) {
-      if (isScriptError(err, ScriptErrorCode.NO_POOL_FOR_LANG_PAIR)) noPool = true;
-      else if (!isScriptError(err, ScriptErrorCode.NO_AVAILABLE_NODE)) throw err;
     }
-    this.hooks.onSelect?.((performance.now() - t0) / 1000);
-    const created = await this.store.createJob({
-      ...init,
-      overallDeadline: now + this.cfg.jobOverallTimeoutMs,
-      node: node ? { nodeId: node.nodeId, instance: node.instance, deadline } : undefined,
-    });
     onRecorded?.(created);
     const assign = (n: { nodeId: string; instance: string }) =>
       this.sendAssign(n.instance, n.nodeId, {
@@ -209,20 +243,30 @@ export class JobLifecycle {
     result: StoredResult,
   ): Promise<ResultOutcome> {
     let r: Awaited<ReturnType<JobStore['complete']>>;
+    // Fused: the script released the node's slot already, whatever it answered.
+    const fused = this.fusedRelease;
+    const release = () => (fused ? null : this.release(nodeId, jobId, attempt));
     try {
-      r = await this.store.complete(jobId, attempt, nodeId, result, this.now());
+      r = await this.store.complete(
+        jobId,
+        attempt,
+        nodeId,
+        result,
+        this.now(),
+        fused ? releaseSlotKeys(this.ks, nodeId) : undefined,
+      );
     } catch (err) {
       if (!isRace(err)) throw err;
       // Not (or no longer) this node's attempt; its reservation for it is garbage either way.
       this.hooks.onRace?.('job_result', err.codeName);
-      await this.release(nodeId, jobId, attempt);
+      await release();
       return 'stale'; // the caller (node connection) counts and answers JOB_NOT_HELD
     }
     if (r.status === 'ok') {
       this.hooks.onTransition?.('completed');
       // Independent (cell vs. session owner's inbox): one round trip instead of two.
       await Promise.all([
-        this.release(nodeId, jobId, attempt),
+        release(),
         this.deliver(r.owner, r.sessionId, { index: r.index, kind: 'result', result }),
       ]);
       return 'ok';
@@ -230,7 +274,7 @@ export class JobLifecycle {
     this.hooks.onDropped?.(r.status);
     if (r.status === 'dup') this.hooks.onRace?.('job_result', 'dup');
     await Promise.all([
-      this.release(nodeId, jobId, attempt),
+      release(),
       // A re-sent completion: deliver the logged winner again (the orderer drops an index twice).
       r.logged
         ? this.deliver(r.owner, r.sessionId, { index: r.index, kind: 'result', result: r.logged })
