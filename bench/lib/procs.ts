@@ -66,12 +66,15 @@ async function startGatewayOnce(
   // BENCH_GATEWAY_NODE_ARGS: extra Node flags for the gateways, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"
   // (profiles are written when the gateway exits after its SIGTERM drain).
   const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const run = tethered(process.execPath, [
-    ...nodeArgs,
-    '--import',
-    'tsx',
-    resolve(ROOT, 'packages/gateway/src/main.ts'),
-  ]);
+  // BENCH_GATEWAY_ENTRY: a compiled gateway (e.g. dist/gateway.js from `npm run build`), run
+  // with plain node as production does; default: the source through tsx.
+  const entry = process.env.BENCH_GATEWAY_ENTRY;
+  const run = tethered(
+    process.execPath,
+    entry
+      ? [...nodeArgs, resolve(ROOT, entry)]
+      : [...nodeArgs, '--import', 'tsx', resolve(ROOT, 'packages/gateway/src/main.ts')],
+  );
   const child = spawn(run.command, run.args, {
     cwd: ROOT,
     env: {
