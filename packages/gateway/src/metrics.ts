@@ -151,7 +151,7 @@ export function createMetrics(
     }),
     selectSeconds: new Histogram({
       name: 'lingua_select_node_seconds',
-      help: 'select_node script duration',
+      help: 'node selection duration (select_node; on a single Redis select_create, which also records the job)',
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
