@@ -14,7 +14,8 @@
  * Env knobs: BENCH_QUICK=1 (short run, ~1.5 min; docs not written unless BENCH_WRITE_DOCS=1),
  * BENCH_FROM_JSON=<file> (re-render a saved run: test-output/bench-side-by-side.json),
  * BENCH_STEP_SECONDS, BENCH_E2E_RATES / BENCH_HOP_RATES (comma lists of offered loads),
- * BENCH_IDLE_SESSIONS (e.g. 1000,10000), BENCH_NODE_SLOTS (per node; 6 nodes), BENCH_PHASES
+ * BENCH_IDLE_SESSIONS (e.g. 1000,10000), BENCH_IDLE_SETTLE_MS (pause before the memory readings,
+ * default 1500), BENCH_GATEWAY_ENTRY (e.g. dist/gateway.js: a compiled gateway), BENCH_NODE_SLOTS (per node; 6 nodes), BENCH_PHASES
  * (subset of raw,rawhop,lingua,bullmq,inbox,socketio,idle), BENCH_WRITE_DOCS=0|1;
  * `--transport uws|node` (or LINGUA_TRANSPORT) for the gateways' HTTP/WebSocket implementation.
  * Everything started is stopped on error and on Ctrl-C (bench/lib/cleanup.ts).

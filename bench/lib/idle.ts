@@ -55,7 +55,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** After a pause, several readings: the last RSS, and the lowest V8 heap (closest to live data). */
 async function settledMemory(ports: number[]): Promise<Mem> {
-  await sleep(1500);
+  await sleep(Number(process.env.BENCH_IDLE_SETTLE_MS ?? 1500));
   const xs: Mem[] = [];
   for (let i = 0; i < 5; i++) {
     xs.push(await gatewayMemory(ports));

@@ -282,10 +282,15 @@ export class UwsTransport implements HttpTransport {
         // The verdict (e.g. a JWT check) is still running: the handlers see the connection
         // once it is known; frames that arrive before are held (bounded) and replayed in order.
         this.held.add(ws as WebSocket<unknown>);
+        const info = slot.info!;
+        // Not kept in the slot: the request's headers would stay for the socket's lifetime
+        // (~1 KB per idle session).
+        slot.info = undefined;
         slot.pending.then(
           (verdict) => {
+            slot.pending = undefined;
             if (!this.held.delete(ws as WebSocket<unknown>)) return; // closed meanwhile
-            const c = opened(ws, slot, h.data(slot.info!, verdict));
+            const c = opened(ws, slot, h.data(info, verdict));
             for (const [bytes, isBinary] of slot.held!.splice(0)) {
               if (c.closed) break;
               guarded('message', c, () => h.message(c, bytes, isBinary));
@@ -293,6 +298,7 @@ export class UwsTransport implements HttpTransport {
             slot.held = undefined;
           },
           (err) => {
+            slot.pending = undefined;
             if (!this.held.delete(ws as WebSocket<unknown>)) return;
             this.guard('upgrade', err);
             slot.closed = true;
