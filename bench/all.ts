@@ -15,7 +15,8 @@
  * BENCH_FROM_JSON=<file> (re-render a saved run: test-output/bench-side-by-side.json),
  * BENCH_STEP_SECONDS, BENCH_E2E_RATES / BENCH_HOP_RATES (comma lists of offered loads),
  * BENCH_IDLE_SESSIONS (e.g. 1000,10000), BENCH_IDLE_SETTLE_MS (pause before the memory readings,
- * default 1500), BENCH_GATEWAY_ENTRY (e.g. dist/gateway.js: a compiled gateway), BENCH_NODE_SLOTS (per node; 6 nodes), BENCH_PHASES
+ * default 1500), BENCH_GATEWAY_ENTRY (default: the gateway compiled into
+ * test-output/bench-dist, as production runs it; `src` = the source through tsx), BENCH_NODE_SLOTS (per node; 6 nodes), BENCH_PHASES
  * (subset of raw,rawhop,lingua,bullmq,inbox,socketio,idle), BENCH_WRITE_DOCS=0|1;
  * `--transport uws|node` (or LINGUA_TRANSPORT) for the gateways' HTTP/WebSocket implementation.
  * Everything started is stopped on error and on Ctrl-C (bench/lib/cleanup.ts).
@@ -34,7 +35,7 @@ import { assignFrame, assignPayload } from './lib/assign-frame';
 import { cleanupAll, defer, installSignalHandlers } from './lib/cleanup';
 import { type IdleRow, idleMemory, openFilesLimit, WARM_SESSIONS } from './lib/idle';
 import { linguaE2e, SERIAL_SAMPLES } from './lib/lingua-e2e';
-import { ROOT } from './lib/procs';
+import { ROOT, useCompiledGateway } from './lib/procs';
 import {
   at,
   BUSY_OTHERS_PCT,
@@ -140,6 +141,18 @@ async function phase<T>(
     await admin.flushall().catch(() => {});
     console.log(`[${name}] ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
+}
+
+/** RSS growth per session between the two largest measured counts: what one more idle session costs. */
+function idleSlope(rows: IdleRow[]): { from: number; to: number; kb: number } | undefined {
+  const ok = rows.filter((x) => Number.isFinite(x.rssAfterMB) && x.opened > 0);
+  if (ok.length < 2) return undefined;
+  const [a, b] = [ok.at(-2)!, ok.at(-1)!];
+  return {
+    from: a.sessions,
+    to: b.sessions,
+    kb: ((b.rssAfterMB - a.rssAfterMB) * 1024) / (b.sessions - a.sessions),
+  };
 }
 
 const pctOf = (a?: number, b?: number) => (a !== undefined && b ? `${num((a / b) * 100, 1)}%` : '–');
@@ -372,6 +385,17 @@ function summary(r: Results): { md: string; facts: string[] } {
       '–',
       '–',
       row.note?.startsWith('ulimit') ? row.note : 'measured',
+    ]);
+  }
+  const slope = idleSlope(r.idle ?? []);
+  if (slope) {
+    rows.push([
+      `Idle session memory, marginal: RSS growth per session from ${int(slope.from)} to ${int(slope.to)} sessions`,
+      `${num(slope.kb, 1)} KB RSS`,
+      '–',
+      '–',
+      '–',
+      "measured (without the gateways' one-off heap growth, which the row above spreads over its sessions)",
     ]);
   }
   const md = table(['metric', 'Lingua', 'baseline', 'ratio', 'target', 'result'], rows, [
@@ -688,6 +712,7 @@ async function main(): Promise<void> {
   if (process.env.BENCH_FROM_JSON) {
     saved = JSON.parse(readFileSync(process.env.BENCH_FROM_JSON, 'utf8')) as Saved;
   } else {
+    await useCompiledGateway();
     saved = await runAll();
     mkdirSync(dirname(JSON_OUT), { recursive: true });
     writeFileSync(JSON_OUT, JSON.stringify(saved));

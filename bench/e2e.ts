@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { startRedis } from '../test/support/redis';
 import { BENCH_NO_QUOTAS } from './lib/lingua-e2e';
 import { LoadRig } from './lib/load';
-import { type GatewayProc, startGatewayProc, stopProc } from './lib/procs';
+import { type GatewayProc, startGatewayProc, stopProc, useCompiledGateway } from './lib/procs';
 import { fmt } from './lib/stats';
 import { selectTransport, transportOf } from './lib/transport';
 
@@ -19,6 +19,7 @@ const RAMP = (process.env.BENCH_RAMP ?? '2000,4000,6000,8000').split(',').map(Nu
 
 async function main() {
   selectTransport();
+  await useCompiledGateway();
   const redis = await startRedis({ extraArgs: ['--appendonly', 'no'] });
   const gws: GatewayProc[] = [];
   try {

@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { startRedis } from '../test/support/redis';
 import { deferProc } from './lib/cleanup';
 import { BENCH_GATEWAY_ENV } from './lib/lingua-e2e';
-import { ROOT, startGatewayProc } from './lib/procs';
+import { ROOT, startGatewayProc, useCompiledGateway } from './lib/procs';
 import { registerBenchNode } from './lib/sim-answer';
 
 const WARM = Number(process.env.BENCH_HEAP_WARM ?? 60);
@@ -21,6 +21,7 @@ rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 process.env.BENCH_GATEWAY_NODE_ARGS = `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${dir}`;
 
+await useCompiledGateway();
 const redis = await startRedis();
 const gw = await startGatewayProc('gw-heap', redis.url, BENCH_GATEWAY_ENV);
 const stopGw = deferProc(gw.child);
@@ -93,7 +94,7 @@ function bytesByType(file: string): Map<string, [number, number]> {
     v[1]++;
     out.set(key, v);
   }
-  rmSync(file);
+  if (!process.env.BENCH_HEAP_KEEP) rmSync(file);
   return out;
 }
 

@@ -22,6 +22,8 @@ interface Profile {
 }
 
 const dir = resolve(ROOT, process.env.BENCH_PROFILE_DIR ?? 'test-output/profile');
+// Profiles name source files and functions: the gateways run the source here (through tsx).
+process.env.BENCH_GATEWAY_ENTRY ??= 'src';
 
 /** Self and inclusive time per function over the main-thread profiles in `dir`. */
 export function summarizeProfiles(files: string[]): {

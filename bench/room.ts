@@ -10,6 +10,7 @@
 import { cpus } from 'node:os';
 import { startRedis } from '../test/support/redis';
 import { startGateways } from './lib/lingua-e2e';
+import { useCompiledGateway } from './lib/procs';
 import { RoomRig } from './lib/room-rig';
 import { fmt } from './lib/stats';
 
@@ -20,6 +21,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 
 async function main() {
+  await useCompiledGateway();
   const redis = await startRedis({ extraArgs: ['--appendonly', 'no'] });
   const { gws, stop } = await startGateways(3, redis.url);
   const rig = new RoomRig({

@@ -66,9 +66,9 @@ async function startGatewayOnce(
   // BENCH_GATEWAY_NODE_ARGS: extra Node flags for the gateways, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p"
   // (profiles are written when the gateway exits after its SIGTERM drain).
   const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  // BENCH_GATEWAY_ENTRY: a compiled gateway (e.g. dist/gateway.js from `npm run build`), run
-  // with plain node as production does; default: the source through tsx.
-  const entry = process.env.BENCH_GATEWAY_ENTRY;
+  // BENCH_GATEWAY_ENTRY: a compiled gateway run with plain node, as production does (the
+  // benches set it: useCompiledGateway); unset or 'src': the source through tsx (tests).
+  const entry = process.env.BENCH_GATEWAY_ENTRY === 'src' ? undefined : process.env.BENCH_GATEWAY_ENTRY;
   const run = tethered(
     process.execPath,
     entry
@@ -113,4 +113,18 @@ export function stopProc(
     });
     child.kill(signal);
   });
+}
+
+/**
+ * Benches measure the gateway as production runs it: compiled (scripts/build.ts, the image's
+ * build) into test-output/bench-dist, started with plain node. Through tsx every named closure
+ * carries an extra property store (esbuild keepNames: ~0.5 KB per idle session) and the numbers
+ * would describe the dev workflow. BENCH_GATEWAY_ENTRY=src runs the source; any other value is
+ * a compiled entry to use as is.
+ */
+export async function useCompiledGateway(): Promise<void> {
+  if (process.env.BENCH_GATEWAY_ENTRY) return;
+  const { buildDist } = await import('../../scripts/build');
+  await buildDist(resolve(ROOT, 'test-output/bench-dist'));
+  process.env.BENCH_GATEWAY_ENTRY = 'test-output/bench-dist/gateway.js';
 }
