@@ -11,7 +11,7 @@ import { jobIdFor, parseJobId } from './job-fsm';
 import { JOB_FIELDS } from './job-model';
 import type { Keyspace } from './keys';
 import { SCRIPTS } from './script-defs.gen';
-import { runScript, runScriptBuffer } from './scripts';
+import { runScript, runScriptBuffer, type ScriptArgs, type ScriptKeys } from './scripts';
 
 type RedisClient = Redis | Cluster;
 
@@ -328,7 +328,7 @@ export class JobStore {
         this.ks.deadlines(shard),
         this.ks.events(shard),
         this.ks.jobCounts(shard),
-      ] as [string, string, string, string, string],
+      ] as ScriptKeys<typeof SCRIPTS.jobCreate>,
       args: [
         j.jobId,
         j.sessionId,
@@ -353,31 +353,7 @@ export class JobStore {
         this.assignCheckMs,
         this.waitingCheckMs,
         j.context?.length ? JSON.stringify(j.context) : '',
-      ] as [
-        string,
-        string,
-        number,
-        string,
-        string,
-        string,
-        string,
-        number,
-        string,
-        Buffer,
-        number,
-        string,
-        number,
-        number,
-        string,
-        string,
-        string,
-        string,
-        number,
-        number,
-        number,
-        number,
-        string,
-      ],
+      ] as ScriptArgs<typeof SCRIPTS.jobCreate>,
     };
   }
 

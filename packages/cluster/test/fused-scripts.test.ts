@@ -8,11 +8,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis } from '../../../test/support/redis';
 import { isScriptError, ScriptErrorCode } from '../src/errors';
-import { type CreateJobInit, JobStore, jobIdFor, type StoredResult } from '../src/index';
+import { type CreateJobInit, type JobStore, jobIdFor, type StoredResult } from '../src/index';
 import { Keyspace } from '../src/keys';
 import { getNode, type NodeCapabilities, registerNode } from '../src/node-registry';
 import { connectRedis, type RedisClient, sameServer } from '../src/redis';
 import { releaseSlotKeys, type SelectNodeParams, selectNodeCall } from '../src/select-node';
+import { openTestSession, testJobStore } from './support';
 
 const T0 = 1_732_000_000_000;
 const caps: NodeCapabilities = {
@@ -37,33 +38,11 @@ afterAll(async () => {
 
 function rig() {
   const ks = new Keyspace({ prefix: `fused${++seq}:`, cells: 1, shards: 2 });
-  const store = new JobStore(redis, ks, {
-    maxAttempts: 3,
-    resultLogMaxLen: 1000,
-    resultLogTtlMs: 60_000,
-    jobTtlMs: 60_000,
-    sessionTtlMs: 60_000,
-    assignCheckMs: 1000,
-    waitingCheckMs: 1000,
-  });
+  const store = testJobStore(redis, ks);
   return { ks, store };
 }
 
-async function openSession(store: JobStore, sid: string, conn = 'c1') {
-  await store.openSession({
-    sessionId: sid,
-    tenant: 't',
-    src: 'zh',
-    tgt: 'en',
-    audioFormat: 'pcm16',
-    sampleRate: 16000,
-    features: {},
-    owner: 'gw-1',
-    conn,
-    resumeToken: 'tok',
-    now: T0,
-  });
-}
+const openSession = (store: JobStore, sid: string, conn = 'c1') => openTestSession(store, sid, T0, conn);
 
 const job = (
   sid: string,

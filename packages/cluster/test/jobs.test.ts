@@ -11,7 +11,7 @@ import {
   InboxBus,
   isScriptError,
   JOB_STATES,
-  JobStore,
+  type JobStore,
   jobIdFor,
   Keyspace,
   parseJobEvent,
@@ -20,6 +20,7 @@ import {
   ScriptErrorCode,
   type StoredResult,
 } from '../src/index';
+import { openTestSession, testJobStore } from './support';
 
 let server: RedisServer;
 let redis: RedisClient;
@@ -30,15 +31,7 @@ const NOW = 1_000_000;
 beforeAll(async () => {
   server = await startRedis();
   redis = connectRedis({ url: server.url, role: 'worker' });
-  store = new JobStore(redis, ks, {
-    maxAttempts: 3,
-    resultLogMaxLen: 1000,
-    resultLogTtlMs: 60_000,
-    jobTtlMs: 60_000,
-    sessionTtlMs: 60_000,
-    assignCheckMs: 1000,
-    waitingCheckMs: 1000,
-  });
+  store = testJobStore(redis, ks);
 });
 afterAll(async () => {
   redis.disconnect();
@@ -54,21 +47,7 @@ async function eventsOf(jobId: string): Promise<[string, string, number][]> {
     .map((e) => [e.from, e.to, e.since]);
 }
 
-async function openSession(sid: string) {
-  await store.openSession({
-    sessionId: sid,
-    tenant: 't',
-    src: 'zh',
-    tgt: 'en',
-    audioFormat: 'pcm16',
-    sampleRate: 16000,
-    features: {},
-    owner: 'gw-1',
-    conn: 'c1',
-    resumeToken: 'tok',
-    now: NOW,
-  });
-}
+const openSession = (sid: string) => openTestSession(store, sid, NOW);
 
 function job(sid: string, index: number, node?: string) {
   return {

@@ -1,0 +1,32 @@
+/** Shared set-up of the cluster package's Redis tests: a JobStore and an open session. */
+import { JobStore, type Keyspace, type RedisClient } from '../src/index';
+
+/** A JobStore with the limits these tests assume (3 attempts, 60 s TTLs, 1 s checks). */
+export function testJobStore(redis: RedisClient, ks: Keyspace): JobStore {
+  return new JobStore(redis, ks, {
+    maxAttempts: 3,
+    resultLogMaxLen: 1000,
+    resultLogTtlMs: 60_000,
+    jobTtlMs: 60_000,
+    sessionTtlMs: 60_000,
+    assignCheckMs: 1000,
+    waitingCheckMs: 1000,
+  });
+}
+
+/** Opens session `sid` (zh → en, tenant t) owned by gw-1's connection `conn`. */
+export async function openTestSession(store: JobStore, sid: string, now: number, conn = 'c1'): Promise<void> {
+  await store.openSession({
+    sessionId: sid,
+    tenant: 't',
+    src: 'zh',
+    tgt: 'en',
+    audioFormat: 'pcm16',
+    sampleRate: 16000,
+    features: {},
+    owner: 'gw-1',
+    conn,
+    resumeToken: 'tok',
+    now,
+  });
+}
