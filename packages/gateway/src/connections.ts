@@ -111,6 +111,16 @@ export class SocketTransport implements Transport {
     } else if (!this.isReady && READY_FRAMES.has(type as string)) {
       this.settle(true);
     }
+    return this.checkBackpressure();
+  }
+
+  sendBinary(bytes: Uint8Array): boolean {
+    if (this.closed) return false;
+    this.conn.sendBinary(bytes);
+    return this.checkBackpressure();
+  }
+
+  private checkBackpressure(): boolean {
     if (this.closed) return false;
     if (this.conn.bufferedAmount() > this.limits.maxBackpressureBytes) {
       this.hooks.refused('backpressure');

@@ -37,6 +37,8 @@ export interface GatewayContext {
 export interface Transport {
   /** false when the socket is gone or over its backpressure limit (then it is closed). */
   send(frame: object): boolean;
+  /** one binary frame (v1.12 binary job_assign); same return as `send` */
+  sendBinary(bytes: Uint8Array): boolean;
   close(code: number, reason: string): void;
   readonly closed: boolean;
 }

@@ -30,7 +30,12 @@ import {
   setNodeReadiness,
   takeModelLossToken,
 } from '@lingua/cluster';
-import type { JobProgress, NodeMessage, NodeRegister } from '@lingua/protocol';
+import {
+  encodeBinaryJobAssign,
+  type JobProgress,
+  type NodeMessage,
+  type NodeRegister,
+} from '@lingua/protocol';
 import type { GatewayContext, Transport } from './context';
 import { checkJobResult, checkNodeRegister, type LimitProblem, storedHardware } from './limits';
 import { LocalBucket } from './local-bucket';
@@ -548,7 +553,11 @@ export class NodeConn {
   sendAssign(job: AssignPayload): boolean {
     if (this.closed) return false;
     const now = this.ctx.now();
-    const ok = this.transport.send(jobAssignFrame(job));
+    // v1.12: a node that asked for binary frames gets the audio as raw bytes, no base64.
+    const ok =
+      this.registration?.binary_audio === true
+        ? this.transport.sendBinary(encodeBinaryJobAssign(jobAssignFrame(job, ''), job.audio))
+        : this.transport.send(jobAssignFrame(job));
     if (ok) {
       const key = `${job.job_id}|${job.attempt}`;
       this.inflight.delete(key); // a re-sent assignment starts over
@@ -640,8 +649,11 @@ export class NodeConn {
   }
 }
 
-/** The `job_assign` frame for an assignment (audio travels binary in Redis, base64 on the wire). */
-export function jobAssignFrame(job: AssignPayload): Record<string, unknown> {
+/**
+ * The `job_assign` frame for an assignment (audio travels binary in Redis, base64 in JSON on the
+ * wire); `audio` given: that instead of the base64 (the binary frame's header has '').
+ */
+export function jobAssignFrame(job: AssignPayload, audio?: string): Record<string, unknown> {
   return {
     type: 'job_assign',
     job_id: job.job_id,
@@ -650,7 +662,8 @@ export function jobAssignFrame(job: AssignPayload): Record<string, unknown> {
     utterance_index: job.utterance_index,
     src_lang: job.src_lang,
     tgt_lang: job.tgt_lang,
-    audio: Buffer.from(job.audio).toString('base64'),
+    audio:
+      audio ?? Buffer.from(job.audio.buffer, job.audio.byteOffset, job.audio.byteLength).toString('base64'),
     audio_format: job.audio_format,
     sample_rate: job.sample_rate,
     features: job.features,

@@ -21,6 +21,10 @@ class FakeConn implements WsConn<ConnData> {
   send(text: string) {
     this.sent.push(JSON.parse(text));
   }
+  binary: Uint8Array[] = [];
+  sendBinary(bytes: Uint8Array) {
+    this.binary.push(bytes);
+  }
   bufferedAmount() {
     return this.buffered;
   }

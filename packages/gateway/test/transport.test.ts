@@ -210,6 +210,40 @@ describe.each(impls)('transport %s', (impl) => {
     expect(verdicts).toHaveLength(1);
   });
 
+  it('text and binary frames go out in the order sent, each as its kind (v1.12 binary job_assign)', async () => {
+    const { port } = await start(impl, (t) => {
+      t.ws<object>(
+        '/ws',
+        { maxPayloadBytes: 1024, idleTimeoutSec: 60 },
+        {
+          upgrade: () => ({ ok: true }),
+          data: () => ({}),
+          open: () => {},
+          message: (c) => {
+            // Outside the callback too (a Redis reply), where uWS frames are queued and corked.
+            c.sendBinary(new Uint8Array([1, 2, 3]));
+            c.send('text');
+            setImmediate(() => {
+              c.sendBinary(new Uint8Array([4, 5]));
+              c.send('end');
+            });
+          },
+          close: () => {},
+        },
+      );
+    });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+    const got: string[] = [];
+    ws.on('message', (d, isBinary) =>
+      got.push(isBinary ? `bin ${[...(d as Buffer)].join(',')}` : `text ${d}`),
+    );
+    await new Promise((r) => ws.once('open', r));
+    ws.send('go');
+    await until(() => got.length === 4, 'four frames');
+    expect(got).toEqual(['bin 1,2,3', 'text text', 'bin 4,5', 'text end']);
+    ws.close();
+  });
+
   it('many upgrades with verdicts decided later: every socket stays open and answers', async () => {
     const { port } = await start(impl, (t) => {
       t.ws<object>(

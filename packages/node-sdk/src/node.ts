@@ -12,6 +12,7 @@
 import {
   type BackoffOptions,
   Connection,
+  decodeBinaryJobAssign,
   decodeServerFrame,
   Emitter,
   fromBase64,
@@ -77,9 +78,12 @@ export interface PartialTexts {
 
 export type JobHandler = (job: JobAssign, ctx: JobContext) => Promise<JobOutcome>;
 
-/** The decoded audio bytes of a job. */
+/** The audio of jobs that came as binary frames (v1.12): their `audio` field is ''. */
+const binaryAudio = new WeakMap<JobAssign, Uint8Array>();
+
+/** The decoded audio bytes of a job (from a binary frame as they came, else from base64). */
 export function jobAudio(job: JobAssign): Uint8Array {
-  return fromBase64(job.audio);
+  return binaryAudio.get(job) ?? fromBase64(job.audio);
 }
 
 export interface LinguaNodeOptions {
@@ -121,6 +125,12 @@ export interface LinguaNodeOptions {
   /** Results kept while disconnected; the oldest are dropped beyond this (default 1000). */
   maxUnsentResults?: number;
   transportFactory?: TransportFactory;
+  /**
+   * v1.12: ask for `job_assign` as binary frames (raw audio, no base64). Then a job's `audio`
+   * field is '' and handlers read the bytes with `jobAudio(job)`. Only asked when the transport
+   * delivers binary frames. Default false.
+   */
+  binaryAudio?: boolean;
 }
 
 export type NodeState = 'idle' | 'connecting' | 'registered' | 'reconnecting' | 'closed';
@@ -222,6 +232,7 @@ export class LinguaNode extends Emitter<NodeEvents> {
       {
         open: () => this.sendFrame(this.registerFrame()),
         text: (text) => this.onText(text),
+        binary: (bytes) => this.onBinary(bytes),
         lost: (code, reason) => this.onDisconnect(code, reason),
         fatal: (err, url) =>
           void this.shutdown({
@@ -339,6 +350,7 @@ export class LinguaNode extends Emitter<NodeEvents> {
     if (o.hardware !== undefined) frame.hardware = o.hardware;
     frame.job_ids = this.jobIds();
     if (this.readinessState !== 'ready') frame.ready = false;
+    if (o.binaryAudio && this.conn.binary) frame.binary_audio = true;
     return frame;
   }
 
@@ -360,6 +372,18 @@ export class LinguaNode extends Emitter<NodeEvents> {
   }
 
   // ---- frames ----
+
+  /** v1.12: a binary `job_assign`; anything else binary is reported and ignored. */
+  private onBinary(bytes: Uint8Array): void {
+    const d = decodeBinaryJobAssign(bytes);
+    if (!d.ok) {
+      this.emit('error', { type: 'error', code: 'BAD_SERVER_FRAME', message: d.message });
+      return;
+    }
+    const msg = d.frame as unknown as JobAssign;
+    binaryAudio.set(msg, d.audio);
+    this.onAssign(msg);
+  }
 
   private onText(text: string): void {
     const decoded = decodeServerFrame<ServerToNodeMessage>(text);

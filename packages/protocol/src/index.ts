@@ -1,3 +1,4 @@
+export * from './binary';
 export * from './depth';
 export * from './describe';
 export * from './encode';

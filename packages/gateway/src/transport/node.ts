@@ -48,6 +48,9 @@ class NodeConn<D> implements WsConn<D> {
   send(text: string): void {
     if (!this.closed) this.ws.send(text);
   }
+  sendBinary(bytes: Uint8Array): void {
+    if (!this.closed) this.ws.send(bytes, { binary: true });
+  }
   bufferedAmount(): number {
     return this.closed ? 0 : this.ws.bufferedAmount;
   }

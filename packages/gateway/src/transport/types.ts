@@ -79,6 +79,11 @@ export interface WsConn<D> {
   readonly data: D;
   /** sends one text frame */
   send(text: string): void;
+  /**
+   * sends one binary frame (protocol v1.12 binary job_assign). The transport may send it later
+   * (uWS corks per event-loop turn) without copying: the caller hands `bytes` over.
+   */
+  sendBinary(bytes: Uint8Array): void;
   /** bytes queued for this socket and not yet written to the kernel */
   bufferedAmount(): number;
   /** graceful close with a close frame */

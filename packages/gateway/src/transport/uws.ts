@@ -67,16 +67,23 @@ function flushAll(): void {
 
 class UwsConn<D> implements WsConn<D> {
   closed = false;
-  private queue: string[] = [];
+  /** text frames as strings, binary frames as bytes */
+  private queue: (string | Uint8Array)[] = [];
   private queuedBytes = 0;
   constructor(
     private readonly ws: WebSocket<Slot<D>>,
     readonly data: D,
   ) {}
   send(text: string): void {
+    this.enqueue(text);
+  }
+  sendBinary(bytes: Uint8Array): void {
+    this.enqueue(bytes);
+  }
+  private enqueue(frame: string | Uint8Array): void {
     if (this.closed) return;
-    this.queue.push(text);
-    this.queuedBytes += text.length;
+    this.queue.push(frame);
+    this.queuedBytes += frame.length;
     if (this.queue.length === 1) {
       unflushed.add(this as UwsConn<unknown>);
       if (!flushScheduled) {
@@ -93,7 +100,7 @@ class UwsConn<D> implements WsConn<D> {
     this.queuedBytes = 0;
     if (this.closed) return;
     this.ws.cork(() => {
-      for (const text of q) this.ws.send(text, false);
+      for (const frame of q) this.ws.send(frame, typeof frame !== 'string');
     });
   }
   bufferedAmount(): number {

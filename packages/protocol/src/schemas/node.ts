@@ -64,6 +64,11 @@ export const NodeRegisterSchema = Type.Object({
    * it sends `node_ready` (or a heartbeat with `ready: true`). Absent = true.
    */
   ready: Type.Optional(Type.Boolean()),
+  /**
+   * v1.12: true = send this node its `job_assign` frames as binary WebSocket frames, the audio
+   * as raw bytes (docs/protocol.md "Binary job_assign"). Absent = false: JSON with base64.
+   */
+  binary_audio: Type.Optional(Type.Boolean()),
 });
 export type NodeRegister = Static<typeof NodeRegisterSchema>;
 

@@ -27,6 +27,8 @@ export interface ConnectionHandlers {
   /** The socket opened: send the first frame. */
   open(): void;
   text(text: string): void;
+  /** v1.12: a binary frame (only transports with `binary: true` deliver them) */
+  binary?(bytes: Uint8Array): void;
   /**
    * The current transport is gone: closed by the peer or the network, or dropped (`drop()`,
    * the handshake deadline). A reconnect follows unless the owner calls `stop()` meanwhile.
@@ -49,6 +51,11 @@ export class Connection {
     private readonly on: ConnectionHandlers,
   ) {
     if (opts.urls.length === 0) throw new TypeError('urls must be a non-empty array');
+  }
+
+  /** The current transport delivers binary frames (v1.12). */
+  get binary(): boolean {
+    return this.current?.binary === true;
   }
 
   /** A transport exists (it may still be opening). */
@@ -81,6 +88,9 @@ export class Connection {
     };
     t.onmessage = (text) => {
       if (t === this.current) this.on.text(text);
+    };
+    t.onbinary = (bytes) => {
+      if (t === this.current) this.on.binary?.(bytes);
     };
     t.onclose = (code, reason) => {
       if (t === this.current) this.onLost(code, reason);

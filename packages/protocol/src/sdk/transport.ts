@@ -10,6 +10,12 @@ export interface Transport {
   close(code?: number, reason?: string): void;
   onopen: (() => void) | null;
   onmessage: ((text: string) => void) | null;
+  /**
+   * v1.12, optional: binary frames (a node's binary `job_assign`). A transport that sets
+   * `binary: true` delivers them here; without it the SDK never asks for binary frames.
+   */
+  readonly binary?: boolean;
+  onbinary?: ((bytes: Uint8Array) => void) | null;
   /** Fires once per transport, also when the connection attempt fails. */
   onclose: ((code: number, reason: string) => void) | null;
 }
@@ -33,6 +39,8 @@ export interface WebSocketLike {
   terminate?: () => void;
   onopen: ((ev: unknown) => void) | null;
   onmessage: ((ev: { data: unknown }) => void) | null;
+  /** 'arraybuffer' makes binary frames arrive as ArrayBuffer (browsers and `ws`) */
+  binaryType?: string;
   onclose: ((ev: { code: number; reason: string }) => void) | null;
   onerror: ((ev: unknown) => void) | null;
 }
@@ -45,12 +53,15 @@ export type WebSocketConstructor = new (
 
 const OPEN = 1;
 
-/** Adapts a WebSocket-like object; text frames only (binary frames are not part of the protocol). */
+/** Adapts a WebSocket-like object: text frames, and binary ones (v1.12) to `onbinary`. */
 export function wrapWebSocket(sock: WebSocketLike): Transport {
   let closed = false;
+  sock.binaryType = 'arraybuffer';
   const t: Transport = {
+    binary: true,
     onopen: null,
     onmessage: null,
+    onbinary: null,
     onclose: null,
     send(text) {
       if (sock.readyState !== OPEN) throw new Error('WebSocket is not open');
@@ -72,7 +83,10 @@ export function wrapWebSocket(sock: WebSocketLike): Transport {
   };
   sock.onopen = () => t.onopen?.();
   sock.onmessage = (ev) => {
-    if (typeof ev.data === 'string') t.onmessage?.(ev.data);
+    const d = ev.data;
+    if (typeof d === 'string') t.onmessage?.(d);
+    else if (d instanceof ArrayBuffer) t.onbinary?.(new Uint8Array(d));
+    else if (d instanceof Uint8Array) t.onbinary?.(d);
   };
   sock.onclose = (ev) => {
     if (closed) return;
@@ -121,6 +135,7 @@ function isNodeRuntime(): boolean {
 export function abandonTransport(t: Transport, code = 4000, reason = ''): void {
   t.onopen = null;
   t.onmessage = null;
+  t.onbinary = null;
   t.onclose = null;
   try {
     t.close(code, reason);
