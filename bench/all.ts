@@ -17,7 +17,9 @@
  * BENCH_IDLE_SESSIONS (e.g. 1000,10000), BENCH_IDLE_SETTLE_MS (pause before the memory readings,
  * default 1500), BENCH_GATEWAY_ENTRY (default: the gateway compiled into
  * test-output/bench-dist, as production runs it; `src` = the source through tsx), BENCH_NODE_SLOTS (per node; 6 nodes), BENCH_PHASES
- * (subset of raw,rawhop,lingua,bullmq,inbox,socketio,idle), BENCH_WRITE_DOCS=0|1;
+ * (subset of raw,rawhop,lingua,bullmq,inbox,socketio,idle), BENCH_WRITE_DOCS=0|1,
+ * BENCH_UTTERANCE_BYTES (audio per e2e utterance, default 640), BENCH_BINARY_AUDIO=1 (bench
+ * nodes and the inbox hop receiver use protocol v1.12 binary job_assign);
  * `--transport uws|node` (or LINGUA_TRANSPORT) for the gateways' HTTP/WebSocket implementation.
  * Everything started is stopped on error and on Ctrl-C (bench/lib/cleanup.ts).
  */
@@ -81,7 +83,7 @@ const JSON_OUT = resolve(ROOT, 'test-output/bench-side-by-side.json');
 // The e2e shape (same as bench/e2e.ts): 3 gateways × (30 sessions, 2 nodes of NODE_SLOTS slots).
 const SESSIONS_PER_GW = 30;
 const NODES_PER_GW = 2;
-const UTTERANCE_BYTES = 640;
+const UTTERANCE_BYTES = Number(process.env.BENCH_UTTERANCE_BYTES ?? 640);
 const HOP_CLIENTS = 6;
 
 interface Saved {

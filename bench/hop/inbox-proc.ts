@@ -8,7 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import { connectRedis, type Envelope, INBOX_BATCH_META, InboxBus, Keyspace, Presence } from '@lingua/cluster';
-import { assignFrame, assignPayload } from '../lib/assign-frame';
+import { assignBinary, assignFrame, assignPayload } from '../lib/assign-frame';
 import { serveParent } from '../lib/ipc';
 import { paced, wallNow } from '../lib/pace';
 import { summarize } from '../lib/stats';
@@ -16,6 +16,7 @@ import { summarize } from '../lib/stats';
 const uWS: typeof import('uWebSockets.js') = createRequire(import.meta.url)('uWebSockets.js');
 
 const role = process.env.BENCH_HOP_ROLE;
+const BINARY = process.env.BENCH_BINARY_AUDIO === '1';
 const instanceId = process.env.BENCH_INSTANCE!;
 const url = process.env.BENCH_REDIS_URL!;
 const ks = new Keyspace({ prefix: process.env.BENCH_PREFIX ?? 'benchhop:v1:', cells: 1, shards: 1 });
@@ -39,7 +40,9 @@ async function handle(env: Envelope): Promise<void> {
     unrouted++;
     return;
   }
-  ws.send(JSON.stringify(assignFrame(env.job)), false);
+  // BENCH_BINARY_AUDIO=1: as the gateway sends to a node with binary_audio (v1.12).
+  if (BINARY) ws.send(assignBinary(env.job), true);
+  else ws.send(JSON.stringify(assignFrame(env.job)), false);
 }
 
 const inbox = new InboxBus({ redis, blocking, ks, instanceId, handle, log });

@@ -7,6 +7,7 @@
  * Latency: sender's wall clock at send → client receipt (`lat`), and → A's inbox handler
  * (`lat2`, the stream-only part).
  */
+import { decodeBinaryJobAssign } from '@lingua/protocol';
 import WebSocket from 'ws';
 import type { HopOptions } from '../baselines/socketio';
 import { deferProc } from '../lib/cleanup';
@@ -41,8 +42,13 @@ export async function inboxHop(o: HopOptions): Promise<Step[]> {
         ws.once('open', () => res());
         ws.once('error', rej);
       });
-      ws.on('message', (d) => {
-        lat.push(wallNow() - JSON.parse(d.toString()).sent_at);
+      ws.on('message', (d, isBinary) => {
+        const buf = d as Buffer;
+        const f = isBinary
+          ? decodeBinaryJobAssign(buf)
+          : { ok: true as const, frame: JSON.parse(buf.toString()) };
+        if (!f.ok) throw new Error(`hop client: ${f.message}`);
+        lat.push(wallNow() - (f.frame.sent_at as number));
         received++;
       });
       nodeIds.push(`hop-n${i}`);

@@ -5,6 +5,7 @@
  */
 import type { AssignPayload } from '@lingua/cluster';
 import { jobAssignFrame } from '@lingua/gateway';
+import { encodeBinaryJobAssign } from '@lingua/protocol';
 
 export const SESSION_ID = '3f0c9a52-8d2e-4c4b-9f0e-2a6f1b7d9c10';
 
@@ -29,4 +30,9 @@ export function assignPayload(i: number, audio: Uint8Array, sentAt: number): Ass
 /** The JSON frame a node receives for that payload (the gateway's own builder) + `sent_at`. */
 export function assignFrame(job: AssignPayload): Record<string, unknown> {
   return { ...jobAssignFrame(job), sent_at: job.finalized_at };
+}
+
+/** The same as a v1.12 binary frame (what a node with `binary_audio` gets). */
+export function assignBinary(job: AssignPayload): Uint8Array {
+  return encodeBinaryJobAssign({ ...jobAssignFrame(job, ''), sent_at: job.finalized_at }, job.audio);
 }

@@ -7,7 +7,7 @@
  * (utterance sent → translation_result at the session).
  */
 import WebSocket from 'ws';
-import { answerAssign, registerBenchNode } from './sim-answer';
+import { answerAssign, readAssign, registerBenchNode } from './sim-answer';
 import { type Summary, summarize } from './stats';
 
 const LANGS = ['fr', 'de', 'es', 'it', 'pt', 'nl', 'sv', 'pl'];
@@ -68,14 +68,14 @@ export class LoadRig {
     for (let k = 0; k < n; k++) {
       for (let j = 0; j < this.o.nodesPerInstance; j++) {
         const ws = await open(`ws://127.0.0.1:${this.o.ports[k]}/ws/node`);
-        ws.on('message', (data) => {
-          const f = JSON.parse(data.toString());
-          if (f.type !== 'job_assign') return;
-          const s = this.bySid.get(f.session_id);
-          const t = s?.sentAt.get(f.utterance_index);
+        ws.on('message', (data, isBinary) => {
+          const a = readAssign(data, isBinary);
+          if (!a) return;
+          const s = this.bySid.get(a.f.session_id ?? '');
+          const t = s?.sentAt.get(a.f.utterance_index ?? -1);
           if (t !== undefined) this.dispatch.push(performance.now() - t);
           // As the node SDK does: confirm the assignment, then answer.
-          answerAssign(ws, f, true);
+          answerAssign(ws, a.f, true, a.audio);
         });
         await registerBenchNode(ws, {
           nodeId: `bench-n${k}-${j}`,

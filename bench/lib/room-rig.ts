@@ -9,7 +9,7 @@
  *     members' own results (same run, same load).
  */
 import WebSocket from 'ws';
-import { answerAssign, registerBenchNode } from './sim-answer';
+import { answerAssign, readAssign, registerBenchNode } from './sim-answer';
 import { type Summary, summarize } from './stats';
 
 const LANGS = ['zh', 'en', 'ja'];
@@ -106,13 +106,13 @@ export class RoomRig {
 
   private async node(port: number, id: string): Promise<WebSocket> {
     const ws = await open(`ws://127.0.0.1:${port}/ws/node`);
-    ws.on('message', (data) => {
-      const f = JSON.parse(data.toString());
-      if (f.type !== 'job_assign') return;
-      const sid = String(f.session_id);
+    ws.on('message', (data, isBinary) => {
+      const a = readAssign(data, isBinary);
+      if (!a) return;
+      const sid = String(a.f.session_id);
       // A lane is "<speaker>:<lang>": count it against the speaker.
       if (this.bySid.get(sid.split(':')[0]!)?.member) this.memberJobs++;
-      answerAssign(ws, f, false);
+      answerAssign(ws, a.f, false, a.audio);
     });
     await registerBenchNode(ws, { nodeId: id, asrLangs: LANGS, ttsLangs: LANGS, maxJobs: this.o.nodeSlots });
     return ws;

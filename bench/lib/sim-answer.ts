@@ -1,5 +1,6 @@
 /** The answer of a 0-ms bench node: the simulated node's output (sha256 of the audio), at once. */
 import { createHash } from 'node:crypto';
+import { decodeBinaryJobAssign } from '@lingua/protocol';
 import type WebSocket from 'ws';
 
 export interface AssignFrame {
@@ -8,12 +9,37 @@ export interface AssignFrame {
   audio: string;
   src_lang: string;
   tgt_lang: string;
+  session_id?: string;
+  utterance_index?: number;
 }
 
-/** `confirm`: send job_accepted first, as SDK nodes do. */
-export function answerAssign(ws: WebSocket, f: AssignFrame, confirm: boolean): void {
+/**
+ * BENCH_BINARY_AUDIO=1: bench nodes register with `binary_audio` (protocol v1.12) and get their
+ * assignments as binary frames (the lever's A/B: `npm run bench` with and without).
+ */
+export const BENCH_BINARY_AUDIO = process.env.BENCH_BINARY_AUDIO === '1';
+
+/** A node socket's frame as a job_assign and its audio bytes (binary v1.12 or JSON), or null. */
+export function readAssign(
+  data: Buffer | ArrayBuffer | Buffer[],
+  isBinary: boolean,
+): { f: AssignFrame; audio: Uint8Array } | null {
+  const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+  if (isBinary && buf[0] === 0x01) {
+    const d = decodeBinaryJobAssign(buf);
+    return d.ok ? { f: d.frame as unknown as AssignFrame, audio: d.audio } : null;
+  }
+  const f = JSON.parse(buf.toString());
+  return f.type === 'job_assign' ? { f, audio: Buffer.from(f.audio, 'base64') } : null;
+}
+
+/** `confirm`: send job_accepted first, as SDK nodes do. `audio`: the decoded audio (else f.audio). */
+export function answerAssign(ws: WebSocket, f: AssignFrame, confirm: boolean, audio?: Uint8Array): void {
   if (confirm) ws.send(JSON.stringify({ type: 'job_accepted', job_id: f.job_id, attempt: f.attempt }));
-  const h = createHash('sha256').update(Buffer.from(f.audio, 'base64')).digest('hex').slice(0, 16);
+  const h = createHash('sha256')
+    .update(audio ?? Buffer.from(f.audio, 'base64'))
+    .digest('hex')
+    .slice(0, 16);
   ws.send(
     JSON.stringify({
       type: 'job_result',
@@ -48,6 +74,7 @@ export async function registerBenchNode(
       asr_langs: n.asrLangs,
       tts_langs: n.ttsLangs,
       max_concurrent_jobs: n.maxJobs,
+      ...(BENCH_BINARY_AUDIO ? { binary_audio: true } : {}),
     }),
   );
   await acked;
