@@ -84,13 +84,13 @@ describe('binary job_assign (v1.12)', () => {
     for (const [i, a] of audios.entries())
       s.send({ type: 'audio_chunk', seq: i, data: a.toString('base64'), is_final: true });
     const results = await s.next('translation_result', 2);
-    results.forEach((r, i) =>
+    results.forEach((r, i) => {
       expect(r).toMatchObject({
         utterance_index: i,
         node_id: 'bin-raw',
         ...simOutput(audios[i]!, 'zh', 'en'),
-      }),
-    );
+      });
+    });
     expect(binary.map((f) => f.audio.equals(audios[f.header.utterance_index as number]!))).toEqual([
       true,
       true,
@@ -127,9 +127,9 @@ describe('binary job_assign (v1.12)', () => {
     for (const [i, a] of audios.entries())
       s.send({ type: 'audio_chunk', seq: i, data: a.toString('base64'), is_final: true });
     const results = await s.next('translation_result', 4);
-    results.forEach((r, i) =>
-      expect(r).toMatchObject({ node_id: 'bin-sdk', ...simOutput(audios[i]!, 'zh', 'en') }),
-    );
+    results.forEach((r, i) => {
+      expect(r).toMatchObject({ node_id: 'bin-sdk', ...simOutput(audios[i]!, 'zh', 'en') });
+    });
     // They came binary: the JSON field is empty, the handler had the bytes from jobAudio.
     expect(jobs.map((j) => j.audio)).toEqual(['', '', '', '']);
     await node.close();
