@@ -23,6 +23,7 @@
   KEYS[4]  reservation owners            resvnode
   KEYS[5]  TTS members of the pair       ttsall:<src>:<tgt> (read only with TTS, on failure),
            or two-way members            twall:<a>:<b> for two-way
+           (a plain job declares the pool's members, poolall:<src>:<tgt>; not read)
   (the chosen node's hash, reservation set and other pools derive from it, same hash tag)
   ARGV[1]  source language      ARGV[2]  target language
   ARGV[3]  job id               ARGV[4]  attempt (integer)

@@ -7,13 +7,14 @@
  * Latency: sender's wall clock at send → client receipt (`lat`), and → A's inbox handler
  * (`lat2`, the stream-only part).
  */
-import { decodeBinaryJobAssign } from '@lingua/protocol';
+
 import WebSocket from 'ws';
 import type { HopOptions } from '../baselines/socketio';
 import { deferProc } from '../lib/cleanup';
 import { spawnChild } from '../lib/ipc';
 import { waitFor, wallNow } from '../lib/pace';
 import { ramp, type Step } from '../lib/ramp';
+import { type AssignFrame, readAssign } from '../lib/sim-answer';
 import { type Summary, summarize } from '../lib/stats';
 import { UsageProbe, usagePerMessage } from '../lib/usage';
 
@@ -43,12 +44,9 @@ export async function inboxHop(o: HopOptions): Promise<Step[]> {
         ws.once('error', rej);
       });
       ws.on('message', (d, isBinary) => {
-        const buf = d as Buffer;
-        const f = isBinary
-          ? decodeBinaryJobAssign(buf)
-          : { ok: true as const, frame: JSON.parse(buf.toString()) };
-        if (!f.ok) throw new Error(`hop client: ${f.message}`);
-        lat.push(wallNow() - (f.frame.sent_at as number));
+        const a = readAssign(d, isBinary);
+        if (!a) throw new Error('hop client: not a job_assign');
+        lat.push(wallNow() - (a.f as AssignFrame & { sent_at: number }).sent_at);
         received++;
       });
       nodeIds.push(`hop-n${i}`);

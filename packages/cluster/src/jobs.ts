@@ -12,6 +12,7 @@ import { JOB_FIELDS } from './job-model';
 import type { Keyspace } from './keys';
 import { SCRIPTS } from './script-defs.gen';
 import { runScript, runScriptBuffer, type ScriptArgs, type ScriptKeys } from './scripts';
+import type { selectNodeCall } from './select-node';
 
 type RedisClient = Redis | Cluster;
 
@@ -296,7 +297,7 @@ export class JobStore {
    */
   async selectAndCreate(
     j: Omit<CreateJobInit, 'node'> & { attemptDeadline: number },
-    select: { keys: string[]; args: (string | number)[] },
+    select: ReturnType<typeof selectNodeCall>,
   ): Promise<CreateJobResult & { instance: string; selection: number }> {
     const { keys, args } = this.createCall({
       ...j,
@@ -305,8 +306,8 @@ export class JobStore {
     const r = await runScript<[string, JobState, number, string, string, number]>(
       this.redis,
       SCRIPTS.selectCreate,
-      [...select.keys, ...keys] as never,
-      [...select.args, ...args] as never,
+      [...select.keys, ...keys],
+      [...select.args, ...args],
     );
     return {
       status: r[0] as 'created' | 'exists',

@@ -125,6 +125,32 @@ export class Keyspace {
   twoWayAll(cell: number, a: string, b: string): string {
     return this.cell(cell) + LUA_KEY_SUFFIXES.twoWayAll + twoWayPair(a, b);
   }
+  /**
+   * Where a job of (src, tgt) selects in a cell: the available index and the set of its members.
+   * The pair's pool; with TTS (v1.9) its TTS index; two-way (v1.11) its two-way index (the two
+   * are not combined). `capability` says which index it is (null: the plain pool).
+   */
+  selectionIndex(
+    cell: number,
+    src: string,
+    tgt: string,
+    need: { tts?: boolean; twoWay?: boolean },
+  ): { available: string; members: string; capability: 'tts' | 'two_way' | null } {
+    if (need.twoWay) {
+      return {
+        available: this.twoWayPool(cell, src, tgt),
+        members: this.twoWayAll(cell, src, tgt),
+        capability: 'two_way',
+      };
+    }
+    if (need.tts)
+      return {
+        available: this.ttsPool(cell, src, tgt),
+        members: this.ttsAll(cell, src, tgt),
+        capability: 'tts',
+      };
+    return { available: this.pool(cell, src, tgt), members: this.poolAll(cell, src, tgt), capability: null };
+  }
   cellPairs(cell: number): string {
     return this.cell(cell) + LUA_KEY_SUFFIXES.pairs;
   }

@@ -23,8 +23,9 @@ export async function checkPool(
   if (!p.twoWay && !p.tts) return 'ok';
   // v1.9 / v1.11: a member of the cells' TTS or two-way index. One command per cell (different
   // slots on a Cluster), issued together.
-  const index = (c: number) => (p.twoWay ? ks.twoWayAll(c, p.src, p.tgt) : ks.ttsAll(c, p.src, p.tgt));
-  const sizes = await Promise.all(cells.map((c) => redis.scard(index(c))));
+  const sizes = await Promise.all(
+    cells.map((c) => redis.scard(ks.selectionIndex(c, p.src, p.tgt, p).members)),
+  );
   if (sizes.some((n) => n > 0)) return 'ok';
   return p.twoWay ? 'no_two_way' : 'no_tts';
 }

@@ -67,17 +67,14 @@ export function selectNodeCall(
   keys: [string, string, string, string, string];
   args: [string, string, string, number, string, string, number, number, string, string];
 } {
+  const index = ks.selectionIndex(cell, params.src, params.tgt, params);
   return {
     keys: [
-      params.twoWay
-        ? ks.twoWayPool(cell, params.src, params.tgt)
-        : params.tts
-          ? ks.ttsPool(cell, params.src, params.tgt)
-          : ks.pool(cell, params.src, params.tgt),
+      index.available,
       ks.cellPairs(cell),
       ks.reservations(cell),
       ks.reservationNodes(cell),
-      params.twoWay ? ks.twoWayAll(cell, params.src, params.tgt) : ks.ttsAll(cell, params.src, params.tgt),
+      index.members,
     ],
     args: [
       params.src,
@@ -88,7 +85,7 @@ export function selectNodeCall(
       (params.exclude ?? []).join(','),
       params.now,
       params.leaseMs,
-      params.twoWay ? 'tw' : params.tts ? '1' : '',
+      index.capability === 'two_way' ? 'tw' : index.capability === 'tts' ? '1' : '',
       coolOnly ? '1' : '',
     ],
   };

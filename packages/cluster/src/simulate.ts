@@ -114,24 +114,11 @@ export async function simulateSelection(
   const picks: { cell: number; id: string; hot: boolean; why: string }[] = [];
   const perCell: { cell: number; ids: string[]; avail: Map<string, number> }[] = [];
   for (const cell of cells) {
+    const index = ks.selectionIndex(cell, src, tgt, { tts, twoWay });
     const [available, [, members], size] = await Promise.all([
-      redis.zrange(
-        twoWay ? ks.twoWayPool(cell, src, tgt) : tts ? ks.ttsPool(cell, src, tgt) : ks.pool(cell, src, tgt),
-        0,
-        MAX_EXPLAINED_PER_CELL - 1,
-        'WITHSCORES',
-      ),
-      redis.sscan(
-        twoWay ? ks.twoWayAll(cell, src, tgt) : tts ? ks.ttsAll(cell, src, tgt) : ks.poolAll(cell, src, tgt),
-        '0',
-        'COUNT',
-        MAX_EXPLAINED_PER_CELL,
-      ),
-      twoWay
-        ? redis.scard(ks.twoWayAll(cell, src, tgt))
-        : tts
-          ? redis.scard(ks.ttsAll(cell, src, tgt))
-          : redis.hget(ks.cellPairs(cell), `${src}:${tgt}`),
+      redis.zrange(index.available, 0, MAX_EXPLAINED_PER_CELL - 1, 'WITHSCORES'),
+      redis.sscan(index.members, '0', 'COUNT', MAX_EXPLAINED_PER_CELL),
+      index.capability ? redis.scard(index.members) : redis.hget(ks.cellPairs(cell), `${src}:${tgt}`),
     ]);
     if (Number(size ?? 0) > 0) sawPool = true;
     const avail = new Map<string, number>();

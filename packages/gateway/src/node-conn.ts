@@ -399,12 +399,13 @@ export class NodeConn {
       const finalizedAt = flight?.finalizedAt ?? sentAt;
       // Only after a restart of this socket do we lack the job's facts locally.
       const job = flight ? null : await this.ctx.store.getJob(msg.job_id);
-      const dir = resultDirection(
-        msg,
-        (job ? job.src : flight?.src) ?? '',
-        (job ? job.tgt : flight?.tgt) ?? '',
-        flight ? flight.twoWay : parseJsonObject(job?.[JOB_FIELDS.features]).two_way === true,
-      );
+      const facts = flight ?? {
+        index: Number(job?.idx ?? -1),
+        src: job?.src ?? '',
+        tgt: job?.tgt ?? '',
+        twoWay: parseJsonObject(job?.[JOB_FIELDS.features]).two_way === true,
+      };
+      const dir = resultDirection(msg, facts.src, facts.tgt, facts.twoWay);
       if (!dir) {
         // v1.11: a two-way result must say which way it went; refused, it fails over now.
         this.error(
@@ -418,7 +419,7 @@ export class NodeConn {
       }
       const result: StoredResult = {
         job_id: msg.job_id,
-        utterance_index: job ? Number(job.idx) : (flight?.index ?? -1),
+        utterance_index: facts.index,
         src_lang: dir.src,
         tgt_lang: dir.tgt,
         text_asr: msg.text_asr ?? '',

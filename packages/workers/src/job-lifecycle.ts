@@ -338,6 +338,7 @@ export class JobLifecycle {
       return r === 'stale' ? 'stale' : 'failed';
     }
     const nextAttempt = expectedAttempt + 1;
+    const features = parseJsonObject(job.features);
     const deadline = Math.min(now + this.cfg.jobTimeoutMs, overall);
     let node: { nodeId: string; instance: string };
     const t0 = performance.now();
@@ -351,8 +352,8 @@ export class JobLifecycle {
         exclude: job.tried,
         now,
         leaseMs: deadline - now + this.cfg.leaseMs,
-        tts: parseJsonObject(job.features).tts === true,
-        twoWay: parseJsonObject(job.features).two_way === true,
+        tts: features.tts === true,
+        twoWay: features.two_way === true,
       });
     } catch (err) {
       if (

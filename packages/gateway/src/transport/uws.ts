@@ -22,8 +22,6 @@ import type {
   HttpStream,
   HttpTransport,
   TransportOptions,
-  UpgradeRequest,
-  UpgradeVerdict,
   WsConn,
   WsHandlers,
   WsOptions,
@@ -40,9 +38,8 @@ interface Slot<D> {
   conn?: UwsConn<D>;
   /** the connection's data, when the verdict was known at upgrade time */
   data?: D;
-  /** the verdict still being decided, and the request it is about */
-  pending?: Promise<UpgradeVerdict>;
-  info?: UpgradeRequest;
+  /** the connection's data once the verdict still being decided is known */
+  pending?: Promise<D>;
   /** frames received while the verdict is pending (replayed to `message` in order) */
   held?: [Uint8Array, boolean][];
   heldBytes?: number;
@@ -250,7 +247,9 @@ export class UwsTransport implements HttpTransport {
           const info = readRequest(res, req, 0);
           const verdict = h.upgrade(info);
           if (verdict instanceof Promise) {
-            slot = { pending: verdict, info, held: [], heldBytes: 0 };
+            // Only the connection's data is kept, not the request (its headers would stay for
+            // the socket's lifetime: ~1 KB per idle session).
+            slot = { pending: verdict.then((v) => h.data(info, v)), held: [], heldBytes: 0 };
           } else if (!verdict.ok && !verdict.close) {
             new Responder(res).reply(
               verdict.status,
@@ -289,15 +288,11 @@ export class UwsTransport implements HttpTransport {
         // The verdict (e.g. a JWT check) is still running: the handlers see the connection
         // once it is known; frames that arrive before are held (bounded) and replayed in order.
         this.held.add(ws as WebSocket<unknown>);
-        const info = slot.info!;
-        // Not kept in the slot: the request's headers would stay for the socket's lifetime
-        // (~1 KB per idle session).
-        slot.info = undefined;
         slot.pending.then(
-          (verdict) => {
+          (data) => {
             slot.pending = undefined;
             if (!this.held.delete(ws as WebSocket<unknown>)) return; // closed meanwhile
-            const c = opened(ws, slot, h.data(info, verdict));
+            const c = opened(ws, slot, data);
             for (const [bytes, isBinary] of slot.held!.splice(0)) {
               if (c.closed) break;
               guarded('message', c, () => h.message(c, bytes, isBinary));
