@@ -407,22 +407,21 @@ export class JobStore {
     now: number,
     release?: [string, string, string, string],
   ): Promise<CompleteResult> {
+    type Reply = [Buffer, Buffer, Buffer, number, Buffer, Buffer?];
     const keys = this.outcomeKeys(jobId);
-    const r = await runScriptBuffer<[Buffer, Buffer, Buffer, number, Buffer, Buffer?]>(
-      this.redis,
-      (release ? SCRIPTS.completeRelease : SCRIPTS.jobComplete) as typeof SCRIPTS.jobComplete,
-      (release ? [...keys, ...release] : keys) as typeof keys,
-      [
-        jobId,
-        attempt,
-        nodeId,
-        now,
-        encode(result),
-        this.cfg.resultLogMaxLen,
-        this.cfg.resultLogTtlMs,
-        this.cfg.jobTtlMs,
-      ],
-    );
+    const args: ScriptArgs<typeof SCRIPTS.jobComplete> = [
+      jobId,
+      attempt,
+      nodeId,
+      now,
+      encode(result),
+      this.cfg.resultLogMaxLen,
+      this.cfg.resultLogTtlMs,
+      this.cfg.jobTtlMs,
+    ];
+    const r = release
+      ? await runScriptBuffer<Reply>(this.redis, SCRIPTS.completeRelease, [...keys, ...release], args)
+      : await runScriptBuffer<Reply>(this.redis, SCRIPTS.jobComplete, keys, args);
     const status = r[0].toString() as CompleteResult['status'];
     const logged = status === 'dup' && r[5]?.length ? decode<StoredResult>(r[5]) : undefined;
     return {
