@@ -282,7 +282,9 @@ export function registerSocketEndpoints(
       }
       if (data.session) {
         // A copy (`new Uint8Array(view)`; a Buffer's `slice` would not copy).
-        const audio = binary ? new Uint8Array((parsed as BinaryParseSuccess<ClientMessage>).audio) : undefined;
+        const audio = binary
+          ? new Uint8Array((parsed as BinaryParseSuccess<ClientMessage>).audio)
+          : undefined;
         data.session.receive(parsed.msg as never, audio);
       } else data.node?.receive(parsed.msg as never);
     },
