@@ -16,8 +16,10 @@ import {
   type BinaryParseSuccess,
   type ClientMessage,
   isBinaryFrame,
+  type NodeMessage,
   parseClientBinaryFrame,
   parseClientFrame,
+  parseNodeBinaryFrame,
   parseNodeFrame,
 } from '@lingua/protocol';
 import type { GatewayContext, Transport } from './context';
@@ -266,27 +268,33 @@ export function registerSocketEndpoints(
       const transport = data.transport!;
       if (transport.closed) return;
       // `bytes` is only valid during this callback: parse decodes it synchronously, and a
-      // binary frame's audio is copied out (v1.13; a binary frame holding JSON text still
-      // parses as text, as before).
+      // binary frame's audio is copied out (v1.13: client audio, a node's TTS; a binary frame
+      // holding JSON text still parses as text, as before).
       const opts = { maxBytes: cfg.maxPayloadBytes };
-      const binary = kind === 'session' && isBinary && isBinaryFrame(bytes);
-      const parsed = binary
-        ? parseClientBinaryFrame(bytes, opts)
-        : kind === 'session'
-          ? parseClientFrame(bytes, opts)
-          : parseNodeFrame(bytes, opts);
+      const binary = isBinary && isBinaryFrame(bytes);
+      const parsed =
+        kind === 'session'
+          ? binary
+            ? parseClientBinaryFrame(bytes, opts)
+            : parseClientFrame(bytes, opts)
+          : binary
+            ? parseNodeBinaryFrame(bytes, opts)
+            : parseNodeFrame(bytes, opts);
       if (!parsed.ok) {
         metrics.framesRejected.inc({ kind, code: parsed.code });
         transport.send({ type: 'error', code: parsed.code, message: parsed.message, field: parsed.field });
         return;
       }
+      // A copy (`new Uint8Array(view)`; a Buffer's `slice` would not copy).
       if (data.session) {
-        // A copy (`new Uint8Array(view)`; a Buffer's `slice` would not copy).
         const audio = binary
           ? new Uint8Array((parsed as BinaryParseSuccess<ClientMessage>).audio)
           : undefined;
         data.session.receive(parsed.msg as never, audio);
-      } else data.node?.receive(parsed.msg as never);
+      } else if (data.node) {
+        const tts = binary ? new Uint8Array((parsed as BinaryParseSuccess<NodeMessage>).audio) : undefined;
+        data.node.receive(parsed.msg as never, tts);
+      }
     },
     close: (conn) => {
       const data = conn.data;

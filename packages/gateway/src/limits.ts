@@ -89,9 +89,10 @@ export function base64Bytes(b64: string): number {
   return Math.floor((b64.length * 3) / 4) - pad;
 }
 
-export function checkJobResult(msg: JobResult, lim: NodeLimits): LimitProblem | null {
-  if (msg.success && msg.tts_audio) {
-    const bytes = base64Bytes(msg.tts_audio);
+/** `tts`: a binary job_result's TTS (v1.13), held to the same limit as decoded base64. */
+export function checkJobResult(msg: JobResult, lim: NodeLimits, tts?: Uint8Array): LimitProblem | null {
+  if (msg.success && (tts !== undefined || msg.tts_audio)) {
+    const bytes = tts !== undefined ? tts.byteLength : base64Bytes(msg.tts_audio!);
     if (bytes > lim.maxTtsBytes) {
       return {
         code: 'PAYLOAD_TOO_LARGE',

@@ -112,8 +112,9 @@ export class NodeConn {
     }
   }
 
-  receive(msg: NodeMessage): void {
-    this.handle(msg).catch((err) => {
+  /** `tts`: a binary job_result's TTS (v1.13), owned by this connection; then `msg.tts_audio` is "". */
+  receive(msg: NodeMessage, tts?: Uint8Array): void {
+    this.handle(msg, tts).catch((err) => {
       this.ctx.metrics.redisErrors.inc({ op: `node_${msg.type}` });
       this.log.warn({ err, node: this.nodeId, type: msg.type }, 'node frame failed');
       this.error('INTERNAL', `${msg.type} could not be processed; retry`);
@@ -130,7 +131,7 @@ export class NodeConn {
     this.error(p.code, p.message, p.field);
   }
 
-  private async handle(msg: NodeMessage): Promise<void> {
+  private async handle(msg: NodeMessage, tts: Uint8Array | undefined): Promise<void> {
     if (msg.type === 'node_register') return this.register(msg);
     if (this.registering) await this.registering;
     if (!this.nodeId) {
@@ -175,7 +176,7 @@ export class NodeConn {
       case 'job_progress':
         return this.onProgress(msg, now);
       case 'job_result':
-        return this.result(msg);
+        return this.result(msg, tts);
       case 'node_ready':
       case 'node_unavailable':
         return this.readiness(
@@ -264,6 +265,7 @@ export class NodeConn {
         instance_id: this.ctx.cfg.instanceId,
         heartbeat_interval_ms: this.ctx.cfg.nodeHeartbeatMs,
         pools: r.pools,
+        binary_audio: true,
       });
       if (r.previous && r.previous.instance !== this.ctx.cfg.instanceId) {
         // Its earlier connection may linger half-open on that instance: close it there.
@@ -372,9 +374,9 @@ export class NodeConn {
     return false;
   }
 
-  private async result(msg: Extract<NodeMessage, { type: 'job_result' }>): Promise<void> {
+  private async result(msg: Extract<NodeMessage, { type: 'job_result' }>, tts?: Uint8Array): Promise<void> {
     const now = this.ctx.now();
-    const tooBig = checkJobResult(msg, this.ctx.cfg);
+    const tooBig = checkJobResult(msg, this.ctx.cfg, tts);
     if (tooBig) {
       this.refuse(tooBig, `result_${tooBig.field}`);
       // Refused, not lost: the attempt fails over now instead of waiting for its deadline.
@@ -431,8 +433,10 @@ export class NodeConn {
           total_ms: Math.max(0, now - finalizedAt),
         },
       };
-      if (msg.tts_audio) {
-        result.tts_audio = Buffer.from(msg.tts_audio, 'base64');
+      // v1.13: a binary job_result's TTS as it came; else the base64 of a text one.
+      const speech = tts ?? (msg.tts_audio ? Buffer.from(msg.tts_audio, 'base64') : undefined);
+      if (speech?.byteLength) {
+        result.tts_audio = speech;
         result.tts_format = msg.tts_format ?? 'pcm16';
       }
       const r = await jobs.onResult(this.nodeId!, msg.job_id, msg.attempt, result);

@@ -24,7 +24,7 @@ import {
   type RoomMember,
   ScriptErrorCode,
 } from '@lingua/cluster';
-import type { RoomJoin, RoomMemberInfo, RoomTtsSkipped } from '@lingua/protocol';
+import { encodeBinaryTts, type RoomJoin, type RoomMemberInfo, type RoomTtsSkipped } from '@lingua/protocol';
 import type { GatewayContext } from './context';
 import type { Finalized } from './finalize';
 import type { Logger } from './logger';
@@ -40,7 +40,10 @@ export interface SeatOwner {
   readonly sessionId: string;
   readonly info: SessionInfo;
   readonly log: Logger;
+  /** v1.13: the session asked for results with TTS as binary frames (`session_init.binary_audio`) */
+  readonly binaryResults: boolean;
   send(frame: object): void;
+  sendBinary(bytes: Uint8Array): void;
   error(code: string, message: string, extra?: { field?: string }): void;
 }
 
@@ -467,16 +470,27 @@ export class RoomSeat {
     if (o.kind === 'result') {
       const r = o.result;
       const transcript = this.listens === r.src_lang;
-      this.owner.send({
-        type: 'room_result',
+      const frame = {
+        type: 'room_result' as const,
         ...base,
         utterance_index: o.index,
         src_lang: r.src_lang,
         tgt_lang: this.listens,
         text_asr: r.text_asr,
         text_translated: transcript ? r.text_asr : r.text_translated,
-        ...(this.wantsTts ? roomSpeech(r, transcript, h.lane === speaker, h.speakerTts) : {}),
-      });
+      };
+      const tts = this.wantsTts && !transcript ? r.tts_audio : undefined;
+      if (tts?.length && this.owner.binaryResults) {
+        // v1.13: the speech as raw bytes (the session asked `binary_audio`); no base64.
+        this.owner.sendBinary(
+          encodeBinaryTts({ ...frame, tts_audio: '', tts_format: r.tts_format ?? 'pcm16' }, tts),
+        );
+      } else {
+        this.owner.send({
+          ...frame,
+          ...(this.wantsTts ? roomSpeech(r, transcript, h.lane === speaker, h.speakerTts) : {}),
+        });
+      }
       this.ctx.metrics.roomResults.inc({ kind: 'result' });
     } else {
       this.owner.send({ type: 'room_missing_result', ...base, utterance_index: o.index, reason: o.reason });

@@ -14,7 +14,7 @@ import {
   ScriptErrorCode,
   type TakeResult,
 } from '@lingua/cluster';
-import type { ClientMessage, SessionInit } from '@lingua/protocol';
+import { type ClientMessage, encodeBinaryTts, type SessionInit } from '@lingua/protocol';
 import { pairAllowed, type SessionAuthContext } from './auth';
 import type { GatewayContext, Transport } from './context';
 import { ConversationContext } from './conversation-context';
@@ -24,7 +24,13 @@ import type { Logger } from './logger';
 import { classify } from './loss-audit';
 import { ResultOrderer } from './result-order';
 import { RoomSeat } from './room-seat';
-import { outcomeFrame, partialResult, sessionInitAck, utteranceAccepted } from './session-frames';
+import {
+  outcomeFrame,
+  partialResult,
+  sessionInitAck,
+  translationResult,
+  utteranceAccepted,
+} from './session-frames';
 import { handshake, type SessionInfo } from './session-handshake';
 import { checkSessionInit } from './session-init-check';
 
@@ -53,6 +59,8 @@ export class SessionActor {
   /** the index the orderer waits on next, when it is checked next, and the check interval */
   private head = { index: -1, at: 0, every: 0 };
   private resumeToken = '';
+  /** v1.13: this connection asked for results with TTS as binary frames (`session_init.binary_audio`) */
+  private binaryResults = false;
   /** the previous final texts the next job carries (v1.8 job_assign.context) */
   private convo: ConversationContext | undefined;
   /** partial results (v1.8): the latest attempt heard per index without an outcome yet */
@@ -320,6 +328,7 @@ export class SessionActor {
     }
     this.sessionId = h.sessionId;
     this.info = h.info;
+    this.binaryResults = msg.binary_audio === true;
     const { nextIndex, lastAcceptedSeq, lastResultIndex, resumeToken } = h;
     const pcm = this.info.fmt === 'pcm16';
     const declaredRate = Number((msg as { byte_rate?: unknown }).byte_rate);
@@ -478,7 +487,11 @@ export class SessionActor {
         get log() {
           return self.log;
         },
+        get binaryResults() {
+          return self.binaryResults;
+        },
         send: (frame) => this.transport.send(frame),
+        sendBinary: (bytes) => this.transport.sendBinary(bytes),
         error: (code, message, extra) => this.error(code, message, extra),
       });
     }
@@ -583,7 +596,12 @@ export class SessionActor {
   private sendOutcome(o: LoggedOutcome): void {
     if (o.kind === 'result' && o.result.node_id) this.lastNode = o.result.node_id;
     if (o.kind === 'result') this.convo?.delivered(o.index, o.result.text_asr, o.result.text_translated);
-    this.transport.send(outcomeFrame(o));
+    if (this.binaryResults && o.kind === 'result' && o.result.tts_audio?.length) {
+      // v1.13: the TTS as raw bytes (the session asked `binary_audio`); no base64.
+      this.transport.sendBinary(
+        encodeBinaryTts(translationResult(o.index, o.result, true), o.result.tts_audio),
+      );
+    } else this.transport.send(outcomeFrame(o));
     this.room?.ownOutcome(o);
     this.ctx.metrics.resultsDelivered.inc({ kind: o.kind === 'result' ? 'result' : 'missing' });
   }

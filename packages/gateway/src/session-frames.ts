@@ -44,7 +44,8 @@ export function utteranceAccepted(u: Finalized, jobId: string): UtteranceAccepte
   };
 }
 
-export function translationResult(index: number, r: StoredResult): TranslationResult {
+/** `binary`: the header of a binary frame (v1.13): `tts_audio` is "" and the bytes follow it. */
+export function translationResult(index: number, r: StoredResult, binary = false): TranslationResult {
   const frame: TranslationResult = {
     type: 'translation_result',
     utterance_index: index,
@@ -57,7 +58,7 @@ export function translationResult(index: number, r: StoredResult): TranslationRe
     timings: r.timings,
   };
   if (r.tts_audio) {
-    frame.tts_audio = Buffer.from(r.tts_audio).toString('base64');
+    frame.tts_audio = binary ? '' : Buffer.from(r.tts_audio).toString('base64');
     frame.tts_format = r.tts_format ?? 'pcm16';
   }
   return frame;

@@ -1,15 +1,17 @@
 /**
  * Binary audio frames: the audio as raw bytes instead of base64 inside JSON (a third fewer
  * bytes on the wire, no base64 on either side, no audio in a JSON string). Layout
- * (docs/protocol.md, "Binary `job_assign`" and "Binary audio from clients"):
+ * (docs/protocol.md, "Binary frames"):
  *
  *   byte 0      0x01  format 1 (never the first byte of a JSON text)
  *   byte 1      kind: 0x01 job_assign (v1.12, gateway → node),
- *                     0x02 audio_chunk, 0x03 utterance (v1.13, client → gateway)
+ *                     0x02 audio_chunk, 0x03 utterance (v1.13, client → gateway),
+ *                     0x04 job_result (v1.13, node → gateway, its TTS),
+ *                     0x05 translation_result, 0x06 room_result (v1.13, gateway → client, TTS)
  *   bytes 2..3  0x00 0x00 (reserved)
  *   bytes 4..7  header length N, unsigned 32-bit big-endian
  *   bytes 8..   N bytes of UTF-8 JSON: the frame's object with its audio field ("audio" for
- *               job_assign, "data" for client audio) set to ""
+ *               job_assign, "data" for client audio, "tts_audio" for results) set to ""
  *   then        the audio bytes, to the end of the frame
  *
  * Pure, dependency-free (browsers too).
@@ -20,6 +22,11 @@ export const BINARY_KIND_JOB_ASSIGN = 0x01;
 /** v1.13: client → gateway */
 export const BINARY_KIND_AUDIO_CHUNK = 0x02;
 export const BINARY_KIND_UTTERANCE = 0x03;
+/** v1.13: node → gateway, a job_result's TTS */
+export const BINARY_KIND_JOB_RESULT = 0x04;
+/** v1.13: gateway → client (sessions that asked `session_init.binary_audio`), the TTS */
+export const BINARY_KIND_TRANSLATION_RESULT = 0x05;
+export const BINARY_KIND_ROOM_RESULT = 0x06;
 const HEADER_BYTES = 8;
 
 /** Each kind's message type and the JSON field its audio replaces. */
@@ -27,7 +34,15 @@ const KINDS: Record<number, { type: string; field: string }> = {
   [BINARY_KIND_JOB_ASSIGN]: { type: 'job_assign', field: 'audio' },
   [BINARY_KIND_AUDIO_CHUNK]: { type: 'audio_chunk', field: 'data' },
   [BINARY_KIND_UTTERANCE]: { type: 'utterance', field: 'data' },
+  [BINARY_KIND_JOB_RESULT]: { type: 'job_result', field: 'tts_audio' },
+  [BINARY_KIND_TRANSLATION_RESULT]: { type: 'translation_result', field: 'tts_audio' },
+  [BINARY_KIND_ROOM_RESULT]: { type: 'room_result', field: 'tts_audio' },
 };
+
+/** The message type of a binary kind (undefined for an unknown kind). */
+export function binaryKindType(kind: number): string | undefined {
+  return KINDS[kind]?.type;
+}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -63,6 +78,24 @@ export function encodeBinaryAudio(
   audio: Uint8Array,
 ): Uint8Array {
   return encode(frame.type === 'utterance' ? BINARY_KIND_UTTERANCE : BINARY_KIND_AUDIO_CHUNK, frame, audio);
+}
+
+const TTS_KINDS = {
+  job_result: BINARY_KIND_JOB_RESULT,
+  translation_result: BINARY_KIND_TRANSLATION_RESULT,
+  room_result: BINARY_KIND_ROOM_RESULT,
+} as const;
+
+/**
+ * v1.13: the binary frame of a result whose `tts_audio` is replaced by `tts`'s bytes: a node's
+ * `job_result` (to a gateway whose `node_register_ack` said `binary_audio`), a gateway's
+ * `translation_result` / `room_result` (to a session that asked `session_init.binary_audio`).
+ */
+export function encodeBinaryTts(
+  frame: { type: keyof typeof TTS_KINDS } & Record<string, unknown>,
+  tts: Uint8Array,
+): Uint8Array {
+  return encode(TTS_KINDS[frame.type], frame, tts);
 }
 
 export type BinaryFrame =

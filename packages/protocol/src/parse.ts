@@ -119,15 +119,14 @@ export interface BinaryParseSuccess<M> extends ParseSuccess<M> {
   audio: Uint8Array;
 }
 
-/**
- * Gateway, `ws /ws/session`, v1.13: a binary `audio_chunk` / `utterance` frame (binary.ts).
- * The whole frame is held to `maxBytes` like a text frame; the header gets the same checks as
- * a text frame of its type, and its `data` must be "" (the audio follows the header).
- */
-export function parseClientBinaryFrame(
+/** Decodes a binary frame of one of `types` and validates its header like a text frame. */
+function parseBinary<M>(
   bytes: Uint8Array,
-  opts?: ParseOptions,
-): BinaryParseSuccess<ClientMessage> | ParseFailure {
+  opts: ParseOptions | undefined,
+  types: readonly string[],
+  from: string,
+  validators: ReadonlyMap<string, MessageValidator>,
+): BinaryParseSuccess<M> | ParseFailure {
   try {
     const max = opts?.maxBytes ?? DEFAULT_MAX_FRAME_BYTES;
     if (bytes.byteLength > max) {
@@ -139,13 +138,41 @@ export function parseClientBinaryFrame(
     }
     const d = decodeBinaryFrame(bytes);
     if (!d.ok) return badMessage(d.message, d.field);
-    if (d.frame.type !== 'audio_chunk' && d.frame.type !== 'utterance') {
-      return badMessage(`binary frame kind ${d.kind} is not sent by clients`, 'type');
+    if (!types.includes(d.frame.type)) {
+      return badMessage(`binary frame kind ${d.kind} (${d.frame.type}) is not sent by ${from}`, 'type');
     }
     if (!withinDepth(d.frame)) return badMessage(`frame nests deeper than ${MAX_FRAME_DEPTH} levels`);
-    const v = validateWith<ClientMessage>(client.validators, d.frame);
+    const v = validateWith<M>(validators, d.frame);
     return v.ok ? { ok: true, msg: v.msg, audio: d.audio } : v;
   } catch {
     return badMessage('frame could not be validated');
   }
+}
+
+/**
+ * Gateway, `ws /ws/session`, v1.13: a binary `audio_chunk` / `utterance` frame (binary.ts).
+ * The whole frame is held to `maxBytes` like a text frame; the header gets the same checks as
+ * a text frame of its type, and its `data` must be "" (the audio follows the header).
+ */
+export function parseClientBinaryFrame(
+  bytes: Uint8Array,
+  opts?: ParseOptions,
+): BinaryParseSuccess<ClientMessage> | ParseFailure {
+  return parseBinary(bytes, opts, ['audio_chunk', 'utterance'], 'clients', client.validators);
+}
+
+/**
+ * Gateway, `ws /ws/node`, v1.13: a binary `job_result` whose TTS follows the header (binary.ts).
+ * Checked like parseClientBinaryFrame; its `tts_audio` must be "" and it must be a success (a
+ * failure has no TTS to carry). `audio` is the TTS.
+ */
+export function parseNodeBinaryFrame(
+  bytes: Uint8Array,
+  opts?: ParseOptions,
+): BinaryParseSuccess<NodeMessage> | ParseFailure {
+  const p = parseBinary<NodeMessage>(bytes, opts, ['job_result'], 'nodes', node.validators);
+  if (p.ok && p.msg.type === 'job_result' && !p.msg.success) {
+    return badMessage('a binary job_result must have success: true (its TTS follows the header)', 'success');
+  }
+  return p;
 }

@@ -5,12 +5,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  binaryKindType,
+  decodeBinaryFrame,
   decodeBinaryJobAssign,
   encodeBinaryAudio,
   encodeBinaryJobAssign,
+  encodeBinaryTts,
   isBinaryFrame,
 } from '../src/binary';
-import { parseClientBinaryFrame } from '../src/parse';
+import { parseClientBinaryFrame, parseNodeBinaryFrame, parseNodeFrame } from '../src/parse';
 
 const frame = {
   type: 'job_assign',
@@ -135,6 +138,126 @@ describe('binary client audio (v1.13)', () => {
         const b = Uint8Array.from([1, kind, 0, 0, ...junk]);
         expect(() => parseClientBinaryFrame(b)).not.toThrow();
         expect(() => parseClientBinaryFrame(junk)).not.toThrow();
+      }),
+    );
+  });
+});
+
+describe('binary TTS results (v1.13)', () => {
+  const result = {
+    type: 'job_result' as const,
+    job_id: 's.1',
+    attempt: 2,
+    success: true,
+    text_asr: 'a',
+    text_translated: 'b',
+    tts_format: 'pcm16',
+  };
+
+  it('job_result is kind 4, translation_result 5, room_result 6, with "tts_audio": "" in the header', () => {
+    const tts = new Uint8Array([5, 6, 7]);
+    const b = encodeBinaryTts({ ...result, tts_audio: 'ignored' }, tts);
+    expect([...b.subarray(0, 4)]).toEqual([1, 4, 0, 0]);
+    const n = new DataView(b.buffer).getUint32(4, false);
+    expect(JSON.parse(new TextDecoder().decode(b.subarray(8, 8 + n)))).toEqual({ ...result, tts_audio: '' });
+    expect([...b.subarray(8 + n)]).toEqual([5, 6, 7]);
+    expect(encodeBinaryTts({ type: 'translation_result' }, tts)[1]).toBe(5);
+    expect(encodeBinaryTts({ type: 'room_result' }, tts)[1]).toBe(6);
+    expect([1, 2, 3, 4, 5, 6, 7].map(binaryKindType)).toEqual([
+      'job_assign',
+      'audio_chunk',
+      'utterance',
+      'job_result',
+      'translation_result',
+      'room_result',
+      undefined,
+    ]);
+  });
+
+  it('round-trips any result header and TTS; a node frame parses like its text form plus the bytes', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('job_result', 'translation_result', 'room_result'),
+        fc.string(),
+        fc.uint8Array({ maxLength: 4096 }),
+        (type, text, tts) => {
+          const d = decodeBinaryFrame(encodeBinaryTts({ type, text_asr: text }, tts));
+          expect(d).toMatchObject({ ok: true, frame: { type, text_asr: text, tts_audio: '' } });
+          if (d.ok) expect([...d.audio]).toEqual([...tts]);
+        },
+      ),
+    );
+    fc.assert(
+      fc.property(fc.string({ maxLength: 64 }), fc.uint8Array({ maxLength: 2048 }), (text, tts) => {
+        const p = parseNodeBinaryFrame(encodeBinaryTts({ ...result, text_translated: text }, tts));
+        const t = parseNodeFrame(JSON.stringify({ ...result, text_translated: text, tts_audio: '' }));
+        expect(p.ok).toBe(true);
+        if (!p.ok) return;
+        expect(p.msg).toEqual(t.ok ? t.msg : 'text form refused');
+        expect([...p.audio]).toEqual([...tts]);
+      }),
+    );
+  });
+
+  it('refuses what a node must not send, naming the kind or field; never throws', () => {
+    const tts = new Uint8Array([1]);
+    const p = (b: Uint8Array, max?: number) => parseNodeBinaryFrame(b, max ? { maxBytes: max } : undefined);
+    for (const [b, kind] of [
+      [encodeBinaryJobAssign(frame, tts), 1],
+      [encodeBinaryAudio({ type: 'utterance' }, tts), 3],
+      [encodeBinaryTts({ type: 'translation_result' }, tts), 5],
+      [encodeBinaryTts({ type: 'room_result' }, tts), 6],
+    ] as const) {
+      expect(p(b)).toMatchObject({
+        ok: false,
+        code: 'BAD_MESSAGE',
+        message: new RegExp(`kind ${kind} .* is not sent by nodes`),
+        field: 'type',
+      });
+    }
+    expect(p(Uint8Array.from([1, 7, 0, 0, 0, 0, 0, 2, 123, 125]))).toMatchObject({
+      ok: false,
+      message: /unknown binary frame kind 7/,
+    });
+    expect(p(encodeBinaryTts({ ...result, attempt: 0 }, tts))).toMatchObject({ ok: false, field: 'attempt' });
+    expect(p(encodeBinaryTts({ ...result, tts_format: 5 }, tts))).toMatchObject({
+      ok: false,
+      field: 'tts_format',
+    });
+    const failure = {
+      type: 'job_result' as const,
+      job_id: 's.1',
+      attempt: 1,
+      success: false,
+      error: { code: 'X', message: 'x' },
+    };
+    expect(p(encodeBinaryTts(failure, tts))).toMatchObject({ ok: false, field: 'success' });
+    expect(p(encodeBinaryTts(result, new Uint8Array(100)), 64)).toMatchObject({
+      ok: false,
+      code: 'PAYLOAD_TOO_LARGE',
+      message: /limit is 64/,
+    });
+    // tts_audio in the header instead of after it
+    const header = new TextEncoder().encode(JSON.stringify({ ...result, tts_audio: 'AQ==' }));
+    const inHeader = new Uint8Array(8 + header.length);
+    inHeader.set([1, 4, 0, 0]);
+    new DataView(inHeader.buffer).setUint32(4, header.length, false);
+    inHeader.set(header, 8);
+    expect(p(inHeader)).toMatchObject({ ok: false, field: 'tts_audio', message: /must be ""/ });
+    // header length past the end, short frames, a header that is not JSON
+    const cut = encodeBinaryTts(result, new Uint8Array(0)).subarray(0, 20);
+    expect(p(cut)).toMatchObject({ ok: false, message: /past the frame/ });
+    expect(p(Uint8Array.from([1, 4, 0]))).toMatchObject({ ok: false, message: /shorter than/ });
+    expect(p(Uint8Array.from([1, 4, 0, 0, 0, 0, 0, 1, 0xff]))).toMatchObject({
+      ok: false,
+      message: /not UTF-8 JSON/,
+    });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.integer({ min: 0, max: 255 }), (junk, kind) => {
+        const b = Uint8Array.from([1, kind, 0, 0, ...junk]);
+        expect(() => parseNodeBinaryFrame(b)).not.toThrow();
+        expect(() => parseNodeBinaryFrame(junk)).not.toThrow();
+        expect(() => decodeBinaryFrame(b)).not.toThrow();
       }),
     );
   });

@@ -181,6 +181,11 @@ export const NodeRegisterAckSchema = Type.Object({
   instance_id: Id(),
   heartbeat_interval_ms: PositiveInt(),
   pools: Type.Array(PoolName()),
+  /**
+   * v1.13: this gateway takes `job_result` as a binary frame, its TTS as raw bytes
+   * (docs/protocol.md "Binary frames"). Per connection, like `session_init_ack.binary_audio`.
+   */
+  binary_audio: Type.Optional(Type.Boolean()),
 });
 export type NodeRegisterAck = Static<typeof NodeRegisterAckSchema>;
 

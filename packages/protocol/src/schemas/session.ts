@@ -63,6 +63,12 @@ export const SessionInitSchema = Type.Object({
   mode: Type.Optional(Type.Union([Type.Literal('one_way'), Type.Literal('two_way')])),
   lang_a: Type.Optional(LangCode()),
   lang_b: Type.Optional(LangCode()),
+  /**
+   * v1.13: send this connection's `translation_result` and `room_result` frames that carry
+   * `tts_audio` as binary frames, the TTS as raw bytes (docs/protocol.md "Binary frames").
+   * Absent = false: JSON with base64.
+   */
+  binary_audio: Type.Optional(Type.Boolean()),
 });
 export type SessionInit = Static<typeof SessionInitSchema>;
 

@@ -4,10 +4,13 @@
  */
 
 export {
+  type BinaryFrame,
   type BinaryJobAssign,
+  decodeBinaryFrame,
   decodeBinaryJobAssign,
   encodeBinaryAudio,
   encodeBinaryJobAssign,
+  encodeBinaryTts,
 } from '../binary';
 export { BACKOFF_DEFAULTS, type BackoffOptions, backoffDelay } from './backoff';
 export { fromBase64, fromBase64Portable, toBase64, toBase64Portable } from './base64';
