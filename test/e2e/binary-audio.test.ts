@@ -8,8 +8,14 @@
  * as a third-party client would), mixed with text ones on one session; malformed ones refused
  * with a clear error while the session goes on; the client SDK sends binary when the ack says
  * the gateway takes it, text when told not to.
+ *
+ * v1.13 binary TTS: a node's `job_result` with its TTS as a binary frame (built here by hand),
+ * and `translation_result` / `room_result` with TTS as binary frames to sessions that asked
+ * `session_init.binary_audio` (decoded here by hand), base64 text to those that did not; the
+ * TTS limit holds for binary bytes; resume replays binary; the SDK options end to end.
  */
-import { LinguaSession } from '@lingua/client-sdk';
+import { createHash } from 'node:crypto';
+import { LinguaSession, ttsAudio } from '@lingua/client-sdk';
 import { createSimNode, type LinguaNode } from '@lingua/node-sdk';
 import { parseServerToNodeFrame, type TranslationResult } from '@lingua/protocol';
 import { type Transport, webSocketTransportFactory } from '@lingua/protocol/sdk';
@@ -309,5 +315,247 @@ describe('binary client audio (v1.13)', () => {
       }
       await s.close();
     }
+  });
+});
+
+/** docs/protocol.md "Binary frames": a node's job_result with its TTS after the header. */
+function binaryResultByHand(header: Record<string, unknown>, tts: Buffer): Buffer {
+  const json = Buffer.from(JSON.stringify({ ...header, tts_audio: '' }), 'utf8');
+  const head = Buffer.alloc(8);
+  head[0] = 0x01;
+  head[1] = 0x04;
+  head.writeUInt32BE(json.length, 4);
+  return Buffer.concat([head, json, tts]);
+}
+
+/** docs/protocol.md "Binary frames", byte by byte: a result with TTS (kind 5 or 6). */
+function decodeResultByHand(buf: Buffer, kind: 5 | 6): { header: Record<string, unknown>; tts: Buffer } {
+  expect([buf[0], buf[1], buf[2], buf[3]], 'format, kind, reserved').toEqual([1, kind, 0, 0]);
+  const n = buf.readUInt32BE(4);
+  return { header: JSON.parse(buf.subarray(8, 8 + n).toString('utf8')), tts: buf.subarray(8 + n) };
+}
+
+/** The simulated node's TTS (docs/protocol.md): the 32 bytes of sha256(audio). */
+const simTts = (audio: Buffer) => createHash('sha256').update(audio).digest();
+
+describe('binary TTS results (v1.13)', () => {
+  let tc: TestCluster;
+  const MAX_TTS = 4096;
+  beforeAll(async () => {
+    tc = await startGateways(redis.url, 1, { maxTtsBytes: MAX_TTS });
+  });
+  afterAll(async () => {
+    await tc?.stop();
+  });
+
+  /** A node that answers every job_assign with a hand-built binary job_result of `tts(audio)`. */
+  async function binaryNode(id: string, tts: (audio: Buffer) => Buffer) {
+    const ws = new WebSocket(tc.urls('node')[0]!);
+    await new Promise((r, j) => ws.once('open', r).once('error', j));
+    const texts: Record<string, unknown>[] = [];
+    const sent = new Map<number, Buffer>();
+    ws.on('message', (data, isBinary) => {
+      expect(isBinary, 'this node did not ask for binary job_assign').toBe(false);
+      const f = JSON.parse(data.toString());
+      texts.push(f);
+      if (f.type !== 'job_assign') return;
+      const audio = Buffer.from(f.audio, 'base64');
+      const speech = tts(audio);
+      sent.set(f.utterance_index, speech);
+      ws.send(JSON.stringify({ type: 'job_accepted', job_id: f.job_id, attempt: f.attempt }));
+      const header = { type: 'job_result', job_id: f.job_id, attempt: f.attempt, success: true };
+      ws.send(
+        binaryResultByHand(
+          { ...header, ...simOutput(audio, f.src_lang, f.tgt_lang), tts_format: 'pcm16' },
+          speech,
+        ),
+      );
+    });
+    ws.send(
+      JSON.stringify({
+        type: 'node_register',
+        node_id: id,
+        token: await nodeToken(id),
+        services: ['asr', 'nmt', 'tts'],
+        asr_langs: ['zh', 'fr'],
+        tts_langs: ['en'],
+        max_concurrent_jobs: 4,
+      }),
+    );
+    await until(() => texts.find((f) => f.type === 'node_register_ack'), 'node_register_ack');
+    return { ws, texts, sent };
+  }
+
+  async function ttsSession(binary: boolean, extra: Record<string, unknown> = {}): Promise<RawPeer> {
+    const s = await RawPeer.connect(tc.urls('session')[0]!);
+    s.send({
+      type: 'session_init',
+      src_lang: 'zh',
+      tgt_lang: 'en',
+      audio_format: 'pcm16',
+      sample_rate: 16000,
+      features: { tts: true },
+      ...(binary ? { binary_audio: true } : {}),
+      ...extra,
+    });
+    await s.next('session_init_ack');
+    return s;
+  }
+
+  // Bigger than the simulated node's 32 bytes, so a copy bug or a cut would show.
+  const bigTts = (audio: Buffer) =>
+    Buffer.concat(Array.from({ length: 100 }, (_, i) => simTts(Buffer.concat([audio, Buffer.from([i])]))));
+  const audios = [Buffer.alloc(3200, 9), Buffer.from(Array.from({ length: 2001 }, (_, i) => (i * 13) % 256))];
+
+  it("a node's binary TTS reaches an opted-in client as binary translation_results, others as base64 of the same bytes; resume replays binary", async () => {
+    const node = await binaryNode('tts-bin-raw', bigTts);
+    expect(node.texts.find((f) => f.type === 'node_register_ack')).toMatchObject({ binary_audio: true });
+    const bin = await ttsSession(true);
+    for (const [i, a] of audios.entries())
+      bin.send({ type: 'utterance', seq: i, data: a.toString('base64') });
+    await bin.next('utterance_accepted', 2);
+    await until(() => bin.binaryFrames.length === 2, 'two binary results');
+    const check = (frames: Buffer[]) =>
+      frames.forEach((buf, i) => {
+        const { header, tts } = decodeResultByHand(buf, 5);
+        expect(header).toMatchObject({
+          type: 'translation_result',
+          utterance_index: i,
+          node_id: 'tts-bin-raw',
+          tts_audio: '',
+          tts_format: 'pcm16',
+          ...simOutput(audios[i]!, 'zh', 'en'),
+        });
+        expect(tts.length).toBe(3200);
+        expect(tts.equals(node.sent.get(i)!)).toBe(true);
+      });
+    check(bin.binaryFrames);
+    // Only the results went binary; everything else on the socket stayed text.
+    expect(bin.ofType('translation_result')).toEqual([]);
+    expect(bin.ofType('utterance_accepted')).toHaveLength(2);
+
+    // Without the opt-in: text with the same bytes as base64.
+    const text = await ttsSession(false);
+    for (const [i, a] of audios.entries())
+      text.send({ type: 'utterance', seq: i, data: a.toString('base64') });
+    const results = await text.next('translation_result', 2);
+    results.forEach((r, i) => {
+      expect(Buffer.from(String(r.tts_audio), 'base64').equals(node.sent.get(i)!)).toBe(true);
+    });
+    expect(text.binaryFrames).toEqual([]);
+
+    // Resume replays the result log: binary again for a connection that asks, text for one that does not.
+    const [ack] = bin.ofType('session_init_ack');
+    bin.close();
+    for (const binary of [true, false]) {
+      const resume = { session_id: ack!.session_id, resume_token: ack!.resume_token, last_result_index: -1 };
+      const again = await ttsSession(binary, { resume });
+      if (binary) {
+        await until(() => again.binaryFrames.length === 2, 'two replayed binary results');
+        check(again.binaryFrames);
+        expect(again.ofType('translation_result')).toEqual([]);
+      } else {
+        const replayed = await again.next('translation_result', 2);
+        expect(replayed.map((r) => Buffer.from(String(r.tts_audio), 'base64').length)).toEqual([3200, 3200]);
+        expect(again.binaryFrames).toEqual([]);
+      }
+      again.close();
+      await until(() => again.closed, 'closed');
+    }
+    text.close();
+    node.ws.close();
+  });
+
+  it('binary TTS over LINGUA_MAX_TTS_BYTES is refused naming tts_audio and fails over at once, like base64', async () => {
+    const evil = await binaryNode('tts-bin-evil', () => Buffer.alloc(MAX_TTS + 1, 3));
+    const s = await ttsSession(true);
+    s.send({ type: 'utterance', seq: 0, data: audios[0]!.toString('base64') });
+    const err = await until(() => evil.texts.find((f) => f.type === 'error'), 'error to the node');
+    expect(err).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', field: 'tts_audio' });
+    expect(String(err.message)).toMatch(new RegExp(`${MAX_TTS + 1} bytes, the limit is ${MAX_TTS}`));
+    // A node that stays within the limit gets the job and its TTS arrives.
+    const good = await binaryNode('tts-bin-good', simTts);
+    await until(() => s.binaryFrames.length === 1, 'the result');
+    const { header, tts } = decodeResultByHand(s.binaryFrames[0]!, 5);
+    expect(header).toMatchObject({ utterance_index: 0, node_id: 'tts-bin-good' });
+    expect(tts.equals(simTts(audios[0]!))).toBe(true);
+    s.close();
+    evil.ws.close();
+    good.ws.close();
+  });
+
+  it('room_result with TTS goes binary (kind 6) to a listener that asked, text to one that did not', async () => {
+    const node = await binaryNode('tts-bin-room', bigTts);
+    const speaker = await ttsSession(false);
+    const listeners = [
+      await ttsSession(true, { src_lang: 'fr' }),
+      await ttsSession(false, { src_lang: 'fr' }),
+    ];
+    for (const p of [speaker, ...listeners]) {
+      p.send({ type: 'room_join', room_id: 'tts-room', listen_lang: 'en' });
+      await p.next('room_joined');
+    }
+    speaker.send({ type: 'utterance', seq: 0, data: audios[1]!.toString('base64') });
+    await until(() => listeners[0]!.binaryFrames.length === 1, 'binary room_result');
+    const { header, tts } = decodeResultByHand(listeners[0]!.binaryFrames[0]!, 6);
+    expect(header).toMatchObject({
+      type: 'room_result',
+      room_id: 'tts-room',
+      utterance_index: 0,
+      tgt_lang: 'en',
+      tts_audio: '',
+      tts_format: 'pcm16',
+    });
+    expect(tts.equals(node.sent.get(0)!)).toBe(true);
+    const [plain] = await listeners[1]!.next('room_result');
+    expect(Buffer.from(String(plain!.tts_audio), 'base64').equals(node.sent.get(0)!)).toBe(true);
+    expect(listeners[1]!.binaryFrames).toEqual([]);
+    for (const p of [speaker, ...listeners]) p.close();
+    node.ws.close();
+  });
+
+  it('the SDKs: a binaryAudio node sends binary job_results, a binaryResults session gets binary results; ttsAudio works in both modes', async () => {
+    const nodeSent = { binary: 0 };
+    const base = webSocketTransportFactory(WebSocket as never);
+    const node = createSimNode({
+      urls: tc.urls('node'),
+      nodeId: 'tts-bin-sdk',
+      token: await nodeToken('tts-bin-sdk'),
+      binaryAudio: true,
+      transportFactory: (url, opts) => {
+        const t = base(url, opts);
+        const sendBinary = t.sendBinary!.bind(t);
+        t.sendBinary = (bytes) => {
+          nodeSent.binary++;
+          sendBinary(bytes);
+        };
+        return t;
+      },
+    });
+    await node.start();
+    for (const binaryResults of [true, false]) {
+      const s = new LinguaSession({
+        urls: tc.urls('session'),
+        srcLang: 'zh',
+        tgtLang: 'en',
+        token: await sessionToken(),
+        features: { tts: true },
+        binaryResults,
+      });
+      const results: TranslationResult[] = [];
+      s.on('result', (r) => results.push(r));
+      await s.start();
+      for (const a of audios) s.sendUtterance(a);
+      await until(() => results.length === 2, 'two results');
+      results.forEach((r, i) => {
+        expect(r).toMatchObject(simOutput(audios[i]!, 'zh', 'en'));
+        // "" only in a binary result: a text one carries the base64.
+        expect(r.tts_audio === '').toBe(binaryResults);
+        expect(Buffer.from(ttsAudio(r)!).equals(simTts(audios[i]!))).toBe(true);
+      });
+      await s.close();
+    }
+    expect(nodeSent.binary).toBe(4);
+    await node.close();
   });
 });

@@ -1,6 +1,6 @@
 /** Minimal raw WebSocket peers for gateway tests that must control every frame. */
 import { createHash } from 'node:crypto';
-import { parseServerToClientFrame, parseServerToNodeFrame } from '@lingua/protocol';
+import { decodeBinaryFrame, parseServerToClientFrame, parseServerToNodeFrame } from '@lingua/protocol';
 import WebSocket from 'ws';
 
 /**
@@ -44,12 +44,28 @@ export async function until<T>(
 /** A WebSocket that records every frame it receives. */
 export class RawPeer {
   readonly frames: Record<string, unknown>[] = [];
+  /** binary frames (v1.12 job_assign, v1.13 results with TTS), as they came; not in `frames` */
+  readonly binaryFrames: Buffer[] = [];
   closed: { code: number; reason: string } | null = null;
   private constructor(
     readonly ws: WebSocket,
     kind: 'session' | 'node',
   ) {
-    ws.on('message', (data) => {
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        const buf = data as Buffer;
+        this.binaryFrames.push(buf);
+        // The contract: its header with the audio put back as base64 is a valid frame.
+        const d = decodeBinaryFrame(buf);
+        const field = d.ok ? (d.frame.type === 'job_assign' ? 'audio' : 'tts_audio') : '';
+        const text = d.ok
+          ? JSON.stringify({ ...d.frame, [field]: Buffer.from(d.audio).toString('base64') })
+          : '';
+        const parsed = kind === 'session' ? parseServerToClientFrame(text) : parseServerToNodeFrame(text);
+        if (!d.ok || !parsed.ok)
+          contractViolations.push(`${kind}: binary frame ${d.ok ? parsed.ok || parsed.message : d.message}`);
+        return;
+      }
       const text = data.toString();
       const parsed = kind === 'session' ? parseServerToClientFrame(text) : parseServerToNodeFrame(text);
       if (!parsed.ok) contractViolations.push(`${kind}: ${parsed.message} in ${text.slice(0, 200)}`);

@@ -24,6 +24,7 @@ export {
   type SessionClosedInfo,
   type SessionEvents,
   type SessionState,
+  ttsAudio,
 } from './session';
 export { type AcceptedInfo, BufferFullError, UnackedAudio, type UnackedItem } from './unacked';
 export type * from './wire';

@@ -11,9 +11,11 @@ import {
   abandonTransport,
   type BackoffOptions,
   Connection,
+  decodeBinaryFrame,
   decodeServerFrame,
   Emitter,
   encodeBinaryAudio,
+  fromBase64,
   type TransportFactory,
   toBase64,
 } from '@lingua/protocol/sdk';
@@ -81,6 +83,24 @@ export interface LinguaSessionOptions {
    * otherwise. Default true; false always sends JSON.
    */
   binaryAudio?: boolean;
+  /**
+   * v1.13: ask the gateway (`session_init.binary_audio`) to send results that carry TTS as
+   * binary frames, the speech as raw bytes (no base64). Then the `result` / `roomResult`
+   * events' `tts_audio` is "" and the bytes are `ttsAudio(result)` (which works in both
+   * modes). Asked on connections whose transport delivers binary frames. Default false.
+   */
+  binaryResults?: boolean;
+}
+
+/** The speech of results that came as binary frames (v1.13): their `tts_audio` field is "". */
+const binaryTts = new WeakMap<object, Uint8Array>();
+
+/**
+ * The TTS bytes of a `translation_result` or `room_result` (the `result` / `roomResult` event's):
+ * as they came in a binary frame (`binaryResults`), else the decoded base64; undefined without.
+ */
+export function ttsAudio(result: TranslationResult | RoomResult): Uint8Array | undefined {
+  return binaryTts.get(result) ?? (result.tts_audio ? fromBase64(result.tts_audio) : undefined);
 }
 
 export type SessionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed';
@@ -207,6 +227,7 @@ export class LinguaSession extends Emitter<SessionEvents> {
       {
         open: () => this.sendFrame(this.initFrame()),
         text: (text) => this.onText(text),
+        binary: (bytes) => this.onBinary(bytes),
         lost: (code, reason) => this.onDisconnect(code, reason),
         fatal: (err, url) => this.fail('BAD_URL', `cannot open ${url}: ${err.message}`),
       },
@@ -379,6 +400,7 @@ export class LinguaSession extends Emitter<SessionEvents> {
       frame.lang_b = o.tgtLang;
     }
     if (o.tenantId !== undefined) frame.tenant_id = o.tenantId;
+    if (o.binaryResults === true && this.conn.binary) frame.binary_audio = true;
     if (this.id !== undefined && this.token !== undefined) {
       // v1.3: what we saw accepted, so a server whose Redis lost it answers missing_result
       // for those indexes instead of handing them out again.
@@ -424,7 +446,23 @@ export class LinguaSession extends Emitter<SessionEvents> {
       this.emit('error', decoded.error);
       return;
     }
-    const msg = decoded.msg;
+    this.onMessage(decoded.msg);
+  }
+
+  /** v1.13: a result with its TTS as raw bytes (asked with `binaryResults`); nothing else comes binary. */
+  private onBinary(bytes: Uint8Array): void {
+    const d = decodeBinaryFrame(bytes);
+    const type = d.ok ? d.frame.type : undefined;
+    if (!d.ok || (type !== 'translation_result' && type !== 'room_result')) {
+      const message = d.ok ? `unexpected binary ${type} frame` : d.message;
+      this.emit('error', { type: 'error', code: 'BAD_SERVER_FRAME', message });
+      return;
+    }
+    binaryTts.set(d.frame, d.audio);
+    this.onMessage(d.frame as unknown as ServerToClientMessage);
+  }
+
+  private onMessage(msg: ServerToClientMessage): void {
     this.lastFrameAt = Date.now();
     switch (msg.type) {
       case 'session_init_ack':

@@ -63,6 +63,14 @@ describe('node and result limits (pure)', () => {
     };
     expect(checkJobResult({ ...ok, tts_audio: b64(10) } as never, lim)).toBeNull();
     expect(checkJobResult({ ...ok, tts_audio: b64(11) } as never, lim)).toMatchObject({ field: 'tts_audio' });
+    // v1.13: a binary job_result's bytes (its tts_audio is "") are held to the same limit.
+    const bin = { ...ok, tts_audio: '' } as never;
+    expect(checkJobResult(bin, lim, new Uint8Array(10))).toBeNull();
+    expect(checkJobResult(bin, lim, new Uint8Array(11))).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      field: 'tts_audio',
+      message: expect.stringMatching(/11 bytes, the limit is 10/),
+    });
     expect(
       checkJobResult({ ...ok, success: false, error: { code: 'X', message: '' } } as never, lim),
     ).toBeNull();

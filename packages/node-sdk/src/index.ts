@@ -33,6 +33,7 @@ export {
   type NodeState,
   type PartialTexts,
   type Resource,
+  resultTts,
   type Service,
 } from './node';
 export { mulberry32 } from './prng';

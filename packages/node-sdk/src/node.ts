@@ -15,9 +15,11 @@ import {
   decodeBinaryJobAssign,
   decodeServerFrame,
   Emitter,
+  encodeBinaryTts,
   fromBase64,
   type Transport,
   type TransportFactory,
+  toBase64,
 } from '@lingua/protocol/sdk';
 import { defaultTransportFactory } from '@lingua/protocol/sdk/ws';
 import type {
@@ -46,7 +48,11 @@ export type JobOutcome =
       success: true;
       text_asr: string;
       text_translated: string;
-      tts_audio?: string;
+      /**
+       * The speech: base64 (sent as it is, in a text job_result), or the bytes (v1.13: sent as
+       * a binary job_result to a gateway that takes it with `binaryAudio`, else as base64).
+       */
+      tts_audio?: string | Uint8Array;
       tts_format?: string;
       /** Filled with the measured handler time when absent. */
       processing_ms?: number;
@@ -84,6 +90,18 @@ const binaryAudio = new WeakMap<JobAssign, Uint8Array>();
 /** The decoded audio bytes of a job (from a binary frame as they came, else from base64). */
 export function jobAudio(job: JobAssign): Uint8Array {
   return binaryAudio.get(job) ?? fromBase64(job.audio);
+}
+
+/** The TTS of results whose handler returned bytes (v1.13): their `tts_audio` field is ''. */
+const binaryTts = new WeakMap<JobResult, Uint8Array>();
+
+/**
+ * The TTS bytes of a job_result (the `result` event's): the bytes a handler returned, or the
+ * decoded base64; undefined without TTS.
+ */
+export function resultTts(result: JobResult): Uint8Array | undefined {
+  if (!result.success) return undefined;
+  return binaryTts.get(result) ?? (result.tts_audio ? fromBase64(result.tts_audio) : undefined);
 }
 
 export interface LinguaNodeOptions {
@@ -129,6 +147,10 @@ export interface LinguaNodeOptions {
    * v1.12: ask for `job_assign` as binary frames (raw audio, no base64). Then a job's `audio`
    * field is '' and handlers read the bytes with `jobAudio(job)`. Only asked when the transport
    * delivers binary frames. Default false.
+   *
+   * v1.13: also send results whose handler returned `tts_audio` as bytes as binary
+   * `job_result` frames, when the gateway's `node_register_ack` says `binary_audio` and the
+   * transport can send binary (a base64 string result is sent as text, as it is).
    */
   binaryAudio?: boolean;
 }
@@ -194,6 +216,8 @@ export class LinguaNode extends Emitter<NodeEvents> {
 
   private currentState: NodeState = 'idle';
   private ackd = false;
+  /** this connection sends results with TTS bytes as binary frames (v1.13) */
+  private binaryResults = false;
   private everRegistered = false;
   private latestAck: NodeRegisterAck | null = null;
   private isDraining = false;
@@ -365,6 +389,7 @@ export class LinguaNode extends Emitter<NodeEvents> {
   /** The connection dropped (Connection reconnects unless this closed the node). */
   private onDisconnect(code: number, reason: string): void {
     this.ackd = false;
+    this.binaryResults = false;
     this.clearConnectionTimers();
     if (this.currentState === 'closed') return;
     if (this.currentState === 'registered') this.currentState = 'reconnecting';
@@ -416,6 +441,7 @@ export class LinguaNode extends Emitter<NodeEvents> {
     this.conn.established();
     const first = !this.everRegistered;
     this.ackd = true;
+    this.binaryResults = this.opts.binaryAudio === true && ack.binary_audio === true && this.conn.sendsBinary;
     this.everRegistered = true;
     this.latestAck = ack;
     this.currentState = 'registered';
@@ -531,7 +557,7 @@ export class LinguaNode extends Emitter<NodeEvents> {
   }
 
   private deliver(frame: JobResult): void {
-    const sent = this.ackd && this.sendFrame(frame);
+    const sent = this.ackd && this.sendResult(frame);
     if (!sent) {
       this.unsent.push(frame);
       const max = this.opts.maxUnsentResults ?? 1000;
@@ -544,7 +570,7 @@ export class LinguaNode extends Emitter<NodeEvents> {
     const pending = this.unsent;
     this.unsent = [];
     for (let i = 0; i < pending.length; i++) {
-      if (!this.sendFrame(pending[i]!)) {
+      if (!this.sendResult(pending[i]!)) {
         this.unsent = pending.slice(i).concat(this.unsent);
         return;
       }
@@ -564,6 +590,14 @@ export class LinguaNode extends Emitter<NodeEvents> {
 
   private sendFrame(frame: NodeMessage): boolean {
     return this.conn.send(JSON.stringify(frame));
+  }
+
+  /** A result whose handler returned TTS bytes goes binary when this connection allows it (v1.13). */
+  private sendResult(frame: JobResult): boolean {
+    const tts = binaryTts.get(frame);
+    if (tts === undefined || !frame.success) return this.sendFrame(frame);
+    if (this.binaryResults) return this.conn.sendBinary(encodeBinaryTts(frame, tts));
+    return this.sendFrame({ ...frame, tts_audio: toBase64(tts) });
   }
 
   private startHeartbeat(ack: NodeRegisterAck): void {
@@ -625,7 +659,11 @@ function resultFrame(job: JobAssign, outcome: JobOutcome, elapsedMs: number): Jo
     text_translated: outcome.text_translated,
     processing_ms,
   };
-  if (outcome.tts_audio !== undefined) frame.tts_audio = outcome.tts_audio;
+  if (typeof outcome.tts_audio === 'string') frame.tts_audio = outcome.tts_audio;
+  else if (outcome.tts_audio !== undefined) {
+    frame.tts_audio = '';
+    binaryTts.set(frame, outcome.tts_audio);
+  }
   if (outcome.tts_format !== undefined) frame.tts_format = outcome.tts_format;
   if (outcome.src_lang !== undefined) frame.src_lang = outcome.src_lang;
   if (outcome.tgt_lang !== undefined) frame.tgt_lang = outcome.tgt_lang;

@@ -3,7 +3,7 @@
  * node's deterministic output") with configurable latency, failures and silence.
  */
 import { createHash } from 'node:crypto';
-import { type Transport, type TransportFactory, toBase64 } from '@lingua/protocol/sdk';
+import { fromBase64, type Transport, type TransportFactory, toBase64 } from '@lingua/protocol/sdk';
 import { defaultTransportFactory } from '@lingua/protocol/sdk/ws';
 import {
   type JobHandler,
@@ -156,6 +156,8 @@ export function createSimHandler(behavior: SimBehavior = {}, models?: ModelSwitc
     return {
       success: true,
       ...out,
+      // As bytes: a binaryAudio node sends them as a binary job_result (v1.13), others as base64.
+      ...(out.tts_audio ? { tts_audio: fromBase64(out.tts_audio) } : {}),
       processing_ms,
       ...(twoWay ? { src_lang: dir.src, tgt_lang: dir.tgt } : {}),
     };
