@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { decodeBinaryFrame } from '@lingua/protocol';
+import { decodeBinaryFrame, encodeBinaryAudio, encodeBinaryTts } from '@lingua/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type FakeGateway,
@@ -9,7 +9,7 @@ import {
   waitUntil,
 } from '../../../test/support/fake-gateway';
 import type { Transport } from '../src/index';
-import { LinguaSession, type LinguaSessionOptions } from '../src/session';
+import { LinguaSession, type LinguaSessionOptions, ttsAudio } from '../src/session';
 import { BufferFullError } from '../src/unacked';
 import type { MissingResult, TranslationResult } from '../src/wire';
 
@@ -631,5 +631,68 @@ describe('LinguaSession', () => {
     s.sendAudio(new Uint8Array([1, 2, 3]), { isFinal: true });
     expect(binary).toBe(0);
     expect(text[1]).toEqual({ type: 'audio_chunk', seq: 0, data: 'AQID', is_final: true });
+  });
+
+  it('v1.13: binaryResults asks binary_audio on binary transports only; binary results carry their bytes, other binary frames are errors', async () => {
+    for (const binaryTransport of [true, false]) {
+      const text: Frame[] = [];
+      let t!: Transport;
+      const s = session(['mem://gateway'], {
+        binaryResults: true,
+        transportFactory: () => {
+          t = {
+            binary: binaryTransport,
+            onbinary: null,
+            onopen: null,
+            onmessage: null,
+            onclose: null,
+            send: (f) => text.push(JSON.parse(f)),
+            close: () => queueMicrotask(() => t.onclose?.(1000, '')),
+          };
+          queueMicrotask(() => t.onopen?.());
+          return t;
+        },
+      });
+      const results: TranslationResult[] = [];
+      const errors: { code: string; message: string }[] = [];
+      s.on('result', (r) => results.push(r));
+      s.on('error', (e) => errors.push(e));
+      const started = s.start();
+      await waitUntil(() => text.length === 1, 'session_init');
+      expect(text[0]!.binary_audio).toBe(binaryTransport ? true : undefined);
+      t.onmessage?.(JSON.stringify(ack()));
+      await started;
+      if (!binaryTransport) {
+        await s.close();
+        continue;
+      }
+      const result = {
+        type: 'translation_result' as const,
+        utterance_index: 0,
+        job_id: 'sess-1.0',
+        src_lang: 'zh',
+        tgt_lang: 'en',
+        text_asr: 'a',
+        text_translated: 'b',
+        tts_format: 'pcm16',
+        node_id: 'n',
+        timings: { queue_ms: 0, node_ms: 0, total_ms: 0 },
+      };
+      t.onbinary?.(encodeBinaryTts(result, new Uint8Array([7, 8, 9])));
+      t.onmessage?.(JSON.stringify({ ...result, utterance_index: 1, tts_audio: 'AQI=' }));
+      t.onbinary?.(encodeBinaryAudio({ type: 'utterance' }, new Uint8Array([1])));
+      t.onbinary?.(new Uint8Array([1, 5, 0]));
+      expect(results.map((r) => r.tts_audio)).toEqual(['', 'AQI=']);
+      expect(results.map((r) => [...ttsAudio(r)!])).toEqual([
+        [7, 8, 9],
+        [1, 2],
+      ]);
+      expect(ttsAudio({ ...result })).toBeUndefined();
+      expect(errors).toMatchObject([
+        { code: 'BAD_SERVER_FRAME', message: 'unexpected binary utterance frame' },
+        { code: 'BAD_SERVER_FRAME', message: /shorter than its 8-byte header/ },
+      ]);
+      await s.close();
+    }
   });
 });

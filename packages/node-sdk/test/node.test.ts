@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { decodeBinaryFrame, type Transport } from '@lingua/protocol/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   deferred,
@@ -8,7 +9,7 @@ import {
   startFakeGateway,
   waitUntil,
 } from '../../../test/support/fake-gateway';
-import { type JobHandler, LinguaNode, type LinguaNodeOptions } from '../src/node';
+import { type JobHandler, LinguaNode, type LinguaNodeOptions, resultTts } from '../src/node';
 import { createSimNode } from '../src/sim-node';
 import type { JobAssign } from '../src/wire';
 
@@ -553,5 +554,72 @@ describe('LinguaNode readiness (protocol v1.7)', () => {
     expect(peer.ofType('node_register')[0]).toMatchObject({ ready: false });
     await peer.waitFor('node_ready');
     expect(node.readiness).toBe('ready');
+  });
+
+  it('v1.13: TTS bytes go as a binary job_result when binaryAudio and the ack allow it, else as base64; strings stay text', async () => {
+    for (const ackBinary of [true, false]) {
+      const text: Frame[] = [];
+      const binary: Uint8Array[] = [];
+      let t!: Transport;
+      const tts = new Uint8Array([1, 2, 3, 250]);
+      const handler: JobHandler = async (job) => ({
+        success: true,
+        text_asr: 'a',
+        text_translated: 'b',
+        tts_audio: job.job_id.endsWith('bytes') ? tts : 'AQID',
+        tts_format: 'pcm16',
+      });
+      const node = track(
+        new LinguaNode(
+          baseOptions(['mem://gw'], handler, {
+            binaryAudio: true,
+            transportFactory: () => {
+              t = {
+                binary: true,
+                onbinary: null,
+                onopen: null,
+                onmessage: null,
+                onclose: null,
+                send: (f) => text.push(JSON.parse(f)),
+                sendBinary: (b) => binary.push(b),
+                close: () => queueMicrotask(() => t.onclose?.(1000, '')),
+              };
+              queueMicrotask(() => t.onopen?.());
+              return t;
+            },
+          }),
+        ),
+      );
+      const results: Frame[] = [];
+      node.on('result', (r) => results.push(r));
+      const started = node.start();
+      await waitUntil(() => text.length === 1, 'node_register');
+      t.onmessage?.(JSON.stringify(ack(ackBinary ? { binary_audio: true } : {})));
+      await started;
+      t.onmessage?.(JSON.stringify(assign(new Uint8Array([9]), { job_id: 'j-bytes' })));
+      t.onmessage?.(JSON.stringify(assign(new Uint8Array([9]), { job_id: 'j-string' })));
+      await waitUntil(() => results.length === 2, 'two results');
+      const textResults = text.filter((f) => f.type === 'job_result');
+      if (ackBinary) {
+        expect(binary).toHaveLength(1);
+        const d = decodeBinaryFrame(binary[0]!);
+        expect(d).toMatchObject({
+          ok: true,
+          kind: 4,
+          frame: { type: 'job_result', job_id: 'j-bytes', success: true, tts_audio: '', tts_format: 'pcm16' },
+        });
+        expect(d.ok && [...d.audio]).toEqual([...tts]);
+        expect(textResults.map((f) => [f.job_id, f.tts_audio])).toEqual([['j-string', 'AQID']]);
+      } else {
+        expect(binary).toHaveLength(0);
+        expect(textResults.map((f) => [f.job_id, f.tts_audio])).toEqual([
+          ['j-bytes', Buffer.from(tts).toString('base64')],
+          ['j-string', 'AQID'],
+        ]);
+      }
+      // The result event's frame: bytes through resultTts in both cases.
+      expect(results.map((r) => [...resultTts(r as never)!])).toEqual([[...tts], [1, 2, 3]]);
+      await node.close();
+    }
   });
 });
