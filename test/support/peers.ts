@@ -16,6 +16,18 @@ const auth = () => import('./auth');
  */
 export const contractViolations: string[] = [];
 
+/**
+ * A binary frame (docs/protocol.md "Binary frames") as the JSON text it stands for: the header
+ * with its audio put back as base64; a description that fails to parse when it is malformed.
+ */
+export function binaryAsText(bytes: Uint8Array): string {
+  const d = decodeBinaryFrame(bytes);
+  if (!d.ok) return `<bad binary frame: ${d.message}>`;
+  const t = d.frame.type;
+  const field = t === 'job_assign' ? 'audio' : t.endsWith('_result') ? 'tts_audio' : 'data';
+  return JSON.stringify({ ...d.frame, [field]: Buffer.from(d.audio).toString('base64') });
+}
+
 export function simOutput(audio: Buffer, src: string, tgt: string) {
   const h = createHash('sha256').update(audio).digest('hex').slice(0, 16);
   return { text_asr: `${src}:${h}`, text_translated: `${tgt}:${h}` };
@@ -56,14 +68,10 @@ export class RawPeer {
         const buf = data as Buffer;
         this.binaryFrames.push(buf);
         // The contract: its header with the audio put back as base64 is a valid frame.
-        const d = decodeBinaryFrame(buf);
-        const field = d.ok ? (d.frame.type === 'job_assign' ? 'audio' : 'tts_audio') : '';
-        const text = d.ok
-          ? JSON.stringify({ ...d.frame, [field]: Buffer.from(d.audio).toString('base64') })
-          : '';
+        const text = binaryAsText(buf);
         const parsed = kind === 'session' ? parseServerToClientFrame(text) : parseServerToNodeFrame(text);
-        if (!d.ok || !parsed.ok)
-          contractViolations.push(`${kind}: binary frame ${d.ok ? parsed.ok || parsed.message : d.message}`);
+        if (!parsed.ok)
+          contractViolations.push(`${kind}: binary frame: ${parsed.message} in ${text.slice(0, 200)}`);
         return;
       }
       const text = data.toString();

@@ -7,6 +7,7 @@
 import net from 'node:net';
 import { parseServerToClientFrame, parseServerToNodeFrame } from '@lingua/protocol';
 import WebSocket from 'ws';
+import { binaryAsText } from '../../support/peers';
 import type { RawCase, WsCase } from './inputs';
 
 export interface Tally {
@@ -45,7 +46,8 @@ export async function runWsCase(port: number, c: WsCase, t: Tally): Promise<void
   let closed = false;
   const parse = c.surface === 'session' ? parseServerToClientFrame : parseServerToNodeFrame;
   ws.on('message', (data, isBinary) => {
-    const text = isBinary ? `<binary ${(data as Buffer).length}>` : data.toString();
+    // Binary frames (v1.12/v1.13, where the fuzzed peer opted in) are checked as the text they stand for.
+    const text = isBinary ? binaryAsText(data as Buffer) : data.toString();
     const parsed = parse(text);
     if (!parsed.ok) {
       t.violations.push(`${c.surface}: ${parsed.message} in ${text.slice(0, 160)}`);
