@@ -19,7 +19,8 @@
  * test-output/bench-dist, as production runs it; `src` = the source through tsx), BENCH_NODE_SLOTS (per node; 6 nodes), BENCH_PHASES
  * (subset of raw,rawhop,lingua,bullmq,inbox,socketio,idle), BENCH_WRITE_DOCS=0|1,
  * BENCH_UTTERANCE_BYTES (audio per e2e utterance, default 640), BENCH_BINARY_AUDIO=1 (bench
- * nodes and the inbox hop receiver use protocol v1.12 binary job_assign);
+ * sessions send v1.13 binary audio; bench nodes and the inbox hop receiver use v1.12 binary
+ * job_assign);
  * `--transport uws|node` (or LINGUA_TRANSPORT) for the gateways' HTTP/WebSocket implementation.
  * Everything started is stopped on error and on Ctrl-C (bench/lib/cleanup.ts).
  */

@@ -6,8 +6,9 @@
  * dispatch latency (utterance sent → job_assign at the node) and end-to-end latency
  * (utterance sent → translation_result at the session).
  */
+import { encodeBinaryAudio } from '@lingua/protocol';
 import WebSocket from 'ws';
-import { answerAssign, readAssign, registerBenchNode } from './sim-answer';
+import { answerAssign, BENCH_BINARY_AUDIO, readAssign, registerBenchNode } from './sim-answer';
 import { type Summary, summarize } from './stats';
 
 const LANGS = ['fr', 'de', 'es', 'it', 'pt', 'nl', 'sv', 'pl'];
@@ -130,6 +131,16 @@ export class LoadRig {
     }
   }
 
+  /**
+   * One whole utterance, unsequenced (every send is a new utterance): JSON with base64, or with
+   * BENCH_BINARY_AUDIO=1 a v1.13 binary frame (the gateways' ack says they take it).
+   */
+  private utteranceFrame(): string | Uint8Array {
+    return BENCH_BINARY_AUDIO
+      ? encodeBinaryAudio({ type: 'utterance' }, this.audio)
+      : JSON.stringify({ type: 'utterance', data: this.audio.toString('base64') });
+  }
+
   /** Called on every answered utterance (serial()). */
   private answered: (() => void) | undefined;
 
@@ -140,7 +151,7 @@ export class LoadRig {
   async serial(n: number): Promise<Summary> {
     const s = this.sessions[0]!;
     const lat: number[] = [];
-    const frame = JSON.stringify({ type: 'utterance', data: this.audio.toString('base64') });
+    const frame = this.utteranceFrame();
     for (let i = 0; i < n; i++) {
       const before = this.e2e.length;
       const done = new Promise<void>((res, rej) => {
@@ -165,7 +176,7 @@ export class LoadRig {
     this.e2e = [];
     this.completed = 0;
     this.missing = 0;
-    const frame = JSON.stringify({ type: 'utterance', data: this.audio.toString('base64') });
+    const frame = this.utteranceFrame();
     const tickMs = 1;
     const total = Math.round(rate * seconds);
     let sent = 0;

@@ -15,7 +15,8 @@ export interface AssignFrame {
 
 /**
  * BENCH_BINARY_AUDIO=1: bench nodes register with `binary_audio` (protocol v1.12) and get their
- * assignments as binary frames (the lever's A/B: `npm run bench` with and without).
+ * assignments as binary frames, and bench sessions send their audio as binary frames (v1.13,
+ * load.ts) (the lever's A/B: `npm run bench` with and without).
  */
 export const BENCH_BINARY_AUDIO = process.env.BENCH_BINARY_AUDIO === '1';
 

@@ -3,12 +3,19 @@
  * assignments as binary frames laid out as docs/protocol.md says (decoded here by hand, as a
  * third-party node would), and the node SDK's `binaryAudio` option gives handlers the same
  * bytes through `jobAudio`. Nodes that do not ask keep getting JSON with base64.
+ *
+ * v1.13 binary client audio: `audio_chunk` / `utterance` as binary frames (built here by hand,
+ * as a third-party client would), mixed with text ones on one session; malformed ones refused
+ * with a clear error while the session goes on; the client SDK sends binary when the ack says
+ * the gateway takes it, text when told not to.
  */
-import { createSimNode } from '@lingua/node-sdk';
-import { parseServerToNodeFrame } from '@lingua/protocol';
+import { LinguaSession } from '@lingua/client-sdk';
+import { createSimNode, type LinguaNode } from '@lingua/node-sdk';
+import { parseServerToNodeFrame, type TranslationResult } from '@lingua/protocol';
+import { type Transport, webSocketTransportFactory } from '@lingua/protocol/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { nodeToken } from '../support/auth';
+import { nodeToken, sessionToken } from '../support/auth';
 import { startGateways, type TestCluster } from '../support/gateways';
 import { RawPeer, simOutput, until } from '../support/peers';
 import { type RedisServer, startRedis } from '../support/redis';
@@ -134,5 +141,173 @@ describe('binary job_assign (v1.12)', () => {
     expect(jobs.map((j) => j.audio)).toEqual(['', '', '', '']);
     await node.close();
     s.ws.close();
+  });
+});
+
+/** docs/protocol.md "Binary frames", byte by byte, as a third-party client would build it. */
+function binaryAudioByHand(kind: 2 | 3, header: Record<string, unknown>, audio: Buffer): Buffer {
+  const json = Buffer.from(JSON.stringify({ ...header, data: '' }), 'utf8');
+  const head = Buffer.alloc(8);
+  head[0] = 0x01;
+  head[1] = kind;
+  head.writeUInt32BE(json.length, 4);
+  return Buffer.concat([head, json, audio]);
+}
+
+describe('binary client audio (v1.13)', () => {
+  let node: LinguaNode;
+  beforeAll(async () => {
+    node = createSimNode({
+      urls: cluster.urls('node'),
+      nodeId: 'bin-client-node',
+      token: await nodeToken('bin-client-node'),
+    });
+    await node.start();
+  });
+  afterAll(async () => {
+    await node?.close();
+  });
+
+  it('the ack says so; binary chunks, utterances and text chunks share one seq counter; results are of the bytes sent', async () => {
+    const s = await RawPeer.connect(cluster.urls('session')[0]!);
+    s.send({
+      type: 'session_init',
+      src_lang: 'zh',
+      tgt_lang: 'en',
+      audio_format: 'pcm16',
+      sample_rate: 16000,
+    });
+    const [ack] = await s.next('session_init_ack');
+    expect(ack!.binary_audio).toBe(true);
+    const a = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256));
+    const b = Buffer.alloc(1280, 0x2a);
+    const c = Buffer.from(Array.from({ length: 999 }, (_, i) => 255 - (i % 256)));
+    // Utterance 0: a binary chunk then a text one (is_final) -> one utterance of a + b.
+    s.ws.send(binaryAudioByHand(2, { type: 'audio_chunk', seq: 0 }, a));
+    s.send({ type: 'audio_chunk', seq: 1, data: b.toString('base64'), is_final: true });
+    // Utterance 1: a binary sequenced whole utterance. Utterance 2: binary chunk with is_final.
+    s.ws.send(binaryAudioByHand(3, { type: 'utterance', seq: 2 }, c));
+    s.ws.send(binaryAudioByHand(2, { type: 'audio_chunk', seq: 3, is_final: true }, b));
+    const accepted = await s.next('utterance_accepted', 3);
+    expect(accepted.map((f) => f.last_chunk_seq)).toEqual([1, 2, 3]);
+    const results = await s.next('translation_result', 3);
+    const want = [Buffer.concat([a, b]), c, b];
+    results.forEach((r, i) => {
+      expect(r).toMatchObject({ utterance_index: i, ...simOutput(want[i]!, 'zh', 'en') });
+    });
+    // A re-sent binary chunk (same seq) is a duplicate like a re-sent text one: no new utterance.
+    s.ws.send(binaryAudioByHand(2, { type: 'audio_chunk', seq: 3, is_final: true }, b));
+    s.send({ type: 'client_heartbeat', ts: 1 });
+    await s.next('server_heartbeat');
+    expect(s.ofType('utterance_accepted')).toHaveLength(3);
+    s.ws.close();
+  });
+
+  it('refuses a malformed binary frame with BAD_MESSAGE naming what is wrong; the session goes on', async () => {
+    const s = await RawPeer.connect(cluster.urls('session')[0]!);
+    s.send({
+      type: 'session_init',
+      src_lang: 'zh',
+      tgt_lang: 'en',
+      audio_format: 'pcm16',
+      sample_rate: 16000,
+    });
+    await s.next('session_init_ack');
+    const audio = Buffer.alloc(640, 1);
+    const good = binaryAudioByHand(2, { type: 'audio_chunk', seq: 0, is_final: true }, audio);
+    const cases: [Buffer, RegExp, string | undefined][] = [
+      [good.subarray(0, 6), /shorter than its 8-byte header/, undefined],
+      [Buffer.from([1, 9, ...good.subarray(2)]), /unknown binary frame kind 9/, undefined],
+      [Buffer.from([1, 1, ...good.subarray(2)]), /not a job_assign/, 'type'],
+      [binaryAudioByHand(3, { type: 'audio_chunk', seq: 0 }, audio), /not a utterance/, 'type'],
+      [
+        Buffer.concat([good.subarray(0, 4), Buffer.from([0xff, 0, 0, 0]), good.subarray(8)]),
+        /past the frame/,
+        undefined,
+      ],
+      [binaryAudioByHand(2, { type: 'audio_chunk', seq: -1 }, audio), /seq/, 'seq'],
+    ];
+    // "data" must be "" in the header: the audio follows it.
+    const json = Buffer.from(JSON.stringify({ type: 'audio_chunk', seq: 0, data: 'AQ==' }));
+    const head = Buffer.from([1, 2, 0, 0, 0, 0, 0, 0]);
+    head.writeUInt32BE(json.length, 4);
+    cases.push([Buffer.concat([head, json, audio]), /data: must be ""/, 'data']);
+    for (const [frame] of cases) s.ws.send(frame);
+    const errors = await s.next('error', cases.length);
+    cases.forEach(([, message, field], i) => {
+      expect(errors[i]).toMatchObject({ code: 'BAD_MESSAGE' });
+      expect(String(errors[i]!.message)).toMatch(message);
+      expect(errors[i]!.field).toBe(field);
+    });
+    // Nothing of a refused frame was kept: seq 0 is still expected, and the good frame works.
+    s.ws.send(good);
+    const [r] = await s.next('translation_result');
+    expect(r).toMatchObject({ utterance_index: 0, ...simOutput(audio, 'zh', 'en') });
+    expect(s.closed).toBeNull();
+    s.ws.close();
+  });
+
+  it('a binary frame over the frame limit is PAYLOAD_TOO_LARGE, like a text one', async () => {
+    const s = await RawPeer.connect(cluster.urls('session')[0]!);
+    s.send({
+      type: 'session_init',
+      src_lang: 'zh',
+      tgt_lang: 'en',
+      audio_format: 'pcm16',
+      sample_rate: 16000,
+    });
+    await s.next('session_init_ack');
+    const limit = cluster.gateways[0]!.cfg.maxPayloadBytes;
+    s.ws.send(binaryAudioByHand(2, { type: 'audio_chunk', seq: 0 }, Buffer.alloc(limit + 1)));
+    const [err] = await s.next('error');
+    expect(err).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    s.ws.close();
+  });
+
+  it('the client SDK sends binary audio by default when the ack allows it, text with binaryAudio: false', async () => {
+    const audios = [Buffer.alloc(2000, 5), Buffer.from(Array.from({ length: 777 }, (_, i) => i % 256))];
+    for (const binaryAudio of [undefined, false]) {
+      const sent = { text: [] as string[], binary: 0 };
+      const base = webSocketTransportFactory(WebSocket as never);
+      const s = new LinguaSession({
+        urls: cluster.urls('session'),
+        srcLang: 'zh',
+        tgtLang: 'en',
+        token: await sessionToken(),
+        ...(binaryAudio === false ? { binaryAudio } : {}),
+        transportFactory: (url, opts) => {
+          const t = base(url, opts);
+          const send = t.send.bind(t);
+          const sendBinary = t.sendBinary!.bind(t);
+          const spy: Transport = t;
+          spy.send = (text) => {
+            sent.text.push(JSON.parse(text).type);
+            send(text);
+          };
+          spy.sendBinary = (bytes) => {
+            sent.binary++;
+            sendBinary(bytes);
+          };
+          return spy;
+        },
+      });
+      const results: TranslationResult[] = [];
+      s.on('result', (r) => results.push(r));
+      await s.start();
+      s.sendAudio(audios[0]!.subarray(0, 1000));
+      s.sendAudio(audios[0]!.subarray(1000), { isFinal: true });
+      s.sendUtterance(audios[1]!);
+      await until(() => results.length === 2, 'two results');
+      expect(results.map((r) => r.text_asr)).toEqual(audios.map((a) => simOutput(a, 'zh', 'en').text_asr));
+      if (binaryAudio === false) {
+        expect(sent.binary).toBe(0);
+        expect(sent.text.filter((t) => t === 'audio_chunk' || t === 'utterance')).toHaveLength(3);
+      } else {
+        expect(sent.binary).toBe(3);
+        expect(sent.text).not.toContain('audio_chunk');
+        expect(sent.text).not.toContain('utterance');
+      }
+      await s.close();
+    }
   });
 });

@@ -13,6 +13,7 @@ import {
   Connection,
   decodeServerFrame,
   Emitter,
+  encodeBinaryAudio,
   type TransportFactory,
   toBase64,
 } from '@lingua/protocol/sdk';
@@ -73,6 +74,13 @@ export interface LinguaSessionOptions {
   /** Reconnect when no frame at all arrived for this long (checked at each heartbeat); 0 = off (default). */
   serverTimeoutMs?: number;
   transportFactory?: TransportFactory;
+  /**
+   * v1.13: send audio as binary frames (raw bytes, no base64: a third fewer bytes, less CPU on
+   * both sides) on every connection whose gateway says it accepts them
+   * (`session_init_ack.binary_audio`) and whose transport can (`sendBinary`); text frames
+   * otherwise. Default true; false always sends JSON.
+   */
+  binaryAudio?: boolean;
 }
 
 export type SessionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed';
@@ -150,6 +158,8 @@ export class LinguaSession extends Emitter<SessionEvents> {
 
   private currentState: SessionState = 'idle';
   private acked = false;
+  /** this connection's gateway takes binary audio and the transport can send it (v1.13) */
+  private binaryAudio = false;
   private latestAck: SessionInitAck | null = null;
   private id: string | undefined;
   private token: string | undefined;
@@ -395,6 +405,7 @@ export class LinguaSession extends Emitter<SessionEvents> {
   /** The connection dropped (Connection reconnects unless this closed the session). */
   private onDisconnect(code: number, reason: string): void {
     this.acked = false;
+    this.binaryAudio = false;
     this.clearConnectionTimers();
     if (this.currentState === 'closing') {
       this.finish({ reason: 'close_timeout' });
@@ -458,6 +469,7 @@ export class LinguaSession extends Emitter<SessionEvents> {
     const resumed = this.id !== undefined;
     this.acked = true;
     this.latestAck = ack;
+    this.binaryAudio = this.opts.binaryAudio !== false && ack.binary_audio === true && this.conn.sendsBinary;
     this.id = ack.session_id;
     this.token = ack.resume_token;
     this.lastAccepted = Math.max(this.lastAccepted, ack.next_utterance_index - 1);
@@ -548,10 +560,11 @@ export class LinguaSession extends Emitter<SessionEvents> {
   private enqueue(data: Uint8Array, isFinal: boolean, whole: boolean): number {
     this.assertWritable();
     this.unacked.reserve(data.byteLength);
+    // A copy: the caller may reuse its buffer once this returns (a Buffer's `slice` would not copy).
     const item: UnackedItem = {
       kind: 'chunk',
       seq: this.seq,
-      data: toBase64(data),
+      data: new Uint8Array(data),
       isFinal,
       bytes: data.byteLength,
     };
@@ -563,8 +576,16 @@ export class LinguaSession extends Emitter<SessionEvents> {
   }
 
   private sendItem(item: UnackedItem): void {
-    if (item.whole) this.sendFrame({ type: 'utterance', seq: item.seq, data: item.data });
-    else this.sendFrame({ type: 'audio_chunk', seq: item.seq, data: item.data, is_final: item.isFinal });
+    if (this.binaryAudio) {
+      const frame = item.whole
+        ? ({ type: 'utterance', seq: item.seq } as const)
+        : ({ type: 'audio_chunk', seq: item.seq, is_final: item.isFinal } as const);
+      this.conn.sendBinary(encodeBinaryAudio(frame, item.data)); // false: the close event follows
+      return;
+    }
+    const data = toBase64(item.data);
+    if (item.whole) this.sendFrame({ type: 'utterance', seq: item.seq, data });
+    else this.sendFrame({ type: 'audio_chunk', seq: item.seq, data, is_final: item.isFinal });
   }
 
   /** Best effort: anything that matters is kept in `unacked` and resent after a reconnect. */

@@ -14,8 +14,8 @@
 export interface UnackedItem {
   kind: 'chunk';
   seq: number;
-  /** base64 */
-  data: string;
+  /** the audio (the SDK's own copy), encoded per connection: binary frame or base64 */
+  data: Uint8Array;
   isFinal: boolean;
   /** Raw (decoded) bytes. */
   bytes: number;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { decodeBinaryFrame } from '@lingua/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type FakeGateway,
@@ -567,5 +568,68 @@ describe('LinguaSession', () => {
     await started;
     s.sendAudio(new Uint8Array([1, 2, 3]), { isFinal: true });
     expect(sent[1]).toEqual({ type: 'audio_chunk', seq: 0, data: 'AQID', is_final: true });
+  });
+
+  it('v1.13: sends binary audio when the ack allows it and the transport can; keeps its own copy for resend', async () => {
+    const text: Frame[] = [];
+    const binary: Uint8Array[] = [];
+    let t!: Transport;
+    const s = session(['mem://gateway'], {
+      transportFactory: () => {
+        t = {
+          onopen: null,
+          onmessage: null,
+          onclose: null,
+          send: (f) => text.push(JSON.parse(f)),
+          sendBinary: (b) => binary.push(b),
+          close: () => queueMicrotask(() => t.onclose?.(1000, '')),
+        };
+        queueMicrotask(() => t.onopen?.());
+        return t;
+      },
+    });
+    // Queued before the session is open; the caller then reuses its buffer.
+    const buf = Buffer.from([1, 2, 3]);
+    s.sendAudio(buf, { isFinal: true });
+    buf.fill(9);
+    const started = s.start();
+    await waitUntil(() => text.length === 1, 'session_init');
+    t.onmessage?.(JSON.stringify(ack({ binary_audio: true })));
+    await started;
+    s.sendUtterance(new Uint8Array([4]));
+    expect(text.map((f) => f.type)).toEqual(['session_init']);
+    const frames = binary.map((b) => decodeBinaryFrame(b));
+    expect(frames).toMatchObject([
+      { ok: true, kind: 2, frame: { type: 'audio_chunk', seq: 0, is_final: true, data: '' } },
+      { ok: true, kind: 3, frame: { type: 'utterance', seq: 1, data: '' } },
+    ]);
+    expect(frames.map((f) => (f.ok ? [...f.audio] : null))).toEqual([[1, 2, 3], [4]]);
+  });
+
+  it('v1.13: text audio when the ack does not say binary_audio (an older gateway)', async () => {
+    const text: Frame[] = [];
+    let binary = 0;
+    let t!: Transport;
+    const s = session(['mem://gateway'], {
+      transportFactory: () => {
+        t = {
+          onopen: null,
+          onmessage: null,
+          onclose: null,
+          send: (f) => text.push(JSON.parse(f)),
+          sendBinary: () => binary++,
+          close: () => queueMicrotask(() => t.onclose?.(1000, '')),
+        };
+        queueMicrotask(() => t.onopen?.());
+        return t;
+      },
+    });
+    const started = s.start();
+    await waitUntil(() => text.length === 1, 'session_init');
+    t.onmessage?.(JSON.stringify(ack()));
+    await started;
+    s.sendAudio(new Uint8Array([1, 2, 3]), { isFinal: true });
+    expect(binary).toBe(0);
+    expect(text[1]).toEqual({ type: 'audio_chunk', seq: 0, data: 'AQID', is_final: true });
   });
 });

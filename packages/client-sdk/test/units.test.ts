@@ -99,7 +99,7 @@ describe('webSocketTransportFactory', () => {
 const chunk = (seq: number, isFinal = false, bytes = 10): UnackedItem => ({
   kind: 'chunk',
   seq,
-  data: `c${seq}`,
+  data: new TextEncoder().encode(`c${seq}`),
   isFinal,
   bytes,
 });
@@ -107,12 +107,12 @@ const chunk = (seq: number, isFinal = false, bytes = 10): UnackedItem => ({
 const utt = (seq: number, bytes = 10): UnackedItem => ({
   kind: 'chunk',
   seq,
-  data: `u${seq}`,
+  data: new TextEncoder().encode(`u${seq}`),
   isFinal: true,
   bytes,
   whole: true,
 });
-const names = (u: UnackedAudio) => u.list().map((it) => it.data);
+const names = (u: UnackedAudio) => u.list().map((it) => new TextDecoder().decode(it.data));
 
 describe('UnackedAudio', () => {
   it('drops items covered by last_chunk_seq, any reason', () => {
@@ -155,7 +155,7 @@ describe('UnackedAudio', () => {
     u.add(utt(3));
     u.add(utt(4));
     u.add(chunk(5));
-    expect(u.onResume(3).map((it) => [it.data, it.seq])).toEqual([
+    expect(u.onResume(3).map((it) => [new TextDecoder().decode(it.data), it.seq])).toEqual([
       ['u4', 4],
       ['c5', 5],
     ]);

@@ -12,7 +12,14 @@
  *
  * Frames are parsed synchronously inside the `message` callback (the bytes die with it).
  */
-import { parseClientFrame, parseNodeFrame } from '@lingua/protocol';
+import {
+  type BinaryParseSuccess,
+  type ClientMessage,
+  isBinaryFrame,
+  parseClientBinaryFrame,
+  parseClientFrame,
+  parseNodeFrame,
+} from '@lingua/protocol';
 import type { GatewayContext, Transport } from './context';
 import { NodeConn } from './node-conn';
 import { SessionActor } from './session-actor';
@@ -254,22 +261,32 @@ export function registerSocketEndpoints(
           upgradeToken: data.claims.nodeToken as string | undefined,
         });
     },
-    message: (conn, bytes) => {
+    message: (conn, bytes, isBinary) => {
       const data = conn.data;
       const transport = data.transport!;
       if (transport.closed) return;
-      // `bytes` is only valid during this callback: parse decodes it synchronously.
-      const parsed =
-        kind === 'session'
-          ? parseClientFrame(bytes, { maxBytes: cfg.maxPayloadBytes })
-          : parseNodeFrame(bytes, { maxBytes: cfg.maxPayloadBytes });
+      // `bytes` is only valid during this callback: parse decodes it synchronously, and a
+      // binary frame's audio is copied out (v1.13; a binary frame holding JSON text still
+      // parses as text, as before).
+      const opts = { maxBytes: cfg.maxPayloadBytes };
+      const binary = kind === 'session' && isBinary && isBinaryFrame(bytes);
+      const parsed = binary
+        ? parseClientBinaryFrame(bytes, opts)
+        : kind === 'session'
+          ? parseClientFrame(bytes, opts)
+          : parseNodeFrame(bytes, opts);
       if (!parsed.ok) {
         metrics.framesRejected.inc({ kind, code: parsed.code });
         transport.send({ type: 'error', code: parsed.code, message: parsed.message, field: parsed.field });
         return;
       }
-      if (data.session) data.session.receive(parsed.msg as never);
-      else data.node?.receive(parsed.msg as never);
+      if (data.session) {
+        // A copy (`new Uint8Array(view)`; a Buffer's `slice` would not copy).
+        const audio = binary
+          ? new Uint8Array((parsed as BinaryParseSuccess<ClientMessage>).audio)
+          : undefined;
+        data.session.receive(parsed.msg as never, audio);
+      } else data.node?.receive(parsed.msg as never);
     },
     close: (conn) => {
       const data = conn.data;

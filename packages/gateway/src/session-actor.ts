@@ -88,8 +88,11 @@ export class SessionActor {
     return this.logger;
   }
 
-  /** A validated frame from the socket. Bounded: a client that floods gets BACKPRESSURE. */
-  receive(msg: ClientMessage): void {
+  /**
+   * A validated frame from the socket. Bounded: a client that floods gets BACKPRESSURE.
+   * `audio`: a binary frame's audio (v1.13), owned by the actor; then `msg.data` is "".
+   */
+  receive(msg: ClientMessage, audio?: Uint8Array): void {
     this.lastFrameAt = this.ctx.now();
     if (this.pending >= this.ctx.cfg.sessionQueueMax) {
       this.error('BACKPRESSURE', `more than ${this.ctx.cfg.sessionQueueMax} frames pending; slow down`);
@@ -97,7 +100,7 @@ export class SessionActor {
     }
     this.pending++;
     this.queue = this.queue
-      .then(() => this.handle(msg))
+      .then(() => this.handle(msg, audio))
       .catch((err) => this.fail(err))
       .finally(() => {
         this.pending--;
@@ -133,7 +136,7 @@ export class SessionActor {
     this.transport.send({ type: 'error', code, message, ...extra });
   }
 
-  private async handle(msg: ClientMessage): Promise<void> {
+  private async handle(msg: ClientMessage, audio: Uint8Array | undefined): Promise<void> {
     if (this.state === 'closed') return;
     if (msg.type === 'session_init') return this.init(msg);
     if (msg.type === 'client_heartbeat') {
@@ -152,19 +155,19 @@ export class SessionActor {
     switch (msg.type) {
       case 'audio_chunk':
         await this.feed(msg.seq, () =>
-          this.seg!.onChunk(msg.seq, decodeB64(msg.data), msg.is_final === true, now),
+          this.seg!.onChunk(msg.seq, audio ?? decodeB64(msg.data), msg.is_final === true, now),
         );
         break;
       case 'utterance': {
         const seq = msg.seq;
         if (seq !== undefined) {
           // Sequenced whole utterance (extension): exactly an audio_chunk with is_final.
-          await this.feed(seq, () => this.seg!.onChunk(seq, decodeB64(msg.data), true, now));
+          await this.feed(seq, () => this.seg!.onChunk(seq, audio ?? decodeB64(msg.data), true, now));
         } else {
           await this.feed(undefined, () => ({
             status: 'accepted',
             expectedSeq: this.seg!.expectedSeq,
-            utterances: this.seg!.onUtterance(decodeB64(msg.data), now),
+            utterances: this.seg!.onUtterance(audio ?? decodeB64(msg.data), now),
           }));
         }
         break;

@@ -29,6 +29,7 @@ export function sessionInitAck(a: {
     next_utterance_index: a.nextIndex,
     last_accepted_seq: a.lastAcceptedSeq,
     config: a.config,
+    binary_audio: true,
   };
 }
 

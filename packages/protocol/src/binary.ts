@@ -1,14 +1,15 @@
 /**
- * Binary `job_assign` frames (protocol v1.12): a node that registers with `binary_audio: true`
- * gets its assignments as binary WebSocket frames, the audio as raw bytes instead of base64
- * inside JSON (a third fewer bytes on the wire, no base64 on either side, no audio in a JSON
- * string). Layout (docs/protocol.md, "Binary job_assign"):
+ * Binary audio frames: the audio as raw bytes instead of base64 inside JSON (a third fewer
+ * bytes on the wire, no base64 on either side, no audio in a JSON string). Layout
+ * (docs/protocol.md, "Binary `job_assign`" and "Binary audio from clients"):
  *
  *   byte 0      0x01  format 1 (never the first byte of a JSON text)
- *   byte 1      0x01  kind: job_assign
+ *   byte 1      kind: 0x01 job_assign (v1.12, gateway → node),
+ *                     0x02 audio_chunk, 0x03 utterance (v1.13, client → gateway)
  *   bytes 2..3  0x00 0x00 (reserved)
  *   bytes 4..7  header length N, unsigned 32-bit big-endian
- *   bytes 8..   N bytes of UTF-8 JSON: the `job_assign` object with `"audio": ""`
+ *   bytes 8..   N bytes of UTF-8 JSON: the frame's object with its audio field ("audio" for
+ *               job_assign, "data" for client audio) set to ""
  *   then        the audio bytes, to the end of the frame
  *
  * Pure, dependency-free (browsers too).
@@ -16,37 +17,69 @@
 
 export const BINARY_FORMAT = 0x01;
 export const BINARY_KIND_JOB_ASSIGN = 0x01;
+/** v1.13: client → gateway */
+export const BINARY_KIND_AUDIO_CHUNK = 0x02;
+export const BINARY_KIND_UTTERANCE = 0x03;
 const HEADER_BYTES = 8;
+
+/** Each kind's message type and the JSON field its audio replaces. */
+const KINDS: Record<number, { type: string; field: string }> = {
+  [BINARY_KIND_JOB_ASSIGN]: { type: 'job_assign', field: 'audio' },
+  [BINARY_KIND_AUDIO_CHUNK]: { type: 'audio_chunk', field: 'data' },
+  [BINARY_KIND_UTTERANCE]: { type: 'utterance', field: 'data' },
+};
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** The binary frame of a `job_assign` whose `audio` field is replaced by `audio`'s bytes. */
-export function encodeBinaryJobAssign(frame: Record<string, unknown>, audio: Uint8Array): Uint8Array {
-  const header = encoder.encode(JSON.stringify({ ...frame, audio: '' }));
+/** True when `bytes` starts like a binary frame (a JSON text never starts with 0x01). */
+export function isBinaryFrame(bytes: Uint8Array): boolean {
+  return bytes.length > 0 && bytes[0] === BINARY_FORMAT;
+}
+
+function encode(kind: number, frame: Record<string, unknown>, audio: Uint8Array): Uint8Array {
+  const header = encoder.encode(JSON.stringify({ ...frame, [KINDS[kind]!.field]: '' }));
   const out = new Uint8Array(HEADER_BYTES + header.length + audio.length);
   out[0] = BINARY_FORMAT;
-  out[1] = BINARY_KIND_JOB_ASSIGN;
+  out[1] = kind;
   new DataView(out.buffer).setUint32(4, header.length, false);
   out.set(header, HEADER_BYTES);
   out.set(audio, HEADER_BYTES + header.length);
   return out;
 }
 
-export type BinaryJobAssign =
-  | { ok: true; frame: Record<string, unknown> & { type: string }; audio: Uint8Array }
-  | { ok: false; message: string };
+/** The binary frame of a `job_assign` whose `audio` field is replaced by `audio`'s bytes. */
+export function encodeBinaryJobAssign(frame: Record<string, unknown>, audio: Uint8Array): Uint8Array {
+  return encode(BINARY_KIND_JOB_ASSIGN, frame, audio);
+}
 
 /**
- * Splits a binary `job_assign` frame into its JSON header (parsed, `audio` still "") and the
- * audio bytes (a view into `bytes`, not a copy). Never throws.
+ * v1.13: the binary frame of a client's `audio_chunk` or `utterance` whose `data` field is
+ * replaced by `audio`'s bytes. Send it only to a gateway whose `session_init_ack` said
+ * `binary_audio: true`.
  */
-export function decodeBinaryJobAssign(bytes: Uint8Array): BinaryJobAssign {
+export function encodeBinaryAudio(
+  frame: { type: 'audio_chunk' | 'utterance' } & Record<string, unknown>,
+  audio: Uint8Array,
+): Uint8Array {
+  return encode(frame.type === 'utterance' ? BINARY_KIND_UTTERANCE : BINARY_KIND_AUDIO_CHUNK, frame, audio);
+}
+
+export type BinaryFrame =
+  | { ok: true; kind: number; frame: Record<string, unknown> & { type: string }; audio: Uint8Array }
+  | { ok: false; message: string; field?: string };
+
+/**
+ * Splits a binary frame into its JSON header (parsed, the audio field still "") and the audio
+ * bytes (a view into `bytes`, not a copy). Checks the layout, that the kind is known, that the
+ * header's `type` is the kind's and that its audio field is "". Never throws.
+ */
+export function decodeBinaryFrame(bytes: Uint8Array): BinaryFrame {
   if (bytes.length < HEADER_BYTES)
     return { ok: false, message: 'binary frame shorter than its 8-byte header' };
   if (bytes[0] !== BINARY_FORMAT) return { ok: false, message: `unknown binary frame format ${bytes[0]}` };
-  if (bytes[1] !== BINARY_KIND_JOB_ASSIGN)
-    return { ok: false, message: `unknown binary frame kind ${bytes[1]}` };
+  const kind = KINDS[bytes[1]!];
+  if (kind === undefined) return { ok: false, message: `unknown binary frame kind ${bytes[1]}` };
   const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, false);
   if (n > bytes.length - HEADER_BYTES)
     return { ok: false, message: 'binary frame header length past the frame' };
@@ -56,12 +89,36 @@ export function decodeBinaryJobAssign(bytes: Uint8Array): BinaryJobAssign {
   } catch {
     return { ok: false, message: 'binary frame header is not UTF-8 JSON' };
   }
-  if (!frame || typeof frame !== 'object' || (frame as { type?: unknown }).type !== 'job_assign') {
-    return { ok: false, message: 'binary frame header is not a job_assign' };
+  if (!frame || typeof frame !== 'object' || (frame as { type?: unknown }).type !== kind.type) {
+    return {
+      ok: false,
+      message: `binary frame header is not a ${kind.type} (kind ${bytes[1]})`,
+      field: 'type',
+    };
+  }
+  if ((frame as Record<string, unknown>)[kind.field] !== '') {
+    return {
+      ok: false,
+      message: `${kind.field}: must be "" in a binary frame (the audio follows the header)`,
+      field: kind.field,
+    };
   }
   return {
     ok: true,
+    kind: bytes[1]!,
     frame: frame as Record<string, unknown> & { type: string },
     audio: bytes.subarray(HEADER_BYTES + n),
   };
+}
+
+export type BinaryJobAssign =
+  | { ok: true; frame: Record<string, unknown> & { type: string }; audio: Uint8Array }
+  | { ok: false; message: string };
+
+/** A binary `job_assign` (v1.12): `decodeBinaryFrame` limited to that kind. Never throws. */
+export function decodeBinaryJobAssign(bytes: Uint8Array): BinaryJobAssign {
+  const d = decodeBinaryFrame(bytes);
+  if (!d.ok) return { ok: false, message: d.message };
+  if (d.kind !== BINARY_KIND_JOB_ASSIGN) return { ok: false, message: 'binary frame is not a job_assign' };
+  return { ok: true, frame: d.frame, audio: d.audio };
 }

@@ -2,6 +2,7 @@
  * Frame parsers for the four directions. They never throw: every outcome is a value.
  * Fast path: size check, JSON.parse, one Map lookup on `type`, one compiled check.
  */
+import { decodeBinaryFrame } from './binary';
 import { MAX_FRAME_DEPTH, withinDepth } from './depth';
 import { jsonTypeOf } from './describe';
 import { DEFAULT_MAX_FRAME_BYTES, decodeFrame, type FrameData } from './frame';
@@ -90,7 +91,7 @@ function makeParsers<M>(validators: ReadonlyMap<string, MessageValidator>) {
       return badMessage('frame could not be validated');
     }
   };
-  return { parse, validate };
+  return { parse, validate, validators };
 }
 
 const client = makeParsers<ClientMessage>(compileDirection(ClientMessageSchemas));
@@ -112,3 +113,39 @@ export const validateClientMessage = client.validate;
 export const validateNodeMessage = node.validate;
 export const validateServerToClientMessage = serverToClient.validate;
 export const validateServerToNodeMessage = serverToNode.validate;
+
+export interface BinaryParseSuccess<M> extends ParseSuccess<M> {
+  /** The audio bytes: a view into the frame, valid as long as the frame's bytes are. */
+  audio: Uint8Array;
+}
+
+/**
+ * Gateway, `ws /ws/session`, v1.13: a binary `audio_chunk` / `utterance` frame (binary.ts).
+ * The whole frame is held to `maxBytes` like a text frame; the header gets the same checks as
+ * a text frame of its type, and its `data` must be "" (the audio follows the header).
+ */
+export function parseClientBinaryFrame(
+  bytes: Uint8Array,
+  opts?: ParseOptions,
+): BinaryParseSuccess<ClientMessage> | ParseFailure {
+  try {
+    const max = opts?.maxBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    if (bytes.byteLength > max) {
+      return {
+        ok: false,
+        code: 'PAYLOAD_TOO_LARGE',
+        message: `frame is ${bytes.byteLength} bytes, limit is ${max}`,
+      };
+    }
+    const d = decodeBinaryFrame(bytes);
+    if (!d.ok) return badMessage(d.message, d.field);
+    if (d.frame.type !== 'audio_chunk' && d.frame.type !== 'utterance') {
+      return badMessage(`binary frame kind ${d.kind} is not sent by clients`, 'type');
+    }
+    if (!withinDepth(d.frame)) return badMessage(`frame nests deeper than ${MAX_FRAME_DEPTH} levels`);
+    const v = validateWith<ClientMessage>(client.validators, d.frame);
+    return v.ok ? { ok: true, msg: v.msg, audio: d.audio } : v;
+  } catch {
+    return badMessage('frame could not be validated');
+  }
+}

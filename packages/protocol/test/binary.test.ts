@@ -4,7 +4,13 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBinaryJobAssign, encodeBinaryJobAssign } from '../src/binary';
+import {
+  decodeBinaryJobAssign,
+  encodeBinaryAudio,
+  encodeBinaryJobAssign,
+  isBinaryFrame,
+} from '../src/binary';
+import { parseClientBinaryFrame } from '../src/parse';
 
 const frame = {
   type: 'job_assign',
@@ -54,6 +60,81 @@ describe('binary job_assign', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), (junk) => {
         expect(() => decodeBinaryJobAssign(junk)).not.toThrow();
+      }),
+    );
+  });
+});
+
+describe('binary client audio (v1.13)', () => {
+  const chunk = { type: 'audio_chunk' as const, seq: 4, is_final: true };
+
+  it('audio_chunk is kind 2, utterance kind 3, with "data": "" in the header', () => {
+    const audio = new Uint8Array([1, 2, 3, 4]);
+    const b = encodeBinaryAudio({ ...chunk, data: 'ignored' }, audio);
+    expect([...b.subarray(0, 4)]).toEqual([1, 2, 0, 0]);
+    const n = new DataView(b.buffer).getUint32(4, false);
+    expect(JSON.parse(new TextDecoder().decode(b.subarray(8, 8 + n)))).toEqual({ ...chunk, data: '' });
+    expect([...b.subarray(8 + n)]).toEqual([1, 2, 3, 4]);
+    expect(encodeBinaryAudio({ type: 'utterance', seq: 1 }, audio)[1]).toBe(3);
+    expect(isBinaryFrame(b)).toBe(true);
+    expect(isBinaryFrame(new TextEncoder().encode('{"type":"audio_chunk"}'))).toBe(false);
+  });
+
+  it('parses into the same message a text frame gives, plus the audio bytes', () => {
+    fc.assert(
+      fc.property(fc.nat(), fc.boolean(), fc.uint8Array({ maxLength: 2048 }), (seq, isFinal, audio) => {
+        const p = parseClientBinaryFrame(
+          encodeBinaryAudio({ type: 'audio_chunk', seq, is_final: isFinal }, audio),
+        );
+        expect(p.ok).toBe(true);
+        if (!p.ok) return;
+        expect(p.msg).toEqual({ type: 'audio_chunk', seq, is_final: isFinal, data: '' });
+        expect([...p.audio]).toEqual([...audio]);
+      }),
+    );
+    const u = parseClientBinaryFrame(encodeBinaryAudio({ type: 'utterance' }, new Uint8Array([7])));
+    expect(u).toMatchObject({ ok: true, msg: { type: 'utterance', data: '' } });
+  });
+
+  it('refuses what a client must not send, naming the field; never throws', () => {
+    const audio = new Uint8Array([1]);
+    const p = (b: Uint8Array, max?: number) => parseClientBinaryFrame(b, max ? { maxBytes: max } : undefined);
+    expect(p(encodeBinaryJobAssign(frame, audio))).toMatchObject({
+      ok: false,
+      code: 'BAD_MESSAGE',
+      message: /kind 1 is not sent by clients/,
+      field: 'type',
+    });
+    expect(p(encodeBinaryAudio({ type: 'audio_chunk', seq: 1.5 }, audio))).toMatchObject({
+      ok: false,
+      code: 'BAD_MESSAGE',
+      field: 'seq',
+    });
+    expect(p(encodeBinaryAudio({ type: 'audio_chunk' } as never, audio))).toMatchObject({
+      ok: false,
+      field: 'seq',
+    });
+    const big = encodeBinaryAudio(chunk, new Uint8Array(100));
+    expect(p(big, 64)).toMatchObject({ ok: false, code: 'PAYLOAD_TOO_LARGE', message: /limit is 64/ });
+    // A header whose data is not "": the audio belongs after the header, not in it.
+    const header = new TextEncoder().encode(JSON.stringify({ ...chunk, data: 'AQ==' }));
+    const withData = new Uint8Array(8 + header.length);
+    withData.set([1, 2, 0, 0]);
+    new DataView(withData.buffer).setUint32(4, header.length, false);
+    withData.set(header, 8);
+    expect(p(withData)).toMatchObject({ ok: false, field: 'data', message: /must be ""/ });
+    // Deeply nested headers are refused like deep text frames.
+    let deep: unknown = 1;
+    for (let i = 0; i < 40; i++) deep = { x: deep };
+    expect(p(encodeBinaryAudio({ ...chunk, extra: deep }, audio))).toMatchObject({
+      ok: false,
+      message: /nests deeper/,
+    });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.integer({ min: 0, max: 255 }), (junk, kind) => {
+        const b = Uint8Array.from([1, kind, 0, 0, ...junk]);
+        expect(() => parseClientBinaryFrame(b)).not.toThrow();
+        expect(() => parseClientBinaryFrame(junk)).not.toThrow();
       }),
     );
   });

@@ -114,6 +114,12 @@ export const SessionInitAckSchema = Type.Object({
   /** Client must resend every chunk with a greater seq; -1 when none was accepted. */
   last_accepted_seq: IndexOrNone(),
   config: SessionConfigSchema,
+  /**
+   * v1.13: this gateway accepts `audio_chunk` and `utterance` as binary frames (docs/protocol.md
+   * "Binary frames"). Per connection: during a rolling upgrade a resume may land on an older
+   * gateway, whose ack does not say so.
+   */
+  binary_audio: Type.Optional(Type.Boolean()),
 });
 export type SessionInitAck = Static<typeof SessionInitAckSchema>;
 

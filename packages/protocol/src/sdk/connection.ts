@@ -58,6 +58,11 @@ export class Connection {
     return this.current?.binary === true;
   }
 
+  /** The current transport can send binary frames (v1.13). */
+  get sendsBinary(): boolean {
+    return typeof this.current?.sendBinary === 'function';
+  }
+
   /** A transport exists (it may still be opening). */
   get connected(): boolean {
     return this.current !== null;
@@ -110,6 +115,18 @@ export class Connection {
     if (!t) return false;
     try {
       t.send(text);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Sends one binary frame; false when there is no open transport or it cannot (nothing was sent). */
+  sendBinary(bytes: Uint8Array): boolean {
+    const t = this.current;
+    if (!t?.sendBinary) return false;
+    try {
+      t.sendBinary(bytes);
       return true;
     } catch {
       return false;

@@ -3,7 +3,12 @@
  * (no `ws`, no Node built-ins, no TypeBox), so a browser bundle of the client SDK stays small.
  */
 
-export { type BinaryJobAssign, decodeBinaryJobAssign, encodeBinaryJobAssign } from '../binary';
+export {
+  type BinaryJobAssign,
+  decodeBinaryJobAssign,
+  encodeBinaryAudio,
+  encodeBinaryJobAssign,
+} from '../binary';
 export { BACKOFF_DEFAULTS, type BackoffOptions, backoffDelay } from './backoff';
 export { fromBase64, fromBase64Portable, toBase64, toBase64Portable } from './base64';
 export { Connection, type ConnectionHandlers, type ConnectionOptions } from './connection';

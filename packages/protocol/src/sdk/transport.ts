@@ -16,6 +16,11 @@ export interface Transport {
    */
   readonly binary?: boolean;
   onbinary?: ((bytes: Uint8Array) => void) | null;
+  /**
+   * v1.13, optional: sends one binary frame (a client's binary audio). Throws like `send`.
+   * Without it the SDK sends everything as text.
+   */
+  sendBinary?(bytes: Uint8Array): void;
   /** Fires once per transport, also when the connection attempt fails. */
   onclose: ((code: number, reason: string) => void) | null;
 }
@@ -34,7 +39,7 @@ export type TransportFactory = (url: string, opts?: TransportOptions) => Transpo
 /** What both the WHATWG WebSocket and `ws` provide. */
 export interface WebSocketLike {
   readonly readyState: number;
-  send(data: string): void;
+  send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
   terminate?: () => void;
   onopen: ((ev: unknown) => void) | null;
@@ -53,7 +58,10 @@ export type WebSocketConstructor = new (
 
 const OPEN = 1;
 
-/** Adapts a WebSocket-like object: text frames, and binary ones (v1.12) to `onbinary`. */
+/**
+ * Adapts a WebSocket-like object: text frames, binary ones received (v1.12) to `onbinary`, and
+ * binary ones sent (v1.13) with `sendBinary`.
+ */
 export function wrapWebSocket(sock: WebSocketLike): Transport {
   let closed = false;
   sock.binaryType = 'arraybuffer';
@@ -66,6 +74,10 @@ export function wrapWebSocket(sock: WebSocketLike): Transport {
     send(text) {
       if (sock.readyState !== OPEN) throw new Error('WebSocket is not open');
       sock.send(text);
+    },
+    sendBinary(bytes) {
+      if (sock.readyState !== OPEN) throw new Error('WebSocket is not open');
+      sock.send(bytes);
     },
     close(code = 1000, reason = '') {
       // A non-normal close is how the SDK abandons a dead peer: do not wait for a close handshake.
