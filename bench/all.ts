@@ -20,7 +20,7 @@
  * (subset of raw,rawhop,lingua,bullmq,inbox,socketio,idle), BENCH_WRITE_DOCS=0|1,
  * BENCH_UTTERANCE_BYTES (audio per e2e utterance, default 640), BENCH_BINARY_AUDIO=1 (bench
  * sessions send v1.13 binary audio; bench nodes and the inbox hop receiver use v1.12 binary
- * job_assign);
+ * job_assign; `nodes`: only the latter two);
  * `--transport uws|node` (or LINGUA_TRANSPORT) for the gateways' HTTP/WebSocket implementation.
  * Everything started is stopped on error and on Ctrl-C (bench/lib/cleanup.ts).
  */

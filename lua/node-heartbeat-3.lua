@@ -120,7 +120,8 @@ if models ~= nil and cur[8] and cur[8] ~= '' then
     table.sort(pools)
     pools_csv = table.concat(pools, ',')
     redis.call('HSET', nkey, 'pools', pools_csv, 'mlost', table.concat(still, ','))
-    set_available(base, node_id, back, cur[1], tonumber(cur[6]) or 0, tonumber(cur[7]) or 0, hot, tts)
+    -- All pools, not just `back`: a rejoined direction may complete a two-way pair (cell-avail).
+    set_available(base, node_id, pools, cur[1], tonumber(cur[6]) or 0, tonumber(cur[7]) or 0, hot, tts)
     changed = 1
   end
 end

@@ -16,7 +16,7 @@ import { summarize } from '../lib/stats';
 const uWS: typeof import('uWebSockets.js') = createRequire(import.meta.url)('uWebSockets.js');
 
 const role = process.env.BENCH_HOP_ROLE;
-const BINARY = process.env.BENCH_BINARY_AUDIO === '1';
+const BINARY = process.env.BENCH_BINARY_AUDIO === '1' || process.env.BENCH_BINARY_AUDIO === 'nodes';
 const instanceId = process.env.BENCH_INSTANCE!;
 const url = process.env.BENCH_REDIS_URL!;
 const ks = new Keyspace({ prefix: process.env.BENCH_PREFIX ?? 'benchhop:v1:', cells: 1, shards: 1 });

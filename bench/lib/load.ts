@@ -8,7 +8,7 @@
  */
 import { encodeBinaryAudio } from '@lingua/protocol';
 import WebSocket from 'ws';
-import { answerAssign, BENCH_BINARY_AUDIO, readAssign, registerBenchNode } from './sim-answer';
+import { answerAssign, BENCH_BINARY_CLIENT, readAssign, registerBenchNode } from './sim-answer';
 import { type Summary, summarize } from './stats';
 
 const LANGS = ['fr', 'de', 'es', 'it', 'pt', 'nl', 'sv', 'pl'];
@@ -136,7 +136,7 @@ export class LoadRig {
    * BENCH_BINARY_AUDIO=1 a v1.13 binary frame (the gateways' ack says they take it).
    */
   private utteranceFrame(): string | Uint8Array {
-    return BENCH_BINARY_AUDIO
+    return BENCH_BINARY_CLIENT
       ? encodeBinaryAudio({ type: 'utterance' }, this.audio)
       : JSON.stringify({ type: 'utterance', data: this.audio.toString('base64') });
   }

@@ -16,9 +16,12 @@ export interface AssignFrame {
 /**
  * BENCH_BINARY_AUDIO=1: bench nodes register with `binary_audio` (protocol v1.12) and get their
  * assignments as binary frames, and bench sessions send their audio as binary frames (v1.13,
- * load.ts) (the lever's A/B: `npm run bench` with and without).
+ * load.ts); `nodes`: the nodes only (the two levers' A/B: `npm run bench` with 0, nodes, 1).
  */
-export const BENCH_BINARY_AUDIO = process.env.BENCH_BINARY_AUDIO === '1';
+export const BENCH_BINARY_AUDIO =
+  process.env.BENCH_BINARY_AUDIO === '1' || process.env.BENCH_BINARY_AUDIO === 'nodes';
+/** Bench sessions send v1.13 binary audio frames (BENCH_BINARY_AUDIO=1). */
+export const BENCH_BINARY_CLIENT = process.env.BENCH_BINARY_AUDIO === '1';
 
 /** A node socket's frame as a job_assign and its audio bytes (binary v1.12 or JSON), or null. */
 export function readAssign(

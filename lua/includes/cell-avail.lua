@@ -7,29 +7,21 @@
 -- plain ZRANGE from 0 skips hot nodes while a cool one has room, with no scan.
 --@include "cell-util"
 
--- The canonical name of the two-way pair of "src:tgt": its languages in byte order (keys.ts
--- twoWayPair); nil for a malformed pair.
-local function two_way_pair(pair)
-  local a, b = string.match(pair, '^([^:]+):(.+)$')
-  if not a then return nil end
-  if a < b then return a .. ':' .. b end
-  return b .. ':' .. a
-end
-
--- Sets the node's score in (or takes it out of) the two-way indexes of `pools` whose pair it
--- serves both ways (twall). Each two-way pair once, even when both directions are listed.
+-- Sets the node's score in (or takes it out of) the two-way index of each pair it serves both
+-- ways. `pools` is the node's whole pool list (its `pools` field), so no SISMEMBER twall is
+-- needed: pool_join/pool_leave keep twall equal to "both directions in pools" (cell-pools).
+-- Each pair once, under its byte-order name a:b (keys.ts twoWayPair).
 local function set_two_way(base, node_id, pools, score)
-  local seen = {}
+  local have = {}
+  for i = 1, #pools do have[pools[i]] = true end
   for i = 1, #pools do
-    local tw = two_way_pair(pools[i])
-    if tw and not seen[tw] then
-      seen[tw] = true
-      if redis.call('SISMEMBER', base .. K.twoWayAll .. tw, node_id) == 1 then
-        if score then
-          redis.call('ZADD', base .. K.twoWayPool .. tw, score, node_id)
-        else
-          redis.call('ZREM', base .. K.twoWayPool .. tw, node_id)
-        end
+    local a, b = string.match(pools[i], '^([^:]+):(.+)$')
+    if a and a < b and have[b .. ':' .. a] then
+      have[b .. ':' .. a] = false -- a duplicate a:b in `pools` does not repeat the call
+      if score then
+        redis.call('ZADD', base .. K.twoWayPool .. pools[i], score, node_id)
+      else
+        redis.call('ZREM', base .. K.twoWayPool .. pools[i], node_id)
       end
     end
   end

@@ -8,6 +8,15 @@
 --   twpool:<a:b>    zset  their available index (cell-avail)
 --@include "cell-avail"
 
+-- The canonical name of the two-way pair of "src:tgt": its languages in byte order (keys.ts
+-- twoWayPair); nil for a malformed pair.
+local function two_way_pair(pair)
+  local a, b = string.match(pair, '^([^:]+):(.+)$')
+  if not a then return nil end
+  if a < b then return a .. ':' .. b end
+  return b .. ':' .. a
+end
+
 -- Joins the pool's membership set (the available index is set by set_available). `tts`: the
 -- node has the 'tts' service; a node that lost it (re-registered without) leaves the TTS sets.
 local function pool_join(base, node_id, pair, tts)

@@ -175,15 +175,8 @@ describe('binary client audio (v1.13)', () => {
   });
 
   it('the ack says so; binary chunks, utterances and text chunks share one seq counter; results are of the bytes sent', async () => {
-    const s = await RawPeer.connect(cluster.urls('session')[0]!);
-    s.send({
-      type: 'session_init',
-      src_lang: 'zh',
-      tgt_lang: 'en',
-      audio_format: 'pcm16',
-      sample_rate: 16000,
-    });
-    const [ack] = await s.next('session_init_ack');
+    const s = await session();
+    const [ack] = s.ofType('session_init_ack');
     expect(ack!.binary_audio).toBe(true);
     const a = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256));
     const b = Buffer.alloc(1280, 0x2a);
@@ -210,15 +203,7 @@ describe('binary client audio (v1.13)', () => {
   });
 
   it('refuses a malformed binary frame with BAD_MESSAGE naming what is wrong; the session goes on', async () => {
-    const s = await RawPeer.connect(cluster.urls('session')[0]!);
-    s.send({
-      type: 'session_init',
-      src_lang: 'zh',
-      tgt_lang: 'en',
-      audio_format: 'pcm16',
-      sample_rate: 16000,
-    });
-    await s.next('session_init_ack');
+    const s = await session();
     const audio = Buffer.alloc(640, 1);
     const good = binaryAudioByHand(2, { type: 'audio_chunk', seq: 0, is_final: true }, audio);
     const cases: [Buffer, RegExp, string | undefined][] = [
@@ -254,15 +239,7 @@ describe('binary client audio (v1.13)', () => {
   });
 
   it('a binary frame over the frame limit is PAYLOAD_TOO_LARGE, like a text one', async () => {
-    const s = await RawPeer.connect(cluster.urls('session')[0]!);
-    s.send({
-      type: 'session_init',
-      src_lang: 'zh',
-      tgt_lang: 'en',
-      audio_format: 'pcm16',
-      sample_rate: 16000,
-    });
-    await s.next('session_init_ack');
+    const s = await session();
     const limit = cluster.gateways[0]!.cfg.maxPayloadBytes;
     s.ws.send(binaryAudioByHand(2, { type: 'audio_chunk', seq: 0 }, Buffer.alloc(limit + 1)));
     const [err] = await s.next('error');

@@ -59,6 +59,35 @@ async function open(s: LinguaSession, gw: FakeGateway, extra: Frame = {}): Promi
 }
 
 /** Waits for connection #i and its session_init, answers with an ack. */
+/** A session over an in-memory transport: the frames it sent, and `start` answers its session_init. */
+function memSession(sendsBinary: boolean) {
+  const text: Frame[] = [];
+  const binary: Uint8Array[] = [];
+  let t!: Transport;
+  const s = session(['mem://gateway'], {
+    transportFactory: (url) => {
+      expect(url).toBe('mem://gateway');
+      t = {
+        onopen: null,
+        onmessage: null,
+        onclose: null,
+        send: (f) => text.push(JSON.parse(f)),
+        ...(sendsBinary ? { sendBinary: (b: Uint8Array) => binary.push(b) } : {}),
+        close: () => queueMicrotask(() => t.onclose?.(1000, '')),
+      };
+      queueMicrotask(() => t.onopen?.());
+      return t;
+    },
+  });
+  const start = async (ackExtra: Frame = {}) => {
+    const started = s.start();
+    await waitUntil(() => text.length === 1, 'session_init');
+    t.onmessage?.(JSON.stringify(ack(ackExtra)));
+    await started;
+  };
+  return { s, text, binary, start };
+}
+
 async function acked(gw: FakeGateway, i = 0, extra: Frame = {}): Promise<Peer> {
   const peer = await gw.peer(i);
   await peer.waitFor('session_init');
@@ -546,59 +575,22 @@ describe('LinguaSession', () => {
   });
 
   it('works over an injected transport', async () => {
-    const sent: Frame[] = [];
-    let t!: Transport;
-    const s = session(['mem://gateway'], {
-      transportFactory: (url) => {
-        expect(url).toBe('mem://gateway');
-        t = {
-          onopen: null,
-          onmessage: null,
-          onclose: null,
-          send: (text) => sent.push(JSON.parse(text)),
-          close: () => queueMicrotask(() => t.onclose?.(1000, '')),
-        };
-        queueMicrotask(() => t.onopen?.());
-        return t;
-      },
-    });
-    const started = s.start();
-    await waitUntil(() => sent.length === 1, 'session_init');
-    t.onmessage?.(JSON.stringify(ack()));
-    await started;
-    s.sendAudio(new Uint8Array([1, 2, 3]), { isFinal: true });
-    expect(sent[1]).toEqual({ type: 'audio_chunk', seq: 0, data: 'AQID', is_final: true });
+    const m = memSession(false);
+    await m.start();
+    m.s.sendAudio(new Uint8Array([1, 2, 3]), { isFinal: true });
+    expect(m.text[1]).toEqual({ type: 'audio_chunk', seq: 0, data: 'AQID', is_final: true });
   });
 
   it('v1.13: sends binary audio when the ack allows it and the transport can; keeps its own copy for resend', async () => {
-    const text: Frame[] = [];
-    const binary: Uint8Array[] = [];
-    let t!: Transport;
-    const s = session(['mem://gateway'], {
-      transportFactory: () => {
-        t = {
-          onopen: null,
-          onmessage: null,
-          onclose: null,
-          send: (f) => text.push(JSON.parse(f)),
-          sendBinary: (b) => binary.push(b),
-          close: () => queueMicrotask(() => t.onclose?.(1000, '')),
-        };
-        queueMicrotask(() => t.onopen?.());
-        return t;
-      },
-    });
+    const m = memSession(true);
     // Queued before the session is open; the caller then reuses its buffer.
     const buf = Buffer.from([1, 2, 3]);
-    s.sendAudio(buf, { isFinal: true });
+    m.s.sendAudio(buf, { isFinal: true });
     buf.fill(9);
-    const started = s.start();
-    await waitUntil(() => text.length === 1, 'session_init');
-    t.onmessage?.(JSON.stringify(ack({ binary_audio: true })));
-    await started;
-    s.sendUtterance(new Uint8Array([4]));
-    expect(text.map((f) => f.type)).toEqual(['session_init']);
-    const frames = binary.map((b) => decodeBinaryFrame(b));
+    await m.start({ binary_audio: true });
+    m.s.sendUtterance(new Uint8Array([4]));
+    expect(m.text.map((f) => f.type)).toEqual(['session_init']);
+    const frames = m.binary.map((b) => decodeBinaryFrame(b));
     expect(frames).toMatchObject([
       { ok: true, kind: 2, frame: { type: 'audio_chunk', seq: 0, is_final: true, data: '' } },
       { ok: true, kind: 3, frame: { type: 'utterance', seq: 1, data: '' } },
@@ -607,30 +599,11 @@ describe('LinguaSession', () => {
   });
 
   it('v1.13: text audio when the ack does not say binary_audio (an older gateway)', async () => {
-    const text: Frame[] = [];
-    let binary = 0;
-    let t!: Transport;
-    const s = session(['mem://gateway'], {
-      transportFactory: () => {
-        t = {
-          onopen: null,
-          onmessage: null,
-          onclose: null,
-          send: (f) => text.push(JSON.parse(f)),
-          sendBinary: () => binary++,
-          close: () => queueMicrotask(() => t.onclose?.(1000, '')),
-        };
-        queueMicrotask(() => t.onopen?.());
-        return t;
-      },
-    });
-    const started = s.start();
-    await waitUntil(() => text.length === 1, 'session_init');
-    t.onmessage?.(JSON.stringify(ack()));
-    await started;
-    s.sendAudio(new Uint8Array([1, 2, 3]), { isFinal: true });
-    expect(binary).toBe(0);
-    expect(text[1]).toEqual({ type: 'audio_chunk', seq: 0, data: 'AQID', is_final: true });
+    const m = memSession(true);
+    await m.start();
+    m.s.sendAudio(new Uint8Array([1, 2, 3]), { isFinal: true });
+    expect(m.binary).toHaveLength(0);
+    expect(m.text[1]).toEqual({ type: 'audio_chunk', seq: 0, data: 'AQID', is_final: true });
   });
 
   it('v1.13: binaryResults asks binary_audio on binary transports only; binary results carry their bytes, other binary frames are errors', async () => {
