@@ -16,6 +16,8 @@ import { selectTransport, transportOf } from './lib/transport';
 const FIXED_RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RAMP = (process.env.BENCH_RAMP ?? '2000,4000,6000,8000').split(',').map(Number).filter(Boolean);
+/** audio per utterance (as `npm run bench`'s BENCH_UTTERANCE_BYTES) */
+const UTTERANCE_BYTES = Number(process.env.BENCH_UTTERANCE_BYTES ?? 640);
 
 async function main() {
   selectTransport();
@@ -29,7 +31,7 @@ async function main() {
       sessionsPerInstance: 30,
       nodesPerInstance: 2,
       nodeSlots: 256,
-      utteranceBytes: 640,
+      utteranceBytes: UTTERANCE_BYTES,
     });
     await rig.connect();
     await rig.run(500, 2); // warm-up: JIT, connections, scripts
@@ -48,7 +50,7 @@ async function main() {
       `\nLingua e2e — ${cpus().length} cores (${cpus()[0]?.model}), node ${process.version}, transport ${await transportOf(gws[0]!.port)}`,
     );
     console.log(
-      '3 gateways, 6 nodes (0 ms), 90 sessions, 640-byte utterances; sessions and nodes on different instances\n',
+      `3 gateways, 6 nodes (0 ms), 90 sessions, ${UTTERANCE_BYTES}-byte utterances; sessions and nodes on different instances\n`,
     );
     console.log(
       '| load | sent | completed | missing | jobs/s | dispatch p50 ms | dispatch p99 ms | e2e p50 ms | e2e p99 ms |',
