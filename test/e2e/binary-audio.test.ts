@@ -536,3 +536,65 @@ describe('binary TTS results (v1.13)', () => {
     await node.close();
   });
 });
+
+// The `ws` + node:http transport zero-fills every message's bytes after its callback under test
+// (transport/node.ts `poisonMessages`): binary audio kept as a view into the socket's buffer,
+// not copied out, would reach the node (or the result log) as zeros. `npm test` runs the uWS
+// transport everywhere else, so this suite pins both binary legs that arrive at a gateway to
+// the `ws` one.
+describe('binary frames into the gateway on the ws transport (poisoned message buffers)', () => {
+  let wc: TestCluster;
+  beforeAll(async () => {
+    wc = await startGateways(redis.url, 1, { transport: 'node' });
+  });
+  afterAll(async () => {
+    await wc?.stop();
+  });
+
+  it('client audio and node TTS are copied out of the frame before its buffer is reused', async () => {
+    const ws = new WebSocket(wc.urls('node')[0]!);
+    await new Promise((r, j) => ws.once('open', r).once('error', j));
+    const texts: Record<string, unknown>[] = [];
+    const sent = new Map<number, Buffer>();
+    ws.on('message', (data) => {
+      const f = JSON.parse(data.toString());
+      texts.push(f);
+      if (f.type !== 'job_assign') return;
+      const audio = Buffer.from(f.audio, 'base64');
+      const speech = simTts(audio);
+      sent.set(f.utterance_index, speech);
+      const header = { type: 'job_result', job_id: f.job_id, attempt: f.attempt, success: true };
+      ws.send(binaryResultByHand({ ...header, ...simOutput(audio, f.src_lang, f.tgt_lang) }, speech));
+    });
+    ws.send(
+      JSON.stringify({
+        type: 'node_register',
+        node_id: 'ws-transport-node',
+        token: await nodeToken('ws-transport-node'),
+        services: ['asr', 'nmt', 'tts'],
+        asr_langs: ['zh'],
+        tts_langs: ['en'],
+        max_concurrent_jobs: 4,
+      }),
+    );
+    await until(() => texts.find((f) => f.type === 'node_register_ack'), 'node_register_ack');
+    const s = await RawPeer.connect(wc.urls('session')[0]!);
+    s.send({
+      type: 'session_init',
+      src_lang: 'zh',
+      tgt_lang: 'en',
+      audio_format: 'pcm16',
+      sample_rate: 16000,
+      features: { tts: true },
+    });
+    await s.next('session_init_ack');
+    const audio = Buffer.from(Array.from({ length: 4000 }, (_, i) => (i * 31) % 256));
+    s.ws.send(binaryAudioByHand(2, { type: 'audio_chunk', seq: 0, is_final: true }, audio));
+    const [r] = await s.next('translation_result');
+    // The node saw the client's bytes (its texts are their hash), and the client got the node's.
+    expect(r).toMatchObject({ utterance_index: 0, ...simOutput(audio, 'zh', 'en') });
+    expect(Buffer.from(String(r!.tts_audio), 'base64').equals(sent.get(0)!)).toBe(true);
+    ws.close();
+    s.ws.close();
+  });
+});
