@@ -47,9 +47,20 @@ function decodeByHand(buf: Buffer): { header: Record<string, unknown>; audio: Bu
   return { header: JSON.parse(buf.subarray(8, 8 + n).toString('utf8')), audio: buf.subarray(8 + n) };
 }
 
-async function session(): Promise<RawPeer> {
-  const s = await RawPeer.connect(cluster.urls('session')[0]!);
-  s.send({ type: 'session_init', src_lang: 'zh', tgt_lang: 'en', audio_format: 'pcm16', sample_rate: 16000 });
+/** A zh → en session on `url` (default: the file's cluster), acked; `extra` goes into session_init. */
+async function session(
+  url = cluster.urls('session')[0]!,
+  extra: Record<string, unknown> = {},
+): Promise<RawPeer> {
+  const s = await RawPeer.connect(url);
+  s.send({
+    type: 'session_init',
+    src_lang: 'zh',
+    tgt_lang: 'en',
+    audio_format: 'pcm16',
+    sample_rate: 16000,
+    ...extra,
+  });
   await s.next('session_init_ack');
   return s;
 }
@@ -363,20 +374,12 @@ describe('binary TTS results (v1.13)', () => {
     return { ws, texts, sent };
   }
 
-  async function ttsSession(binary: boolean, extra: Record<string, unknown> = {}): Promise<RawPeer> {
-    const s = await RawPeer.connect(tc.urls('session')[0]!);
-    s.send({
-      type: 'session_init',
-      src_lang: 'zh',
-      tgt_lang: 'en',
-      audio_format: 'pcm16',
-      sample_rate: 16000,
+  function ttsSession(binary: boolean, extra: Record<string, unknown> = {}): Promise<RawPeer> {
+    return session(tc.urls('session')[0]!, {
       features: { tts: true },
       ...(binary ? { binary_audio: true } : {}),
       ...extra,
     });
-    await s.next('session_init_ack');
-    return s;
   }
 
   // Bigger than the simulated node's 32 bytes, so a copy bug or a cut would show.
@@ -578,16 +581,7 @@ describe('binary frames into the gateway on the ws transport (poisoned message b
       }),
     );
     await until(() => texts.find((f) => f.type === 'node_register_ack'), 'node_register_ack');
-    const s = await RawPeer.connect(wc.urls('session')[0]!);
-    s.send({
-      type: 'session_init',
-      src_lang: 'zh',
-      tgt_lang: 'en',
-      audio_format: 'pcm16',
-      sample_rate: 16000,
-      features: { tts: true },
-    });
-    await s.next('session_init_ack');
+    const s = await session(wc.urls('session')[0]!, { features: { tts: true } });
     const audio = Buffer.from(Array.from({ length: 4000 }, (_, i) => (i * 31) % 256));
     s.ws.send(binaryAudioByHand(2, { type: 'audio_chunk', seq: 0, is_final: true }, audio));
     const [r] = await s.next('translation_result');
