@@ -14,9 +14,7 @@
  */
 import {
   type BinaryParseSuccess,
-  type ClientMessage,
   isBinaryFrame,
-  type NodeMessage,
   parseClientBinaryFrame,
   parseClientFrame,
   parseNodeBinaryFrame,
@@ -189,6 +187,12 @@ export class SocketTransport implements Transport {
   }
 }
 
+/** Each endpoint's frame parsers: text, and v1.13 binary (client audio, a node's TTS). */
+const PARSERS = {
+  session: { text: parseClientFrame, binary: parseClientBinaryFrame },
+  node: { text: parseNodeFrame, binary: parseNodeBinaryFrame },
+} as const;
+
 export interface SocketEndpointsOptions {
   authorize: Authorize;
   maxPendingConnections: number;
@@ -270,31 +274,18 @@ export function registerSocketEndpoints(
       // `bytes` is only valid during this callback: parse decodes it synchronously, and a
       // binary frame's audio is copied out (v1.13: client audio, a node's TTS; a binary frame
       // holding JSON text still parses as text, as before).
-      const opts = { maxBytes: cfg.maxPayloadBytes };
       const binary = isBinary && isBinaryFrame(bytes);
-      const parsed =
-        kind === 'session'
-          ? binary
-            ? parseClientBinaryFrame(bytes, opts)
-            : parseClientFrame(bytes, opts)
-          : binary
-            ? parseNodeBinaryFrame(bytes, opts)
-            : parseNodeFrame(bytes, opts);
+      const parse = binary ? PARSERS[kind].binary : PARSERS[kind].text;
+      const parsed = parse(bytes, { maxBytes: cfg.maxPayloadBytes });
       if (!parsed.ok) {
         metrics.framesRejected.inc({ kind, code: parsed.code });
         transport.send({ type: 'error', code: parsed.code, message: parsed.message, field: parsed.field });
         return;
       }
       // A copy (`new Uint8Array(view)`; a Buffer's `slice` would not copy).
-      if (data.session) {
-        const audio = binary
-          ? new Uint8Array((parsed as BinaryParseSuccess<ClientMessage>).audio)
-          : undefined;
-        data.session.receive(parsed.msg as never, audio);
-      } else if (data.node) {
-        const tts = binary ? new Uint8Array((parsed as BinaryParseSuccess<NodeMessage>).audio) : undefined;
-        data.node.receive(parsed.msg as never, tts);
-      }
+      const audio = binary ? new Uint8Array((parsed as BinaryParseSuccess<unknown>).audio) : undefined;
+      if (data.session) data.session.receive(parsed.msg as never, audio);
+      else data.node?.receive(parsed.msg as never, audio);
     },
     close: (conn) => {
       const data = conn.data;

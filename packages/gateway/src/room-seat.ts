@@ -479,17 +479,14 @@ export class RoomSeat {
         text_asr: r.text_asr,
         text_translated: transcript ? r.text_asr : r.text_translated,
       };
-      const tts = this.wantsTts && !transcript ? r.tts_audio : undefined;
-      if (tts?.length && this.owner.binaryResults) {
+      const speech = this.wantsTts ? roomTts(r, transcript, h.lane === speaker, h.speakerTts) : undefined;
+      if (speech && 'tts' in speech && this.owner.binaryResults) {
         // v1.13: the speech as raw bytes (the session asked `binary_audio`); no base64.
         this.owner.sendBinary(
-          encodeBinaryTts({ ...frame, tts_audio: '', tts_format: r.tts_format ?? 'pcm16' }, tts),
+          encodeBinaryTts({ ...frame, tts_audio: '', tts_format: speech.tts_format }, speech.tts),
         );
       } else {
-        this.owner.send({
-          ...frame,
-          ...(this.wantsTts ? roomSpeech(r, transcript, h.lane === speaker, h.speakerTts) : {}),
-        });
+        this.owner.send({ ...frame, ...(speech ? speechFields(speech) : {}) });
       }
       this.ctx.metrics.roomResults.inc({ kind: 'result' });
     } else {
@@ -542,17 +539,35 @@ export function withoutSpeech(o: LoggedOutcome): LoggedOutcome {
  * why there is none (never silently absent). A transcript listener reads the speaker's own
  * lane, whose audio (if any) speaks the speaker's tgt_lang, not the listener's language.
  */
+/**
+ * What a listener who asked for speech gets with a room result: the TTS bytes, or why there is
+ * none. One decision for both encodings (roomSpeech: base64 in JSON; v1.13 binary frames).
+ */
+export function roomTts(
+  r: LoggedResult,
+  transcript: boolean,
+  ownLane: boolean,
+  speakerTts: boolean,
+): { tts: Uint8Array; tts_format: string } | { tts_skipped: RoomTtsSkipped } {
+  if (transcript) return { tts_skipped: 'transcript' };
+  if (r.tts_audio?.length) return { tts: r.tts_audio, tts_format: r.tts_format ?? 'pcm16' };
+  return { tts_skipped: ownLane && !speakerTts ? 'speaker_without_tts' : 'no_tts_node' };
+}
+
+/** roomTts as the fields of a text `room_result`. */
 export function roomSpeech(
   r: LoggedResult,
   transcript: boolean,
   ownLane: boolean,
   speakerTts: boolean,
 ): { tts_audio: string; tts_format: string } | { tts_skipped: RoomTtsSkipped } {
-  if (transcript) return { tts_skipped: 'transcript' };
-  if (r.tts_audio?.length) {
-    return { tts_audio: Buffer.from(r.tts_audio).toString('base64'), tts_format: r.tts_format ?? 'pcm16' };
-  }
-  return { tts_skipped: ownLane && !speakerTts ? 'speaker_without_tts' : 'no_tts_node' };
+  return speechFields(roomTts(r, transcript, ownLane, speakerTts));
+}
+
+function speechFields(
+  s: ReturnType<typeof roomTts>,
+): { tts_audio: string; tts_format: string } | { tts_skipped: RoomTtsSkipped } {
+  return 'tts' in s ? { tts_audio: Buffer.from(s.tts).toString('base64'), tts_format: s.tts_format } : s;
 }
 
 function memberInfo(m: RoomMember): RoomMemberInfo {

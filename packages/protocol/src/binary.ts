@@ -29,15 +29,22 @@ export const BINARY_KIND_TRANSLATION_RESULT = 0x05;
 export const BINARY_KIND_ROOM_RESULT = 0x06;
 const HEADER_BYTES = 8;
 
-/** Each kind's message type and the JSON field its audio replaces. */
-const KINDS: Record<number, { type: string; field: string }> = {
-  [BINARY_KIND_JOB_ASSIGN]: { type: 'job_assign', field: 'audio' },
-  [BINARY_KIND_AUDIO_CHUNK]: { type: 'audio_chunk', field: 'data' },
-  [BINARY_KIND_UTTERANCE]: { type: 'utterance', field: 'data' },
-  [BINARY_KIND_JOB_RESULT]: { type: 'job_result', field: 'tts_audio' },
-  [BINARY_KIND_TRANSLATION_RESULT]: { type: 'translation_result', field: 'tts_audio' },
-  [BINARY_KIND_ROOM_RESULT]: { type: 'room_result', field: 'tts_audio' },
+export type BinarySender = 'gateway' | 'client' | 'node';
+
+/** Each kind's message type, the JSON field its audio replaces, and who may send it. */
+const KINDS: Record<number, { type: string; field: string; from: BinarySender }> = {
+  [BINARY_KIND_JOB_ASSIGN]: { type: 'job_assign', field: 'audio', from: 'gateway' },
+  [BINARY_KIND_AUDIO_CHUNK]: { type: 'audio_chunk', field: 'data', from: 'client' },
+  [BINARY_KIND_UTTERANCE]: { type: 'utterance', field: 'data', from: 'client' },
+  [BINARY_KIND_JOB_RESULT]: { type: 'job_result', field: 'tts_audio', from: 'node' },
+  [BINARY_KIND_TRANSLATION_RESULT]: { type: 'translation_result', field: 'tts_audio', from: 'gateway' },
+  [BINARY_KIND_ROOM_RESULT]: { type: 'room_result', field: 'tts_audio', from: 'gateway' },
 };
+
+/** Who may send a binary kind (undefined for an unknown kind). */
+export function binaryKindSender(kind: number): BinarySender | undefined {
+  return KINDS[kind]?.from;
+}
 
 /** The message type of a binary kind (undefined for an unknown kind). */
 export function binaryKindType(kind: number): string | undefined {

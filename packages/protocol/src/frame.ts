@@ -29,17 +29,21 @@ export function utf8ByteLength(s: string): number {
   return n;
 }
 
-function tooLarge(size: string, max: number): DecodeResult {
+/** The refusal of a frame of `size` bytes over `max` (text and binary frames alike). */
+export function frameTooLarge(
+  size: string,
+  max: number,
+): { ok: false; code: 'PAYLOAD_TOO_LARGE'; message: string } {
   return { ok: false, code: 'PAYLOAD_TOO_LARGE', message: `frame is ${size} bytes, limit is ${max}` };
 }
 
 export function decodeFrame(data: unknown, maxBytes: number): DecodeResult {
   if (typeof data === 'string') {
     // Every UTF-16 unit is 1..3 UTF-8 bytes, so most frames skip the exact count.
-    if (data.length > maxBytes) return tooLarge(`at least ${data.length}`, maxBytes);
+    if (data.length > maxBytes) return frameTooLarge(`at least ${data.length}`, maxBytes);
     if (data.length * 3 > maxBytes) {
       const n = utf8ByteLength(data);
-      if (n > maxBytes) return tooLarge(String(n), maxBytes);
+      if (n > maxBytes) return frameTooLarge(String(n), maxBytes);
     }
     return { ok: true, text: data };
   }
@@ -47,7 +51,7 @@ export function decodeFrame(data: unknown, maxBytes: number): DecodeResult {
   if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
   else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   else return { ok: false, code: 'BAD_MESSAGE', message: 'frame must be text or binary' };
-  if (bytes.byteLength > maxBytes) return tooLarge(String(bytes.byteLength), maxBytes);
+  if (bytes.byteLength > maxBytes) return frameTooLarge(String(bytes.byteLength), maxBytes);
   try {
     return { ok: true, text: decoder.decode(bytes) };
   } catch {

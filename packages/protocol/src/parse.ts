@@ -2,10 +2,10 @@
  * Frame parsers for the four directions. They never throw: every outcome is a value.
  * Fast path: size check, JSON.parse, one Map lookup on `type`, one compiled check.
  */
-import { decodeBinaryFrame } from './binary';
+import { binaryKindSender, decodeBinaryFrame } from './binary';
 import { MAX_FRAME_DEPTH, withinDepth } from './depth';
 import { jsonTypeOf } from './describe';
-import { DEFAULT_MAX_FRAME_BYTES, decodeFrame, type FrameData } from './frame';
+import { DEFAULT_MAX_FRAME_BYTES, decodeFrame, type FrameData, frameTooLarge } from './frame';
 import {
   type ClientMessage,
   ClientMessageSchemas,
@@ -123,23 +123,16 @@ export interface BinaryParseSuccess<M> extends ParseSuccess<M> {
 function parseBinary<M>(
   bytes: Uint8Array,
   opts: ParseOptions | undefined,
-  types: readonly string[],
-  from: string,
+  from: 'client' | 'node',
   validators: ReadonlyMap<string, MessageValidator>,
 ): BinaryParseSuccess<M> | ParseFailure {
   try {
     const max = opts?.maxBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    if (bytes.byteLength > max) {
-      return {
-        ok: false,
-        code: 'PAYLOAD_TOO_LARGE',
-        message: `frame is ${bytes.byteLength} bytes, limit is ${max}`,
-      };
-    }
+    if (bytes.byteLength > max) return frameTooLarge(String(bytes.byteLength), max);
     const d = decodeBinaryFrame(bytes);
     if (!d.ok) return badMessage(d.message, d.field);
-    if (!types.includes(d.frame.type)) {
-      return badMessage(`binary frame kind ${d.kind} (${d.frame.type}) is not sent by ${from}`, 'type');
+    if (binaryKindSender(d.kind) !== from) {
+      return badMessage(`binary frame kind ${d.kind} (${d.frame.type}) is not sent by ${from}s`, 'type');
     }
     if (!withinDepth(d.frame)) return badMessage(`frame nests deeper than ${MAX_FRAME_DEPTH} levels`);
     const v = validateWith<M>(validators, d.frame);
@@ -158,7 +151,7 @@ export function parseClientBinaryFrame(
   bytes: Uint8Array,
   opts?: ParseOptions,
 ): BinaryParseSuccess<ClientMessage> | ParseFailure {
-  return parseBinary(bytes, opts, ['audio_chunk', 'utterance'], 'clients', client.validators);
+  return parseBinary(bytes, opts, 'client', client.validators);
 }
 
 /**
@@ -170,7 +163,7 @@ export function parseNodeBinaryFrame(
   bytes: Uint8Array,
   opts?: ParseOptions,
 ): BinaryParseSuccess<NodeMessage> | ParseFailure {
-  const p = parseBinary<NodeMessage>(bytes, opts, ['job_result'], 'nodes', node.validators);
+  const p = parseBinary<NodeMessage>(bytes, opts, 'node', node.validators);
   if (p.ok && p.msg.type === 'job_result' && !p.msg.success) {
     return badMessage('a binary job_result must have success: true (its TTS follows the header)', 'success');
   }
