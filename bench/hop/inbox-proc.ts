@@ -11,12 +11,12 @@ import { connectRedis, type Envelope, INBOX_BATCH_META, InboxBus, Keyspace, Pres
 import { assignBinary, assignFrame, assignPayload } from '../lib/assign-frame';
 import { serveParent } from '../lib/ipc';
 import { paced, wallNow } from '../lib/pace';
+import { BENCH_BINARY_AUDIO as BINARY } from '../lib/sim-answer';
 import { summarize } from '../lib/stats';
 
 const uWS: typeof import('uWebSockets.js') = createRequire(import.meta.url)('uWebSockets.js');
 
 const role = process.env.BENCH_HOP_ROLE;
-const BINARY = process.env.BENCH_BINARY_AUDIO === '1' || process.env.BENCH_BINARY_AUDIO === 'nodes';
 const instanceId = process.env.BENCH_INSTANCE!;
 const url = process.env.BENCH_REDIS_URL!;
 const ks = new Keyspace({ prefix: process.env.BENCH_PREFIX ?? 'benchhop:v1:', cells: 1, shards: 1 });
