@@ -8,12 +8,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis } from '../../../test/support/redis';
 import { isScriptError, ScriptErrorCode } from '../src/errors';
-import { type CreateJobInit, type JobStore, jobIdFor, type StoredResult } from '../src/index';
+import type { CreateJobInit, JobStore, StoredResult } from '../src/index';
 import { Keyspace } from '../src/keys';
 import { getNode, type NodeCapabilities, registerNode } from '../src/node-registry';
 import { connectRedis, type RedisClient, sameServer } from '../src/redis';
 import { releaseSlotKeys, type SelectNodeParams, selectNodeCall } from '../src/select-node';
-import { openTestSession, testJobStore } from './support';
+import { openTestSession, testJob, testJobStore } from './support';
 
 const T0 = 1_732_000_000_000;
 const caps: NodeCapabilities = {
@@ -49,21 +49,7 @@ const job = (
   index: number,
   conn = 'c1',
 ): Omit<CreateJobInit, 'node'> & { attemptDeadline: number } => ({
-  jobId: jobIdFor(sid, index),
-  sessionId: sid,
-  index,
-  tenant: 't',
-  src: 'zh',
-  tgt: 'en',
-  audioFormat: 'pcm16',
-  sampleRate: 16000,
-  features: {},
-  audio: new Uint8Array([1, 2, 3]),
-  lastChunkSeq: index,
-  reason: 'is_final',
-  now: T0,
-  overallDeadline: T0 + 60_000,
-  owner: 'gw-1',
+  ...testJob(sid, index, T0),
   conn,
   attemptDeadline: T0 + 10_000,
 });

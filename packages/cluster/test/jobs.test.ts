@@ -20,7 +20,7 @@ import {
   ScriptErrorCode,
   type StoredResult,
 } from '../src/index';
-import { openTestSession, testJobStore } from './support';
+import { openTestSession, testJob, testJobStore } from './support';
 
 let server: RedisServer;
 let redis: RedisClient;
@@ -51,22 +51,9 @@ const openSession = (sid: string) => openTestSession(store, sid, NOW);
 
 function job(sid: string, index: number, node?: string) {
   return {
-    jobId: jobIdFor(sid, index),
-    sessionId: sid,
-    index,
-    tenant: 't',
-    src: 'zh',
-    tgt: 'en',
-    audioFormat: 'pcm16',
-    sampleRate: 16000,
-    features: {},
+    ...testJob(sid, index, NOW),
     audio: new Uint8Array([1, 2, 3, 4]),
     lastChunkSeq: index * 2 + 1,
-    reason: 'is_final',
-    now: NOW,
-    overallDeadline: NOW + 60_000,
-    owner: 'gw-1',
-    conn: 'c1',
     node: node ? { nodeId: node, instance: 'gw-2', deadline: NOW + 10_000 } : undefined,
   };
 }

@@ -1,5 +1,5 @@
 /** Shared set-up of the cluster package's Redis tests: a JobStore and an open session. */
-import { JobStore, type Keyspace, type RedisClient } from '../src/index';
+import { type CreateJobInit, JobStore, jobIdFor, type Keyspace, type RedisClient } from '../src/index';
 
 /** A JobStore with the limits these tests assume (3 attempts, 60 s TTLs, 1 s checks). */
 export function testJobStore(redis: RedisClient, ks: Keyspace): JobStore {
@@ -29,4 +29,26 @@ export async function openTestSession(store: JobStore, sid: string, now: number,
     resumeToken: 'tok',
     now,
   });
+}
+
+/** Job `index` of a session openTestSession opened (connection c1), created at `now`. */
+export function testJob(sid: string, index: number, now: number): Omit<CreateJobInit, 'node'> {
+  return {
+    jobId: jobIdFor(sid, index),
+    sessionId: sid,
+    index,
+    tenant: 't',
+    src: 'zh',
+    tgt: 'en',
+    audioFormat: 'pcm16',
+    sampleRate: 16000,
+    features: {},
+    audio: new Uint8Array([1, 2, 3]),
+    lastChunkSeq: index,
+    reason: 'is_final',
+    now,
+    overallDeadline: now + 60_000,
+    owner: 'gw-1',
+    conn: 'c1',
+  };
 }
