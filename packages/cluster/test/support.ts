@@ -1,6 +1,16 @@
 /** Shared set-up of the cluster package's Redis tests: a JobStore and an open session. */
 import { type CreateJobInit, JobStore, jobIdFor, type Keyspace, type RedisClient } from '../src/index';
 
+/** What the test session and its jobs share: tenant t, zh → en, pcm16 at 16 kHz. */
+const SESSION = {
+  tenant: 't',
+  src: 'zh',
+  tgt: 'en',
+  audioFormat: 'pcm16',
+  sampleRate: 16000,
+  features: {},
+};
+
 /** A JobStore with the limits these tests assume (3 attempts, 60 s TTLs, 1 s checks). */
 export function testJobStore(redis: RedisClient, ks: Keyspace): JobStore {
   return new JobStore(redis, ks, {
@@ -18,12 +28,7 @@ export function testJobStore(redis: RedisClient, ks: Keyspace): JobStore {
 export async function openTestSession(store: JobStore, sid: string, now: number, conn = 'c1'): Promise<void> {
   await store.openSession({
     sessionId: sid,
-    tenant: 't',
-    src: 'zh',
-    tgt: 'en',
-    audioFormat: 'pcm16',
-    sampleRate: 16000,
-    features: {},
+    ...SESSION,
     owner: 'gw-1',
     conn,
     resumeToken: 'tok',
@@ -37,12 +42,7 @@ export function testJob(sid: string, index: number, now: number): Omit<CreateJob
     jobId: jobIdFor(sid, index),
     sessionId: sid,
     index,
-    tenant: 't',
-    src: 'zh',
-    tgt: 'en',
-    audioFormat: 'pcm16',
-    sampleRate: 16000,
-    features: {},
+    ...SESSION,
     audio: new Uint8Array([1, 2, 3]),
     lastChunkSeq: index,
     reason: 'is_final',
